@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+#   make            build/sowatch (BPF object, skeleton, user side)
+#   make test       build everything, then run tests/run (unit tests, then end-to-end as root)
+#   make unit       unit tests only (no root needed)
+#   make fuzz       libFuzzer harnesses (clang)
+#   make format     clang-format the C sources in place; `make format-check` only checks
+#
+# Generated files live in build/ and are never committed.
+
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+VERSION  := $(shell cat VERSION)
+
+BUILD    := build
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
+            -DSOWATCH_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
+LDLIBS   := -lbpf -lelf -lz -lcrypto
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:%.c=$(BUILD)/%)
+
+.PHONY: all test unit fuzz format format-check clean
+all: $(BUILD)/sowatch
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/sowatch.bpf.o: bpf/sowatch.bpf.c include/sowatch_events.h $(BUILD)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(BUILD) -c $< -o $@
+
+$(BUILD)/sowatch.skel.h: $(BUILD)/sowatch.bpf.o
+	$(BPFTOOL) gen skeleton $< name sowatch_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/src/%.o: src/%.c $(BUILD)/sowatch.skel.h $(wildcard src/*.h src/*/*.h include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/sowatch: $(BUILD)/src/main.o $(CORE_OBJS)
+	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests are built with ASan/UBSan from the sources, not the release objects.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_SRCS) $(BUILD)/sowatch.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $< $(CORE_SRCS) $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(BUILD)/sowatch.skel.h
+	@mkdir -p $(@D)
+	$(CLANG) $(filter-out -Werror,$(CFLAGS)) -O1 -fsanitize=fuzzer,address,undefined $< $(CORE_SRCS) $(LDLIBS) -o $@
+
+unit: $(UNIT_BINS)
+fuzz: $(FUZZ_BINS)
+
+test: all unit
+	tests/run
+
+format:
+	clang-format -i $(wildcard bpf/*.c include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
+format-check:
+	clang-format --dry-run --Werror $(wildcard bpf/*.c include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sowatch's kernel side. Tracepoints and uprobes only: this is what every kernel we target
+ * allows (no fentry, no BPF-LSM, no kprobes).
+ *
+ *   sched_process_exec      -> SW_EVENT_EXEC  (every exec: argv and env read from the new image)
+ *   sched_process_fork      -> SW_EVENT_FORK  (new processes, not threads)
+ *   sched_process_exit      -> SW_EVENT_EXIT  (the thread group leader)
+ *   sys_{enter,exit}_mmap,
+ *   sys_{enter,exit}_mprotect -> SW_EVENT_MAP (a file became executable, processes of interest only)
+ *   uprobe DSO_load         -> SW_EVENT_DSO_LOAD (libcrypto asked to load a module)
+ *
+ * Mapping events are the expensive ones on a busy node, so they are produced only for processes
+ * in the `interest` map: those running a known OpenSSL binary and those whose libcrypto called
+ * DSO_load(). The mapped file is identified after the call returns, from the VMA itself
+ * (bpf_find_vma under the mmap lock), never from the fd number passed at entry.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "sowatch_events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PROT_EXEC 0x4
+#define VM_EXEC	  0x4
+#define MAX_ERRNO 4095
+
+/* Set by user space before load. */
+const volatile __u32 self_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SW_EVENT_KIND_MAX);
+	__type(key, __u32);
+	__type(value, struct sw_counters);
+} counters SEC(".maps");
+
+/* tgid -> enum sw_interest bits */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} interest SEC(".maps");
+
+struct file_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 pad;
+};
+
+/* (dev, inode) of executables user space knows to be OpenSSL binaries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} openssl_exes SEC(".maps");
+
+/* tid -> what an mmap/mprotect call in flight asked for, between syscall entry and exit */
+struct pending_map {
+	__u64 start; /* mprotect: the range start; mmap: unused (the result is the address) */
+	__u32 flags;
+	__u32 interest;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending_map);
+} pending_maps SEC(".maps");
+
+/* tid -> nesting depth of DSO_load() calls in flight */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} dso_loading SEC(".maps");
+
+static __always_inline void count(__u32 kind, int what)
+{
+	struct sw_counters *c = bpf_map_lookup_elem(&counters, &kind);
+
+	if (!c)
+		return;
+	if (what == 0)
+		c->seen++;
+	else if (what == 1)
+		c->sent++;
+	else
+		c->dropped++;
+}
+
+/*
+ * The one place that reserves ring buffer space: an event that cannot be written is counted as
+ * dropped, never lost silently.
+ */
+static __always_inline void *event_reserve(__u32 kind, __u32 size, __u32 tgid, __u32 tid)
+{
+	struct sw_event_header *hdr;
+
+	count(kind, 0);
+	hdr = bpf_ringbuf_reserve(&events, size, 0);
+	if (!hdr) {
+		count(kind, 2);
+		return NULL;
+	}
+	hdr->kind = kind;
+	hdr->size = size;
+	hdr->time_ns = bpf_ktime_get_boot_ns();
+	hdr->tgid = tgid;
+	hdr->tid = tid;
+	return hdr;
+}
+
+static __always_inline void event_submit(void *event, __u32 kind)
+{
+	bpf_ringbuf_submit(event, 0);
+	count(kind, 1);
+}
+
+/*
+ * Fill *out with the identity of `file` and write its path components, leaf first, into area
+ * (which has SW_PATH_MAX + SW_NAME_MAX bytes). Crosses mount points up to the root of the
+ * mount namespace.
+ */
+static __always_inline void file_describe(struct sw_file *out, __u8 *area, struct file *file)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
+	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
+	__u32 off = 0;
+	__u16 flags = SW_PATH_TRUNCATED;
+
+	out->ino = BPF_CORE_READ(inode, i_ino);
+	out->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	out->fs_magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	out->nlink = BPF_CORE_READ(inode, __i_nlink);
+	out->mode = BPF_CORE_READ(inode, i_mode);
+	out->uid = BPF_CORE_READ(inode, i_uid.val);
+
+	for (int i = 0; i < SW_PATH_DEPTH; i++) {
+		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+		const unsigned char *name;
+		long n;
+
+		if (dentry == mnt_root || dentry == parent) {
+			struct mount *mnt_parent;
+
+			if (dentry != mnt_root) {
+				flags = SW_PATH_UNREACHABLE;
+				break;
+			}
+			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			if (mnt_parent == mnt) {
+				flags = 0; /* the namespace's root */
+				break;
+			}
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			vfsmnt = (struct vfsmount *)((void *)mnt + bpf_core_field_offset(struct mount, mnt));
+			continue;
+		}
+		name = BPF_CORE_READ(dentry, d_name.name);
+		n = bpf_probe_read_kernel_str(area + (off & (SW_PATH_MAX - 1)), SW_NAME_MAX, name);
+		if (n <= 0) {
+			flags = SW_PATH_UNREACHABLE;
+			break;
+		}
+		off += n;
+		if (off >= SW_PATH_MAX - SW_NAME_MAX) {
+			flags = SW_PATH_TRUNCATED;
+			break;
+		}
+		dentry = parent;
+	}
+	out->path_len = off;
+	out->path_flags = flags;
+}
+
+/* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
+SEC("tp/sched/sched_process_exec")
+int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	struct sw_exec_event *e;
+	struct mm_struct *mm;
+	struct file *exe;
+	unsigned long start, end, len;
+	__u32 want = 0;
+	struct file_key key = {};
+
+	if (tgid == self_tgid)
+		return 0;
+	e = event_reserve(SW_EVENT_EXEC, sizeof(*e), tgid, (__u32)pid_tgid);
+	if (!e)
+		return 0;
+
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->gid = bpf_get_current_uid_gid() >> 32;
+	e->flags = 0;
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->start_time_ns = BPF_CORE_READ(task, start_boottime);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	mm = BPF_CORE_READ(task, mm);
+	start = BPF_CORE_READ(mm, arg_start);
+	end = BPF_CORE_READ(mm, arg_end);
+	len = end > start ? end - start : 0;
+	e->argv_full_len = len;
+	if (len > SW_ARGV_MAX - 1) {
+		len = SW_ARGV_MAX - 1;
+		e->flags |= SW_EXEC_ARGV_TRUNCATED;
+	}
+	if (bpf_probe_read_user(e->data, len & (SW_ARGV_MAX - 1), (void *)start)) {
+		e->flags |= SW_EXEC_ARGV_UNREADABLE;
+		len = 0;
+	}
+	e->argv_len = len & (SW_ARGV_MAX - 1);
+
+	start = BPF_CORE_READ(mm, env_start);
+	end = BPF_CORE_READ(mm, env_end);
+	len = end > start ? end - start : 0;
+	e->env_full_len = len;
+	if (len > SW_ENV_MAX - 1) {
+		len = SW_ENV_MAX - 1;
+		e->flags |= SW_EXEC_ENV_TRUNCATED;
+	}
+	if (bpf_probe_read_user(e->data + e->argv_len, len & (SW_ENV_MAX - 1), (void *)start)) {
+		e->flags |= SW_EXEC_ENV_UNREADABLE;
+		len = 0;
+	}
+	e->env_len = len & (SW_ENV_MAX - 1);
+
+	exe = BPF_CORE_READ(mm, exe_file);
+	if (exe) {
+		__u32 off = (e->argv_len + e->env_len) & (SW_ARGV_MAX + SW_ENV_MAX - 1);
+
+		file_describe(&e->exe, e->data + off, exe);
+		key.ino = e->exe.ino;
+		key.dev = e->exe.dev;
+		if (bpf_map_lookup_elem(&openssl_exes, &key))
+			want = SW_INTEREST_OPENSSL_EXE;
+	} else {
+		e->exe.path_len = 0;
+	}
+	event_submit(e, SW_EVENT_EXEC);
+
+	/* A new image starts with a clean slate: only what it is decides interest. */
+	if (want)
+		bpf_map_update_elem(&interest, &tgid, &want, BPF_ANY);
+	else
+		bpf_map_delete_elem(&interest, &tgid);
+	return 0;
+}
+
+/* sched_process_fork(struct task_struct *parent, struct task_struct *child) */
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(handle__sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 tgid = BPF_CORE_READ(child, tgid);
+	__u32 pid = BPF_CORE_READ(child, pid);
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	struct sw_fork_event *e;
+	__u32 *want;
+
+	if (pid != tgid || ptgid == self_tgid)
+		return 0; /* a new thread, not a new process */
+
+	want = bpf_map_lookup_elem(&interest, &ptgid);
+	if (want) {
+		__u32 inherited = *want;
+
+		bpf_map_update_elem(&interest, &tgid, &inherited, BPF_ANY);
+	}
+
+	e = event_reserve(SW_EVENT_FORK, sizeof(*e), tgid, pid);
+	if (!e)
+		return 0;
+	e->ppid = ptgid;
+	e->pad = 0;
+	e->start_time_ns = BPF_CORE_READ(child, start_boottime);
+	event_submit(e, SW_EVENT_FORK);
+	return 0;
+}
+
+/* sched_process_exit(struct task_struct *p) */
+SEC("tp/sched/sched_process_exit")
+int handle__sched_process_exit(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	__u32 tid = (__u32)pid_tgid;
+	struct sw_exit_event *e;
+
+	bpf_map_delete_elem(&dso_loading, &tid);
+	if (tgid != tid || tgid == self_tgid)
+		return 0; /* only the process as a whole */
+	bpf_map_delete_elem(&interest, &tgid);
+
+	e = event_reserve(SW_EVENT_EXIT, sizeof(*e), tgid, tid);
+	if (!e)
+		return 0;
+	e->exit_code = BPF_CORE_READ(task, exit_code);
+	e->pad = 0;
+	event_submit(e, SW_EVENT_EXIT);
+	return 0;
+}
+
+/* Remember an exec-granting call of a process of interest until its syscall returns. */
+static __always_inline void map_pending(__u64 start, __u32 flags)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	__u32 tid = (__u32)pid_tgid;
+	struct pending_map p = {.start = start, .flags = flags};
+	__u32 *want = bpf_map_lookup_elem(&interest, &tgid);
+
+	if (!want)
+		return;
+	p.interest = *want;
+	if (bpf_map_lookup_elem(&dso_loading, &tid))
+		p.flags |= SW_MAP_IN_DSO_LOAD;
+	bpf_map_update_elem(&pending_maps, &tid, &p, BPF_ANY);
+}
+
+struct vma_found {
+	struct file *file;
+	__u64 vm_start;
+	__u64 vm_end;
+	__u64 pgoff;
+	__u64 vm_flags;
+};
+
+static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
+{
+	struct vma_found *found = data;
+
+	found->file = vma->vm_file;
+	found->vm_start = vma->vm_start;
+	found->vm_end = vma->vm_end;
+	found->pgoff = vma->vm_pgoff;
+	found->vm_flags = vma->vm_flags;
+	return 0;
+}
+
+/* At syscall exit: if `addr` now lies in an executable file mapping, say which file. */
+static __always_inline void map_report(__u64 addr)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct pending_map *p = bpf_map_lookup_elem(&pending_maps, &tid);
+	struct vma_found found = {};
+	struct sw_map_event *e;
+	__u32 flags, want;
+
+	if (!p)
+		return;
+	flags = p->flags;
+	want = p->interest;
+	bpf_map_delete_elem(&pending_maps, &tid);
+
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found_cb, &found, 0))
+		return;
+	if (!found.file || !(found.vm_flags & VM_EXEC))
+		return;
+
+	e = event_reserve(SW_EVENT_MAP, sizeof(*e), pid_tgid >> 32, tid);
+	if (!e)
+		return;
+	e->vm_start = found.vm_start;
+	e->vm_end = found.vm_end;
+	e->pgoff = found.pgoff;
+	e->flags = flags;
+	e->interest = want;
+	file_describe(&e->file, e->data, found.file);
+	event_submit(e, SW_EVENT_MAP);
+}
+
+SEC("tp/syscalls/sys_enter_mmap")
+int handle__sys_enter_mmap(struct trace_event_raw_sys_enter *ctx)
+{
+	long prot = ctx->args[2];
+	long fd = ctx->args[4];
+
+	if (!(prot & PROT_EXEC) || fd < 0)
+		return 0;
+	map_pending(0, 0);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_mmap")
+int handle__sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
+{
+	unsigned long ret = ctx->ret;
+
+	if (ret >= (unsigned long)-MAX_ERRNO) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&pending_maps, &tid);
+		return 0;
+	}
+	map_report(ret);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_mprotect")
+int handle__sys_enter_mprotect(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!(ctx->args[2] & PROT_EXEC))
+		return 0;
+	map_pending(ctx->args[0], SW_MAP_MPROTECT);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_mprotect")
+int handle__sys_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_map *p;
+
+	if (ctx->ret != 0) {
+		bpf_map_delete_elem(&pending_maps, &tid);
+		return 0;
+	}
+	p = bpf_map_lookup_elem(&pending_maps, &tid);
+	if (!p)
+		return 0;
+	map_report(p->start);
+	return 0;
+}
+
+/* DSO *DSO_load(DSO *dso, const char *filename, DSO_METHOD *meth, int flags) */
+SEC("uprobe")
+int BPF_KPROBE(handle__dso_load, void *dso, const char *filename)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
+	__u32 tid = (__u32)pid_tgid;
+	struct sw_dso_load_event *e;
+	__u32 *depth, one = 1, want;
+	__u32 *cur;
+	long n;
+
+	if (tgid == self_tgid)
+		return 0;
+	depth = bpf_map_lookup_elem(&dso_loading, &tid);
+	if (depth)
+		(*depth)++;
+	else
+		bpf_map_update_elem(&dso_loading, &tid, &one, BPF_ANY);
+
+	cur = bpf_map_lookup_elem(&interest, &tgid);
+	want = (cur ? *cur : 0) | SW_INTEREST_DSO_LOAD;
+	bpf_map_update_elem(&interest, &tgid, &want, BPF_ANY);
+
+	e = event_reserve(SW_EVENT_DSO_LOAD, sizeof(*e), tgid, tid);
+	if (!e)
+		return 0;
+	n = filename ? bpf_probe_read_user_str(e->data, sizeof(e->data), filename) : 0;
+	e->name_len = n > 0 ? n : 0;
+	e->pad = 0;
+	event_submit(e, SW_EVENT_DSO_LOAD);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(handle__dso_load_return)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 *depth = bpf_map_lookup_elem(&dso_loading, &tid);
+
+	if (!depth)
+		return 0;
+	if (*depth > 1)
+		(*depth)--; /* per-thread: no other writer */
+	else
+		bpf_map_delete_elem(&dso_loading, &tid);
+	return 0;
+}

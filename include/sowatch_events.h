@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The wire format between sowatch's BPF programs and its user side: fixed-width types only,
+ * nothing else. Event kind numbers are fixed forever; add new kinds at the end.
+ *
+ * Every record in the ring buffer starts with struct sw_event_header. Variable-length data
+ * (argv, environment, path components) follows the fixed part in `data[]`, in the order the
+ * struct's comment gives, each region `*_len` bytes long.
+ *
+ * A path is sent as its components, leaf first, each NUL-terminated, because the kernel walks
+ * dentries from the leaf upwards:  /usr/lib/x.so  ->  "x.so\0lib\0usr\0"
+ * The user side reverses them. The walk stops at the root of the mount namespace the process
+ * lives in, so a container's process reports paths as the container sees them.
+ */
+#ifndef SOWATCH_EVENTS_H
+#define SOWATCH_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SW_COMM_LEN   16
+#define SW_ARGV_MAX   8192 /* argv bytes kept: at most SW_ARGV_MAX - 1 */
+#define SW_ENV_MAX    8192 /* environment bytes kept: at most SW_ENV_MAX - 1 */
+#define SW_PATH_MAX   4096 /* path component bytes kept */
+#define SW_NAME_MAX   256  /* one component, NUL included (NAME_MAX + 1) */
+#define SW_PATH_DEPTH 48   /* components walked before the path is marked truncated */
+#define SW_DSO_NAME_MAX 4096
+
+enum sw_event_kind {
+	SW_EVENT_EXEC = 1,
+	SW_EVENT_FORK = 2,
+	SW_EVENT_EXIT = 3,
+	SW_EVENT_MAP = 4,	/* a file became executable in a process of interest */
+	SW_EVENT_DSO_LOAD = 5,	/* libcrypto's DSO_load() was called */
+	SW_EVENT_KIND_MAX,
+};
+
+/* Why the kernel produces mapping events for a process (bits of the `interest` map's value). */
+enum sw_interest {
+	SW_INTEREST_OPENSSL_EXE = 1 << 0, /* its executable is a known OpenSSL binary */
+	SW_INTEREST_DSO_LOAD = 1 << 1,	  /* its libcrypto loaded (or tried to load) a module */
+	SW_INTEREST_USER = 1 << 2,	  /* user space asked for it */
+};
+
+enum sw_exec_flags {
+	SW_EXEC_ARGV_TRUNCATED = 1 << 0,
+	SW_EXEC_ENV_TRUNCATED = 1 << 1,
+	SW_EXEC_ARGV_UNREADABLE = 1 << 2,
+	SW_EXEC_ENV_UNREADABLE = 1 << 3,
+};
+
+enum sw_map_flags {
+	SW_MAP_MPROTECT = 1 << 0,    /* exec was added by mprotect, not at mmap */
+	SW_MAP_IN_DSO_LOAD = 1 << 1, /* mapped while this thread was inside DSO_load() */
+};
+
+enum sw_path_flags {
+	SW_PATH_TRUNCATED = 1 << 0, /* too deep or too long: the root-most components are missing */
+	SW_PATH_UNREACHABLE = 1 << 1, /* the walk ended outside any mount root (detached) */
+};
+
+struct sw_event_header {
+	__u32 kind;
+	__u32 size;    /* bytes of the whole record that carry meaning */
+	__u64 time_ns; /* CLOCK_BOOTTIME */
+	__u32 tgid;
+	__u32 tid;
+};
+
+/* A file as the kernel saw it at the moment of the event. */
+struct sw_file {
+	__u64 ino;
+	__u32 dev;	/* kernel dev_t: major << 20 | minor */
+	__u32 fs_magic; /* superblock magic: tmpfs, overlayfs, ... */
+	__u32 nlink;	/* 0: deleted (or a memfd) */
+	__u32 mode;
+	__u32 uid;
+	__u16 path_len; /* bytes of path components in data[] */
+	__u16 path_flags;
+};
+
+/* data[]: argv (argv_len) | environment (env_len) | exe path components (exe.path_len) */
+struct sw_exec_event {
+	struct sw_event_header hdr;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 flags; /* enum sw_exec_flags */
+	__u64 cgroup_id;
+	__u64 start_time_ns; /* task start, CLOCK_BOOTTIME */
+	__u32 argv_full_len; /* bytes of argv in the process, before any cut */
+	__u32 env_full_len;
+	__u32 argv_len;
+	__u32 env_len;
+	char comm[SW_COMM_LEN];
+	struct sw_file exe;
+	__u8 data[SW_ARGV_MAX + SW_ENV_MAX + SW_PATH_MAX + SW_NAME_MAX];
+};
+
+struct sw_fork_event {
+	struct sw_event_header hdr; /* tgid: the child */
+	__u32 ppid;
+	__u32 pad;
+	__u64 start_time_ns;
+};
+
+struct sw_exit_event {
+	struct sw_event_header hdr;
+	__u32 exit_code;
+	__u32 pad;
+};
+
+/* data[]: path components (file.path_len) */
+struct sw_map_event {
+	struct sw_event_header hdr;
+	__u64 vm_start;
+	__u64 vm_end;
+	__u64 pgoff;
+	__u32 flags; /* enum sw_map_flags */
+	__u32 interest;
+	struct sw_file file;
+	__u8 data[SW_PATH_MAX + SW_NAME_MAX];
+};
+
+/* data[]: the file name libcrypto was asked to load, NUL-terminated (name_len includes it) */
+struct sw_dso_load_event {
+	struct sw_event_header hdr;
+	__u32 name_len;
+	__u32 pad;
+	__u8 data[SW_DSO_NAME_MAX];
+};
+
+/* Per event kind, counted in the kernel: index of the `counters` per-CPU array is the kind. */
+struct sw_counters {
+	__u64 seen;    /* the hook fired and the event was wanted */
+	__u64 sent;    /* written to the ring buffer */
+	__u64 dropped; /* lost: ring buffer full */
+};
+
+_Static_assert(sizeof(struct sw_event_header) == 24, "header layout is fixed");
+_Static_assert(sizeof(struct sw_file) == 32, "sw_file layout is fixed");
+_Static_assert((SW_ARGV_MAX & (SW_ARGV_MAX - 1)) == 0, "masks need a power of two");
+_Static_assert((SW_ENV_MAX & (SW_ENV_MAX - 1)) == 0, "masks need a power of two");
+_Static_assert((SW_PATH_MAX & (SW_PATH_MAX - 1)) == 0, "masks need a power of two");
+_Static_assert((SW_DSO_NAME_MAX & (SW_DSO_NAME_MAX - 1)) == 0, "masks need a power of two");
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * A streaming JSON writer into a struct strbuf.
+ *
+ * Commas are inserted automatically. Strings are escaped so that the output is always valid JSON
+ * (RFC 8259) and valid UTF-8, whatever bytes the caller hands in: the data we report (paths,
+ * command lines, environment) is attacker-controlled.
+ *
+ * Errors are sticky: after the first failure every call is a no-op and json_error() reports it,
+ * so callers can build a whole document and check once at the end.
+ */
+#ifndef SOWATCH_JSON_H
+#define SOWATCH_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "strbuf.h"
+
+/* Maximum number of nested objects/arrays. */
+#define JSON_MAX_DEPTH 32
+
+struct json_writer {
+	struct strbuf *out;
+	int depth;	/* number of open containers */
+	int err;	/* first error, sticky */
+	bool after_key; /* a key was written, its value is due */
+	/* Per level (0 = top level): something was already written, so the next item needs a ',' */
+	bool need_comma[JSON_MAX_DEPTH + 1];
+	/* Per level: the container is an object (keys required) rather than an array */
+	bool is_object[JSON_MAX_DEPTH + 1];
+};
+
+void json_init(struct json_writer *j, struct strbuf *out);
+
+void json_object_begin(struct json_writer *j);
+void json_object_end(struct json_writer *j);
+void json_array_begin(struct json_writer *j);
+void json_array_end(struct json_writer *j);
+
+/* Writes a key inside an object; the next value call writes its value. */
+void json_key(struct json_writer *j, const char *key);
+/* Same with a key of n arbitrary bytes. */
+void json_key_n(struct json_writer *j, const char *key, size_t n);
+
+/* NUL-terminated; NULL writes null. */
+void json_string(struct json_writer *j, const char *s);
+/* n arbitrary bytes (may contain NUL or invalid UTF-8); NULL writes null. */
+void json_string_n(struct json_writer *j, const char *s, size_t n);
+/* A JSON number. */
+void json_int(struct json_writer *j, int64_t v);
+/* A JSON number, unsigned. */
+void json_uint(struct json_writer *j, uint64_t v);
+/* proto3 JSON style int64, as a string ("123"), because JS consumers lose precision past 2^53. */
+void json_int_string(struct json_writer *j, int64_t v);
+/* proto3 JSON style uint64, as a string. */
+void json_uint_string(struct json_writer *j, uint64_t v);
+void json_bool(struct json_writer *j, bool v);
+void json_null(struct json_writer *j);
+
+/* Convenience: key + value. */
+void json_kv_string(struct json_writer *j, const char *key, const char *s);
+void json_kv_string_n(struct json_writer *j, const char *key, const char *s, size_t n);
+void json_kv_int(struct json_writer *j, const char *key, int64_t v);
+void json_kv_int_string(struct json_writer *j, const char *key, int64_t v);
+void json_kv_uint_string(struct json_writer *j, const char *key, uint64_t v);
+void json_kv_bool(struct json_writer *j, const char *key, bool v);
+
+/*
+ * -ENOMEM if any append failed, -EINVAL on misuse (nesting deeper than JSON_MAX_DEPTH, an end
+ * that does not match its begin, a value in an object without a key, a key outside an object,
+ * more than one top-level value, or - checked here - containers still open or a key without its
+ * value); 0 otherwise. Meant to be called once the document is complete.
+ */
+int json_error(const struct json_writer *j);
+
+/*
+ * Appends the JSON string literal (with quotes) for n arbitrary bytes to out.
+ * Returns 0 or -ENOMEM (out may then hold a truncated literal).
+ */
+int json_escape_string(struct strbuf *out, const char *s, size_t n);
+
+#endif
