@@ -129,20 +129,90 @@ static __always_inline void event_submit(void *event, __u32 kind)
 	count(kind, 1);
 }
 
+/* Scratch space for one path walk: bpf_loop callbacks cannot write into a ring buffer record. */
+struct path_scratch {
+	__u8 buf[SW_PATH_MAX + SW_NAME_MAX];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} path_scratch SEC(".maps");
+
+struct path_walk {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	__u32 off;
+	__u16 flags;
+};
+
+/* One step up the tree: a component, or a hop from a mount's root to where it is mounted. */
+static long path_walk_step(__u32 i, struct path_walk *w)
+{
+	/* Plain copies first: BPF_CORE_READ() must only see kernel types. */
+	struct dentry *dentry = w->dentry;
+	struct vfsmount *vfsmnt = w->vfsmnt;
+	struct mount *mnt = w->mnt;
+	__u32 zero = 0, off = w->off;
+	struct path_scratch *scratch = bpf_map_lookup_elem(&path_scratch, &zero);
+	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
+	const unsigned char *name;
+	long n;
+
+	if (!scratch)
+		return 1;
+	if (dentry == mnt_root || dentry == parent) {
+		struct mount *mnt_parent;
+
+		if (dentry != mnt_root) {
+			w->flags = SW_PATH_UNREACHABLE;
+			return 1;
+		}
+		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mnt_parent == mnt) {
+			w->flags = 0; /* the root of the mount namespace */
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mnt_parent;
+		w->vfsmnt = (void *)mnt_parent + bpf_core_field_offset(struct mount, mnt);
+		return 0;
+	}
+	name = BPF_CORE_READ(dentry, d_name.name);
+	n = bpf_probe_read_kernel_str(scratch->buf + (off & (SW_PATH_MAX - 1)), SW_NAME_MAX, name);
+	if (n <= 0) {
+		w->flags = SW_PATH_UNREACHABLE;
+		return 1;
+	}
+	off += n;
+	w->off = off;
+	if (off >= SW_PATH_MAX - SW_NAME_MAX)
+		return 1; /* flags still say truncated */
+	w->dentry = parent;
+	return 0;
+}
+
 /*
  * Fill *out with the identity of `file` and write its path components, leaf first, into area
- * (which has SW_PATH_MAX + SW_NAME_MAX bytes). Crosses mount points up to the root of the
- * mount namespace.
+ * (SW_PATH_MAX + SW_NAME_MAX bytes). Crosses mount points up to the root of the mount
+ * namespace, so a container's process gets the path as the container sees it.
  */
 static __always_inline void file_describe(struct sw_file *out, __u8 *area, struct file *file)
 {
 	struct inode *inode = BPF_CORE_READ(file, f_inode);
-	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(file, f_path.mnt);
-	struct mount *mnt = container_of(vfsmnt, struct mount, mnt);
-	__u32 off = 0;
-	__u16 flags = SW_PATH_TRUNCATED;
+	struct path_walk w = {
+		.dentry = BPF_CORE_READ(file, f_path.dentry),
+		.vfsmnt = BPF_CORE_READ(file, f_path.mnt),
+		.flags = SW_PATH_TRUNCATED,
+	};
+	__u32 zero = 0;
+	struct path_scratch *scratch;
 
+	w.mnt = container_of(w.vfsmnt, struct mount, mnt);
 	out->ino = BPF_CORE_READ(inode, i_ino);
 	out->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	out->fs_magic = BPF_CORE_READ(inode, i_sb, s_magic);
@@ -150,44 +220,12 @@ static __always_inline void file_describe(struct sw_file *out, __u8 *area, struc
 	out->mode = BPF_CORE_READ(inode, i_mode);
 	out->uid = BPF_CORE_READ(inode, i_uid.val);
 
-	for (int i = 0; i < SW_PATH_DEPTH; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-		struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-		const unsigned char *name;
-		long n;
-
-		if (dentry == mnt_root || dentry == parent) {
-			struct mount *mnt_parent;
-
-			if (dentry != mnt_root) {
-				flags = SW_PATH_UNREACHABLE;
-				break;
-			}
-			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
-			if (mnt_parent == mnt) {
-				flags = 0; /* the namespace's root */
-				break;
-			}
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = mnt_parent;
-			vfsmnt = (struct vfsmount *)((void *)mnt + bpf_core_field_offset(struct mount, mnt));
-			continue;
-		}
-		name = BPF_CORE_READ(dentry, d_name.name);
-		n = bpf_probe_read_kernel_str(area + (off & (SW_PATH_MAX - 1)), SW_NAME_MAX, name);
-		if (n <= 0) {
-			flags = SW_PATH_UNREACHABLE;
-			break;
-		}
-		off += n;
-		if (off >= SW_PATH_MAX - SW_NAME_MAX) {
-			flags = SW_PATH_TRUNCATED;
-			break;
-		}
-		dentry = parent;
-	}
-	out->path_len = off;
-	out->path_flags = flags;
+	bpf_loop(SW_PATH_DEPTH, path_walk_step, &w, 0);
+	scratch = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!scratch || bpf_probe_read_kernel(area, w.off & (SW_PATH_MAX - 1), scratch->buf))
+		w.off = 0;
+	out->path_len = w.off & (SW_PATH_MAX - 1);
+	out->path_flags = w.flags;
 }
 
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
@@ -201,7 +239,7 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct mm_struct *mm;
 	struct file *exe;
 	unsigned long start, end, len;
-	__u32 want = 0;
+	__u32 argv_len, env_len, want = 0;
 	struct file_key key = {};
 
 	if (tgid == self_tgid)
@@ -231,7 +269,8 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 		e->flags |= SW_EXEC_ARGV_UNREADABLE;
 		len = 0;
 	}
-	e->argv_len = len & (SW_ARGV_MAX - 1);
+	argv_len = len & (SW_ARGV_MAX - 1);
+	e->argv_len = argv_len;
 
 	start = BPF_CORE_READ(mm, env_start);
 	end = BPF_CORE_READ(mm, env_end);
@@ -241,15 +280,16 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 		len = SW_ENV_MAX - 1;
 		e->flags |= SW_EXEC_ENV_TRUNCATED;
 	}
-	if (bpf_probe_read_user(e->data + e->argv_len, len & (SW_ENV_MAX - 1), (void *)start)) {
+	if (bpf_probe_read_user(e->data + argv_len, len & (SW_ENV_MAX - 1), (void *)start)) {
 		e->flags |= SW_EXEC_ENV_UNREADABLE;
 		len = 0;
 	}
-	e->env_len = len & (SW_ENV_MAX - 1);
+	env_len = len & (SW_ENV_MAX - 1);
+	e->env_len = env_len;
 
 	exe = BPF_CORE_READ(mm, exe_file);
 	if (exe) {
-		__u32 off = (e->argv_len + e->env_len) & (SW_ARGV_MAX + SW_ENV_MAX - 1);
+		__u32 off = (argv_len + env_len) & (SW_ARGV_MAX + SW_ENV_MAX - 1);
 
 		file_describe(&e->exe, e->data + off, exe);
 		key.ino = e->exe.ino;

@@ -24,7 +24,7 @@
 #define SW_ENV_MAX    8192 /* environment bytes kept: at most SW_ENV_MAX - 1 */
 #define SW_PATH_MAX   4096 /* path component bytes kept */
 #define SW_NAME_MAX   256  /* one component, NUL included (NAME_MAX + 1) */
-#define SW_PATH_DEPTH 48   /* components walked before the path is marked truncated */
+#define SW_PATH_DEPTH 64   /* components walked before the path is marked truncated */
 #define SW_DSO_NAME_MAX 4096
 
 enum sw_event_kind {

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The normalized event model: what every source (eBPF today, gVisor later) turns its
+ * observations into. Detectors only ever see these, never a source's own format.
+ *
+ * An event and everything it points to belong to the source and live only for the duration of
+ * the pipeline_handle() call; whoever keeps something copies it.
+ */
+#ifndef SOWATCH_EVENT_H
+#define SOWATCH_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define COMM_LEN 16
+
+/* A file as the source saw it when the event happened. */
+struct file_ref {
+	const char *path; /* absolute, as the process sees it; NULL when unknown */
+	uint64_t dev;	  /* user-space dev_t (makedev) */
+	uint64_t ino;
+	uint32_t mode;
+	uint32_t uid;
+	bool deleted;	      /* no name left in the file system */
+	bool memfd;	      /* memfd_create(): never had a name */
+	bool on_tmpfs;	      /* lives in memory: tmpfs, ramfs, hugetlbfs */
+	bool path_truncated;  /* too deep or unreachable: the path is partial */
+};
+
+enum event_kind {
+	EVENT_EXEC,
+	EVENT_FORK,
+	EVENT_EXIT,
+	EVENT_MAP,	   /* a file was mapped executable */
+	EVENT_MODULE_LOAD, /* libcrypto was asked to load a module (the library layer) */
+};
+
+struct event {
+	enum event_kind kind;
+	const char *source; /* "ebpf", ... */
+	uint64_t time_ns;   /* CLOCK_REALTIME */
+	uint32_t pid;	    /* the process (thread group) */
+	uint32_t tid;
+	union {
+		struct {
+			uint32_t ppid, uid, gid;
+			char comm[COMM_LEN];
+			struct file_ref exe;
+			const char *const *argv;
+			size_t argc;
+			bool argv_truncated; /* the last element may be cut short */
+			/* Only the variables of env_of_interest[], "NAME=value" */
+			const char *const *env;
+			size_t envc;
+			bool env_truncated;
+			uint64_t cgroup_id;
+			uint64_t start_time_ns; /* CLOCK_REALTIME */
+		} exec;
+		struct {
+			uint32_t ppid;
+		} fork;
+		struct {
+			uint32_t exit_code;
+		} exit;
+		struct {
+			struct file_ref file;
+			uint64_t start, end, pgoff;
+			bool via_mprotect;
+			bool in_module_load; /* happened inside libcrypto's DSO_load() */
+		} map;
+		struct {
+			const char *name; /* the file name exactly as libcrypto was given it */
+		} module_load;
+	};
+};
+
+/* The environment variables a source reports: the ones that steer OpenSSL's module loading. */
+extern const char *const env_of_interest[];
+bool env_is_of_interest(const char *entry, size_t len);
+
+#endif

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sources/ebpf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sowatch.skel.h"
+#include "util/log.h"
+
+#define TMPFS_MAGIC	0x01021994
+#define RAMFS_MAGIC	0x858458f6
+#define HUGETLBFS_MAGIC 0x958458f6
+
+#define MAX_LIBCRYPTO 16
+
+struct ebpf_source {
+	struct sowatch_bpf *skel;
+	struct ring_buffer *rb;
+	event_handler_fn on_event;
+	void *ctx;
+	int64_t boot_to_realtime_ns;
+	struct bpf_link *uprobes[2 * MAX_LIBCRYPTO];
+	int n_uprobes;
+	int n_libcrypto;
+};
+
+static int64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* libbpf speaks only when asked to (--verbose); failures are reported by us, in one line. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (log_max_level < LOG_DEBUG || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Per-syscall tracepoints need tracefs; a bare host may not have it mounted. */
+static void tracefs_ensure_mounted(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
+}
+
+/* Turn the kernel's leaf-first component list into "/a/b/c". */
+static char *path_from_components(const uint8_t *data, size_t len)
+{
+	const char *parts[SW_PATH_DEPTH + 1];
+	size_t n = 0, total = 1;
+	char *path, *p;
+
+	for (size_t off = 0; off < len && n < SW_PATH_DEPTH + 1;) {
+		const char *s = (const char *)data + off;
+		size_t l = strnlen(s, len - off);
+
+		parts[n++] = s;
+		total += l + 1;
+		off += l + 1;
+	}
+	path = malloc(total + 1);
+	if (!path)
+		return NULL;
+	p = path;
+	if (n == 0)
+		*p++ = '/';
+	while (n--) {
+		size_t l = strnlen(parts[n], len - (size_t)((const uint8_t *)parts[n] - data));
+
+		*p++ = '/';
+		memcpy(p, parts[n], l);
+		p += l;
+	}
+	*p = '\0';
+	return path;
+}
+
+static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, const uint8_t *data)
+{
+	char *path = path_from_components(data, f->path_len);
+	bool in_memory = f->fs_magic == TMPFS_MAGIC || f->fs_magic == RAMFS_MAGIC ||
+			 f->fs_magic == HUGETLBFS_MAGIC;
+
+	memset(ref, 0, sizeof(*ref));
+	ref->path = path;
+	ref->dev = makedev(f->dev >> 20, f->dev & ((1U << 20) - 1));
+	ref->ino = f->ino;
+	ref->mode = f->mode;
+	ref->uid = f->uid;
+	ref->on_tmpfs = in_memory;
+	ref->memfd = in_memory && f->nlink == 0 && path && strncmp(path, "/memfd:", 7) == 0;
+	ref->deleted = f->nlink == 0 && !ref->memfd;
+	ref->path_truncated = f->path_flags != 0;
+}
+
+/* Split NUL-separated strings; the last one may lack its NUL (cut by the capture limit). */
+static size_t split_strings(const uint8_t *data, size_t len, const char **out, char *copy)
+{
+	size_t n = 0;
+
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	for (size_t off = 0; off < len;) {
+		size_t l = strnlen(copy + off, len - off);
+
+		out[n++] = copy + off;
+		off += l + 1;
+	}
+	return n;
+}
+
+static void handle_exec(struct ebpf_source *src, const struct sw_exec_event *e, struct event *ev)
+{
+	/* Worst case: every byte a separate empty string. */
+	const char **argv = calloc(e->argv_len + 1, sizeof(*argv));
+	const char **envp = calloc(e->env_len + 1, sizeof(*envp));
+	char *argv_copy = malloc(e->argv_len + 1);
+	char *env_copy = malloc(e->env_len + 1);
+	size_t argc, envc = 0, all_env;
+	struct file_ref exe;
+
+	if (!argv || !envp || !argv_copy || !env_copy) {
+		log_error("out of memory decoding an exec event of pid %u", e->hdr.tgid);
+		goto out_free;
+	}
+	argc = split_strings(e->data, e->argv_len, argv, argv_copy);
+	all_env = split_strings(e->data + e->argv_len, e->env_len, envp, env_copy);
+	for (size_t i = 0; i < all_env; i++)
+		if (env_is_of_interest(envp[i], strlen(envp[i])))
+			envp[envc++] = envp[i];
+
+	file_ref_fill(&exe, &e->exe, e->data + e->argv_len + e->env_len);
+	ev->kind = EVENT_EXEC;
+	ev->exec.ppid = e->ppid;
+	ev->exec.uid = e->uid;
+	ev->exec.gid = e->gid;
+	memcpy(ev->exec.comm, e->comm, COMM_LEN);
+	ev->exec.comm[COMM_LEN - 1] = '\0';
+	ev->exec.exe = exe;
+	ev->exec.argv = argv;
+	ev->exec.argc = argc;
+	ev->exec.argv_truncated = e->flags & (SW_EXEC_ARGV_TRUNCATED | SW_EXEC_ARGV_UNREADABLE);
+	ev->exec.env = envp;
+	ev->exec.envc = envc;
+	ev->exec.env_truncated = e->flags & (SW_EXEC_ENV_TRUNCATED | SW_EXEC_ENV_UNREADABLE);
+	ev->exec.cgroup_id = e->cgroup_id;
+	ev->exec.start_time_ns = e->start_time_ns + src->boot_to_realtime_ns;
+	src->on_event(ev, src->ctx);
+	free((char *)exe.path);
+out_free:
+	free(argv);
+	free(envp);
+	free(argv_copy);
+	free(env_copy);
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	struct ebpf_source *src = ctx;
+	const struct sw_event_header *hdr = data;
+	struct event ev = {0};
+
+	if (size < sizeof(*hdr))
+		return 0;
+	ev.source = "ebpf";
+	ev.time_ns = hdr->time_ns + src->boot_to_realtime_ns;
+	ev.pid = hdr->tgid;
+	ev.tid = hdr->tid;
+
+	switch (hdr->kind) {
+	case SW_EVENT_EXEC:
+		if (size >= sizeof(struct sw_exec_event))
+			handle_exec(src, data, &ev);
+		break;
+	case SW_EVENT_FORK: {
+		const struct sw_fork_event *e = data;
+
+		ev.kind = EVENT_FORK;
+		ev.fork.ppid = e->ppid;
+		src->on_event(&ev, src->ctx);
+		break;
+	}
+	case SW_EVENT_EXIT: {
+		const struct sw_exit_event *e = data;
+
+		ev.kind = EVENT_EXIT;
+		ev.exit.exit_code = e->exit_code;
+		src->on_event(&ev, src->ctx);
+		break;
+	}
+	case SW_EVENT_MAP: {
+		const struct sw_map_event *e = data;
+
+		if (size < sizeof(*e))
+			break;
+		ev.kind = EVENT_MAP;
+		file_ref_fill(&ev.map.file, &e->file, e->data);
+		ev.map.start = e->vm_start;
+		ev.map.end = e->vm_end;
+		ev.map.pgoff = e->pgoff;
+		ev.map.via_mprotect = e->flags & SW_MAP_MPROTECT;
+		ev.map.in_module_load = e->flags & SW_MAP_IN_DSO_LOAD;
+		src->on_event(&ev, src->ctx);
+		free((char *)ev.map.file.path);
+		break;
+	}
+	case SW_EVENT_DSO_LOAD: {
+		const struct sw_dso_load_event *e = data;
+		char name[SW_DSO_NAME_MAX + 1];
+		size_t n = e->name_len < SW_DSO_NAME_MAX ? e->name_len : SW_DSO_NAME_MAX;
+
+		memcpy(name, e->data, n);
+		name[n] = '\0';
+		ev.kind = EVENT_MODULE_LOAD;
+		ev.module_load.name = name;
+		src->on_event(&ev, src->ctx);
+		break;
+	}
+	default:
+		log_warn("unknown event kind %u from the kernel", hdr->kind);
+	}
+	return 0;
+}
+
+static bool file_identity_seen(const struct stat *seen, int n, const struct stat *st)
+{
+	for (int i = 0; i < n; i++)
+		if (seen[i].st_dev == st->st_dev && seen[i].st_ino == st->st_ino)
+			return true;
+	return false;
+}
+
+/*
+ * The library layer: a uprobe on DSO_load() in every libcrypto of the host. Uprobes belong to
+ * the file (inode), so they also fire in containers that use the same file.
+ */
+static void libcrypto_attach_all(struct ebpf_source *src)
+{
+	static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+					   "/usr/lib64", "/usr/lib", "/lib64", "/usr/local/lib",
+					   NULL};
+	struct stat seen[MAX_LIBCRYPTO];
+
+	for (const char *const *dir = dirs; *dir; dir++) {
+		DIR *d = opendir(*dir);
+		struct dirent *de;
+
+		if (!d)
+			continue;
+		while ((de = readdir(d)) && src->n_libcrypto < MAX_LIBCRYPTO) {
+			LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "DSO_load");
+			char path[PATH_MAX];
+			struct stat st;
+			struct bpf_link *entry, *ret;
+
+			if (strncmp(de->d_name, "libcrypto.so.", 13) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", *dir, de->d_name);
+			if (stat(path, &st) || !S_ISREG(st.st_mode) ||
+			    file_identity_seen(seen, src->n_libcrypto, &st))
+				continue;
+			entry = bpf_program__attach_uprobe_opts(src->skel->progs.handle__dso_load,
+								-1, path, 0, &opts);
+			opts.retprobe = true;
+			ret = entry ? bpf_program__attach_uprobe_opts(
+					      src->skel->progs.handle__dso_load_return, -1, path,
+					      0, &opts)
+				    : NULL;
+			if (!entry || !ret) {
+				log_warn("no library-layer probe on %s (no DSO_load there?)", path);
+				bpf_link__destroy(entry);
+				continue;
+			}
+			src->uprobes[src->n_uprobes++] = entry;
+			src->uprobes[src->n_uprobes++] = ret;
+			seen[src->n_libcrypto++] = st;
+			log_debug("library-layer probe on %s", path);
+		}
+		closedir(d);
+	}
+}
+
+int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx,
+		     const char **ret_error)
+{
+	struct ebpf_source *src = calloc(1, sizeof(*src));
+	int err;
+
+	if (!src)
+		return -ENOMEM;
+	src->on_event = on_event;
+	src->ctx = ctx;
+	src->boot_to_realtime_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	libbpf_set_print(libbpf_print);
+	tracefs_ensure_mounted();
+
+	src->skel = sowatch_bpf__open();
+	if (!src->skel) {
+		err = -errno;
+		*ret_error = "cannot open the BPF object";
+		goto err_free;
+	}
+	src->skel->rodata->self_tgid = getpid();
+	err = sowatch_bpf__load(src->skel);
+	if (err) {
+		*ret_error = "cannot load the BPF programs into the kernel (needs root, BTF and "
+			     "BPF support; run with --verbose for the verifier's log)";
+		goto err_free;
+	}
+	/* Attach one by one: the uprobes have no fixed target and are attached below. */
+	err = -ENOENT;
+	if (!(src->skel->links.handle__sched_process_exec =
+		      bpf_program__attach(src->skel->progs.handle__sched_process_exec)) ||
+	    !(src->skel->links.handle__sched_process_fork =
+		      bpf_program__attach(src->skel->progs.handle__sched_process_fork)) ||
+	    !(src->skel->links.handle__sched_process_exit =
+		      bpf_program__attach(src->skel->progs.handle__sched_process_exit)) ||
+	    !(src->skel->links.handle__sys_enter_mmap =
+		      bpf_program__attach(src->skel->progs.handle__sys_enter_mmap)) ||
+	    !(src->skel->links.handle__sys_exit_mmap =
+		      bpf_program__attach(src->skel->progs.handle__sys_exit_mmap)) ||
+	    !(src->skel->links.handle__sys_enter_mprotect =
+		      bpf_program__attach(src->skel->progs.handle__sys_enter_mprotect)) ||
+	    !(src->skel->links.handle__sys_exit_mprotect =
+		      bpf_program__attach(src->skel->progs.handle__sys_exit_mprotect))) {
+		err = -errno;
+		*ret_error = "cannot attach to the kernel's tracepoints (is tracefs available?)";
+		goto err_free;
+	}
+	libcrypto_attach_all(src);
+
+	src->rb = ring_buffer__new(bpf_map__fd(src->skel->maps.events), handle_record, src, NULL);
+	if (!src->rb) {
+		err = -errno;
+		*ret_error = "cannot set up the ring buffer";
+		goto err_free;
+	}
+	*ret = src;
+	return 0;
+
+err_free:
+	ebpf_source_close(src);
+	return err < 0 ? err : -err;
+}
+
+int ebpf_source_poll(struct ebpf_source *src, int timeout_ms)
+{
+	int n = ring_buffer__poll(src->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+int ebpf_source_watch_exe(struct ebpf_source *src, uint64_t dev, uint64_t ino)
+{
+	struct {
+		uint64_t ino;
+		uint32_t dev;
+		uint32_t pad;
+	} key = {.ino = ino, .dev = (uint32_t)(major(dev) << 20 | minor(dev))};
+	uint8_t one = 1;
+
+	if (bpf_map__update_elem(src->skel->maps.openssl_exes, &key, sizeof(key), &one,
+				 sizeof(one), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int ebpf_source_watch_process(struct ebpf_source *src, uint32_t pid)
+{
+	uint32_t want = SW_INTEREST_USER, cur;
+
+	if (!bpf_map__lookup_elem(src->skel->maps.interest, &pid, sizeof(pid), &cur, sizeof(cur),
+				  0))
+		want |= cur;
+	if (bpf_map__update_elem(src->skel->maps.interest, &pid, sizeof(pid), &want, sizeof(want),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int ebpf_source_counters(struct ebpf_source *src, struct sw_counters ret[SW_EVENT_KIND_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct sw_counters *percpu;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	for (uint32_t kind = 0; kind < SW_EVENT_KIND_MAX; kind++) {
+		memset(&ret[kind], 0, sizeof(ret[kind]));
+		if (bpf_map__lookup_elem(src->skel->maps.counters, &kind, sizeof(kind), percpu,
+					 ncpu * sizeof(*percpu), 0))
+			continue;
+		for (int cpu = 0; cpu < ncpu; cpu++) {
+			ret[kind].seen += percpu[cpu].seen;
+			ret[kind].sent += percpu[cpu].sent;
+			ret[kind].dropped += percpu[cpu].dropped;
+		}
+	}
+	free(percpu);
+	return 0;
+}
+
+int ebpf_source_libcrypto_probes(const struct ebpf_source *src)
+{
+	return src->n_libcrypto;
+}
+
+void ebpf_source_close(struct ebpf_source *src)
+{
+	if (!src)
+		return;
+	ring_buffer__free(src->rb);
+	for (int i = 0; i < src->n_uprobes; i++)
+		bpf_link__destroy(src->uprobes[i]);
+	sowatch_bpf__destroy(src->skel);
+	free(src);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The eBPF source: loads bpf/sowatch.bpf.c, attaches it and turns its records into events. */
+#ifndef SOWATCH_SOURCES_EBPF_H
+#define SOWATCH_SOURCES_EBPF_H
+
+#include <stdint.h>
+
+#include "event.h"
+#include "sowatch_events.h"
+
+struct ebpf_source;
+
+typedef void (*event_handler_fn)(const struct event *ev, void *ctx);
+
+/*
+ * Load and attach every program. On failure returns -errno and, through ret_error (static
+ * storage), one sentence for the user naming what failed.
+ */
+int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx,
+		     const char **ret_error);
+/* Handle what is in the ring buffer, waiting at most timeout_ms. Returns records handled. */
+int ebpf_source_poll(struct ebpf_source *src, int timeout_ms);
+/* Executables with this identity are OpenSSL: their processes get mapping events from exec on. */
+int ebpf_source_watch_exe(struct ebpf_source *src, uint64_t dev, uint64_t ino);
+/* Produce mapping events for this process from now on. */
+int ebpf_source_watch_process(struct ebpf_source *src, uint32_t pid);
+/* Sum of the per-CPU counters, indexed by enum sw_event_kind. */
+int ebpf_source_counters(struct ebpf_source *src, struct sw_counters ret[SW_EVENT_KIND_MAX]);
+/* How many libcrypto copies carry the library-layer probe. */
+int ebpf_source_libcrypto_probes(const struct ebpf_source *src);
+void ebpf_source_close(struct ebpf_source *src);
+
+#endif
