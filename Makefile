@@ -18,7 +18,7 @@ BUILD    := build
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
             -DSOWATCH_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lcrypto
+LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
@@ -33,25 +33,31 @@ all: $(BUILD)/sowatch
 
 $(BUILD)/vmlinux.h:
 	@mkdir -p $(@D)
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+	@echo "  BTF     $@"
+	@$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/sowatch.bpf.o: bpf/sowatch.bpf.c include/sowatch_events.h $(BUILD)/vmlinux.h
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(BUILD) -c $< -o $@
+	@echo "  BPF     $@"
+	@$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(BUILD) -c $< -o $@
 
 $(BUILD)/sowatch.skel.h: $(BUILD)/sowatch.bpf.o
-	$(BPFTOOL) gen skeleton $< name sowatch_bpf > $@.tmp && mv $@.tmp $@
+	@echo "  GEN     $@"
+	@$(BPFTOOL) gen skeleton $< name sowatch_bpf > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/src/%.o: src/%.c $(BUILD)/sowatch.skel.h $(wildcard src/*.h src/*/*.h include/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/sowatch: $(BUILD)/src/main.o $(CORE_OBJS)
-	$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
 # Unit tests are built with ASan/UBSan from the sources, not the release objects.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_SRCS) $(BUILD)/sowatch.skel.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $< $(CORE_SRCS) $(LDLIBS) -lcmocka -o $@
+	@echo "  TEST    $@"
+	@$(CC) $(CFLAGS) $(SAN) $< $(CORE_SRCS) $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(BUILD)/sowatch.skel.h
 	@mkdir -p $(@D)

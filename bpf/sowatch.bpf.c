@@ -197,35 +197,50 @@ static long path_walk_step(__u32 i, struct path_walk *w)
 }
 
 /*
- * Fill *out with the identity of `file` and write its path components, leaf first, into area
- * (SW_PATH_MAX + SW_NAME_MAX bytes). Crosses mount points up to the root of the mount
- * namespace, so a container's process gets the path as the container sees it.
+ * Write the components of the path (dentry, vfsmnt), leaf first, into area (SW_PATH_MAX +
+ * SW_NAME_MAX bytes). Crosses mount points up to the root of the mount namespace, so a
+ * container's process gets the path as the container sees it. Returns the bytes written.
  */
-static __always_inline void file_describe(struct sw_file *out, __u8 *area, struct file *file)
+static __always_inline __u16 path_write(__u8 *area, struct dentry *dentry, struct vfsmount *vfsmnt,
+					__u16 *ret_flags)
 {
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct path_walk w = {
-		.dentry = BPF_CORE_READ(file, f_path.dentry),
-		.vfsmnt = BPF_CORE_READ(file, f_path.mnt),
+		.dentry = dentry,
+		.vfsmnt = vfsmnt,
+		.mnt = container_of(vfsmnt, struct mount, mnt),
 		.flags = SW_PATH_TRUNCATED,
 	};
 	__u32 zero = 0;
 	struct path_scratch *scratch;
 
-	w.mnt = container_of(w.vfsmnt, struct mount, mnt);
+	bpf_loop(SW_PATH_DEPTH, path_walk_step, &w, 0);
+	scratch = bpf_map_lookup_elem(&path_scratch, &zero);
+	if (!scratch || bpf_probe_read_kernel(area, w.off & (SW_PATH_MAX - 1), scratch->buf))
+		w.off = 0;
+	*ret_flags = w.flags;
+	return w.off & (SW_PATH_MAX - 1);
+}
+
+/*
+ * Fill *out with the identity of `file` and write its path into area (see path_write).
+ * Returns the path's length, with bounds the verifier can see.
+ */
+static __always_inline __u16 file_describe(struct sw_file *out, __u8 *area, struct file *file)
+{
+	__u16 len;
+
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+
 	out->ino = BPF_CORE_READ(inode, i_ino);
 	out->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	out->fs_magic = BPF_CORE_READ(inode, i_sb, s_magic);
 	out->nlink = BPF_CORE_READ(inode, __i_nlink);
 	out->mode = BPF_CORE_READ(inode, i_mode);
 	out->uid = BPF_CORE_READ(inode, i_uid.val);
-
-	bpf_loop(SW_PATH_DEPTH, path_walk_step, &w, 0);
-	scratch = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!scratch || bpf_probe_read_kernel(area, w.off & (SW_PATH_MAX - 1), scratch->buf))
-		w.off = 0;
-	out->path_len = w.off & (SW_PATH_MAX - 1);
-	out->path_flags = w.flags;
+	len = path_write(area, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
+			 &out->path_flags);
+	out->path_len = len;
+	return len;
 }
 
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
@@ -239,7 +254,7 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct mm_struct *mm;
 	struct file *exe;
 	unsigned long start, end, len;
-	__u32 argv_len, env_len, want = 0;
+	__u32 argv_len, env_len, exe_len = 0, want = 0;
 	struct file_key key = {};
 
 	if (tgid == self_tgid)
@@ -291,13 +306,21 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (exe) {
 		__u32 off = (argv_len + env_len) & (SW_ARGV_MAX + SW_ENV_MAX - 1);
 
-		file_describe(&e->exe, e->data + off, exe);
+		exe_len = file_describe(&e->exe, e->data + off, exe);
 		key.ino = e->exe.ino;
 		key.dev = e->exe.dev;
 		if (bpf_map_lookup_elem(&openssl_exes, &key))
 			want = SW_INTEREST_OPENSSL_EXE;
 	} else {
 		e->exe.path_len = 0;
+	}
+	{
+		/* Relative module and config paths in argv are relative to this. */
+		__u32 off = argv_len + env_len + exe_len; /* each bounded, so is the sum */
+		struct fs_struct *fs = BPF_CORE_READ(task, fs);
+
+		e->cwd_len = path_write(e->data + off, BPF_CORE_READ(fs, pwd.dentry),
+					BPF_CORE_READ(fs, pwd.mnt), &e->cwd_flags);
 	}
 	event_submit(e, SW_EVENT_EXEC);
 

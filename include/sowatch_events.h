@@ -80,7 +80,10 @@ struct sw_file {
 	__u16 path_flags;
 };
 
-/* data[]: argv (argv_len) | environment (env_len) | exe path components (exe.path_len) */
+/*
+ * data[]: argv (argv_len) | environment (env_len) | exe path components (exe.path_len)
+ *         | working directory path components (cwd_len)
+ */
 struct sw_exec_event {
 	struct sw_event_header hdr;
 	__u32 ppid;
@@ -93,9 +96,13 @@ struct sw_exec_event {
 	__u32 env_full_len;
 	__u32 argv_len;
 	__u32 env_len;
+	__u16 cwd_len;
+	__u16 cwd_flags; /* enum sw_path_flags */
+	__u32 pad;
 	char comm[SW_COMM_LEN];
 	struct sw_file exe;
-	__u8 data[SW_ARGV_MAX + SW_ENV_MAX + SW_PATH_MAX + SW_NAME_MAX];
+	/* The last region needs room for a whole component past SW_PATH_MAX. */
+	__u8 data[SW_ARGV_MAX + SW_ENV_MAX + 2 * SW_PATH_MAX + SW_NAME_MAX];
 };
 
 struct sw_fork_event {

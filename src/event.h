@@ -47,6 +47,7 @@ struct event {
 			uint32_t ppid, uid, gid;
 			char comm[COMM_LEN];
 			struct file_ref exe;
+			const char *cwd; /* as the process sees it; NULL when unknown */
 			const char *const *argv;
 			size_t argc;
 			bool argv_truncated; /* the last element may be cut short */

@@ -137,6 +137,7 @@ static void handle_exec(struct ebpf_source *src, const struct sw_exec_event *e, 
 	char *env_copy = malloc(e->env_len + 1);
 	size_t argc, envc = 0, all_env;
 	struct file_ref exe;
+	char *cwd = NULL;
 
 	if (!argv || !envp || !argv_copy || !env_copy) {
 		log_error("out of memory decoding an exec event of pid %u", e->hdr.tgid);
@@ -149,6 +150,8 @@ static void handle_exec(struct ebpf_source *src, const struct sw_exec_event *e, 
 			envp[envc++] = envp[i];
 
 	file_ref_fill(&exe, &e->exe, e->data + e->argv_len + e->env_len);
+	cwd = path_from_components(e->data + e->argv_len + e->env_len + e->exe.path_len,
+				   e->cwd_len);
 	ev->kind = EVENT_EXEC;
 	ev->exec.ppid = e->ppid;
 	ev->exec.uid = e->uid;
@@ -164,8 +167,10 @@ static void handle_exec(struct ebpf_source *src, const struct sw_exec_event *e, 
 	ev->exec.env_truncated = e->flags & (SW_EXEC_ENV_TRUNCATED | SW_EXEC_ENV_UNREADABLE);
 	ev->exec.cgroup_id = e->cgroup_id;
 	ev->exec.start_time_ns = e->start_time_ns + src->boot_to_realtime_ns;
+	ev->exec.cwd = e->cwd_flags ? NULL : cwd; /* a partial cwd would mislead */
 	src->on_event(ev, src->ctx);
 	free((char *)exe.path);
+	free(cwd);
 out_free:
 	free(argv);
 	free(envp);

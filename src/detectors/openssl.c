@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "detectors/openssl.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "detectors/openssl_args.h"
+#include "proc/procfile.h"
+#include "util/log.h"
+#include "util/path.h"
+
+#define MAX_KNOWN_IDS	 256
+#define MAX_KNOWN_HASHES 32
+#define MAX_ATTEMPTS	 64 /* per process: beyond this, only what is mapped is reported */
+
+struct known_hash {
+	int64_t size;
+	char sha256[65];
+};
+
+struct openssl_detector {
+	struct detector_env env;
+	struct {
+		uint64_t dev, ino;
+	} ids[MAX_KNOWN_IDS];
+	size_t n_ids;
+	struct known_hash hashes[MAX_KNOWN_HASHES];
+	size_t n_hashes;
+};
+
+/* One module a process asked for, or mapped: the unit of a finding. */
+struct module_attempt {
+	char *requested; /* the name as given; NULL when only its mapping was seen */
+	char path[PATH_MAX]; /* resolved as the process sees it; "" when it could not be */
+	const char *origin;
+	const char *source; /* the event source that saw it first */
+	enum module_kind kind;
+	unsigned layers;
+	uint64_t time_ns;
+	bool trusted;
+	const char *trust_reason;
+	bool reported;
+	bool have_id;
+	uint64_t dev, ino;
+};
+
+struct ossl_state {
+	bool identified; /* is_openssl was decided */
+	bool is_openssl;
+	char cwd[PATH_MAX];
+	char root[64];
+	struct module_attempt attempts[MAX_ATTEMPTS];
+	size_t n_attempts;
+};
+
+static const char *const kind_names[] = {
+	[MODULE_ENGINE] = "engine",
+	[MODULE_PROVIDER] = "provider",
+	[MODULE_UNKNOWN] = "unknown",
+};
+
+/* -------------------------------------------------------------------------------------------
+ * Which binaries are OpenSSL
+ */
+
+static bool known_id(const struct openssl_detector *d, uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < d->n_ids; i++)
+		if (d->ids[i].dev == dev && d->ids[i].ino == ino)
+			return true;
+	return false;
+}
+
+static void learn_id(struct openssl_detector *d, uint64_t dev, uint64_t ino)
+{
+	if (known_id(d, dev, ino) || d->n_ids == MAX_KNOWN_IDS)
+		return;
+	d->ids[d->n_ids].dev = dev;
+	d->ids[d->n_ids].ino = ino;
+	d->n_ids++;
+	if (d->env.watch_exe)
+		d->env.watch_exe(dev, ino, d->env.ctx);
+}
+
+static void learn_hash(struct openssl_detector *d, const struct file_digest *digest)
+{
+	for (size_t i = 0; i < d->n_hashes; i++)
+		if (strcmp(d->hashes[i].sha256, digest->sha256) == 0)
+			return;
+	if (d->n_hashes == MAX_KNOWN_HASHES)
+		return;
+	d->hashes[d->n_hashes].size = digest->size;
+	memcpy(d->hashes[d->n_hashes].sha256, digest->sha256, sizeof(digest->sha256));
+	d->n_hashes++;
+}
+
+int openssl_detector_add_binary(struct openssl_detector *d, const char *path)
+{
+	struct file_digest digest;
+	struct stat st;
+	int err;
+
+	if (stat(path, &st))
+		return -errno;
+	err = hash_file_sha256(path, HASH_MAX_BYTES_DEFAULT, &digest);
+	if (err)
+		return err;
+	learn_hash(d, &digest);
+	learn_id(d, st.st_dev, st.st_ino);
+	return 0;
+}
+
+int openssl_detector_add_default_binaries(struct openssl_detector *d)
+{
+	static const char *const paths[] = {
+		"/usr/bin/openssl", "/bin/openssl", "/usr/local/bin/openssl",
+		"/usr/local/ssl/bin/openssl", "/opt/openssl/bin/openssl", NULL,
+	};
+	int found = 0;
+
+	for (const char *const *p = paths; *p; p++)
+		found += openssl_detector_add_binary(d, *p) == 0;
+	return found;
+}
+
+/*
+ * An OpenSSL binary is known by its file (device and inode) or, for a copy under another
+ * name, by its content: a binary of a known size is hashed and compared.
+ */
+static bool identify(struct openssl_detector *d, const struct proc *p)
+{
+	struct file_digest digest;
+	bool size_known = false;
+	char exe[64];
+	struct stat st;
+
+	if (!p->exe.ino)
+		return false;
+	if (known_id(d, p->exe.dev, p->exe.ino))
+		return true;
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->pid);
+	if (stat(exe, &st) || st.st_dev != p->exe.dev || st.st_ino != p->exe.ino)
+		return false;
+	for (size_t i = 0; i < d->n_hashes && !size_known; i++)
+		size_known = d->hashes[i].size == st.st_size;
+	if (!size_known || proc_file_digest(p->pid, &p->exe, 0, 0, true, &digest))
+		return false;
+	for (size_t i = 0; i < d->n_hashes; i++) {
+		if (strcmp(d->hashes[i].sha256, digest.sha256) != 0)
+			continue;
+		learn_id(d, p->exe.dev, p->exe.ino);
+		if (d->env.watch_process)
+			d->env.watch_process(p->pid, d->env.ctx);
+		return true;
+	}
+	return false;
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Per-process state
+ */
+
+static void state_free(void *state)
+{
+	struct ossl_state *st = state;
+
+	for (size_t i = 0; st && i < st->n_attempts; i++)
+		free(st->attempts[i].requested);
+	free(st);
+}
+
+static struct ossl_state *state_of(struct openssl_detector *d, struct proc *p)
+{
+	struct ossl_state *st = p->detector_state[DETECTOR_OPENSSL];
+
+	if (st)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return NULL;
+	p->detector_state[DETECTOR_OPENSSL] = st;
+	p->detector_free[DETECTOR_OPENSSL] = state_free;
+	snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->pid);
+	if (p->cwd)
+		snprintf(st->cwd, sizeof(st->cwd), "%s", p->cwd);
+	else
+		proc_cwd(p->pid, st->cwd, sizeof(st->cwd));
+	return st;
+}
+
+static struct module_attempt *attempt_find(struct ossl_state *st, const char *path, uint64_t dev,
+					   uint64_t ino)
+{
+	for (size_t i = 0; i < st->n_attempts; i++) {
+		struct module_attempt *a = &st->attempts[i];
+
+		if ((path && path[0] && strcmp(a->path, path) == 0) ||
+		    (a->have_id && ino && a->dev == dev && a->ino == ino))
+			return a;
+	}
+	return NULL;
+}
+
+/* Decide trust for a module asked for by name, before (or without) any mapping. */
+static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
+			  struct module_attempt *a)
+{
+	char through_root[PATH_MAX + 64];
+	struct file_ref ref = {.path = a->path};
+	struct stat sb;
+
+	if (!a->path[0]) {
+		/* A bare name for dlopen()'s own search: only its mapping can tell. */
+		a->trusted = true;
+		a->trust_reason = "resolved by the dynamic loader's search path";
+		return;
+	}
+	snprintf(through_root, sizeof(through_root), "%s%s", st->root, a->path);
+	if (stat(through_root, &sb) == 0 || stat(a->path, &sb) == 0) {
+		ref.dev = sb.st_dev;
+		ref.ino = sb.st_ino;
+		ref.uid = sb.st_uid;
+		ref.mode = sb.st_mode;
+		a->have_id = true;
+		a->dev = sb.st_dev;
+		a->ino = sb.st_ino;
+	} else {
+		/* Missing: judge the place alone. Nothing can load from a trusted place that
+		 * holds no such file. */
+		ref.uid = 0;
+		ref.mode = 0644;
+	}
+	a->trusted = trust_decide(d->env.trust, &ref, st->root, &a->trust_reason) != TRUST_CUSTOM;
+}
+
+static struct module_attempt *attempt_add(struct openssl_detector *d, struct ossl_state *st,
+					  const char *requested, const char *path,
+					  const char *origin, enum module_kind kind,
+					  unsigned layer, const struct event *ev)
+{
+	struct module_attempt *a = attempt_find(st, path, 0, 0);
+
+	if (!a && !path[0] && requested) {
+		for (size_t i = 0; i < st->n_attempts && !a; i++)
+			if (!st->attempts[i].path[0] && st->attempts[i].requested &&
+			    strcmp(st->attempts[i].requested, requested) == 0)
+				a = &st->attempts[i];
+	}
+	if (a) {
+		a->layers |= layer;
+		if (a->kind == MODULE_UNKNOWN)
+			a->kind = kind;
+		return a;
+	}
+	if (st->n_attempts == MAX_ATTEMPTS)
+		return NULL;
+	a = &st->attempts[st->n_attempts++];
+	memset(a, 0, sizeof(*a));
+	a->requested = requested ? strdup(requested) : NULL;
+	snprintf(a->path, sizeof(a->path), "%s", path);
+	a->origin = origin;
+	a->kind = kind;
+	a->layers = layer;
+	a->time_ns = ev->time_ns;
+	a->source = ev->source;
+	attempt_judge(d, st, a);
+	return a;
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Intent: what the command line, environment and configuration ask for
+ */
+
+static void resolve_in(const char *dir, const char *name, const char *suffix, char *out,
+		       size_t size)
+{
+	char file[PATH_MAX];
+
+	out[0] = '\0';
+	if (!dir || dir[0] != '/' ||
+	    (size_t)snprintf(file, sizeof(file), "%s%s", name, suffix) >= sizeof(file) ||
+	    path_join(dir, file, out, size))
+		out[0] = '\0';
+}
+
+/* Where OpenSSL would look for the module a request names, as the process sees it. */
+static void request_resolve(struct openssl_detector *d, const struct proc *p,
+			    const struct ossl_state *st, const struct module_request *r,
+			    const char *provider_dir, char *out, size_t size)
+{
+	const char *engines_dir = proc_getenv(p, "OPENSSL_ENGINES");
+	const char *modules_dir = proc_getenv(p, "OPENSSL_MODULES");
+
+	out[0] = '\0';
+	if (r->ref == MODREF_PATH) {
+		const char *base = st->cwd;
+
+		if (r->kind == MODULE_PROVIDER)
+			base = provider_dir ? provider_dir
+					    : (modules_dir ? modules_dir : d->env.trust->modules_dir);
+		resolve_in(base, r->value, "", out, size);
+	} else if (r->ref == MODREF_NAME && r->kind == MODULE_ENGINE) {
+		resolve_in(engines_dir ? engines_dir : d->env.trust->engines_dir, r->value, ".so",
+			   out, size);
+	} else if (r->ref == MODREF_NAME && r->kind == MODULE_PROVIDER) {
+		resolve_in(provider_dir ? provider_dir
+					: (modules_dir ? modules_dir : d->env.trust->modules_dir),
+			   r->value, ".so", out, size);
+	}
+}
+
+static void intent_add_requests(struct openssl_detector *d, struct proc *p, struct ossl_state *st,
+				const struct module_requests *reqs, const struct event *ev)
+{
+	const char *provider_dir = NULL;
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < reqs->n; i++)
+		if (reqs->items[i].ref == MODREF_DIR && reqs->items[i].kind == MODULE_PROVIDER &&
+		    strcmp(reqs->items[i].origin, "-provider-path") == 0)
+			provider_dir = reqs->items[i].value;
+
+	for (size_t i = 0; i < reqs->n; i++) {
+		const struct module_request *r = &reqs->items[i];
+
+		if (r->ref != MODREF_PATH && r->ref != MODREF_NAME)
+			continue;
+		request_resolve(d, p, st, r, provider_dir, path, sizeof(path));
+		if (path[0])
+			attempt_add(d, st, r->value, path, r->origin, r->kind, LAYER_INTENT, ev);
+	}
+}
+
+/* Follow every configuration file the process will read, as it sees them. */
+static void intent_add_config(struct openssl_detector *d, struct proc *p, struct ossl_state *st,
+			      const struct module_requests *reqs, const struct event *ev)
+{
+	struct module_requests from_config = {0};
+	const char *include_dir = proc_getenv(p, "OPENSSL_CONF_INCLUDE");
+	bool named = false;
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < reqs->n; i++) {
+		const struct module_request *r = &reqs->items[i];
+
+		if (r->ref != MODREF_CONFIG || strcmp(r->origin, "OPENSSL_CONF_INCLUDE") == 0)
+			continue;
+		named = true;
+		if (path_join(st->cwd[0] ? st->cwd : "/", r->value, path, sizeof(path)) == 0)
+			openssl_config_parse_ex(st->root, path, include_dir, st->cwd,
+						&from_config);
+	}
+	if (!named) {
+		/* No -config, no OPENSSL_CONF: the system's own openssl.cnf is read. */
+		char sysconf[PATH_MAX + 16];
+
+		snprintf(sysconf, sizeof(sysconf), "%s/openssl.cnf", d->env.trust->openssl_dir);
+		openssl_config_parse_ex(st->root, sysconf, include_dir, st->cwd, &from_config);
+	}
+	intent_add_requests(d, p, st, &from_config, ev);
+	module_requests_free(&from_config);
+}
+
+static void on_exec(struct openssl_detector *d, struct proc *p, const struct event *ev)
+{
+	struct module_requests reqs = {0};
+	struct ossl_state *st = state_of(d, p);
+
+	if (!st)
+		return;
+	st->identified = true;
+	st->is_openssl = identify(d, p);
+	if (!st->is_openssl)
+		return;
+	openssl_args_parse((const char *const *)p->argv, p->argc, &reqs);
+	openssl_env_parse((const char *const *)p->env, p->envc, &reqs);
+	intent_add_requests(d, p, st, &reqs, ev);
+	intent_add_config(d, p, st, &reqs, ev);
+	module_requests_free(&reqs);
+}
+
+/* -------------------------------------------------------------------------------------------
+ * Library and effect
+ */
+
+static enum module_kind kind_by_place(const struct openssl_detector *d, const char *path)
+{
+	if (path_is_under(path, d->env.trust->engines_dir))
+		return MODULE_ENGINE;
+	if (path_is_under(path, d->env.trust->modules_dir))
+		return MODULE_PROVIDER;
+	return MODULE_UNKNOWN;
+}
+
+static void on_module_load(struct openssl_detector *d, struct proc *p, const struct event *ev)
+{
+	struct ossl_state *st = state_of(d, p);
+	const char *name = ev->module_load.name;
+	char path[PATH_MAX] = "";
+
+	if (!st)
+		return;
+	/* dlopen() takes a name with a slash as a path (relative to the cwd); others it searches. */
+	if (strchr(name, '/') && path_join(st->cwd[0] ? st->cwd : "/", name, path, sizeof(path)))
+		path[0] = '\0';
+	attempt_add(d, st, name, path, "DSO_load", kind_by_place(d, path), LAYER_LIBRARY, ev);
+}
+
+static void report(struct openssl_detector *d, struct proc *p, struct module_attempt *a,
+		   const struct file_ref *file, const struct event *map_ev, uint64_t time_ns)
+{
+	struct finding f = {
+		.category = CATEGORY_OPENSSL_SO,
+		.severity = map_ev ? "CRITICAL" : "HIGH",
+		.event_time_ns = time_ns,
+		.sensor = map_ev ? map_ev->source : a->source,
+		.proc = p,
+		.layers = a->layers,
+		.trust_reason = a->trust_reason,
+	};
+	struct file_ref attempted = {.path = a->path, .dev = a->dev, .ino = a->ino};
+
+	if (!file)
+		file = &attempted;
+	f.module.path = file->path;
+	f.module.requested = a->requested;
+	f.module.kind = kind_names[a->kind];
+	f.module.origin = a->origin;
+	f.module.loaded = map_ev != NULL;
+	f.module.deleted = file->deleted;
+	f.module.memfd = file->memfd;
+	f.module.dev = file->dev;
+	f.module.ino = file->ino;
+	f.module.hashed = (a->have_id || map_ev) &&
+			  proc_file_digest(p->pid, file, map_ev ? map_ev->map.start : 0,
+					   map_ev ? map_ev->map.end : 0, false,
+					   &f.module.digest) == 0;
+	a->reported = true;
+	d->env.report(&f, d->env.ctx);
+}
+
+static void on_map(struct openssl_detector *d, struct proc *p, const struct event *ev)
+{
+	struct ossl_state *st = state_of(d, p);
+	const struct file_ref *file = &ev->map.file;
+	struct module_attempt *a;
+	const char *reason;
+
+	if (!st)
+		return;
+	if (!st->identified) {
+		/* A fork of a process we never saw exec: decide once what it runs. */
+		st->identified = true;
+		st->is_openssl = identify(d, p);
+	}
+	if (!ev->map.in_module_load && !st->is_openssl)
+		return; /* a program's own libraries: not OpenSSL's doing */
+	if (file->dev == p->exe.dev && file->ino == p->exe.ino)
+		return; /* the program itself, mapped by ld.so when run through it */
+
+	a = attempt_find(st, file->path, file->dev, file->ino);
+	if (trust_decide(d->env.trust, file, st->root, &reason) != TRUST_CUSTOM) {
+		if (a)
+			a->trusted = true;
+		return;
+	}
+	if (!a)
+		a = attempt_add(d, st, NULL, file->path ? file->path : "", NULL,
+				kind_by_place(d, file->path ? file->path : ""), 0, ev);
+	if (!a || a->reported)
+		return;
+	a->layers |= LAYER_EFFECT;
+	a->trusted = false;
+	a->trust_reason = reason;
+	a->have_id = true;
+	a->dev = file->dev;
+	a->ino = file->ino;
+	report(d, p, a, file, ev, ev->time_ns);
+}
+
+/* Asked for, never mapped: an attempt, reported once the process is gone. */
+static void on_exit_report_attempts(struct openssl_detector *d, struct proc *p)
+{
+	struct ossl_state *st = p->detector_state[DETECTOR_OPENSSL];
+
+	for (size_t i = 0; st && i < st->n_attempts; i++) {
+		struct module_attempt *a = &st->attempts[i];
+
+		if (!a->trusted && !a->reported && a->path[0])
+			report(d, p, a, NULL, NULL, a->time_ns);
+	}
+}
+
+void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const struct event *ev)
+{
+	switch (ev->kind) {
+	case EVENT_EXEC:
+		on_exec(d, p, ev);
+		break;
+	case EVENT_MODULE_LOAD:
+		on_module_load(d, p, ev);
+		break;
+	case EVENT_MAP:
+		on_map(d, p, ev);
+		break;
+	case EVENT_EXIT:
+		on_exit_report_attempts(d, p);
+		break;
+	case EVENT_FORK:
+		break;
+	}
+}
+
+int openssl_detector_new(struct openssl_detector **ret, const struct detector_env *env)
+{
+	struct openssl_detector *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->env = *env;
+	*ret = d;
+	return 0;
+}
+
+void openssl_detector_free(struct openssl_detector *d)
+{
+	free(d);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The "Suspicious OpenSSL Shared Object Loaded" detector. Three layers, merged into one
+ * finding per (process, module):
+ *
+ *   intent   the exec of an OpenSSL binary (known by its file or hash, never by its name)
+ *            whose arguments, environment or configuration name a module;
+ *   library  libcrypto's DSO_load() was called, in any program;
+ *   effect   a file was mapped executable while libcrypto was loading a module, or in an
+ *            OpenSSL binary after start.
+ *
+ * A custom module whose code was mapped gives a CRITICAL finding at once; one that was asked
+ * for but never mapped gives a HIGH finding, marked not loaded, when the process exits.
+ */
+#ifndef SOWATCH_DETECTORS_OPENSSL_H
+#define SOWATCH_DETECTORS_OPENSSL_H
+
+#include "detectors/detector.h"
+
+struct openssl_detector;
+
+int openssl_detector_new(struct openssl_detector **ret, const struct detector_env *env);
+/* Learn an OpenSSL binary by path (its identity and hash); -errno when unreadable. */
+int openssl_detector_add_binary(struct openssl_detector *d, const char *path);
+/* The binaries every host has in the usual places. Returns how many were found. */
+int openssl_detector_add_default_binaries(struct openssl_detector *d);
+void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const struct event *ev);
+void openssl_detector_free(struct openssl_detector *d);
+
+#endif

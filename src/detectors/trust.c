@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "detectors/trust.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <openssl/crypto.h>
+
+#include "util/path.h"
+
+static const char *const default_lib_dirs[] = {
+	"/lib", "/usr/lib", "/lib64", "/usr/lib64", "/lib32", "/usr/lib32", "/usr/libx32", NULL,
+};
+
+/* OpenSSL_version() answers `ENGINESDIR: "/usr/lib/..."`: keep what is between the quotes. */
+static int quoted_dir(const char *answer, char *out, size_t size)
+{
+	const char *open = strchr(answer, '"');
+	const char *close = open ? strchr(open + 1, '"') : NULL;
+	char dir[PATH_MAX];
+
+	if (!close || (size_t)(close - open - 1) >= sizeof(dir))
+		return -EINVAL;
+	memcpy(dir, open + 1, close - open - 1);
+	dir[close - open - 1] = '\0';
+	return path_normalize(dir, out, size);
+}
+
+int trust_policy_init(struct trust_policy *tp)
+{
+	int err;
+
+	memset(tp, 0, sizeof(*tp));
+	tp->lib_dirs = default_lib_dirs;
+	err = quoted_dir(OpenSSL_version(OPENSSL_DIR), tp->openssl_dir, sizeof(tp->openssl_dir));
+	if (err)
+		return err;
+	err = quoted_dir(OpenSSL_version(OPENSSL_ENGINES_DIR), tp->engines_dir,
+			 sizeof(tp->engines_dir));
+	if (err)
+		return err;
+	return quoted_dir(OpenSSL_version(OPENSSL_MODULES_DIR), tp->modules_dir,
+			  sizeof(tp->modules_dir));
+}
+
+void trust_policy_init_dirs(struct trust_policy *tp, const char *engines_dir,
+			    const char *modules_dir, const char *const *lib_dirs)
+{
+	memset(tp, 0, sizeof(*tp));
+	path_normalize(engines_dir, tp->engines_dir, sizeof(tp->engines_dir));
+	path_normalize(modules_dir, tp->modules_dir, sizeof(tp->modules_dir));
+	tp->lib_dirs = lib_dirs ? lib_dirs : default_lib_dirs;
+}
+
+static bool owned_by_root_not_shared_writable(uint32_t uid, uint32_t mode)
+{
+	return uid == 0 && !(mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The directory holding `path`, seen through `root`: root-owned and not writable by others? */
+static bool directory_is_safe(const char *root, const char *path)
+{
+	char dir[PATH_MAX * 2];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s%.*s", root, (int)(slash - path), path);
+	/*
+	 * When the process is already gone, its root is too: the host's view of the same path
+	 * is the best left. The file's own owner and mode, which matter most, come from the
+	 * kernel at the moment of the mapping.
+	 */
+	if (stat(dir[0] ? dir : "/", &st) &&
+	    (!root[0] || stat(slash == path ? "/" : dir + strlen(root), &st)))
+		return false;
+	return owned_by_root_not_shared_writable(st.st_uid, st.st_mode);
+}
+
+enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file_ref *file,
+				const char *root, const char **ret_reason)
+{
+	char path[PATH_MAX];
+	enum trust_verdict where = TRUST_CUSTOM;
+
+	if (file->memfd) {
+		*ret_reason = "the module is an anonymous memory file (memfd)";
+		return TRUST_CUSTOM;
+	}
+	if (file->deleted) {
+		*ret_reason = "the module's file was deleted";
+		return TRUST_CUSTOM;
+	}
+	if (!file->path || file->path_truncated || path_normalize(file->path, path, sizeof(path))) {
+		*ret_reason = "the module's path is unknown or not absolute";
+		return TRUST_CUSTOM;
+	}
+	{
+		char dir[PATH_MAX];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		*slash = '\0';
+		if ((tp->engines_dir[0] && strcmp(dir, tp->engines_dir) == 0) ||
+		    (tp->modules_dir[0] && strcmp(dir, tp->modules_dir) == 0))
+			where = TRUST_MODULE_DIR;
+	}
+	for (const char *const *d = tp->lib_dirs; where == TRUST_CUSTOM && d && *d; d++)
+		if (path_is_under(path, *d))
+			where = TRUST_SYSTEM_LIBRARY;
+	if (where == TRUST_CUSTOM) {
+		*ret_reason = "the module lies outside OpenSSL's ENGINESDIR and MODULESDIR and the "
+			      "system library directories";
+		return TRUST_CUSTOM;
+	}
+	if (!owned_by_root_not_shared_writable(file->uid, file->mode)) {
+		*ret_reason = "the module is not owned by root or is writable by group or others";
+		return TRUST_CUSTOM;
+	}
+	if (!directory_is_safe(root, path)) {
+		*ret_reason = "the module's directory is not owned by root or is writable by group "
+			      "or others";
+		return TRUST_CUSTOM;
+	}
+	*ret_reason = where == TRUST_MODULE_DIR ? "in OpenSSL's module directory, owned by root"
+						: "in a system library directory, owned by root";
+	return where;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The trust decision: is a shared object OpenSSL loads a legitimate part of the system?
+ *
+ * A module is trusted when its path is inside the ENGINESDIR or MODULESDIR of the installed
+ * libcrypto, or, for the libraries such a module pulls in, inside the system's library
+ * directories; and in either case the file is owned by root and not writable by group or
+ * others, and so is its directory. Anything else (other paths, memfds, deleted files, files
+ * an unprivileged user could have written) is custom.
+ */
+#ifndef SOWATCH_TRUST_H
+#define SOWATCH_TRUST_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "event.h"
+
+struct trust_policy {
+	char openssl_dir[PATH_MAX]; /* OPENSSLDIR: where the system's openssl.cnf lives */
+	char engines_dir[PATH_MAX];
+	char modules_dir[PATH_MAX];
+	const char *const *lib_dirs; /* NULL-terminated */
+};
+
+enum trust_verdict {
+	TRUST_CUSTOM = 0,
+	TRUST_MODULE_DIR,     /* OpenSSL's own ENGINESDIR / MODULESDIR */
+	TRUST_SYSTEM_LIBRARY, /* a system library directory */
+};
+
+/* The directories of the libcrypto sowatch itself links (the system's). */
+int trust_policy_init(struct trust_policy *tp);
+/* For tests and configuration: explicit directories. */
+void trust_policy_init_dirs(struct trust_policy *tp, const char *engines_dir,
+			    const char *modules_dir, const char *const *lib_dirs);
+
+/*
+ * `file`: the module as the kernel saw it (path as the process sees it, owner, mode);
+ * `root`: prefix through which that path is reachable from here ("/proc/PID/root", or "" for
+ * the host's view) to check the directory's owner. ret_reason: a static sentence.
+ */
+enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file_ref *file,
+				const char *root, const char **ret_reason);
+
+#endif

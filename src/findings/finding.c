@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "findings/finding.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "proc/procfile.h"
+#include "util/json.h"
+
+#define MITRE_VERSION	"15.1"
+#define MAX_ANCESTORS	4
+
+static const char description[] =
+	"OpenSSL was made to load a shared object that is not one of the system's own engines or "
+	"providers. Loading runs the object's constructor inside the process straight away, before "
+	"OpenSSL checks whether it is a valid module, so whoever controls the file runs code under "
+	"the identity of a trusted, signed program. Production workloads rarely load engines or "
+	"providers from outside OpenSSL's module directories: treat this as possible malicious "
+	"code execution (MITRE ATT&CK T1129, Shared Modules) until shown otherwise.";
+
+static const char next_steps[] =
+	"1. Read the summary: the program binary (processes[0].binary.path), the arguments it was "
+	"started with (processes[0].args), and the module (processes[0].libraries[0]: path and "
+	"SHA-256; sourceProperties.loaded says whether its code was mapped). "
+	"2. Check the parent processes (processes[1..]) to learn what started it. "
+	"3. List other findings of the same container around the same time: together they tell "
+	"an attack from a mistake. "
+	"4. Review the container's settings (image, privileges, mounts) and its logs. "
+	"5. Look up the module's hash in threat intelligence, keep a copy of the file, and if the "
+	"load was not expected, isolate the workload and rotate the credentials it could reach.";
+
+void finding_resource_defaults(struct finding_resource *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (gethostname(res->hostname, sizeof(res->hostname) - 1))
+		snprintf(res->hostname, sizeof(res->hostname), "localhost");
+	snprintf(res->project, sizeof(res->project), "%s", res->hostname);
+	snprintf(res->project_display_name, sizeof(res->project_display_name), "%s",
+		 res->hostname);
+	snprintf(res->source, sizeof(res->source), "sowatch");
+}
+
+static void boot_id(char out[64])
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+
+	out[0] = '\0';
+	if (f) {
+		if (!fgets(out, 64, f))
+			out[0] = '\0';
+		fclose(f);
+	}
+	out[strcspn(out, "\n")] = '\0';
+}
+
+void finding_id(const struct finding *f, char ret_id[33])
+{
+	static char boot[64];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	struct strbuf key = STRBUF_INIT;
+
+	if (!boot[0])
+		boot_id(boot);
+	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%s|%s", boot, f->category, f->proc->pid,
+		    (unsigned long long)f->proc->start_time_ns, (unsigned long long)f->module.dev,
+		    (unsigned long long)f->module.ino, f->module.path ? f->module.path : "",
+		    f->module.requested ? f->module.requested : "");
+	EVP_Digest(strbuf_str(&key), key.len, md, &md_len, EVP_sha256(), NULL);
+	strbuf_release(&key);
+	for (int i = 0; i < 16; i++)
+		snprintf(ret_id + 2 * i, 3, "%02x", md[i]);
+}
+
+/* RFC 3339, UTC, microseconds: 2026-11-27T15:20:01.123456Z */
+static void rfc3339(uint64_t ns, char out[40])
+{
+	time_t sec = ns / 1000000000;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 40 - n, ".%06uZ", (unsigned)((ns % 1000000000) / 1000));
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* SCC's File: path, size, sha256, hashedSize, partiallyHashed */
+static void json_file(struct json_writer *j, const char *path, const struct file_digest *d)
+{
+	json_object_begin(j);
+	json_kv_string(j, "path", path ? path : "");
+	if (d) {
+		json_kv_int_string(j, "size", d->size);
+		json_kv_string(j, "sha256", d->sha256);
+		json_kv_int_string(j, "hashedSize", d->hashed_size);
+		json_kv_bool(j, "partiallyHashed", d->partially_hashed);
+	}
+	json_object_end(j);
+}
+
+/* The part after '=' of "NAME=value" entries, as SCC's EnvironmentVariable {name, val}. */
+static void json_env(struct json_writer *j, const struct proc *p)
+{
+	json_key(j, "envVariables");
+	json_array_begin(j);
+	for (size_t i = 0; i < p->envc; i++) {
+		const char *eq = strchr(p->env[i], '=');
+
+		json_object_begin(j);
+		json_kv_string_n(j, "name", p->env[i], eq ? (size_t)(eq - p->env[i]) : 0);
+		json_kv_string(j, "val", eq ? eq + 1 : "");
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+static void json_process(struct json_writer *j, const struct proc *p,
+			 const struct finding_module *module)
+{
+	struct file_digest digest;
+	bool hashed = proc_file_digest(p->pid, &p->exe, 0, 0, true, &digest) == 0;
+
+	json_object_begin(j);
+	json_kv_string(j, "name", p->comm);
+	json_key(j, "binary");
+	json_file(j, p->exe.path, hashed ? &digest : NULL);
+	if (module) {
+		json_key(j, "libraries");
+		json_array_begin(j);
+		json_file(j, module->path, module->hashed ? &module->digest : NULL);
+		json_array_end(j);
+	}
+	json_key(j, "args");
+	json_array_begin(j);
+	for (size_t i = 0; i < p->argc; i++)
+		json_string(j, p->argv[i]);
+	json_array_end(j);
+	json_kv_bool(j, "argumentsTruncated", p->argv_truncated);
+	json_env(j, p);
+	json_kv_bool(j, "envVariablesTruncated", p->env_truncated);
+	json_kv_int_string(j, "pid", p->pid);
+	json_kv_int_string(j, "parentPid", p->ppid);
+	json_kv_int_string(j, "userId", p->uid);
+	json_object_end(j);
+}
+
+static void json_layers(struct json_writer *j, unsigned layers)
+{
+	json_key(j, "detectionLayers");
+	json_array_begin(j);
+	if (layers & LAYER_INTENT)
+		json_string(j, "intent");
+	if (layers & LAYER_LIBRARY)
+		json_string(j, "library");
+	if (layers & LAYER_EFFECT)
+		json_string(j, "effect");
+	json_array_end(j);
+}
+
+static void resource_name(const struct finding_resource *res, const struct proc *p, char *out,
+			  size_t size)
+{
+	if (res->name[0])
+		snprintf(out, size, "%s", res->name);
+	else if (p->container_id[0])
+		snprintf(out, size, "//sowatch/hosts/%s/containers/%s", res->hostname,
+			 p->container_id);
+	else
+		snprintf(out, size, "//sowatch/hosts/%s", res->hostname);
+}
+
+int finding_to_json(const struct finding *f, const struct finding_resource *res,
+		    struct proctable *pt, struct strbuf *out)
+{
+	struct json_writer j;
+	char id[33], event_time[40], create_time[40], name[1024], resource[1024];
+	const struct proc *p = f->proc;
+	const struct proc *ancestor = p;
+
+	finding_id(f, id);
+	rfc3339(f->event_time_ns, event_time);
+	rfc3339(now_ns(), create_time);
+	resource_name(res, p, resource, sizeof(resource));
+
+	json_init(&j, out);
+	json_object_begin(&j);
+	json_key(&j, "finding");
+	json_object_begin(&j);
+	snprintf(name, sizeof(name), "projects/%s/sources/%s/findings/%s", res->project,
+		 res->source, id);
+	json_kv_string(&j, "name", name);
+	snprintf(name, sizeof(name), "projects/%s/sources/%s", res->project, res->source);
+	json_kv_string(&j, "parent", name);
+	json_kv_string(&j, "resourceName", resource);
+	json_kv_string(&j, "state", "ACTIVE");
+	json_kv_string(&j, "category", f->category);
+	json_kv_string(&j, "findingClass", "THREAT");
+	json_kv_string(&j, "severity", f->severity);
+	json_kv_string(&j, "eventTime", event_time);
+	json_kv_string(&j, "createTime", create_time);
+
+	json_key(&j, "mitreAttack");
+	json_object_begin(&j);
+	json_kv_string(&j, "primaryTactic", "EXECUTION");
+	json_key(&j, "primaryTechniques");
+	json_array_begin(&j);
+	json_string(&j, "SHARED_MODULES");
+	json_array_end(&j);
+	json_kv_string(&j, "version", MITRE_VERSION);
+	json_object_end(&j);
+
+	json_key(&j, "processes");
+	json_array_begin(&j);
+	json_process(&j, p, &f->module);
+	for (int depth = 0; depth < MAX_ANCESTORS && ancestor->ppid; depth++) {
+		ancestor = proctable_get(pt, ancestor->ppid);
+		if (!ancestor)
+			break;
+		json_process(&j, ancestor, NULL);
+	}
+	json_array_end(&j);
+
+	if (p->container_id[0]) {
+		json_key(&j, "containers");
+		json_array_begin(&j);
+		json_object_begin(&j);
+		json_kv_string(&j, "name", p->container_id);
+		json_key(&j, "labels");
+		json_array_begin(&j);
+		json_array_end(&j);
+		json_object_end(&j);
+		json_array_end(&j);
+	}
+
+	json_kv_string(&j, "description", description);
+	json_kv_string(&j, "nextSteps", next_steps);
+
+	json_key(&j, "sourceProperties");
+	json_object_begin(&j);
+	json_layers(&j, f->layers);
+	json_kv_string(&j, "moduleKind", f->module.kind);
+	json_kv_string(&j, "modulePath", f->module.path ? f->module.path : "");
+	if (f->module.requested)
+		json_kv_string(&j, "requestedModule", f->module.requested);
+	if (f->module.origin)
+		json_kv_string(&j, "requestOrigin", f->module.origin);
+	json_kv_bool(&j, "loaded", f->module.loaded);
+	json_kv_bool(&j, "moduleDeleted", f->module.deleted);
+	json_kv_bool(&j, "moduleMemfd", f->module.memfd);
+	json_kv_string(&j, "trustReason", f->trust_reason);
+	json_kv_string(&j, "sensor", f->sensor);
+	json_kv_string(&j, "containerId", p->container_id);
+	json_kv_uint_string(&j, "eventDrops", f->event_drops);
+	json_object_end(&j);
+	json_object_end(&j); /* finding */
+
+	json_key(&j, "resource");
+	json_object_begin(&j);
+	json_kv_string(&j, "name", resource);
+	json_kv_string(&j, "project_display_name", res->project_display_name);
+	json_kv_string(&j, "type", res->type[0] ? res->type
+						: (p->container_id[0] ? "container" : "host"));
+	json_object_end(&j);
+	json_object_end(&j);
+	return json_error(&j);
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Findings: what a detector concluded, and its one serialization, the Security Command Center
+ * notification shape {"finding": {...}, "resource": {...}}. int64 fields are written as JSON
+ * strings, as proto3's JSON mapping does.
+ */
+#ifndef SOWATCH_FINDING_H
+#define SOWATCH_FINDING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proc/proctable.h"
+#include "util/hash.h"
+#include "util/strbuf.h"
+
+#define CATEGORY_OPENSSL_SO "Execution: Suspicious OpenSSL Shared Object Loaded"
+
+enum detection_layer {
+	LAYER_INTENT = 1 << 0,	/* the command line, environment or configuration asked for it */
+	LAYER_LIBRARY = 1 << 1, /* libcrypto was asked to load it (DSO_load) */
+	LAYER_EFFECT = 1 << 2,	/* its code was mapped executable into the process */
+};
+
+/* Where the finding is reported: set once from configuration, defaults from the host. */
+struct finding_resource {
+	char project[256];
+	char source[128];
+	char hostname[256];
+	char type[64];
+	char name[512];			/* "" = derived from the host and container */
+	char project_display_name[256];
+};
+
+struct finding_module {
+	const char *path;      /* as the process sees it */
+	const char *requested; /* the name as OpenSSL was given it; NULL when unknown */
+	const char *kind;      /* "engine", "provider", "unknown" */
+	const char *origin;    /* where the request came from ("-engine", "OPENSSL_CONF", ...) */
+	bool loaded;	       /* its code was mapped */
+	bool deleted, memfd;
+	uint64_t dev, ino;
+	bool hashed;
+	struct file_digest digest;
+};
+
+struct finding {
+	const char *category;
+	const char *severity;
+	uint64_t event_time_ns; /* CLOCK_REALTIME */
+	const char *sensor;	/* the source that saw it: "ebpf" */
+	const struct proc *proc;
+	struct finding_module module;
+	unsigned layers; /* enum detection_layer */
+	const char *trust_reason;
+	uint64_t event_drops; /* events the sensor lost so far: when non-zero, the picture may be partial */
+};
+
+void finding_resource_defaults(struct finding_resource *res);
+
+/*
+ * The finding's id: stable for the same process and module (a restart that sees the same
+ * event again names it the same), 32 hex digits.
+ */
+void finding_id(const struct finding *f, char ret_id[33]);
+
+/* One JSON object, no newline. The process's ancestors come from `pt`. */
+int finding_to_json(const struct finding *f, const struct finding_resource *res,
+		    struct proctable *pt, struct strbuf *out);
+
+#endif

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sowatch: detects OpenSSL loading custom shared objects, live, and reports Security Command
+ * Center findings.
+ *
+ *   main -> parse the command line -> config -> pipeline -> sources -> poll until a signal
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "pipeline.h"
+#include "sources/ebpf.h"
+#include "util/log.h"
+
+#define COUNTERS_PERIOD_MS 1000
+
+static volatile sig_atomic_t stop_requested;
+
+static const char usage[] =
+	"Usage: sowatch run [--jsonl PATH|-] [--config PATH] [--verbose]\n"
+	"       sowatch --help | --version\n"
+	"\n"
+	"Detects OpenSSL being made to load a shared object that is not one of the system's own\n"
+	"engines or providers (\"Execution: Suspicious OpenSSL Shared Object Loaded\", MITRE\n"
+	"T1129), in any program, and reports each as a Security Command Center finding.\n"
+	"\n"
+	"Commands:\n"
+	"  run              Watch this host (eBPF; needs root) until SIGINT or SIGTERM. Writes\n"
+	"                   \"sowatch: ready\" to stderr once every probe is attached, then one\n"
+	"                   JSON finding per line.\n"
+	"\n"
+	"Options of run:\n"
+	"  --jsonl PATH     Where findings go, one JSON object per line: a file (appended to,\n"
+	"                   created mode 0600) or - for standard output (the default).\n"
+	"  --config PATH    YAML configuration (default: /etc/sowatch/sowatch.yaml if present).\n"
+	"  -v, --verbose    Log debugging detail, including libbpf's.\n"
+	"\n"
+	"  -h, --help       This text.\n"
+	"  -V, --version    The version.\n"
+	"\n"
+	"Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n";
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "sowatch: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'sowatch --help'.\n");
+	return 2;
+}
+
+static uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void source_watch_exe(uint64_t dev, uint64_t ino, void *ctx)
+{
+	int err = ebpf_source_watch_exe(ctx, dev, ino);
+
+	if (err)
+		log_warn("cannot watch an OpenSSL binary in the kernel: %s", strerror(-err));
+}
+
+static void source_watch_process(uint32_t pid, void *ctx)
+{
+	int err = ebpf_source_watch_process(ctx, pid);
+
+	if (err)
+		log_warn("cannot watch process %u in the kernel: %s", pid, strerror(-err));
+}
+
+static const char *const kind_names[SW_EVENT_KIND_MAX] = {
+	[SW_EVENT_EXEC] = "exec",	  [SW_EVENT_FORK] = "fork", [SW_EVENT_EXIT] = "exit",
+	[SW_EVENT_MAP] = "map",		  [SW_EVENT_DSO_LOAD] = "dso_load",
+};
+
+/* Say loudly when the kernel had to drop events, and let findings carry the figure. */
+static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_t *last_dropped)
+{
+	struct sw_counters c[SW_EVENT_KIND_MAX];
+	uint64_t dropped = 0;
+	char detail[256] = "";
+	size_t off = 0;
+
+	if (ebpf_source_counters(src, c))
+		return;
+	for (int k = 1; k < SW_EVENT_KIND_MAX; k++) {
+		dropped += c[k].dropped;
+		if (c[k].dropped && off < sizeof(detail))
+			off += snprintf(detail + off, sizeof(detail) - off, " %s=%llu", kind_names[k],
+					(unsigned long long)c[k].dropped);
+	}
+	if (dropped != *last_dropped) {
+		log_warn("the kernel dropped %llu events so far (ring buffer full):%s",
+			 (unsigned long long)dropped, detail);
+		*last_dropped = dropped;
+		pipeline_set_event_drops(pl, dropped);
+	}
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"jsonl", required_argument, NULL, 'j'},
+		{"config", required_argument, NULL, 'c'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct pipeline_options opts = {.jsonl_path = NULL};
+	const char *config_path = NULL, *error = "";
+	struct config cfg;
+	struct pipeline *pl = NULL;
+	struct ebpf_source *src = NULL;
+	struct sigaction sa = {.sa_handler = on_signal};
+	uint64_t last_check = 0, last_dropped = 0;
+	int opt, err, status = 1;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+vh", options, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			opts.jsonl_path = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'v':
+			log_max_level = LOG_DEBUG;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return usage_error("%s", "run: unknown or incomplete option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("run: unexpected argument '%s'", argv[optind]);
+
+	err = config_load(&cfg, config_path, &error);
+	if (err) {
+		fprintf(stderr, "sowatch: %s\n", error);
+		return 1;
+	}
+	opts.resource = cfg.resource;
+	if (!opts.jsonl_path)
+		opts.jsonl_path = cfg.jsonl_path[0] ? cfg.jsonl_path : "-";
+	if (geteuid() != 0) {
+		fprintf(stderr, "sowatch: run needs root (to load BPF programs and read other "
+				"processes' files)\n");
+		return 1;
+	}
+
+	err = pipeline_new(&pl, &opts, &error);
+	if (err) {
+		fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+		goto out;
+	}
+	err = ebpf_source_open(&src, pipeline_handle, pl, &error);
+	if (err) {
+		fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+		goto out;
+	}
+	pipeline_start(pl, &(struct pipeline_watchers){.watch_exe = source_watch_exe,
+						       .watch_process = source_watch_process,
+						       .ctx = src});
+	if (ebpf_source_libcrypto_probes(src) == 0)
+		log_warn("no libcrypto with DSO_load found: the library layer is off");
+
+	/* No SA_RESTART: a signal must interrupt the ring buffer's wait. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "sowatch: ready\n");
+
+	while (!stop_requested) {
+		uint64_t now;
+
+		err = ebpf_source_poll(src, 100);
+		if (err < 0) {
+			log_error("reading the ring buffer failed: %s", strerror(-err));
+			goto out;
+		}
+		now = monotonic_ms();
+		if (now - last_check >= COUNTERS_PERIOD_MS) {
+			counters_check(src, pl, &last_dropped);
+			last_check = now;
+		}
+	}
+	/* What the kernel already wrote is still reported. */
+	ebpf_source_poll(src, 0);
+	counters_check(src, pl, &last_dropped);
+	log_info("stopping: %llu findings, %llu events dropped",
+		 (unsigned long long)pipeline_findings(pl), (unsigned long long)last_dropped);
+	status = 0;
+out:
+	ebpf_source_close(src);
+	pipeline_free(pl);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("%s", "missing command");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("sowatch %s\n", SOWATCH_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (argv[1][0] == '-')
+		return usage_error("unknown option '%s'", argv[1]);
+	return usage_error("unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "outputs/jsonl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+struct jsonl_output {
+	int fd;
+	bool owned;
+};
+
+int jsonl_output_open(struct jsonl_output **ret, const char *path)
+{
+	struct jsonl_output *out = calloc(1, sizeof(*out));
+
+	if (!out)
+		return -ENOMEM;
+	if (strcmp(path, "-") == 0) {
+		out->fd = STDOUT_FILENO;
+	} else {
+		out->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+		if (out->fd < 0) {
+			int err = -errno;
+
+			free(out);
+			return err;
+		}
+		out->owned = true;
+	}
+	*ret = out;
+	return 0;
+}
+
+int jsonl_output_write(struct jsonl_output *out, const char *line, size_t len)
+{
+	struct iovec iov[2] = {
+		{.iov_base = (void *)line, .iov_len = len},
+		{.iov_base = "\n", .iov_len = 1},
+	};
+	int i = 0;
+
+	/* writev keeps the line and its newline together; a short write finishes the rest. */
+	while (i < 2) {
+		ssize_t n = writev(out->fd, iov + i, 2 - i);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		while (i < 2 && (size_t)n >= iov[i].iov_len)
+			n -= iov[i++].iov_len;
+		if (i < 2) {
+			iov[i].iov_base = (char *)iov[i].iov_base + n;
+			iov[i].iov_len -= n;
+		}
+	}
+	return 0;
+}
+
+void jsonl_output_close(struct jsonl_output *out)
+{
+	if (!out)
+		return;
+	if (out->owned)
+		close(out->fd);
+	free(out);
+}

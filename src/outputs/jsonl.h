@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* JSON Lines output: one finding per line, written whole and flushed at once. */
+#ifndef SOWATCH_OUTPUTS_JSONL_H
+#define SOWATCH_OUTPUTS_JSONL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct jsonl_output;
+
+/* path: a file (appended to, created root-only) or "-" for standard output. */
+int jsonl_output_open(struct jsonl_output **ret, const char *path);
+/* Writes line + '\n' in one go; returns 0 or -errno. */
+int jsonl_output_write(struct jsonl_output *out, const char *line, size_t len);
+void jsonl_output_close(struct jsonl_output *out);
+
+#endif

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reading a process's files as the process sees them, even deleted ones and memfds. */
+#ifndef SOWATCH_PROCFILE_H
+#define SOWATCH_PROCFILE_H
+
+#include <stdint.h>
+
+#include "event.h"
+#include "util/hash.h"
+
+/*
+ * SHA-256 of `file` as process `pid` has it: through /proc/PID/map_files/START-END when a
+ * mapping range is given (works for deleted files and memfds while still mapped), else
+ * /proc/PID/exe when is_exe, then /proc/PID/root + path, then the host's path. A candidate
+ * counts only if its device and inode are the ones the kernel reported, so a file swapped
+ * after the fact is never hashed in its place. Returns 0 or -errno (-ESTALE: only other files
+ * were found under those names).
+ */
+int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
+		     uint64_t vm_end, bool is_exe, struct file_digest *ret);
+
+/* The process's working directory as it sees it; "" when gone. */
+void proc_cwd(uint32_t pid, char *out, size_t size);
+
+#endif

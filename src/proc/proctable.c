@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "proc/proctable.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proc/container.h"
+
+#define BUCKETS 4096 /* power of two */
+
+struct proctable {
+	struct proc *buckets[BUCKETS];
+	size_t size;
+};
+
+static size_t bucket_of(uint32_t pid)
+{
+	return (pid * 2654435761u) & (BUCKETS - 1);
+}
+
+int proctable_new(struct proctable **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static char **strv_dup(const char *const *v, size_t n)
+{
+	char **copy = calloc(n + 1, sizeof(*copy));
+
+	if (!copy)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = strdup(v[i]);
+		if (!copy[i]) {
+			strv_free(copy, i);
+			return NULL;
+		}
+	}
+	return copy;
+}
+
+/* Forget what the previous image of the process was: called at exec and before freeing. */
+static void proc_clear_image(struct proc *p)
+{
+	for (int i = 0; i < DETECTOR_SLOTS; i++) {
+		if (p->detector_state[i] && p->detector_free[i])
+			p->detector_free[i](p->detector_state[i]);
+		p->detector_state[i] = NULL;
+		p->detector_free[i] = NULL;
+	}
+	free((char *)p->exe.path);
+	memset(&p->exe, 0, sizeof(p->exe));
+	free(p->cwd);
+	p->cwd = NULL;
+	strv_free(p->argv, p->argc);
+	strv_free(p->env, p->envc);
+	p->argv = p->env = NULL;
+	p->argc = p->envc = 0;
+}
+
+static void proc_free(struct proc *p)
+{
+	proc_clear_image(p);
+	free(p);
+}
+
+void proctable_free(struct proctable *pt)
+{
+	if (!pt)
+		return;
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct proc *p = pt->buckets[b], *next; p; p = next) {
+			next = p->next;
+			proc_free(p);
+		}
+	free(pt);
+}
+
+struct proc *proctable_get(struct proctable *pt, uint32_t pid)
+{
+	for (struct proc *p = pt->buckets[bucket_of(pid)]; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static struct proc *proctable_add(struct proctable *pt, uint32_t pid)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+	size_t b = bucket_of(pid);
+
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->next = pt->buckets[b];
+	pt->buckets[b] = p;
+	pt->size++;
+	return p;
+}
+
+/* Read a whole small /proc file; returns bytes read or -1. */
+static ssize_t procfs_read(uint32_t pid, const char *what, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", pid, what);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Fill what /proc still knows of a process no exec event described to us. */
+static void proc_load_from_procfs(struct proc *p)
+{
+	char buf[4096], path[64], exe[PATH_MAX];
+	const char *argv[256];
+	ssize_t n;
+	size_t argc = 0;
+	struct stat st;
+	char *close_paren;
+
+	p->from_procfs = true;
+	n = procfs_read(p->pid, "stat", buf, sizeof(buf));
+	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
+	close_paren = n > 0 ? strrchr(buf, ')') : NULL;
+	if (close_paren) {
+		char *open_paren = strchr(buf, '(');
+		size_t len = close_paren - open_paren - 1;
+
+		if (len >= COMM_LEN)
+			len = COMM_LEN - 1;
+		memcpy(p->comm, open_paren + 1, len);
+		p->comm[len] = '\0';
+		sscanf(close_paren + 2, "%*c %u", &p->ppid);
+	}
+	n = procfs_read(p->pid, "cmdline", buf, sizeof(buf));
+	for (ssize_t off = 0; n > 0 && off < n && argc < 256;) {
+		argv[argc++] = buf + off;
+		off += strlen(buf + off) + 1;
+	}
+	p->argv = strv_dup(argv, argc);
+	p->argc = p->argv ? argc : 0;
+	p->argv_truncated = n == (ssize_t)sizeof(buf) - 1;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", p->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		p->exe.path = strdup(exe);
+		if (stat(path, &st) == 0) {
+			p->exe.dev = st.st_dev;
+			p->exe.ino = st.st_ino;
+			p->exe.mode = st.st_mode;
+			p->exe.uid = st.st_uid;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%u/cwd", p->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		p->cwd = strdup(exe);
+	}
+	snprintf(path, sizeof(path), "/proc/%u", p->pid);
+	if (stat(path, &st) == 0)
+		p->uid = st.st_uid;
+	container_id_of_pid(p->pid, p->container_id);
+}
+
+struct proc *proctable_get_or_load(struct proctable *pt, uint32_t pid)
+{
+	struct proc *p = proctable_get(pt, pid);
+
+	if (p)
+		return p;
+	p = proctable_add(pt, pid);
+	if (p)
+		proc_load_from_procfs(p);
+	return p;
+}
+
+void proctable_seed_from_procfs(struct proctable *pt)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char *end;
+		unsigned long pid = strtoul(de->d_name, &end, 10);
+
+		if (*end || pid == 0 || pid > UINT32_MAX)
+			continue;
+		proctable_get_or_load(pt, (uint32_t)pid);
+	}
+	closedir(d);
+}
+
+struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
+{
+	struct proc *p = proctable_get(pt, ev->pid);
+
+	if (!p)
+		p = proctable_add(pt, ev->pid);
+	if (!p)
+		return NULL;
+	proc_clear_image(p);
+	p->from_procfs = false;
+	p->ppid = ev->exec.ppid;
+	p->uid = ev->exec.uid;
+	memcpy(p->comm, ev->exec.comm, COMM_LEN);
+	p->exe = ev->exec.exe;
+	p->exe.path = ev->exec.exe.path ? strdup(ev->exec.exe.path) : NULL;
+	p->cwd = ev->exec.cwd ? strdup(ev->exec.cwd) : NULL;
+	p->argv = strv_dup(ev->exec.argv, ev->exec.argc);
+	p->argc = p->argv ? ev->exec.argc : 0;
+	p->argv_truncated = ev->exec.argv_truncated || !p->argv;
+	p->env = strv_dup(ev->exec.env, ev->exec.envc);
+	p->envc = p->env ? ev->exec.envc : 0;
+	p->env_truncated = ev->exec.env_truncated || !p->env;
+	p->cgroup_id = ev->exec.cgroup_id;
+	p->start_time_ns = ev->exec.start_time_ns;
+	/* The cgroup does not change at exec; read it again only when we had none. */
+	if (!p->container_id[0])
+		container_id_of_pid(p->pid, p->container_id);
+	return p;
+}
+
+struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
+{
+	struct proc *parent = proctable_get(pt, ev->fork.ppid);
+	struct proc *p = proctable_get(pt, ev->pid);
+
+	if (p) /* pid reuse after a missed exit */
+		proc_clear_image(p);
+	else
+		p = proctable_add(pt, ev->pid);
+	if (!p)
+		return NULL;
+	p->ppid = ev->fork.ppid;
+	p->start_time_ns = ev->time_ns;
+	if (parent) {
+		/* A fork runs the parent's image until it execs. */
+		p->uid = parent->uid;
+		p->from_procfs = parent->from_procfs;
+		memcpy(p->comm, parent->comm, COMM_LEN);
+		p->exe = parent->exe;
+		p->exe.path = parent->exe.path ? strdup(parent->exe.path) : NULL;
+		p->cwd = parent->cwd ? strdup(parent->cwd) : NULL;
+		p->argv = strv_dup((const char *const *)parent->argv, parent->argc);
+		p->argc = p->argv ? parent->argc : 0;
+		p->argv_truncated = parent->argv_truncated;
+		p->env = strv_dup((const char *const *)parent->env, parent->envc);
+		p->envc = p->env ? parent->envc : 0;
+		p->env_truncated = parent->env_truncated;
+		p->cgroup_id = parent->cgroup_id;
+		memcpy(p->container_id, parent->container_id, sizeof(p->container_id));
+	}
+	return p;
+}
+
+void proctable_exit(struct proctable *pt, uint32_t pid)
+{
+	struct proc **link = &pt->buckets[bucket_of(pid)];
+
+	for (struct proc *p = *link; p; link = &p->next, p = p->next) {
+		if (p->pid != pid)
+			continue;
+		*link = p->next;
+		pt->size--;
+		proc_free(p);
+		return;
+	}
+}
+
+size_t proctable_size(const struct proctable *pt)
+{
+	return pt->size;
+}
+
+const char *proc_getenv(const struct proc *p, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < p->envc; i++)
+		if (strncmp(p->env[i], name, n) == 0 && p->env[i][n] == '=')
+			return p->env[i] + n + 1;
+	return NULL;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The process table: what sowatch knows about every live process, kept up to date from exec,
+ * fork and exit events (and seeded once from /proc at start), so detectors and findings can
+ * name a process's binary, arguments and ancestors after it is gone from /proc.
+ */
+#ifndef SOWATCH_PROCTABLE_H
+#define SOWATCH_PROCTABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "event.h"
+
+/* Per-detector state hangs off a process; the detector says how to free it. */
+enum detector_slot { DETECTOR_OPENSSL, DETECTOR_SLOTS };
+
+struct proc {
+	uint32_t pid;
+	uint32_t ppid;
+	uint32_t uid;
+	char comm[COMM_LEN];
+	/* The executable, as its file_ref with an owned path. */
+	struct file_ref exe;
+	char *cwd;   /* owned; working directory at exec, as the process sees it; NULL unknown */
+	char **argv; /* owned, argc entries */
+	size_t argc;
+	bool argv_truncated;
+	char **env; /* owned "NAME=value" entries of env_of_interest[] */
+	size_t envc;
+	bool env_truncated;
+	uint64_t cgroup_id;
+	char container_id[65]; /* "" on the host */
+	uint64_t start_time_ns;
+	bool from_procfs; /* seeded from /proc: no exec was seen, fields may be partial */
+	void *detector_state[DETECTOR_SLOTS];
+	void (*detector_free[DETECTOR_SLOTS])(void *);
+	struct proc *next; /* hash chain */
+};
+
+struct proctable;
+
+int proctable_new(struct proctable **ret);
+void proctable_free(struct proctable *pt);
+/* Read every process of /proc once, so the ancestors of later execs have names. */
+void proctable_seed_from_procfs(struct proctable *pt);
+
+struct proc *proctable_get(struct proctable *pt, uint32_t pid);
+/* The process, created with what /proc says when no event introduced it yet. */
+struct proc *proctable_get_or_load(struct proctable *pt, uint32_t pid);
+
+/* Apply an event; returns the process it concerns (NULL for an exit, which frees it). */
+struct proc *proctable_exec(struct proctable *pt, const struct event *ev);
+struct proc *proctable_fork(struct proctable *pt, const struct event *ev);
+void proctable_exit(struct proctable *pt, uint32_t pid);
+size_t proctable_size(const struct proctable *pt);
+
+/* The value of an environment variable of interest, or NULL. */
+const char *proc_getenv(const struct proc *p, const char *name);
+
+#endif
