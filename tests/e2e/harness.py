@@ -1,0 +1,580 @@
+"""Helpers for sowatch's end-to-end tests (Python standard library only).
+
+Run the tests with Debian's /usr/bin/python3, as root, on a kernel with BTF.
+
+* environment_problem() / require_environment(): whether the e2e tests can
+  run here; a reason to skip, or (when CI is set) a hard failure.
+* Sensor: a context manager running `sowatch run --jsonl FILE`, waiting for
+  `sowatch: ready`, reading the findings it writes (strictly), stopping it
+  with SIGTERM and checking that it exits 0.
+* Workspace: a unique directory per test with uniquely named module copies
+  and marker paths.
+* run_cmd(): run a command directly (no shell) and return (pid, returncode,
+  output); the pid is the one a finding about the command carries.
+* canary() / assert_no_findings(): for negative tests, prove the sensor was
+  alive and caught up by producing a known-positive finding, then check that
+  nothing before it names the benign command.
+
+The machine running the tests is busy: other processes (and other tests) may
+produce findings at any time. Everything here selects findings by pid and by
+unique file names, never by "the next finding".
+"""
+
+import atexit
+import hashlib
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+FIXTURE_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "module.c")
+
+OPENSSL = "/usr/bin/openssl"
+CATEGORY = "Execution: Suspicious OpenSSL Shared Object Loaded"
+READY_LINE = "sowatch: ready"
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+
+# A deterministic environment for the commands the tests run: the system
+# PATH (no pyenv shims, no /usr/local surprises) and nothing that changes
+# how OpenSSL or the dynamic loader behave unless a test sets it itself.
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_SCRUBBED_ENV = ("SOWATCH_TEST_MARKER", "OPENSSL_CONF", "OPENSSL_CONF_INCLUDE",
+                 "OPENSSL_ENGINES", "OPENSSL_MODULES", "LD_PRELOAD",
+                 "LD_LIBRARY_PATH", "LD_AUDIT")
+
+RFC3339_UTC = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+FINDING_NAME = re.compile(
+    r"^((?:projects|organizations|folders)/[^/]+/sources/[^/]+)"
+    r"/findings/([^/]+)$")
+
+
+def keep_artifacts():
+    return os.environ.get("SOWATCH_E2E_KEEP", "") not in ("", "0")
+
+
+# --------------------------------------------------------------------------
+# Environment
+
+
+def in_ci():
+    return os.environ.get("CI", "") not in ("", "0", "false")
+
+
+def sowatch_bin():
+    """The sensor binary: $SOWATCH_BIN (relative to the repo root unless
+    absolute), default build/sowatch."""
+    path = os.environ.get("SOWATCH_BIN") or os.path.join("build", "sowatch")
+    if not os.path.isabs(path):
+        path = os.path.join(REPO_ROOT, path)
+    return path
+
+
+def environment_problem():
+    """A reason the e2e tests cannot run here, or None.
+
+    Only two things are reasons to skip: not being root, and a kernel
+    without BPF/BTF. Everything else (a missing binary, a missing runc,
+    openssl or compiler) is a failure, not a skip.
+    """
+    if os.geteuid() != 0:
+        return "e2e tests need root (euid %d)" % os.geteuid()
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "BPF unavailable: /sys/kernel/btf/vmlinux is missing"
+    return None
+
+
+def require_environment():
+    """Return a skip reason (or None). With CI set, never skip: raise."""
+    reason = environment_problem()
+    if reason and in_ci():
+        raise RuntimeError("CI is set, refusing to skip: " + reason)
+    return reason
+
+
+# --------------------------------------------------------------------------
+# Files
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def rand(n=8):
+    """n random lowercase hex digits."""
+    return secrets.token_hex((n + 1) // 2)[:n]
+
+
+_module_lock = threading.Lock()
+_module_path = None
+
+
+def fixture_module():
+    """Path of the test module, built once per process from
+    tests/fixtures/module.c (or $SOWATCH_TEST_MODULE if set)."""
+    global _module_path
+    with _module_lock:
+        if _module_path:
+            return _module_path
+        given = os.environ.get("SOWATCH_TEST_MODULE")
+        if given:
+            _module_path = os.path.abspath(given)
+            return _module_path
+        outdir = tempfile.mkdtemp(prefix="sowatch-e2e-fixture-")
+        atexit.register(shutil.rmtree, outdir, True)
+        out = os.path.join(outdir, "m.so")
+        cc = os.environ.get("CC", "cc")
+        proc = subprocess.run(
+            shlex.split(cc) + ["-shared", "-fPIC", "-o", out, FIXTURE_SRC],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise RuntimeError("building %s failed:\n%s" % (
+                FIXTURE_SRC, proc.stdout.decode(errors="replace")))
+        _module_path = out
+        return out
+
+
+class Workspace:
+    """A unique directory for one test; removed by cleanup() unless
+    SOWATCH_E2E_KEEP is set."""
+
+    def __init__(self, prefix="sowatch-e2e-"):
+        self.dir = os.path.realpath(tempfile.mkdtemp(prefix=prefix))
+        os.chmod(self.dir, 0o755)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def module(self, stem="m", name=None):
+        """Copy the fixture module to <ws>/<stem>-<rand>.so (or <ws>/name)
+        and return its absolute path."""
+        dst = self.path(name or "%s-%s.so" % (stem, rand()))
+        shutil.copyfile(fixture_module(), dst)
+        os.chmod(dst, 0o755)
+        return dst
+
+    def marker(self, stem="marker"):
+        """A unique path (not created) for SOWATCH_TEST_MARKER."""
+        return self.path("%s-%s" % (stem, rand()))
+
+    def write(self, name, text):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def cleanup(self):
+        if keep_artifacts():
+            sys.stderr.write("keeping workspace %s\n" % self.dir)
+            return
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+
+def read_marker(path):
+    """The pid the module's constructor wrote, or None if no marker."""
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        return None
+    return int(text) if text.isdigit() else text
+
+
+# --------------------------------------------------------------------------
+# Commands
+
+
+class RunResult(tuple):
+    """(pid, returncode, output) with names."""
+
+    def __new__(cls, pid, returncode, output):
+        return super().__new__(cls, (pid, returncode, output))
+
+    pid = property(lambda self: self[0])
+    returncode = property(lambda self: self[1])
+    output = property(lambda self: self[2])
+
+
+def base_env(extra=None, marker=None):
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env["PATH"] = SYSTEM_PATH
+    env["LC_ALL"] = "C"
+    if marker:
+        env["SOWATCH_TEST_MARKER"] = marker
+    env.update(extra or {})
+    return env
+
+
+def run_cmd(argv, env=None, marker=None, cwd=None, timeout=60,
+            executable=None):
+    """Run argv directly (no shell) and wait for it.
+
+    argv: list of str or of bytes (bytes pass arbitrary argv bytes).
+    env: extra environment variables (on top of a scrubbed copy of ours).
+    marker: value for SOWATCH_TEST_MARKER.
+    Returns RunResult(pid, returncode, output) with stdout+stderr decoded
+    leniently. The pid is that of the exec'd command (Popen forks and execs
+    argv in the child, so the pid stays the same).
+    """
+    p = subprocess.Popen(argv, executable=executable, cwd=cwd,
+                         env=base_env(env, marker),
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    try:
+        out, _ = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        raise AssertionError("command timed out after %ss: %r\n%s" % (
+            timeout, argv[:8], out.decode(errors="replace")[-4000:]))
+    return RunResult(p.pid, p.returncode, out.decode("utf-8", "replace"))
+
+
+# --------------------------------------------------------------------------
+# Findings
+
+
+class FindingFormatError(AssertionError):
+    pass
+
+
+def _reject_constant(name):
+    raise ValueError("non-JSON constant %s" % name)
+
+
+def _reject_duplicates(pairs):
+    obj = {}
+    for k, v in pairs:
+        if k in obj:
+            raise ValueError("duplicate key %r" % k)
+        obj[k] = v
+    return obj
+
+
+def parse_line(raw):
+    """Parse one JSONL line (bytes, without the newline) strictly: strict
+    UTF-8, no NaN/Infinity, no duplicate keys, an object with "finding"."""
+    try:
+        text = raw.decode("utf-8", "strict")
+        obj = json.loads(text, parse_constant=_reject_constant,
+                         object_pairs_hook=_reject_duplicates)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise FindingFormatError("invalid finding line (%s): %r" % (
+            e, raw[:2000]))
+    if not isinstance(obj, dict) or not isinstance(obj.get("finding"), dict):
+        raise FindingFormatError("line is not {\"finding\": {...}}: %r"
+                                 % raw[:2000])
+    return obj
+
+
+class Finding(dict):
+    """A parsed finding line (the whole {"finding":..., "resource":...}
+    object) plus .raw (the line's bytes) and .index (its line number)."""
+
+    raw = b""
+    index = -1
+
+    @property
+    def f(self):
+        return self["finding"]
+
+    @property
+    def processes(self):
+        return self.f.get("processes") or []
+
+    @property
+    def process(self):
+        procs = self.processes
+        return procs[0] if procs else {}
+
+    @property
+    def props(self):
+        return self.f.get("sourceProperties") or {}
+
+    @property
+    def pid(self):
+        pid = self.process.get("pid")
+        return None if pid is None else str(pid)
+
+    def library_paths(self):
+        return [lib.get("path") for lib in self.process.get("libraries") or []]
+
+    def finding_id(self):
+        m = FINDING_NAME.match(self.f.get("name", ""))
+        return m.group(2) if m else None
+
+    def short(self):
+        p = self.process
+        return "#%d pid=%s bin=%s libs=%s sev=%s loaded=%s" % (
+            self.index, p.get("pid"), (p.get("binary") or {}).get("path"),
+            self.library_paths(), self.f.get("severity"),
+            self.props.get("loaded"))
+
+
+def for_process(pid, module=None):
+    """Predicate: processes[0] has this pid (and, if given, loaded module
+    path among its libraries)."""
+    pid = str(pid)
+
+    def pred(fd):
+        if fd.pid != pid:
+            return False
+        return module is None or module in fd.library_paths()
+    pred.description = "pid %s module %s" % (pid, module)
+    return pred
+
+
+def for_module(module):
+    """Predicate: the module path is among processes[0]'s libraries."""
+
+    def pred(fd):
+        return module in fd.library_paths()
+    pred.description = "module %s" % module
+    return pred
+
+
+class Sensor:
+    """`sowatch run --jsonl FILE` as a subprocess.
+
+    with Sensor() as s:
+        ...
+        f = s.wait_for(for_process(pid, module))
+
+    Extra arguments can be given with $SOWATCH_E2E_SENSOR_ARGS.
+    """
+
+    def __init__(self, binary=None, args=(), ready_timeout=READY_TIMEOUT):
+        self.binary = binary or sowatch_bin()
+        self.extra_args = list(args) + shlex.split(
+            os.environ.get("SOWATCH_E2E_SENSOR_ARGS", ""))
+        self.ready_timeout = ready_timeout
+        self.dir = None
+        self.jsonl = None
+        self.log_path = None
+        self.proc = None
+        self.returncode = None
+        self._ready = threading.Event()
+        self._drain = None
+        self._buf = b""
+        self._offset = 0
+        self._findings = []
+        self.bad_lines = []  # lines that failed strict parsing
+        self._lock = threading.Lock()
+
+    # -- lifecycle
+
+    def start(self):
+        if not os.access(self.binary, os.X_OK):
+            raise RuntimeError(
+                "sensor binary %s not found or not executable (build it, "
+                "or set SOWATCH_BIN)" % self.binary)
+        self.dir = tempfile.mkdtemp(prefix="sowatch-e2e-sensor-")
+        self.jsonl = os.path.join(self.dir, "findings.jsonl")
+        self.log_path = os.path.join(self.dir, "sensor.log")
+        argv = [self.binary, "run", "--jsonl", self.jsonl] + self.extra_args
+        log = open(self.log_path, "wb")
+        log.write(("$ %s\n" % " ".join(map(shlex.quote, argv))).encode())
+        log.flush()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=subprocess.PIPE,
+                                     cwd=REPO_ROOT)
+        self._drain = threading.Thread(target=self._drain_stderr, args=(log,),
+                                       name="sowatch-stderr", daemon=True)
+        self._drain.start()
+        deadline = time.monotonic() + self.ready_timeout
+        while not self._ready.wait(0.1):
+            if self.proc.poll() is not None:
+                self._drain.join(5)
+                raise RuntimeError("sensor exited with %s before ready:\n%s"
+                                   % (self.proc.returncode, self.log_tail()))
+            if time.monotonic() > deadline:
+                self._kill()
+                raise RuntimeError("sensor not ready after %ss:\n%s"
+                                   % (self.ready_timeout, self.log_tail()))
+        return self
+
+    def _drain_stderr(self, log):
+        # Read stderr for the whole life of the sensor so it never blocks
+        # on a full pipe; everything goes to the log file.
+        try:
+            for line in iter(self.proc.stderr.readline, b""):
+                log.write(line)
+                log.flush()
+                if line.rstrip(b"\r\n").decode("utf-8", "replace") \
+                        == READY_LINE:
+                    self._ready.set()
+        finally:
+            log.close()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM, wait, and assert the sensor exited 0."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self._kill()
+                raise AssertionError("sensor ignored SIGTERM for %ss:\n%s"
+                                     % (STOP_TIMEOUT, self.log_tail()))
+        self.returncode = self.proc.returncode
+        if self._drain:
+            self._drain.join(5)
+        if self.returncode != 0:
+            raise AssertionError("sensor exited with %s (expected 0):\n%s"
+                                 % (self.returncode, self.log_tail()))
+        if not keep_artifacts():
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            sys.stderr.write("keeping sensor output in %s\n" % self.dir)
+
+    def _kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            # Do not hide the original error behind a stop failure.
+            try:
+                self.stop()
+            except AssertionError as e:
+                sys.stderr.write("%s\n" % e)
+            return False
+        self.stop()
+        return False
+
+    def log_tail(self, n=60):
+        try:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except (OSError, TypeError):
+            return "(no sensor log)"
+        return "--- sensor log (%s) ---\n%s" % (self.log_path,
+                                                 "\n".join(lines[-n:]))
+
+    # -- findings
+
+    def findings(self):
+        """All findings written so far, in order (a copy of the list). Every
+        complete line is parsed strictly; a bad line fails the test."""
+        with self._lock:
+            try:
+                with open(self.jsonl, "rb") as f:
+                    f.seek(self._offset)
+                    data = f.read()
+            except FileNotFoundError:
+                data = b""
+            self._offset += len(data)
+            self._buf += data
+            *lines, self._buf = self._buf.split(b"\n")
+            errors = []
+            for raw in lines:
+                if not raw.strip():
+                    continue
+                try:
+                    fd = Finding(parse_line(raw))
+                except FindingFormatError as e:
+                    # Keep going so that later lines are not lost, and
+                    # report the bad line once, to the caller now.
+                    self.bad_lines.append(raw)
+                    errors.append(str(e))
+                    continue
+                fd.raw = raw
+                fd.index = len(self._findings)
+                self._findings.append(fd)
+            if errors:
+                raise FindingFormatError("\n".join(errors))
+            return list(self._findings)
+
+    def wait_for(self, predicate, timeout=10.0, after=-1):
+        """Return the first finding (with index > after) matching predicate;
+        fail after timeout seconds or as soon as the sensor dies."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for fd in self.findings():
+                if fd.index > after and predicate(fd):
+                    return fd
+            if not self.alive():
+                raise AssertionError(
+                    "sensor died (rc %s) while waiting for a finding (%s)\n%s"
+                    % (self.proc.poll(), getattr(predicate, "description", ""),
+                       self.log_tail()))
+            if time.monotonic() > deadline:
+                seen = self.findings()
+                raise AssertionError(
+                    "no finding matching %s within %ss; %d findings seen:\n%s"
+                    "\n%s" % (getattr(predicate, "description", predicate),
+                              timeout, len(seen),
+                              "\n".join(f.short() for f in seen[-20:]),
+                              self.log_tail(20)))
+            time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------
+# Negative tests
+
+
+def canary(sensor, ws, timeout=10.0):
+    """Make a known-positive load (`openssl engine -t /ABS/canary-<r>.so`)
+    and wait for its finding. Returns the canary's Finding."""
+    mod = ws.module("canary")
+    marker = ws.marker("canary-marker")
+    r = run_cmd(["openssl", "engine", "-t", mod], marker=marker)
+    if read_marker(marker) != r.pid:
+        raise AssertionError("canary module did not run (marker %r, pid %d)"
+                             ":\n%s" % (read_marker(marker), r.pid, r.output))
+    return sensor.wait_for(for_process(r.pid, mod), timeout=timeout)
+
+
+def assert_no_findings(sensor, ws, pids=(), names=(), timeout=10.0):
+    """Negative check. Findings arrive in order, so once the canary's
+    finding (made after the benign commands finished) is seen, any finding
+    about the benign commands would already be there: none of the findings
+    up to the canary may name one of pids (in any process entry) or contain
+    one of the unique names (file names) anywhere in its line."""
+    c = canary(sensor, ws, timeout=timeout)
+    pids = {str(p) for p in pids}
+    bad = []
+    for fd in sensor.findings()[:c.index + 1]:
+        if fd is c or fd.index == c.index:
+            continue
+        fpids = {str(p.get("pid")) for p in fd.processes}
+        hit = pids & fpids
+        text = fd.raw.decode("utf-8", "replace")
+        hit |= {n for n in names if n in text}
+        if hit:
+            bad.append("%s (matched %s)\n%s" % (fd.short(), sorted(hit),
+                                                text[:3000]))
+    if bad:
+        raise AssertionError("unexpected findings for benign commands:\n"
+                             + "\n".join(bad))
+    return c
