@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Install what sowatch needs to build, run and test, from Debian 12's packages only.
+# Idempotent: apt-get skips what is already there. Run as root.
+#
+#   scripts/install-deps.sh          build and run
+#   scripts/install-deps.sh --test   also what the test suite uses
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "install-deps: run as root (apt-get installs packages)" >&2
+	exit 1
+fi
+
+build=(
+	make gcc pkg-config
+	clang llvm             # BPF target
+	bpftool                # skeletons, BTF dump
+	libbpf-dev libelf-dev zlib1g-dev
+	libssl-dev             # SHA-256, OpenSSL's module directories
+	libyaml-dev            # configuration
+	openssl                # the program we watch, and its module directories
+)
+test=(
+	libcmocka-dev          # unit tests
+	python3                # end-to-end tests (Debian's /usr/bin/python3, standard library only)
+	runc                   # real containers
+	libengine-pkcs11-openssl # a legitimate engine: must give no finding
+	clang-format           # make format-check
+)
+
+pkgs=("${build[@]}")
+[[ ${1:-} == --test ]] && pkgs+=("${test[@]}")
+
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: ${#pkgs[@]} packages present (${#missing[@]} installed now)"
