@@ -205,6 +205,18 @@ static struct module_attempt *attempt_find(struct ossl_state *st, const char *pa
 	return NULL;
 }
 
+/*
+ * What OpenSSL was asked to load as an engine or provider must come from its own module
+ * directories; only what such a module pulls in may come from the system's library
+ * directories. (LD_PRELOAD and the like name libraries, not modules.)
+ */
+static enum trust_role attempt_role(const struct module_attempt *a)
+{
+	if (a && ((a->layers & LAYER_LIBRARY) || a->kind != MODULE_UNKNOWN))
+		return ROLE_MODULE;
+	return ROLE_DEPENDENCY;
+}
+
 /* Decide trust for a module asked for by name, before (or without) any mapping. */
 static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 			  struct module_attempt *a)
@@ -234,7 +246,8 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 		ref.uid = 0;
 		ref.mode = 0644;
 	}
-	a->trusted = trust_decide(d->env.trust, &ref, st->root, &a->trust_reason) != TRUST_CUSTOM;
+	a->trusted = trust_decide(d->env.trust, &ref, attempt_role(a), st->root,
+				  &a->trust_reason) != TRUST_CUSTOM;
 }
 
 static struct module_attempt *attempt_add(struct openssl_detector *d, struct ossl_state *st,
@@ -251,9 +264,13 @@ static struct module_attempt *attempt_add(struct openssl_detector *d, struct oss
 				a = &st->attempts[i];
 	}
 	if (a) {
+		enum trust_role before = attempt_role(a);
+
 		a->layers |= layer;
 		if (a->kind == MODULE_UNKNOWN)
 			a->kind = kind;
+		if (attempt_role(a) != before)
+			attempt_judge(d, st, a);
 		return a;
 	}
 	if (st->n_attempts == MAX_ATTEMPTS)
@@ -463,7 +480,7 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 		return; /* the program itself, mapped by ld.so when run through it */
 
 	a = attempt_find(st, file->path, file->dev, file->ino);
-	if (trust_decide(d->env.trust, file, st->root, &reason) != TRUST_CUSTOM) {
+	if (trust_decide(d->env.trust, file, attempt_role(a), st->root, &reason) != TRUST_CUSTOM) {
 		if (a)
 			a->trusted = true;
 		return;

@@ -79,7 +79,7 @@ static bool directory_is_safe(const char *root, const char *path)
 }
 
 enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file_ref *file,
-				const char *root, const char **ret_reason)
+				enum trust_role role, const char *root, const char **ret_reason)
 {
 	char path[PATH_MAX];
 	enum trust_verdict where = TRUST_CUSTOM;
@@ -110,6 +110,11 @@ enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file
 	for (const char *const *d = tp->lib_dirs; where == TRUST_CUSTOM && d && *d; d++)
 		if (path_is_under(path, *d))
 			where = TRUST_SYSTEM_LIBRARY;
+	if (where == TRUST_SYSTEM_LIBRARY && role == ROLE_MODULE) {
+		*ret_reason = "the module was named to OpenSSL but lies outside its ENGINESDIR and "
+			      "MODULESDIR (a system library directory is no place for one)";
+		return TRUST_CUSTOM;
+	}
 	if (where == TRUST_CUSTOM) {
 		*ret_reason = "the module lies outside OpenSSL's ENGINESDIR and MODULESDIR and the "
 			      "system library directories";

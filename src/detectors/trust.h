@@ -35,12 +35,17 @@ int trust_policy_init(struct trust_policy *tp);
 void trust_policy_init_dirs(struct trust_policy *tp, const char *engines_dir,
 			    const char *modules_dir, const char *const *lib_dirs);
 
+enum trust_role {
+	ROLE_MODULE,	 /* named to OpenSSL as an engine or provider: only its directories do */
+	ROLE_DEPENDENCY, /* pulled in by a module: the system library directories do too */
+};
+
 /*
  * `file`: the module as the kernel saw it (path as the process sees it, owner, mode);
  * `root`: prefix through which that path is reachable from here ("/proc/PID/root", or "" for
  * the host's view) to check the directory's owner. ret_reason: a static sentence.
  */
 enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file_ref *file,
-				const char *root, const char **ret_reason);
+				enum trust_role role, const char *root, const char **ret_reason);
 
 #endif
