@@ -129,8 +129,15 @@ static __always_inline void event_submit(void *event, __u32 kind)
 	count(kind, 1);
 }
 
-/* Scratch space for one path walk: bpf_loop callbacks cannot write into a ring buffer record. */
+/*
+ * Scratch space for one path walk: bpf_loop callbacks cannot write into a ring buffer record.
+ * The write offset lives here too, not on the stack: the verifier then treats it as any
+ * bounded value instead of tracking each iteration's exact offset, which would never converge.
+ */
 struct path_scratch {
+	__u32 off;
+	__u16 flags;
+	__u16 pad;
 	__u8 buf[SW_PATH_MAX + SW_NAME_MAX];
 };
 
@@ -145,9 +152,22 @@ struct path_walk {
 	struct dentry *dentry;
 	struct vfsmount *vfsmnt;
 	struct mount *mnt;
-	__u32 off;
-	__u16 flags;
 };
+
+/* Append one component; false when the path is full or unreadable. */
+static __always_inline bool path_append(struct path_scratch *scratch, struct dentry *dentry)
+{
+	const unsigned char *name = BPF_CORE_READ(dentry, d_name.name);
+	__u32 off = scratch->off & (SW_PATH_MAX - 1);
+	long n = bpf_probe_read_kernel_str(scratch->buf + off, SW_NAME_MAX, name);
+
+	if (n <= 0) {
+		scratch->flags = SW_PATH_UNREACHABLE;
+		return false;
+	}
+	scratch->off = off + n;
+	return scratch->off < SW_PATH_MAX - SW_NAME_MAX; /* else flags still say truncated */
+}
 
 /* One step up the tree: a component, or a hop from a mount's root to where it is mounted. */
 static long path_walk_step(__u32 i, struct path_walk *w)
@@ -156,12 +176,10 @@ static long path_walk_step(__u32 i, struct path_walk *w)
 	struct dentry *dentry = w->dentry;
 	struct vfsmount *vfsmnt = w->vfsmnt;
 	struct mount *mnt = w->mnt;
-	__u32 zero = 0, off = w->off;
+	__u32 zero = 0;
 	struct path_scratch *scratch = bpf_map_lookup_elem(&path_scratch, &zero);
 	struct dentry *mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
 	struct dentry *parent = BPF_CORE_READ(dentry, d_parent);
-	const unsigned char *name;
-	long n;
 
 	if (!scratch)
 		return 1;
@@ -169,12 +187,14 @@ static long path_walk_step(__u32 i, struct path_walk *w)
 		struct mount *mnt_parent;
 
 		if (dentry != mnt_root) {
-			w->flags = SW_PATH_UNREACHABLE;
+			/* A pseudo file (memfd, anonymous inode): its own name is all there is. */
+			path_append(scratch, dentry);
+			scratch->flags = SW_PATH_UNREACHABLE;
 			return 1;
 		}
 		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 		if (mnt_parent == mnt) {
-			w->flags = 0; /* the root of the mount namespace */
+			scratch->flags = 0; /* the root of the mount namespace */
 			return 1;
 		}
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
@@ -182,16 +202,8 @@ static long path_walk_step(__u32 i, struct path_walk *w)
 		w->vfsmnt = (void *)mnt_parent + bpf_core_field_offset(struct mount, mnt);
 		return 0;
 	}
-	name = BPF_CORE_READ(dentry, d_name.name);
-	n = bpf_probe_read_kernel_str(scratch->buf + (off & (SW_PATH_MAX - 1)), SW_NAME_MAX, name);
-	if (n <= 0) {
-		w->flags = SW_PATH_UNREACHABLE;
+	if (!path_append(scratch, dentry))
 		return 1;
-	}
-	off += n;
-	w->off = off;
-	if (off >= SW_PATH_MAX - SW_NAME_MAX)
-		return 1; /* flags still say truncated */
 	w->dentry = parent;
 	return 0;
 }
@@ -208,17 +220,20 @@ static __always_inline __u16 path_write(__u8 *area, struct dentry *dentry, struc
 		.dentry = dentry,
 		.vfsmnt = vfsmnt,
 		.mnt = container_of(vfsmnt, struct mount, mnt),
-		.flags = SW_PATH_TRUNCATED,
 	};
-	__u32 zero = 0;
-	struct path_scratch *scratch;
+	__u32 zero = 0, len;
+	struct path_scratch *scratch = bpf_map_lookup_elem(&path_scratch, &zero);
 
+	if (!scratch)
+		return 0;
+	scratch->off = 0;
+	scratch->flags = SW_PATH_TRUNCATED;
 	bpf_loop(SW_PATH_DEPTH, path_walk_step, &w, 0);
-	scratch = bpf_map_lookup_elem(&path_scratch, &zero);
-	if (!scratch || bpf_probe_read_kernel(area, w.off & (SW_PATH_MAX - 1), scratch->buf))
-		w.off = 0;
-	*ret_flags = w.flags;
-	return w.off & (SW_PATH_MAX - 1);
+	len = scratch->off & (SW_PATH_MAX - 1);
+	if (bpf_probe_read_kernel(area, len, scratch->buf))
+		len = 0;
+	*ret_flags = scratch->flags;
+	return len;
 }
 
 /*

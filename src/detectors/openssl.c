@@ -231,7 +231,11 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 		a->trust_reason = "resolved by the dynamic loader's search path";
 		return;
 	}
-	snprintf(through_root, sizeof(through_root), "%s%s", st->root, a->path);
+	/* /proc paths were already turned into the host's names for the process's entries. */
+	if (path_is_under(a->path, "/proc"))
+		snprintf(through_root, sizeof(through_root), "%s", a->path);
+	else
+		snprintf(through_root, sizeof(through_root), "%s%s", st->root, a->path);
 	if (stat(through_root, &sb) == 0 || stat(a->path, &sb) == 0) {
 		ref.dev = sb.st_dev;
 		ref.ino = sb.st_ino;
@@ -422,7 +426,8 @@ static void on_module_load(struct openssl_detector *d, struct proc *p, const str
 	if (!st)
 		return;
 	/* dlopen() takes a name with a slash as a path (relative to the cwd); others it searches. */
-	if (strchr(name, '/') && path_join(st->cwd[0] ? st->cwd : "/", name, path, sizeof(path)))
+	if (strchr(name, '/') && proc_path_resolve(p->pid, ev->tid, st->cwd, name, path,
+						   sizeof(path)))
 		path[0] = '\0';
 	attempt_add(d, st, name, path, "DSO_load", kind_by_place(d, path), LAYER_LIBRARY, ev);
 }

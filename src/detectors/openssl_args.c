@@ -250,7 +250,7 @@ static int engine_ctrl(struct module_requests *out, const char *v, bool post)
 	size_t clen = colon ? (size_t)(colon - v) : strlen(v);
 	const char *arg = colon ? colon + 1 : NULL;
 
-	if (!arg)
+	if (!arg || !*arg)
 		return 0;
 	/* OpenSSL matches ctrl names exactly; any case here costs nothing and misses nothing. */
 	if (clen == 7 && !strncasecmp(v, "SO_PATH", 7))
@@ -285,6 +285,9 @@ static int engine_uri(struct module_requests *out, const char *v)
 
 static int apply_opt(struct module_requests *out, const struct opt_def *o, const char *val)
 {
+	/* An empty value names nothing OpenSSL could load. */
+	if (o->takes_value && !*val)
+		return 0;
 	switch (o->action) {
 	case OPT_ENGINE:
 		return add_engine(out, val, o->origin);

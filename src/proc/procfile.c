@@ -6,7 +6,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "util/path.h"
 
 /* Open `path` if it is the very file the kernel named; -ESTALE when it is another one. */
 static int open_if_same(const char *path, const struct file_ref *file)
@@ -53,6 +56,32 @@ int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_star
 			return 0;
 	}
 	return err;
+}
+
+int proc_path_resolve(uint32_t pid, uint32_t tid, const char *cwd, const char *name, char *out,
+		      size_t size)
+{
+	char own[64];
+	int err = path_join(cwd && cwd[0] == '/' ? cwd : "/", name, out, size);
+
+	if (err)
+		return err;
+	if (path_is_under(out, "/proc/self"))
+		snprintf(own, sizeof(own), "/proc/%u", pid);
+	else if (path_is_under(out, "/proc/thread-self"))
+		snprintf(own, sizeof(own), "/proc/%u/task/%u", pid, tid);
+	else
+		return 0;
+	{
+		const char *rest = out + strcspn(out + 1, "/") + 1; /* after "/proc" */
+		char joined[PATH_MAX];
+
+		rest += strcspn(rest + 1, "/") + 1; /* after "/self" or "/thread-self" */
+		if ((size_t)snprintf(joined, sizeof(joined), "%s%s", own, rest) >= size)
+			return -ENAMETOOLONG;
+		snprintf(out, size, "%s", joined);
+	}
+	return 0;
 }
 
 void proc_cwd(uint32_t pid, char *out, size_t size)

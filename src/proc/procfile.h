@@ -19,6 +19,14 @@
 int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
 		     uint64_t vm_end, bool is_exe, struct file_digest *ret);
 
+/*
+ * A path as process pid (thread tid) means it, made absolute against cwd, with its
+ * /proc/self and /proc/thread-self turned into the process's own /proc entries: read from
+ * here, "self" would be sowatch. Returns 0, or -errno when it cannot be resolved.
+ */
+int proc_path_resolve(uint32_t pid, uint32_t tid, const char *cwd, const char *name, char *out,
+		      size_t size);
+
 /* The process's working directory as it sees it; "" when gone. */
 void proc_cwd(uint32_t pid, char *out, size_t size);
 

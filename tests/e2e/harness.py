@@ -38,6 +38,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURE_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "module.c")
+LOADER_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "loader.c")
 
 OPENSSL = "/usr/bin/openssl"
 CATEGORY = "Execution: Suspicious OpenSSL Shared Object Loaded"
@@ -146,6 +147,31 @@ def fixture_module():
             raise RuntimeError("building %s failed:\n%s" % (
                 FIXTURE_SRC, proc.stdout.decode(errors="replace")))
         _module_path = out
+        return out
+
+
+_loader_path = None
+
+
+def fixture_loader():
+    """Path of tests/fixtures/loader.c built once: a program (not openssl)
+    that loads a module through libcrypto's DSO_load() from a path, a
+    deleted file or a memfd."""
+    global _loader_path
+    with _module_lock:
+        if _loader_path:
+            return _loader_path
+        outdir = tempfile.mkdtemp(prefix="sowatch-e2e-loader-")
+        atexit.register(shutil.rmtree, outdir, True)
+        out = os.path.join(outdir, "loader")
+        cc = os.environ.get("CC", "cc")
+        proc = subprocess.run(
+            shlex.split(cc) + ["-o", out, LOADER_SRC, "-lcrypto"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise RuntimeError("building %s failed:\n%s" % (
+                LOADER_SRC, proc.stdout.decode(errors="replace")))
+        _loader_path = out
         return out
 
 

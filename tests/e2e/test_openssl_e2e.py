@@ -250,6 +250,53 @@ class TestLoads(E2ETest):
         self.assertTrue(fd.f.get("containers"), "no containers[]")
 
 
+class TestModuleForms(E2ETest):
+    """A program that is not openssl loads a module through libcrypto from a
+    plain path, a deleted file and a memfd: the library and effect layers see
+    it, and the module is hashed through the process's own view."""
+
+    def run_loader(self, form):
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        argv = [harness.fixture_loader(), form, mod, "500"]
+        r = run_cmd(argv, marker=marker)
+        self.assertEqual(r.returncode, 0, r.output)
+        self.assertMarker(marker, r.pid, r.output)
+        fd = SENSOR.wait_for(for_process(r.pid))
+        f, p = fd.f, fd.process
+        self.assertEqual(f.get("severity"), "CRITICAL")
+        self.assertEqual(p.get("name"), "loader")
+        self.assertEqual(p.get("args"), argv)
+        lib = (p.get("libraries") or [{}])[0]
+        # Whatever its name, the content is the module's.
+        self.assertEqual(lib.get("sha256"), sha256_file(mod))
+        self.assertEqual(lib.get("size"), str(os.path.getsize(mod)))
+        self.assertIs(fd.props.get("loaded"), True)
+        layers = fd.props.get("detectionLayers") or []
+        self.assertIn("library", layers)
+        self.assertIn("effect", layers)
+        return fd, mod, lib
+
+    def test_plain_path(self):
+        fd, mod, lib = self.run_loader("path")
+        self.assertEqual(lib.get("path"), mod)
+        self.assertEqual(fd.props.get("requestedModule"), mod)
+        self.assertIs(fd.props.get("moduleDeleted"), False)
+
+    def test_deleted_file(self):
+        fd, mod, lib = self.run_loader("deleted")
+        self.assertRegex(lib.get("path", ""), r"^/tmp/sowatch-loader-")
+        self.assertIs(fd.props.get("moduleDeleted"), True)
+        self.assertRegex(fd.props.get("requestedModule", ""),
+                         r"^/proc/self/fd/\d+$")
+
+    def test_memfd(self):
+        fd, mod, lib = self.run_loader("memfd")
+        self.assertEqual(lib.get("path"), "/memfd:sowatch-test")
+        self.assertIs(fd.props.get("moduleMemfd"), True)
+        self.assertIs(fd.props.get("moduleDeleted"), False)
+
+
 class TestNegatives(E2ETest):
     """OpenSSL's own engines and providers are not reported."""
 
