@@ -348,8 +348,8 @@ static void intent_add_requests(struct openssl_detector *d, struct proc *p, stru
 	for (size_t i = 0; i < reqs->n; i++) {
 		const struct module_request *r = &reqs->items[i];
 
-		if (r->ref != MODREF_PATH && r->ref != MODREF_NAME)
-			continue;
+		if ((r->ref != MODREF_PATH && r->ref != MODREF_NAME) || !r->value[0])
+			continue; /* a flag such as -engine_impl names nothing by itself */
 		request_resolve(d, p, st, r, provider_dir, path, sizeof(path));
 		if (path[0])
 			attempt_add(d, st, r->value, path, r->origin, r->kind, LAYER_INTENT, ev);
