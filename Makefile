@@ -53,6 +53,11 @@ $(BUILD)/sowatch: $(BUILD)/src/main.o $(CORE_OBJS)
 	@echo "  LINK    $@"
 	@$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
+# The same sensor with AddressSanitizer and UBSan: the end-to-end tests run against both.
+$(BUILD)/sowatch-asan: src/main.c $(CORE_SRCS) $(BUILD)/sowatch.skel.h $(wildcard src/*.h src/*/*.h include/*.h)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(SAN) src/main.c $(CORE_SRCS) $(LDLIBS) -o $@
+
 # Unit tests are built with ASan/UBSan from the sources, not the release objects.
 $(BUILD)/tests/unit/%: tests/unit/%.c $(CORE_SRCS) $(BUILD)/sowatch.skel.h
 	@mkdir -p $(@D)
@@ -66,7 +71,7 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(BUILD)/sowatch.skel.h
 unit: $(UNIT_BINS)
 fuzz: $(FUZZ_BINS)
 
-test: all unit
+test: all unit $(BUILD)/sowatch-asan
 	tests/run
 
 format:
