@@ -69,9 +69,10 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(CORE_SRCS) $(BUILD)/sowatch.skel.h
 	$(CLANG) $(filter-out -Werror,$(CFLAGS)) -O1 -fsanitize=fuzzer,address,undefined $< $(CORE_SRCS) $(LDLIBS) -o $@
 
 unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t >/dev/null 2>&1 && echo "PASS $$t" || { echo "FAIL $$t"; $$t; exit 1; }; done
 fuzz: $(FUZZ_BINS)
 
-test: all unit $(BUILD)/sowatch-asan
+test: all $(UNIT_BINS) $(BUILD)/sowatch-asan
 	tests/run
 
 format:

@@ -559,10 +559,12 @@ int BPF_KPROBE(handle__dso_load, void *dso, const char *filename)
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(handle__dso_load_return)
+int BPF_KRETPROBE(handle__dso_load_return, void *ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
 	__u32 *depth = bpf_map_lookup_elem(&dso_loading, &tid);
+	struct sw_dso_load_return_event *e;
 
 	if (!depth)
 		return 0;
@@ -570,5 +572,12 @@ int BPF_KRETPROBE(handle__dso_load_return)
 		(*depth)--; /* per-thread: no other writer */
 	else
 		bpf_map_delete_elem(&dso_loading, &tid);
+
+	/* A failed load is an attempt that can be reported now, not at exit. */
+	e = event_reserve(SW_EVENT_DSO_LOAD_RETURN, sizeof(*e), pid_tgid >> 32, tid);
+	if (!e)
+		return 0;
+	e->ret = (__u64)ret;
+	event_submit(e, SW_EVENT_DSO_LOAD_RETURN);
 	return 0;
 }

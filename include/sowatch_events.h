@@ -33,6 +33,7 @@ enum sw_event_kind {
 	SW_EVENT_EXIT = 3,
 	SW_EVENT_MAP = 4,	/* a file became executable in a process of interest */
 	SW_EVENT_DSO_LOAD = 5,	/* libcrypto's DSO_load() was called */
+	SW_EVENT_DSO_LOAD_RETURN = 6, /* ... and returned */
 	SW_EVENT_KIND_MAX,
 };
 
@@ -136,6 +137,11 @@ struct sw_dso_load_event {
 	__u32 name_len;
 	__u32 pad;
 	__u8 data[SW_DSO_NAME_MAX];
+};
+
+struct sw_dso_load_return_event {
+	struct sw_event_header hdr;
+	__u64 ret; /* the DSO pointer: 0 when the load failed */
 };
 
 /* Per event kind, counted in the kernel: index of the `counters` per-CPU array is the kind. */

@@ -107,8 +107,23 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 			char full[256];
 
 			snprintf(full, sizeof(full), "%s.%s", section, key);
-			err = fail(name, &ev.start_mark, "expected a single-line value (too long?) for",
+			err = fail(name, &ev.start_mark,
+				   ev.type != YAML_SCALAR_EVENT
+					   ? "expected a text value, not a list or mapping, for"
+					   : "value too long or holding a NUL byte for",
 				   full);
+			yaml_event_delete(&ev);
+			return err;
+		}
+		/* project and source become segments of finding.name */
+		if (strcmp(section, "resource") == 0 &&
+		    (strcmp(key, "project") == 0 || strcmp(key, "source") == 0) &&
+		    (ev.data.scalar.length == 0 || memchr(ev.data.scalar.value, '/',
+							  ev.data.scalar.length))) {
+			char full[256];
+
+			snprintf(full, sizeof(full), "%s.%s", section, key);
+			err = fail(name, &ev.start_mark, "must be non-empty and hold no '/':", full);
 			yaml_event_delete(&ev);
 			return err;
 		}

@@ -34,6 +34,7 @@ enum event_kind {
 	EVENT_EXIT,
 	EVENT_MAP,	   /* a file was mapped executable */
 	EVENT_MODULE_LOAD, /* libcrypto was asked to load a module (the library layer) */
+	EVENT_MODULE_LOAD_DONE, /* ... and that call returned */
 };
 
 struct event {
@@ -56,10 +57,12 @@ struct event {
 			size_t envc;
 			bool env_truncated;
 			uint64_t cgroup_id;
-			uint64_t start_time_ns; /* CLOCK_REALTIME */
+			/* CLOCK_BOOTTIME: with the pid, names the process across restarts */
+			uint64_t start_boottime_ns;
 		} exec;
 		struct {
 			uint32_t ppid;
+			uint64_t start_boottime_ns;
 		} fork;
 		struct {
 			uint32_t exit_code;
@@ -73,6 +76,9 @@ struct event {
 		struct {
 			const char *name; /* the file name exactly as libcrypto was given it */
 		} module_load;
+		struct {
+			bool ok; /* the module was loaded */
+		} module_load_done;
 	};
 };
 

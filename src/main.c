@@ -87,6 +87,7 @@ static void source_watch_process(uint32_t pid, void *ctx)
 static const char *const kind_names[SW_EVENT_KIND_MAX] = {
 	[SW_EVENT_EXEC] = "exec",	  [SW_EVENT_FORK] = "fork", [SW_EVENT_EXIT] = "exit",
 	[SW_EVENT_MAP] = "map",		  [SW_EVENT_DSO_LOAD] = "dso_load",
+	[SW_EVENT_DSO_LOAD_RETURN] = "dso_load_return",
 };
 
 /* Say loudly when the kernel had to drop events, and let findings carry the figure. */
@@ -206,6 +207,7 @@ static int cmd_run(int argc, char **argv)
 	/* What the kernel already wrote is still reported. */
 	ebpf_source_poll(src, 0);
 	counters_check(src, pl, &last_dropped);
+	pipeline_flush(pl);
 	log_info("stopping: %llu findings, %llu events dropped",
 		 (unsigned long long)pipeline_findings(pl), (unsigned long long)last_dropped);
 	status = 0;

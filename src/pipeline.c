@@ -2,6 +2,8 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,7 +40,8 @@ static void report(const struct finding *f, void *ctx)
 		err = jsonl_output_write(pl->jsonl, strbuf_str(&line), line.len);
 		if (err)
 			log_error("cannot write a finding: %s", strerror(-err));
-		pl->findings++;
+		else
+			pl->findings++;
 	}
 	strbuf_release(&line);
 }
@@ -81,7 +84,11 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts,
 	}
 	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path);
 	if (err) {
-		*ret_error = "cannot open the --jsonl output";
+		static char message[PATH_MAX + 64];
+
+		snprintf(message, sizeof(message), "cannot open the findings output %s",
+			 opts->jsonl_path);
+		*ret_error = message;
 		goto err_free;
 	}
 	env = (struct detector_env){
@@ -138,6 +145,18 @@ void pipeline_handle(const struct event *ev, void *ctx)
 		openssl_detector_on_event(pl->openssl, p, ev);
 	if (ev->kind == EVENT_EXIT)
 		proctable_exit(pl->pt, ev->pid);
+}
+
+static void flush_process(struct proc *p, void *ctx)
+{
+	struct pipeline *pl = ctx;
+
+	openssl_detector_flush(pl->openssl, p);
+}
+
+void pipeline_flush(struct pipeline *pl)
+{
+	proctable_for_each(pl->pt, flush_process, pl);
 }
 
 void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops)

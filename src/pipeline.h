@@ -31,6 +31,8 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts,
 void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watchers);
 /* event_handler_fn: ctx is the pipeline. */
 void pipeline_handle(const struct event *ev, void *ctx);
+/* Report what is still pending (attempts of live processes): sowatch is stopping. */
+void pipeline_flush(struct pipeline *pl);
 /* Events the sources lost so far: findings made from now on carry the figure. */
 void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops);
 uint64_t pipeline_findings(const struct pipeline *pl);

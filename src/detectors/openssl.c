@@ -55,6 +55,9 @@ struct ossl_state {
 	char root[64];
 	struct module_attempt attempts[MAX_ATTEMPTS];
 	size_t n_attempts;
+	/* The DSO_load() call in flight and its thread, to report a failed one at its return. */
+	struct module_attempt *loading;
+	uint32_t loading_tid;
 };
 
 static const char *const kind_names[] = {
@@ -429,7 +432,9 @@ static void on_module_load(struct openssl_detector *d, struct proc *p, const str
 	if (strchr(name, '/') && proc_path_resolve(p->pid, ev->tid, st->cwd, name, path,
 						   sizeof(path)))
 		path[0] = '\0';
-	attempt_add(d, st, name, path, "DSO_load", kind_by_place(d, path), LAYER_LIBRARY, ev);
+	st->loading = attempt_add(d, st, name, path, "DSO_load", kind_by_place(d, path),
+				  LAYER_LIBRARY, ev);
+	st->loading_tid = ev->tid;
 }
 
 static void report(struct openssl_detector *d, struct proc *p, struct module_attempt *a,
@@ -504,17 +509,37 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	report(d, p, a, file, ev, ev->time_ns);
 }
 
-/* Asked for, never mapped: an attempt, reported once the process is gone. */
-static void on_exit_report_attempts(struct openssl_detector *d, struct proc *p)
+static bool attempt_unreported(const struct module_attempt *a)
+{
+	return !a->trusted && !a->reported && a->path[0];
+}
+
+/* libcrypto gave up on a module it never mapped: report the attempt now. */
+static void on_module_load_done(struct openssl_detector *d, struct proc *p, const struct event *ev)
+{
+	struct ossl_state *st = p->detector_state[DETECTOR_OPENSSL];
+	struct module_attempt *a = st ? st->loading : NULL;
+
+	if (!a || st->loading_tid != ev->tid)
+		return;
+	st->loading = NULL;
+	if (!ev->module_load_done.ok && attempt_unreported(a))
+		report(d, p, a, NULL, NULL, a->time_ns);
+}
+
+/* Asked for, never mapped: an attempt, reported once the process is gone (or we stop). */
+static void report_pending_attempts(struct openssl_detector *d, struct proc *p)
 {
 	struct ossl_state *st = p->detector_state[DETECTOR_OPENSSL];
 
-	for (size_t i = 0; st && i < st->n_attempts; i++) {
-		struct module_attempt *a = &st->attempts[i];
+	for (size_t i = 0; st && i < st->n_attempts; i++)
+		if (attempt_unreported(&st->attempts[i]))
+			report(d, p, &st->attempts[i], NULL, NULL, st->attempts[i].time_ns);
+}
 
-		if (!a->trusted && !a->reported && a->path[0])
-			report(d, p, a, NULL, NULL, a->time_ns);
-	}
+void openssl_detector_flush(struct openssl_detector *d, struct proc *p)
+{
+	report_pending_attempts(d, p);
 }
 
 void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const struct event *ev)
@@ -529,8 +554,11 @@ void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const
 	case EVENT_MAP:
 		on_map(d, p, ev);
 		break;
+	case EVENT_MODULE_LOAD_DONE:
+		on_module_load_done(d, p, ev);
+		break;
 	case EVENT_EXIT:
-		on_exit_report_attempts(d, p);
+		report_pending_attempts(d, p);
 		break;
 	case EVENT_FORK:
 		break;

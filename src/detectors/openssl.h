@@ -25,6 +25,8 @@ int openssl_detector_add_binary(struct openssl_detector *d, const char *path);
 /* The binaries every host has in the usual places. Returns how many were found. */
 int openssl_detector_add_default_binaries(struct openssl_detector *d);
 void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const struct event *ev);
+/* Report what process p asked for and never loaded, as if it exited (sowatch is stopping). */
+void openssl_detector_flush(struct openssl_detector *d, struct proc *p);
 void openssl_detector_free(struct openssl_detector *d);
 
 #endif

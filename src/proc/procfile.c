@@ -11,15 +11,60 @@
 
 #include "util/path.h"
 
+#define DIGEST_CACHE_SIZE 64
+
+/*
+ * Findings hash the same binaries over and over (openssl, its parents' shells): remember
+ * digests by file identity and version. A file rewritten in place changes its mtime or ctime
+ * and is hashed again. sowatch handles events on one thread, so a plain array will do.
+ */
+static struct digest_cache_entry {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	struct file_digest digest;
+} digest_cache[DIGEST_CACHE_SIZE];
+static unsigned digest_cache_next;
+
+static bool same_version(const struct digest_cache_entry *e, const struct stat *st)
+{
+	return e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
+	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+	       e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+static int digest_cached(int fd, const struct stat *st, struct file_digest *ret)
+{
+	struct digest_cache_entry *e;
+	int err;
+
+	for (unsigned i = 0; i < DIGEST_CACHE_SIZE; i++)
+		if (digest_cache[i].ino && same_version(&digest_cache[i], st)) {
+			*ret = digest_cache[i].digest;
+			return 0;
+		}
+	err = hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, ret);
+	if (err)
+		return err;
+	e = &digest_cache[digest_cache_next++ % DIGEST_CACHE_SIZE];
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->size = st->st_size;
+	e->mtime = st->st_mtim;
+	e->ctime = st->st_ctim;
+	e->digest = *ret;
+	return 0;
+}
+
 /* Open `path` if it is the very file the kernel named; -ESTALE when it is another one. */
-static int open_if_same(const char *path, const struct file_ref *file)
+static int open_if_same(const char *path, const struct file_ref *file, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	struct stat st;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || st.st_dev != file->dev || st.st_ino != file->ino) {
+	if (fstat(fd, st) || st->st_dev != file->dev || st->st_ino != file->ino) {
 		close(fd);
 		return -ESTALE;
 	}
@@ -43,14 +88,15 @@ int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_star
 		snprintf(candidates[n++], sizeof(candidates[0]), "%s", file->path);
 	}
 	for (int i = 0; i < n; i++) {
-		int fd = open_if_same(candidates[i], file);
+		struct stat st;
+		int fd = open_if_same(candidates[i], file, &st);
 
 		if (fd < 0) {
 			if (err != -ESTALE)
 				err = fd;
 			continue;
 		}
-		err = hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, ret);
+		err = digest_cached(fd, &st, ret);
 		close(fd);
 		if (err == 0)
 			return 0;

@@ -155,7 +155,14 @@ static void proc_load_from_procfs(struct proc *p)
 			len = COMM_LEN - 1;
 		memcpy(p->comm, open_paren + 1, len);
 		p->comm[len] = '\0';
-		sscanf(close_paren + 2, "%*c %u", &p->ppid);
+		unsigned long long start_ticks = 0;
+
+		/* fields after comm: state ppid ... (19 more) ... starttime */
+		if (sscanf(close_paren + 2,
+			   "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+			   "%*s %llu",
+			   &p->ppid, &start_ticks) == 2)
+			p->start_boottime_ns = start_ticks * (1000000000ull / sysconf(_SC_CLK_TCK));
 	}
 	n = procfs_read(p->pid, "cmdline", buf, sizeof(buf));
 	for (ssize_t off = 0; n > 0 && off < n && argc < 256;) {
@@ -243,7 +250,7 @@ struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
 	p->envc = p->env ? ev->exec.envc : 0;
 	p->env_truncated = ev->exec.env_truncated || !p->env;
 	p->cgroup_id = ev->exec.cgroup_id;
-	p->start_time_ns = ev->exec.start_time_ns;
+	p->start_boottime_ns = ev->exec.start_boottime_ns;
 	/* The cgroup does not change at exec; read it again only when we had none. */
 	if (!p->container_id[0])
 		container_id_of_pid(p->pid, p->container_id);
@@ -262,7 +269,7 @@ struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
 	if (!p)
 		return NULL;
 	p->ppid = ev->fork.ppid;
-	p->start_time_ns = ev->time_ns;
+	p->start_boottime_ns = ev->fork.start_boottime_ns;
 	if (parent) {
 		/* A fork runs the parent's image until it execs. */
 		p->uid = parent->uid;
@@ -295,6 +302,13 @@ void proctable_exit(struct proctable *pt, uint32_t pid)
 		proc_free(p);
 		return;
 	}
+}
+
+void proctable_for_each(struct proctable *pt, void (*fn)(struct proc *p, void *ctx), void *ctx)
+{
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct proc *p = pt->buckets[b]; p; p = p->next)
+			fn(p, ctx);
 }
 
 size_t proctable_size(const struct proctable *pt)

@@ -31,7 +31,7 @@ struct proc {
 	bool env_truncated;
 	uint64_t cgroup_id;
 	char container_id[65]; /* "" on the host */
-	uint64_t start_time_ns;
+	uint64_t start_boottime_ns; /* when it started, CLOCK_BOOTTIME */
 	bool from_procfs; /* seeded from /proc: no exec was seen, fields may be partial */
 	void *detector_state[DETECTOR_SLOTS];
 	void (*detector_free[DETECTOR_SLOTS])(void *);
@@ -54,6 +54,7 @@ struct proc *proctable_exec(struct proctable *pt, const struct event *ev);
 struct proc *proctable_fork(struct proctable *pt, const struct event *ev);
 void proctable_exit(struct proctable *pt, uint32_t pid);
 size_t proctable_size(const struct proctable *pt);
+void proctable_for_each(struct proctable *pt, void (*fn)(struct proc *p, void *ctx), void *ctx);
 
 /* The value of an environment variable of interest, or NULL. */
 const char *proc_getenv(const struct proc *p, const char *name);

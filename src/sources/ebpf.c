@@ -166,7 +166,7 @@ static void handle_exec(struct ebpf_source *src, const struct sw_exec_event *e, 
 	ev->exec.envc = envc;
 	ev->exec.env_truncated = e->flags & (SW_EXEC_ENV_TRUNCATED | SW_EXEC_ENV_UNREADABLE);
 	ev->exec.cgroup_id = e->cgroup_id;
-	ev->exec.start_time_ns = e->start_time_ns + src->boot_to_realtime_ns;
+	ev->exec.start_boottime_ns = e->start_time_ns;
 	ev->exec.cwd = e->cwd_flags ? NULL : cwd; /* a partial cwd would mislead */
 	src->on_event(ev, src->ctx);
 	free((char *)exe.path);
@@ -201,6 +201,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 
 		ev.kind = EVENT_FORK;
 		ev.fork.ppid = e->ppid;
+		ev.fork.start_boottime_ns = e->start_time_ns;
 		src->on_event(&ev, src->ctx);
 		break;
 	}
@@ -237,6 +238,16 @@ static int handle_record(void *ctx, void *data, size_t size)
 		name[n] = '\0';
 		ev.kind = EVENT_MODULE_LOAD;
 		ev.module_load.name = name;
+		src->on_event(&ev, src->ctx);
+		break;
+	}
+	case SW_EVENT_DSO_LOAD_RETURN: {
+		const struct sw_dso_load_return_event *e = data;
+
+		if (size < sizeof(*e))
+			break;
+		ev.kind = EVENT_MODULE_LOAD_DONE;
+		ev.module_load_done.ok = e->ret != 0;
 		src->on_event(&ev, src->ctx);
 		break;
 	}

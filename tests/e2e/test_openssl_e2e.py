@@ -16,6 +16,7 @@ set (then the module fails instead).
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 import unittest
@@ -295,6 +296,42 @@ class TestModuleForms(E2ETest):
         self.assertEqual(lib.get("path"), "/memfd:sowatch-test")
         self.assertIs(fd.props.get("moduleMemfd"), True)
         self.assertIs(fd.props.get("moduleDeleted"), False)
+
+
+class TestAttempts(E2ETest):
+    """A module asked for but never mapped is a lower-severity finding."""
+
+    def test_missing_module_via_engine_command(self):
+        missing = self.ws.path("missing-%s.so" % harness.rand())
+        argv = ["openssl", "engine", "-t", missing]
+        r = run_cmd(argv)
+        fd = SENSOR.wait_for(for_process(r.pid, missing))
+        self.assertEqual(fd.f.get("severity"), "HIGH")
+        self.assertIs(fd.props.get("loaded"), False)
+        self.assertEqual(fd.props.get("modulePath"), missing)
+        self.assertEqual(fd.props.get("moduleKind"), "engine")
+        layers = fd.props.get("detectionLayers") or []
+        self.assertIn("intent", layers)
+        self.assertIn("library", layers)
+        self.assertNotIn("effect", layers)
+        self.assertEqual(fd.process.get("args"), argv)
+
+    def test_failed_load_reported_while_process_lives(self):
+        """Reported when DSO_load() returns, not only when the process ends."""
+        missing = self.ws.path("missing-%s.so" % harness.rand())
+        argv = [harness.fixture_loader(), "path", missing, "20000"]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL,
+                                env=harness.base_env())
+        try:
+            fd = SENSOR.wait_for(for_process(proc.pid, missing))
+            self.assertIsNone(proc.poll(), "the loader exited already")
+        finally:
+            proc.kill()
+            proc.wait()
+        self.assertEqual(fd.f.get("severity"), "HIGH")
+        self.assertIs(fd.props.get("loaded"), False)
+        self.assertEqual(fd.props.get("detectionLayers"), ["library"])
 
 
 class TestNegatives(E2ETest):

@@ -74,6 +74,9 @@ static void test_errors_name_line_and_key(void **state)
 	expect_error("resource:\n  project: \"unterminated\n", "test.yaml:");
 	expect_error("- a\n- b\n", "test.yaml:1:");
 	expect_error("\t\x01\xff: :\n", "test.yaml:");
+	expect_error("resource:\n  project: a/b\n", "test.yaml:2: must be non-empty and hold no '/': 'resource.project'");
+	expect_error("resource:\n  source: \"\"\n", "'resource.source'");
+	expect_error("resource:\n  project:\n    - a\n", "not a list or mapping");
 }
 
 static void test_too_long_value(void **state)
