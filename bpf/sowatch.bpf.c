@@ -7,8 +7,10 @@
  *   sched_process_fork      -> SW_EVENT_FORK  (new processes, not threads)
  *   sched_process_exit      -> SW_EVENT_EXIT  (the thread group leader)
  *   sys_{enter,exit}_mmap,
- *   sys_{enter,exit}_mprotect -> SW_EVENT_MAP (a file became executable, processes of interest only)
+ *   sys_{enter,exit}_mprotect -> SW_EVENT_MAP (a file became executable; processes of
+ *                                interest only)
  *   uprobe DSO_load         -> SW_EVENT_DSO_LOAD (libcrypto asked to load a module)
+ *   uretprobe DSO_load      -> SW_EVENT_DSO_LOAD_RETURN
  *
  * Mapping events are the expensive ones on a busy node, so they are produced only for processes
  * in the `interest` map: those running a known OpenSSL binary and those whose libcrypto called
@@ -407,7 +409,7 @@ static __always_inline void map_pending(__u64 start, __u32 flags)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
 	__u32 tid = (__u32)pid_tgid;
-	struct pending_map p = {.start = start, .flags = flags};
+	struct pending_map p = { .start = start, .flags = flags };
 	__u32 *want = bpf_map_lookup_elem(&interest, &tgid);
 
 	if (!want)

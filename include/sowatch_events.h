@@ -19,20 +19,20 @@
 #include <linux/types.h>
 #endif
 
-#define SW_COMM_LEN   16
-#define SW_ARGV_MAX   8192 /* argv bytes kept: at most SW_ARGV_MAX - 1 */
-#define SW_ENV_MAX    8192 /* environment bytes kept: at most SW_ENV_MAX - 1 */
-#define SW_PATH_MAX   4096 /* path component bytes kept */
-#define SW_NAME_MAX   256  /* one component, NUL included (NAME_MAX + 1) */
-#define SW_PATH_DEPTH 64   /* components walked before the path is marked truncated */
+#define SW_COMM_LEN	16
+#define SW_ARGV_MAX	8192 /* argv bytes kept: at most SW_ARGV_MAX - 1 */
+#define SW_ENV_MAX	8192 /* environment bytes kept: at most SW_ENV_MAX - 1 */
+#define SW_PATH_MAX	4096 /* path component bytes kept */
+#define SW_NAME_MAX	256  /* one component, NUL included (NAME_MAX + 1) */
+#define SW_PATH_DEPTH	64   /* components walked before the path is marked truncated */
 #define SW_DSO_NAME_MAX 4096
 
 enum sw_event_kind {
 	SW_EVENT_EXEC = 1,
 	SW_EVENT_FORK = 2,
 	SW_EVENT_EXIT = 3,
-	SW_EVENT_MAP = 4,	/* a file became executable in a process of interest */
-	SW_EVENT_DSO_LOAD = 5,	/* libcrypto's DSO_load() was called */
+	SW_EVENT_MAP = 4,	      /* a file became executable in a process of interest */
+	SW_EVENT_DSO_LOAD = 5,	      /* libcrypto's DSO_load() was called */
 	SW_EVENT_DSO_LOAD_RETURN = 6, /* ... and returned */
 	SW_EVENT_KIND_MAX,
 };

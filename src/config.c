@@ -21,8 +21,10 @@ struct config_key {
 };
 
 #define RES(field)                                                                                 \
-	{"resource", #field, offsetof(struct config, resource.field),                             \
-	 sizeof(((struct config *)0)->resource.field)}
+	{                                                                                          \
+		"resource", #field, offsetof(struct config, resource.field),                       \
+		    sizeof(((struct config *)0)->resource.field)                                   \
+	}
 
 static const struct config_key keys[] = {
 	RES(project),
@@ -30,8 +32,9 @@ static const struct config_key keys[] = {
 	RES(name),
 	RES(type),
 	RES(project_display_name),
-	{"outputs", "jsonl", offsetof(struct config, jsonl_path), sizeof(((struct config *)0)->jsonl_path)},
-	{0},
+	{ "outputs", "jsonl", offsetof(struct config, jsonl_path),
+	  sizeof(((struct config *)0)->jsonl_path) },
+	{ 0 },
 };
 
 static int fail(const char *name, const yaml_mark_t *mark, const char *what, const char *key)
@@ -109,8 +112,8 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 			snprintf(full, sizeof(full), "%s.%s", section, key);
 			err = fail(name, &ev.start_mark,
 				   ev.type != YAML_SCALAR_EVENT
-					   ? "expected a text value, not a list or mapping, for"
-					   : "value too long or holding a NUL byte for",
+				       ? "expected a text value, not a list or mapping, for"
+				       : "value too long or holding a NUL byte for",
 				   full);
 			yaml_event_delete(&ev);
 			return err;
@@ -118,12 +121,13 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 		/* project and source become segments of finding.name */
 		if (strcmp(section, "resource") == 0 &&
 		    (strcmp(key, "project") == 0 || strcmp(key, "source") == 0) &&
-		    (ev.data.scalar.length == 0 || memchr(ev.data.scalar.value, '/',
-							  ev.data.scalar.length))) {
+		    (ev.data.scalar.length == 0 ||
+		     memchr(ev.data.scalar.value, '/', ev.data.scalar.length))) {
 			char full[256];
 
 			snprintf(full, sizeof(full), "%s.%s", section, key);
-			err = fail(name, &ev.start_mark, "must be non-empty and hold no '/':", full);
+			err =
+			    fail(name, &ev.start_mark, "must be non-empty and hold no '/':", full);
 			yaml_event_delete(&ev);
 			return err;
 		}
@@ -170,14 +174,16 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 				yaml_event_delete(&ev);
 				return err;
 			}
-			snprintf(section, sizeof(section), "%s", (const char *)ev.data.scalar.value);
+			snprintf(section, sizeof(section), "%s",
+				 (const char *)ev.data.scalar.value);
 			yaml_event_delete(&ev);
 			if (!section_known(section))
 				return fail(name, &mark, "unknown section", section);
 			if ((err = next(parser, &ev, name)))
 				return err;
 			if (ev.type != YAML_MAPPING_START_EVENT) {
-				err = fail(name, &ev.start_mark, "expected a mapping under", section);
+				err =
+				    fail(name, &ev.start_mark, "expected a mapping under", section);
 				yaml_event_delete(&ev);
 				return err;
 			}

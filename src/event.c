@@ -4,8 +4,13 @@
 #include <string.h>
 
 const char *const env_of_interest[] = {
-	"OPENSSL_CONF",	   "OPENSSL_CONF_INCLUDE", "OPENSSL_ENGINES", "OPENSSL_MODULES",
-	"LD_PRELOAD",	   "LD_LIBRARY_PATH",	   NULL,
+	"OPENSSL_CONF",
+	"OPENSSL_CONF_INCLUDE",
+	"OPENSSL_ENGINES",
+	"OPENSSL_MODULES",
+	"LD_PRELOAD",
+	"LD_LIBRARY_PATH",
+	NULL,
 };
 
 /* entry: "NAME=value", not necessarily NUL-terminated, len bytes */

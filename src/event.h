@@ -22,18 +22,18 @@ struct file_ref {
 	uint64_t ino;
 	uint32_t mode;
 	uint32_t uid;
-	bool deleted;	      /* no name left in the file system */
-	bool memfd;	      /* memfd_create(): never had a name */
-	bool on_tmpfs;	      /* lives in memory: tmpfs, ramfs, hugetlbfs */
-	bool path_truncated;  /* too deep or unreachable: the path is partial */
+	bool deleted;	     /* no name left in the file system */
+	bool memfd;	     /* memfd_create(): never had a name */
+	bool on_tmpfs;	     /* lives in memory: tmpfs, ramfs, hugetlbfs */
+	bool path_truncated; /* too deep or unreachable: the path is partial */
 };
 
 enum event_kind {
 	EVENT_EXEC,
 	EVENT_FORK,
 	EVENT_EXIT,
-	EVENT_MAP,	   /* a file was mapped executable */
-	EVENT_MODULE_LOAD, /* libcrypto was asked to load a module (the library layer) */
+	EVENT_MAP,		/* a file was mapped executable */
+	EVENT_MODULE_LOAD,	/* libcrypto was asked to load a module (the library layer) */
 	EVENT_MODULE_LOAD_DONE, /* ... and that call returned */
 };
 

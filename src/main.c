@@ -24,28 +24,28 @@
 static volatile sig_atomic_t stop_requested;
 
 static const char usage[] =
-	"Usage: sowatch run [--jsonl PATH|-] [--config PATH] [--verbose]\n"
-	"       sowatch --help | --version\n"
-	"\n"
-	"Detects OpenSSL being made to load a shared object that is not one of the system's own\n"
-	"engines or providers (\"Execution: Suspicious OpenSSL Shared Object Loaded\", MITRE\n"
-	"T1129), in any program, and reports each as a Security Command Center finding.\n"
-	"\n"
-	"Commands:\n"
-	"  run              Watch this host (eBPF; needs root) until SIGINT or SIGTERM. Writes\n"
-	"                   \"sowatch: ready\" to stderr once every probe is attached, then one\n"
-	"                   JSON finding per line.\n"
-	"\n"
-	"Options of run:\n"
-	"  --jsonl PATH     Where findings go, one JSON object per line: a file (appended to,\n"
-	"                   created mode 0600) or - for standard output (the default).\n"
-	"  --config PATH    YAML configuration (default: /etc/sowatch/sowatch.yaml if present).\n"
-	"  -v, --verbose    Log debugging detail, including libbpf's.\n"
-	"\n"
-	"  -h, --help       This text.\n"
-	"  -V, --version    The version.\n"
-	"\n"
-	"Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n";
+    "Usage: sowatch run [--jsonl PATH|-] [--config PATH] [--verbose]\n"
+    "       sowatch --help | --version\n"
+    "\n"
+    "Detects OpenSSL being made to load a shared object that is not one of the system's own\n"
+    "engines or providers (\"Execution: Suspicious OpenSSL Shared Object Loaded\", MITRE\n"
+    "T1129), in any program, and reports each as a Security Command Center finding.\n"
+    "\n"
+    "Commands:\n"
+    "  run              Watch this host (eBPF; needs root) until SIGINT or SIGTERM. Writes\n"
+    "                   \"sowatch: ready\" to stderr once every probe is attached, then one\n"
+    "                   JSON finding per line.\n"
+    "\n"
+    "Options of run:\n"
+    "  --jsonl PATH     Where findings go, one JSON object per line: a file (appended to,\n"
+    "                   created mode 0600) or - for standard output (the default).\n"
+    "  --config PATH    YAML configuration (default: /etc/sowatch/sowatch.yaml if present).\n"
+    "  -v, --verbose    Log debugging detail, including libbpf's.\n"
+    "\n"
+    "  -h, --help       This text.\n"
+    "  -V, --version    The version.\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a usage error.\n";
 
 static void on_signal(int sig)
 {
@@ -85,9 +85,9 @@ static void source_watch_process(uint32_t pid, void *ctx)
 }
 
 static const char *const kind_names[SW_EVENT_KIND_MAX] = {
-	[SW_EVENT_EXEC] = "exec",	  [SW_EVENT_FORK] = "fork", [SW_EVENT_EXIT] = "exit",
-	[SW_EVENT_MAP] = "map",		  [SW_EVENT_DSO_LOAD] = "dso_load",
-	[SW_EVENT_DSO_LOAD_RETURN] = "dso_load_return",
+	[SW_EVENT_EXEC] = "exec",	  [SW_EVENT_FORK] = "fork",
+	[SW_EVENT_EXIT] = "exit",	  [SW_EVENT_MAP] = "map",
+	[SW_EVENT_DSO_LOAD] = "dso_load", [SW_EVENT_DSO_LOAD_RETURN] = "dso_load_return",
 };
 
 /* Say loudly when the kernel had to drop events, and let findings carry the figure. */
@@ -103,8 +103,8 @@ static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_
 	for (int k = 1; k < SW_EVENT_KIND_MAX; k++) {
 		dropped += c[k].dropped;
 		if (c[k].dropped && off < sizeof(detail))
-			off += snprintf(detail + off, sizeof(detail) - off, " %s=%llu", kind_names[k],
-					(unsigned long long)c[k].dropped);
+			off += snprintf(detail + off, sizeof(detail) - off, " %s=%llu",
+					kind_names[k], (unsigned long long)c[k].dropped);
 	}
 	if (dropped != *last_dropped) {
 		log_warn("the kernel dropped %llu events so far (ring buffer full):%s",
@@ -117,18 +117,18 @@ static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"jsonl", required_argument, NULL, 'j'},
-		{"config", required_argument, NULL, 'c'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{ "jsonl", required_argument, NULL, 'j' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
-	struct pipeline_options opts = {.jsonl_path = NULL};
+	struct pipeline_options opts = { .jsonl_path = NULL };
 	const char *config_path = NULL, *error = "";
 	struct config cfg;
 	struct pipeline *pl = NULL;
 	struct ebpf_source *src = NULL;
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t last_check = 0, last_dropped = 0;
 	int opt, err, status = 1;
 
@@ -178,9 +178,9 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
 		goto out;
 	}
-	pipeline_start(pl, &(struct pipeline_watchers){.watch_exe = source_watch_exe,
-						       .watch_process = source_watch_process,
-						       .ctx = src});
+	pipeline_start(pl, &(struct pipeline_watchers){ .watch_exe = source_watch_exe,
+							.watch_process = source_watch_process,
+							.ctx = src });
 	if (ebpf_source_libcrypto_probes(src) == 0)
 		log_warn("no libcrypto with DSO_load found: the library layer is off");
 

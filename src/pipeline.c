@@ -62,8 +62,7 @@ static void watch_process(uint32_t pid, void *ctx)
 		pl->watchers.watch_process(pid, pl->watchers.ctx);
 }
 
-int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts,
-		 const char **ret_error)
+int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, const char **ret_error)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
 	struct detector_env env;

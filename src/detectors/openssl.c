@@ -34,7 +34,7 @@ struct openssl_detector {
 
 /* One module a process asked for, or mapped: the unit of a finding. */
 struct module_attempt {
-	char *requested; /* the name as given; NULL when only its mapping was seen */
+	char *requested;     /* the name as given; NULL when only its mapping was seen */
 	char path[PATH_MAX]; /* resolved as the process sees it; "" when it could not be */
 	const char *origin;
 	const char *source; /* the event source that saw it first */
@@ -120,8 +120,9 @@ int openssl_detector_add_binary(struct openssl_detector *d, const char *path)
 int openssl_detector_add_default_binaries(struct openssl_detector *d)
 {
 	static const char *const paths[] = {
-		"/usr/bin/openssl", "/bin/openssl", "/usr/local/bin/openssl",
-		"/usr/local/ssl/bin/openssl", "/opt/openssl/bin/openssl", NULL,
+		"/usr/bin/openssl",	    "/bin/openssl",
+		"/usr/local/bin/openssl",   "/usr/local/ssl/bin/openssl",
+		"/opt/openssl/bin/openssl", NULL,
 	};
 	int found = 0;
 
@@ -225,7 +226,7 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 			  struct module_attempt *a)
 {
 	char through_root[PATH_MAX + 64];
-	struct file_ref ref = {.path = a->path};
+	struct file_ref ref = { .path = a->path };
 	struct stat sb;
 
 	if (!a->path[0]) {
@@ -259,8 +260,8 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 
 static struct module_attempt *attempt_add(struct openssl_detector *d, struct ossl_state *st,
 					  const char *requested, const char *path,
-					  const char *origin, enum module_kind kind,
-					  unsigned layer, const struct event *ev)
+					  const char *origin, enum module_kind kind, unsigned layer,
+					  const struct event *ev)
 {
 	struct module_attempt *a = attempt_find(st, path, 0, 0);
 
@@ -324,8 +325,9 @@ static void request_resolve(struct openssl_detector *d, const struct proc *p,
 		const char *base = st->cwd;
 
 		if (r->kind == MODULE_PROVIDER)
-			base = provider_dir ? provider_dir
-					    : (modules_dir ? modules_dir : d->env.trust->modules_dir);
+			base = provider_dir
+				   ? provider_dir
+				   : (modules_dir ? modules_dir : d->env.trust->modules_dir);
 		resolve_in(base, r->value, "", out, size);
 	} else if (r->ref == MODREF_NAME && r->kind == MODULE_ENGINE) {
 		resolve_in(engines_dir ? engines_dir : d->env.trust->engines_dir, r->value, ".so",
@@ -363,7 +365,7 @@ static void intent_add_requests(struct openssl_detector *d, struct proc *p, stru
 static void intent_add_config(struct openssl_detector *d, struct proc *p, struct ossl_state *st,
 			      const struct module_requests *reqs, const struct event *ev)
 {
-	struct module_requests from_config = {0};
+	struct module_requests from_config = { 0 };
 	const char *include_dir = proc_getenv(p, "OPENSSL_CONF_INCLUDE");
 	bool named = false;
 	char path[PATH_MAX];
@@ -375,8 +377,7 @@ static void intent_add_config(struct openssl_detector *d, struct proc *p, struct
 			continue;
 		named = true;
 		if (path_join(st->cwd[0] ? st->cwd : "/", r->value, path, sizeof(path)) == 0)
-			openssl_config_parse_ex(st->root, path, include_dir, st->cwd,
-						&from_config);
+			openssl_config_parse_ex(st->root, path, include_dir, st->cwd, &from_config);
 	}
 	if (!named) {
 		/* No -config, no OPENSSL_CONF: the system's own openssl.cnf is read. */
@@ -391,7 +392,7 @@ static void intent_add_config(struct openssl_detector *d, struct proc *p, struct
 
 static void on_exec(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
-	struct module_requests reqs = {0};
+	struct module_requests reqs = { 0 };
 	struct ossl_state *st = state_of(d, p);
 
 	if (!st)
@@ -429,11 +430,11 @@ static void on_module_load(struct openssl_detector *d, struct proc *p, const str
 	if (!st)
 		return;
 	/* dlopen() takes a name with a slash as a path (relative to the cwd); others it searches. */
-	if (strchr(name, '/') && proc_path_resolve(p->pid, ev->tid, st->cwd, name, path,
-						   sizeof(path)))
+	if (strchr(name, '/') &&
+	    proc_path_resolve(p->pid, ev->tid, st->cwd, name, path, sizeof(path)))
 		path[0] = '\0';
-	st->loading = attempt_add(d, st, name, path, "DSO_load", kind_by_place(d, path),
-				  LAYER_LIBRARY, ev);
+	st->loading =
+	    attempt_add(d, st, name, path, "DSO_load", kind_by_place(d, path), LAYER_LIBRARY, ev);
 	st->loading_tid = ev->tid;
 }
 
@@ -449,7 +450,7 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 		.layers = a->layers,
 		.trust_reason = a->trust_reason,
 	};
-	struct file_ref attempted = {.path = a->path, .dev = a->dev, .ino = a->ino};
+	struct file_ref attempted = { .path = a->path, .dev = a->dev, .ino = a->ino };
 
 	if (!file)
 		file = &attempted;
@@ -462,10 +463,10 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	f.module.memfd = file->memfd;
 	f.module.dev = file->dev;
 	f.module.ino = file->ino;
-	f.module.hashed = (a->have_id || map_ev) &&
-			  proc_file_digest(p->pid, file, map_ev ? map_ev->map.start : 0,
-					   map_ev ? map_ev->map.end : 0, false,
-					   &f.module.digest) == 0;
+	f.module.hashed =
+	    (a->have_id || map_ev) &&
+	    proc_file_digest(p->pid, file, map_ev ? map_ev->map.start : 0,
+			     map_ev ? map_ev->map.end : 0, false, &f.module.digest) == 0;
 	a->reported = true;
 	d->env.report(&f, d->env.ctx);
 }

@@ -86,7 +86,7 @@ static enum module_ref path_or_name(const char *v, size_t len)
  */
 static bool builtin_engine(const char *id, size_t len)
 {
-	static const char *const ids[] = {"dynamic", "rdrand"};
+	static const char *const ids[] = { "dynamic", "rdrand" };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(ids); i++)
@@ -205,16 +205,16 @@ struct opt_def {
 };
 
 static const struct opt_def module_opts[] = {
-    {"engine", OPT_ENGINE, true, "-engine"},
-    {"keygen_engine", OPT_ENGINE, true, "-keygen_engine"},
-    {"ssl_client_engine", OPT_ENGINE, true, "-ssl_client_engine"},
-    {"engine_impl", OPT_ENGINE_IMPL, false, "-engine_impl"},
-    {"provider", OPT_PROVIDER, true, "-provider"},
-    {"provider-path", OPT_PROVIDER_PATH, true, "-provider-path"},
-    {"config", OPT_CONFIG, true, "-config"},
-    {"module", OPT_MODULE, true, "fipsinstall -module"},
-    {"pre", OPT_PRE, true, "-pre"},
-    {"post", OPT_POST, true, "-post"},
+	{ "engine", OPT_ENGINE, true, "-engine" },
+	{ "keygen_engine", OPT_ENGINE, true, "-keygen_engine" },
+	{ "ssl_client_engine", OPT_ENGINE, true, "-ssl_client_engine" },
+	{ "engine_impl", OPT_ENGINE_IMPL, false, "-engine_impl" },
+	{ "provider", OPT_PROVIDER, true, "-provider" },
+	{ "provider-path", OPT_PROVIDER_PATH, true, "-provider-path" },
+	{ "config", OPT_CONFIG, true, "-config" },
+	{ "module", OPT_MODULE, true, "fipsinstall -module" },
+	{ "pre", OPT_PRE, true, "-pre" },
+	{ "post", OPT_POST, true, "-post" },
 };
 
 static const struct opt_def *find_opt(enum cmd_class cls, const char *name, size_t len)
@@ -933,7 +933,7 @@ static int open_in_root(struct cfg *c, const char *path)
 	if (!c->root || !*c->root)
 		return open(path, flags);
 	if (c->rootfd >= 0 && !c->no_openat2) {
-		struct open_how how = {.flags = (uint64_t)flags, .resolve = RESOLVE_IN_ROOT};
+		struct open_how how = { .flags = (uint64_t)flags, .resolve = RESOLVE_IN_ROOT };
 
 		fd = (int)syscall(SYS_openat2, c->rootfd, path, &how, sizeof(how));
 		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EINVAL))

@@ -12,27 +12,27 @@
 #include "proc/procfile.h"
 #include "util/json.h"
 
-#define MITRE_VERSION	"15.1"
-#define MAX_ANCESTORS	4
+#define MITRE_VERSION "15.1"
+#define MAX_ANCESTORS 4
 
 static const char description[] =
-	"OpenSSL was made to load a shared object that is not one of the system's own engines or "
-	"providers. Loading runs the object's constructor inside the process straight away, before "
-	"OpenSSL checks whether it is a valid module, so whoever controls the file runs code under "
-	"the identity of a trusted, signed program. Production workloads rarely load engines or "
-	"providers from outside OpenSSL's module directories: treat this as possible malicious "
-	"code execution (MITRE ATT&CK T1129, Shared Modules) until shown otherwise.";
+    "OpenSSL was made to load a shared object that is not one of the system's own engines or "
+    "providers. Loading runs the object's constructor inside the process straight away, before "
+    "OpenSSL checks whether it is a valid module, so whoever controls the file runs code under "
+    "the identity of a trusted, signed program. Production workloads rarely load engines or "
+    "providers from outside OpenSSL's module directories: treat this as possible malicious "
+    "code execution (MITRE ATT&CK T1129, Shared Modules) until shown otherwise.";
 
 static const char next_steps[] =
-	"1. Read the summary: the program binary (processes[0].binary.path), the arguments it was "
-	"started with (processes[0].args), and the module (processes[0].libraries[0]: path and "
-	"SHA-256; sourceProperties.loaded says whether its code was mapped). "
-	"2. Check the parent processes (processes[1..]) to learn what started it. "
-	"3. List other findings of the same container around the same time: together they tell "
-	"an attack from a mistake. "
-	"4. Review the container's settings (image, privileges, mounts) and its logs. "
-	"5. Look up the module's hash in threat intelligence, keep a copy of the file, and if the "
-	"load was not expected, isolate the workload and rotate the credentials it could reach.";
+    "1. Read the summary: the program binary (processes[0].binary.path), the arguments it was "
+    "started with (processes[0].args), and the module (processes[0].libraries[0]: path and "
+    "SHA-256; sourceProperties.loaded says whether its code was mapped). "
+    "2. Check the parent processes (processes[1..]) to learn what started it. "
+    "3. List other findings of the same container around the same time: together they tell "
+    "an attack from a mistake. "
+    "4. Review the container's settings (image, privileges, mounts) and its logs. "
+    "5. Look up the module's hash in threat intelligence, keep a copy of the file, and if the "
+    "load was not expected, isolate the workload and rotate the credentials it could reach.";
 
 void finding_resource_defaults(struct finding_resource *res)
 {
@@ -40,8 +40,7 @@ void finding_resource_defaults(struct finding_resource *res)
 	if (gethostname(res->hostname, sizeof(res->hostname) - 1))
 		snprintf(res->hostname, sizeof(res->hostname), "localhost");
 	snprintf(res->project, sizeof(res->project), "%s", res->hostname);
-	snprintf(res->project_display_name, sizeof(res->project_display_name), "%s",
-		 res->hostname);
+	snprintf(res->project_display_name, sizeof(res->project_display_name), "%s", res->hostname);
 	snprintf(res->source, sizeof(res->source), "sowatch");
 }
 
@@ -72,8 +71,8 @@ void finding_id(const struct finding *f, char ret_id[33])
 	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%s|%s", boot, f->category, f->proc->pid,
 		    (unsigned long long)(f->proc->start_boottime_ns /
 					 (1000000000ull / sysconf(_SC_CLK_TCK))),
-		    (unsigned long long)f->module.dev,
-		    (unsigned long long)f->module.ino, f->module.path ? f->module.path : "",
+		    (unsigned long long)f->module.dev, (unsigned long long)f->module.ino,
+		    f->module.path ? f->module.path : "",
 		    f->module.requested ? f->module.requested : "");
 	EVP_Digest(strbuf_str(&key), key.len, md, &md_len, EVP_sha256(), NULL);
 	strbuf_release(&key);
@@ -275,8 +274,8 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	json_object_begin(&j);
 	json_kv_string(&j, "name", resource);
 	json_kv_string(&j, "project_display_name", res->project_display_name);
-	json_kv_string(&j, "type", res->type[0] ? res->type
-						: (p->container_id[0] ? "container" : "host"));
+	json_kv_string(&j, "type",
+		       res->type[0] ? res->type : (p->container_id[0] ? "container" : "host"));
 	json_object_end(&j);
 	json_object_end(&j);
 	return json_error(&j);

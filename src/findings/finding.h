@@ -28,7 +28,7 @@ struct finding_resource {
 	char source[128];
 	char hostname[256];
 	char type[64];
-	char name[512];			/* "" = derived from the host and container */
+	char name[512]; /* "" = derived from the host and container */
 	char project_display_name[256];
 };
 
@@ -53,7 +53,8 @@ struct finding {
 	struct finding_module module;
 	unsigned layers; /* enum detection_layer */
 	const char *trust_reason;
-	uint64_t event_drops; /* events the sensor lost so far: when non-zero, the picture may be partial */
+	uint64_t
+	    event_drops; /* events the sensor lost so far: when non-zero, the picture may be partial */
 };
 
 void finding_resource_defaults(struct finding_resource *res);

@@ -38,8 +38,8 @@ int jsonl_output_open(struct jsonl_output **ret, const char *path)
 int jsonl_output_write(struct jsonl_output *out, const char *line, size_t len)
 {
 	struct iovec iov[2] = {
-		{.iov_base = (void *)line, .iov_len = len},
-		{.iov_base = "\n", .iov_len = 1},
+		{ .iov_base = (void *)line, .iov_len = len },
+		{ .iov_base = "\n", .iov_len = 1 },
 	};
 	int i = 0;
 

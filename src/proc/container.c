@@ -33,8 +33,8 @@ static bool is_runc_id(const char *s, size_t n)
 bool container_id_from_cgroup_path(const char *path, const char *runc_state_dir,
 				   char ret_id[CONTAINER_ID_MAX])
 {
-	static const char *const prefixes[] = {"docker-", "crio-", "libpod-", "cri-containerd-",
-					       NULL};
+	static const char *const prefixes[] = { "docker-", "crio-", "libpod-", "cri-containerd-",
+						NULL };
 	const char *last = strrchr(path, '/');
 	size_t n;
 

@@ -71,15 +71,15 @@ static int open_if_same(const char *path, const struct file_ref *file, struct st
 	return fd;
 }
 
-int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
-		     uint64_t vm_end, bool is_exe, struct file_digest *ret)
+int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
+		     bool is_exe, struct file_digest *ret)
 {
 	char candidates[4][PATH_MAX + 64];
 	int n = 0, err = -ENOENT;
 
 	if (vm_end > vm_start)
-		snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/map_files/%llx-%llx", pid,
-			 (unsigned long long)vm_start, (unsigned long long)vm_end);
+		snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/map_files/%llx-%llx",
+			 pid, (unsigned long long)vm_start, (unsigned long long)vm_end);
 	if (is_exe)
 		snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/exe", pid);
 	if (file->path && file->path[0] == '/') {

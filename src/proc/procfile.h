@@ -16,8 +16,8 @@
  * after the fact is never hashed in its place. Returns 0 or -errno (-ESTALE: only other files
  * were found under those names).
  */
-int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
-		     uint64_t vm_end, bool is_exe, struct file_digest *ret);
+int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
+		     bool is_exe, struct file_digest *ret);
 
 /*
  * A path as process pid (thread tid) means it, made absolute against cwd, with its

@@ -30,9 +30,9 @@ struct proc {
 	size_t envc;
 	bool env_truncated;
 	uint64_t cgroup_id;
-	char container_id[65]; /* "" on the host */
+	char container_id[65];	    /* "" on the host */
 	uint64_t start_boottime_ns; /* when it started, CLOCK_BOOTTIME */
-	bool from_procfs; /* seeded from /proc: no exec was seen, fields may be partial */
+	bool from_procfs;	    /* seeded from /proc: no exec was seen, fields may be partial */
 	void *detector_state[DETECTOR_SLOTS];
 	void (*detector_free[DETECTOR_SLOTS])(void *);
 	struct proc *next; /* hash chain */

@@ -150,8 +150,8 @@ static void handle_exec(struct ebpf_source *src, const struct sw_exec_event *e, 
 			envp[envc++] = envp[i];
 
 	file_ref_fill(&exe, &e->exe, e->data + e->argv_len + e->env_len);
-	cwd = path_from_components(e->data + e->argv_len + e->env_len + e->exe.path_len,
-				   e->cwd_len);
+	cwd =
+	    path_from_components(e->data + e->argv_len + e->env_len + e->exe.path_len, e->cwd_len);
 	ev->kind = EVENT_EXEC;
 	ev->exec.ppid = e->ppid;
 	ev->exec.uid = e->uid;
@@ -182,7 +182,7 @@ static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct ebpf_source *src = ctx;
 	const struct sw_event_header *hdr = data;
-	struct event ev = {0};
+	struct event ev = { 0 };
 
 	if (size < sizeof(*hdr))
 		return 0;
@@ -271,9 +271,13 @@ static bool file_identity_seen(const struct stat *seen, int n, const struct stat
  */
 static void libcrypto_attach_all(struct ebpf_source *src)
 {
-	static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-					   "/usr/lib64", "/usr/lib", "/lib64", "/usr/local/lib",
-					   NULL};
+	static const char *const dirs[] = { "/usr/lib/x86_64-linux-gnu",
+					    "/usr/lib/aarch64-linux-gnu",
+					    "/usr/lib64",
+					    "/usr/lib",
+					    "/lib64",
+					    "/usr/local/lib",
+					    NULL };
 	struct stat seen[MAX_LIBCRYPTO];
 
 	for (const char *const *dir = dirs; *dir; dir++) {
@@ -298,8 +302,8 @@ static void libcrypto_attach_all(struct ebpf_source *src)
 								-1, path, 0, &opts);
 			opts.retprobe = true;
 			ret = entry ? bpf_program__attach_uprobe_opts(
-					      src->skel->progs.handle__dso_load_return, -1, path,
-					      0, &opts)
+					  src->skel->progs.handle__dso_load_return, -1, path, 0,
+					  &opts)
 				    : NULL;
 			if (!entry || !ret) {
 				log_warn("no library-layer probe on %s (no DSO_load there?)", path);
@@ -345,19 +349,19 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 	/* Attach one by one: the uprobes have no fixed target and are attached below. */
 	err = -ENOENT;
 	if (!(src->skel->links.handle__sched_process_exec =
-		      bpf_program__attach(src->skel->progs.handle__sched_process_exec)) ||
+		  bpf_program__attach(src->skel->progs.handle__sched_process_exec)) ||
 	    !(src->skel->links.handle__sched_process_fork =
-		      bpf_program__attach(src->skel->progs.handle__sched_process_fork)) ||
+		  bpf_program__attach(src->skel->progs.handle__sched_process_fork)) ||
 	    !(src->skel->links.handle__sched_process_exit =
-		      bpf_program__attach(src->skel->progs.handle__sched_process_exit)) ||
+		  bpf_program__attach(src->skel->progs.handle__sched_process_exit)) ||
 	    !(src->skel->links.handle__sys_enter_mmap =
-		      bpf_program__attach(src->skel->progs.handle__sys_enter_mmap)) ||
+		  bpf_program__attach(src->skel->progs.handle__sys_enter_mmap)) ||
 	    !(src->skel->links.handle__sys_exit_mmap =
-		      bpf_program__attach(src->skel->progs.handle__sys_exit_mmap)) ||
+		  bpf_program__attach(src->skel->progs.handle__sys_exit_mmap)) ||
 	    !(src->skel->links.handle__sys_enter_mprotect =
-		      bpf_program__attach(src->skel->progs.handle__sys_enter_mprotect)) ||
+		  bpf_program__attach(src->skel->progs.handle__sys_enter_mprotect)) ||
 	    !(src->skel->links.handle__sys_exit_mprotect =
-		      bpf_program__attach(src->skel->progs.handle__sys_exit_mprotect))) {
+		  bpf_program__attach(src->skel->progs.handle__sys_exit_mprotect))) {
 		err = -errno;
 		*ret_error = "cannot attach to the kernel's tracepoints (is tracefs available?)";
 		goto err_free;
@@ -391,11 +395,11 @@ int ebpf_source_watch_exe(struct ebpf_source *src, uint64_t dev, uint64_t ino)
 		uint64_t ino;
 		uint32_t dev;
 		uint32_t pad;
-	} key = {.ino = ino, .dev = (uint32_t)(major(dev) << 20 | minor(dev))};
+	} key = { .ino = ino, .dev = (uint32_t)(major(dev) << 20 | minor(dev)) };
 	uint8_t one = 1;
 
-	if (bpf_map__update_elem(src->skel->maps.openssl_exes, &key, sizeof(key), &one,
-				 sizeof(one), BPF_ANY))
+	if (bpf_map__update_elem(src->skel->maps.openssl_exes, &key, sizeof(key), &one, sizeof(one),
+				 BPF_ANY))
 		return -errno;
 	return 0;
 }

@@ -27,7 +27,7 @@ int hash_fd_sha256(int fd, uint64_t max_bytes, struct file_digest *ret)
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
-	struct file_digest d = {0};
+	struct file_digest d = { 0 };
 	uint64_t total = 0;
 	EVP_MD_CTX *ctx = NULL;
 	unsigned char *buf = NULL;

@@ -8,7 +8,7 @@ enum log_level log_max_level = LOG_INFO;
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {
-	static const char *const prefix[] = {"error: ", "warning: ", "", "debug: "};
+	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
 	char line[1024];
 	va_list ap;
 

@@ -12,7 +12,10 @@ struct strbuf {
 	size_t cap;
 };
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 /* All return 0 or -ENOMEM; on failure the buffer keeps what it had. */
 int strbuf_add(struct strbuf *sb, const void *data, size_t n);

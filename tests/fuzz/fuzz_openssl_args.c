@@ -35,7 +35,7 @@ static void remove_dir(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *argv[MAX_ARGS];
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 	size_t argc = 0, i = 0;
 	char *copy;
 	FILE *f;

@@ -67,14 +67,16 @@ static void expect_error(const char *text, const char *want)
 
 static void test_errors_name_line_and_key(void **state)
 {
-	expect_error("resource:\n  project: a\n  colour: blue\n", "test.yaml:3: unknown key 'resource.colour'");
+	expect_error("resource:\n  project: a\n  colour: blue\n",
+		     "test.yaml:3: unknown key 'resource.colour'");
 	expect_error("logging:\n  level: debug\n", "test.yaml:1: unknown section 'logging'");
 	expect_error("resource:\n  project: [a, b]\n", "test.yaml:2:");
 	expect_error("resource: [1]\n", "test.yaml:1:");
 	expect_error("resource:\n  project: \"unterminated\n", "test.yaml:");
 	expect_error("- a\n- b\n", "test.yaml:1:");
 	expect_error("\t\x01\xff: :\n", "test.yaml:");
-	expect_error("resource:\n  project: a/b\n", "test.yaml:2: must be non-empty and hold no '/': 'resource.project'");
+	expect_error("resource:\n  project: a/b\n",
+		     "test.yaml:2: must be non-empty and hold no '/': 'resource.project'");
 	expect_error("resource:\n  source: \"\"\n", "'resource.source'");
 	expect_error("resource:\n  project:\n    - a\n", "not a list or mapping");
 }

@@ -48,9 +48,11 @@ static void test_host_cgroups(void **state)
 	expect_id("/user.slice/user-0.slice/session-1.scope", NULL, NULL);
 	expect_id("/system.slice/ssh.service", NULL, NULL);
 	/* 63 hex digits, or 64 with a non-hex one: not an id */
-	expect_id("/docker/" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", NULL,
-		  NULL);
-	expect_id("/docker/" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
+	expect_id("/docker/"
+		  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+		  NULL, NULL);
+	expect_id("/docker/"
+		  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg",
 		  NULL, NULL);
 }
 

@@ -153,9 +153,9 @@ static void test_unlinked_via_proc_fd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_known_content), cmocka_unit_test(test_empty),
-	    cmocka_unit_test(test_partial),	  cmocka_unit_test(test_not_regular),
-	    cmocka_unit_test(test_missing),	  cmocka_unit_test(test_unlinked_via_proc_fd),
+		cmocka_unit_test(test_known_content), cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_partial),	      cmocka_unit_test(test_not_regular),
+		cmocka_unit_test(test_missing),	      cmocka_unit_test(test_unlinked_via_proc_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -446,18 +446,18 @@ static void test_hostile_bytes_python(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_nesting_and_commas),
-	    cmocka_unit_test(test_top_level_scalar),
-	    cmocka_unit_test(test_escapes),
-	    cmocka_unit_test(test_all_control_bytes),
-	    cmocka_unit_test(test_valid_utf8),
-	    cmocka_unit_test(test_invalid_utf8),
-	    cmocka_unit_test(test_embedded_nul),
-	    cmocka_unit_test(test_big_string),
-	    cmocka_unit_test(test_int64_limits),
-	    cmocka_unit_test(test_depth),
-	    cmocka_unit_test(test_misuse),
-	    cmocka_unit_test(test_hostile_bytes_python),
+		cmocka_unit_test(test_nesting_and_commas),
+		cmocka_unit_test(test_top_level_scalar),
+		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_all_control_bytes),
+		cmocka_unit_test(test_valid_utf8),
+		cmocka_unit_test(test_invalid_utf8),
+		cmocka_unit_test(test_embedded_nul),
+		cmocka_unit_test(test_big_string),
+		cmocka_unit_test(test_int64_limits),
+		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_misuse),
+		cmocka_unit_test(test_hostile_bytes_python),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

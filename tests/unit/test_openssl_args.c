@@ -16,8 +16,8 @@
 
 #include "detectors/openssl_args.h"
 
-#define ARGV(...)  ((const char *const[]){__VA_ARGS__})
-#define NARGS(...) (sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
+#define ARGV(...)  ((const char *const[]){ __VA_ARGS__ })
+#define NARGS(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
 #define PARSE(r, ...)                                                                              \
 	assert_int_equal(openssl_args_parse(ARGV(__VA_ARGS__), NARGS(__VA_ARGS__), r), 0)
 
@@ -62,17 +62,17 @@ static void dump(const struct module_requests *r)
 static void test_engine_option_forms(void **state)
 {
 	static const char *const forms[][3] = {
-	    {"-engine", "X", NULL},
-	    {"--engine", "X", NULL},
-	    {"-engine=X", NULL, NULL},
-	    {"--engine=X", NULL, NULL},
+		{ "-engine", "X", NULL },
+		{ "--engine", "X", NULL },
+		{ "-engine=X", NULL, NULL },
+		{ "--engine=X", NULL, NULL },
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < 4; i++) {
-		struct module_requests r = {0};
-		const char *argv[5] = {"openssl", "req", forms[i][0], forms[i][1], NULL};
+		struct module_requests r = { 0 };
+		const char *argv[5] = { "openssl", "req", forms[i][0], forms[i][1], NULL };
 
 		assert_int_equal(openssl_args_parse(argv, forms[i][1] ? 4 : 3, &r), 0);
 		EXPECT_N(&r, 1);
@@ -83,7 +83,7 @@ static void test_engine_option_forms(void **state)
 
 static void test_other_engine_options(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "openssl", "req", "-new", "-keygen_engine", "kg", "-key", "k.pem");
@@ -105,7 +105,7 @@ static void test_other_engine_options(void **state)
 
 static void test_engine_path_and_name(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "openssl", "req", "-engine", "./m.so", "-new");
@@ -126,7 +126,7 @@ static void test_engine_path_and_name(void **state)
 
 static void test_engine_command(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "openssl", "engine", "-t", "/abs/m.so");
@@ -166,7 +166,7 @@ static void test_engine_command(void **state)
 
 static void test_symlinked_command(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "/tmp/x/engine", "-t", "/m.so");
@@ -192,7 +192,7 @@ static void test_symlinked_command(void **state)
 
 static void test_double_dash(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "openssl", "req", "--", "-engine", "x");
@@ -212,7 +212,7 @@ static void test_double_dash(void **state)
 
 static void test_unknown_options_do_not_derail(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	/* -subj eats "-engine" in OpenSSL; then -engine /x.so loads. */
@@ -250,7 +250,7 @@ static void test_unknown_options_do_not_derail(void **state)
 
 static void test_engine_uri(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "openssl", "pkey", "-in", "org.openssl.engine:e:k", "-noout");
@@ -271,7 +271,7 @@ static void test_engine_uri(void **state)
 
 static void test_providers(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "openssl", "list", "-provider-path", "/tmp/D", "-provider", "N", "-provider",
@@ -296,7 +296,7 @@ static void test_providers(void **state)
 
 static void test_config_option(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "openssl", "req", "-config", "F", "-new");
@@ -307,7 +307,7 @@ static void test_config_option(void **state)
 
 static void test_harmless_commands(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	(void)state;
 	PARSE(&r, "openssl", "version");
@@ -322,18 +322,18 @@ static void test_harmless_commands(void **state)
 
 static void test_env(void **state)
 {
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 	const char *env[] = {
-	    "OPENSSL_CONF=/etc/x.cnf",
-	    "OPENSSL_MODULES=/tmp/mods",
-	    "OPENSSL_ENGINES=/tmp/engs",
-	    "OPENSSL_CONF_INCLUDE=/tmp/inc",
-	    "LD_LIBRARY_PATH=/a::/b",
-	    "LD_PRELOAD=/p.so libq.so",
-	    "PATH=/usr/bin",
-	    "OPENSSL_CONFX=/nope",
-	    "NOEQUALS",
-	    NULL,
+		"OPENSSL_CONF=/etc/x.cnf",
+		"OPENSSL_MODULES=/tmp/mods",
+		"OPENSSL_ENGINES=/tmp/engs",
+		"OPENSSL_CONF_INCLUDE=/tmp/inc",
+		"LD_LIBRARY_PATH=/a::/b",
+		"LD_PRELOAD=/p.so libq.so",
+		"PATH=/usr/bin",
+		"OPENSSL_CONFX=/nope",
+		"NOEQUALS",
+		NULL,
 	};
 
 	(void)state;
@@ -411,7 +411,7 @@ static void write_str(const char *path, const char *s)
 static void test_config_engine_chain(void **state)
 {
 	struct tmpdir *t = *state;
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	write_str(tpath(t, "e.cnf"), "# engine via dynamic_path\n"
 				     "openssl_conf = init\n"
@@ -458,7 +458,7 @@ static void test_config_engine_chain(void **state)
 static void test_config_providers_and_modules(void **state)
 {
 	struct tmpdir *t = *state;
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	write_str(tpath(t, "p.cnf"), "d = /tmp\n"
 				     "openssl_conf = openssl_init\n"
@@ -494,7 +494,7 @@ static void test_config_providers_and_modules(void **state)
 static void test_config_syntax(void **state)
 {
 	struct tmpdir *t = *state;
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 
 	/* Continuation lines, section::name, CRLF, other app names. */
 	write_str(tpath(t, "s.cnf"), "nodejs_conf = init\r\n"
@@ -515,7 +515,7 @@ static void test_config_syntax(void **state)
 static void test_config_include(void **state)
 {
 	struct tmpdir *t = *state;
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 	char buf[512];
 
 	assert_int_equal(mkdir(tpath(t, "inc.d"), 0700), 0);
@@ -569,7 +569,7 @@ static void test_config_include(void **state)
 static void test_config_include_cycle(void **state)
 {
 	struct tmpdir *t = *state;
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 	char buf[512];
 
 	snprintf(buf, sizeof(buf),
@@ -588,7 +588,7 @@ static void test_config_include_cycle(void **state)
 static void test_config_hostile(void **state)
 {
 	struct tmpdir *t = *state;
-	struct module_requests r = {0};
+	struct module_requests r = { 0 };
 	size_t big = (3u << 20) / 2, i;
 	char *data = malloc(big);
 	const char *tail = "\nopenssl_conf = init\n[init]\nengines = e\n[e]\nx = s\n[s]\n"
@@ -651,25 +651,25 @@ static void test_config_hostile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_engine_option_forms),
-	    cmocka_unit_test(test_other_engine_options),
-	    cmocka_unit_test(test_engine_path_and_name),
-	    cmocka_unit_test(test_engine_command),
-	    cmocka_unit_test(test_symlinked_command),
-	    cmocka_unit_test(test_double_dash),
-	    cmocka_unit_test(test_unknown_options_do_not_derail),
-	    cmocka_unit_test(test_engine_uri),
-	    cmocka_unit_test(test_providers),
-	    cmocka_unit_test(test_config_option),
-	    cmocka_unit_test(test_harmless_commands),
-	    cmocka_unit_test(test_env),
-	    cmocka_unit_test_setup_teardown(test_config_engine_chain, setup_dir, teardown_dir),
-	    cmocka_unit_test_setup_teardown(test_config_providers_and_modules, setup_dir,
-					    teardown_dir),
-	    cmocka_unit_test_setup_teardown(test_config_syntax, setup_dir, teardown_dir),
-	    cmocka_unit_test_setup_teardown(test_config_include, setup_dir, teardown_dir),
-	    cmocka_unit_test_setup_teardown(test_config_include_cycle, setup_dir, teardown_dir),
-	    cmocka_unit_test_setup_teardown(test_config_hostile, setup_dir, teardown_dir),
+		cmocka_unit_test(test_engine_option_forms),
+		cmocka_unit_test(test_other_engine_options),
+		cmocka_unit_test(test_engine_path_and_name),
+		cmocka_unit_test(test_engine_command),
+		cmocka_unit_test(test_symlinked_command),
+		cmocka_unit_test(test_double_dash),
+		cmocka_unit_test(test_unknown_options_do_not_derail),
+		cmocka_unit_test(test_engine_uri),
+		cmocka_unit_test(test_providers),
+		cmocka_unit_test(test_config_option),
+		cmocka_unit_test(test_harmless_commands),
+		cmocka_unit_test(test_env),
+		cmocka_unit_test_setup_teardown(test_config_engine_chain, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_config_providers_and_modules, setup_dir,
+						teardown_dir),
+		cmocka_unit_test_setup_teardown(test_config_syntax, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_config_include, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_config_include_cycle, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_config_hostile, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

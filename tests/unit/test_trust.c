@@ -10,7 +10,7 @@
 
 #include "detectors/trust.h"
 
-static const char *const lib_dirs[] = {"/usr/lib", "/lib64", NULL};
+static const char *const lib_dirs[] = { "/usr/lib", "/lib64", NULL };
 
 /* /usr/lib is root-owned 0755 everywhere; /tmp is world-writable (1777). */
 static struct trust_policy policy(const char *engines_dir)
@@ -23,7 +23,7 @@ static struct trust_policy policy(const char *engines_dir)
 
 static struct file_ref root_file(const char *path)
 {
-	return (struct file_ref){.path = path, .uid = 0, .mode = S_IFREG | 0644};
+	return (struct file_ref){ .path = path, .uid = 0, .mode = S_IFREG | 0644 };
 }
 
 static enum trust_verdict decide(const struct trust_policy *tp, const struct file_ref *f,
