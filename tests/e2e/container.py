@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Real runc containers for sowatch's end-to-end tests.
 
 A container here is deliberately minimal and needs no image: the rootfs is an

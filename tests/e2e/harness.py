@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for sowatch's end-to-end tests (Python standard library only).
 
 Run the tests with Debian's /usr/bin/python3, as root, on a kernel with BTF.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Run the e2e tests (tests/e2e/test_*.py) with per-test result lines.
 
     /usr/bin/python3 tests/e2e/run.py [-k PATTERN]... [-q]

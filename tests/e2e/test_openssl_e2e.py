@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end tests: a real sensor, real openssl, real runc containers.
 
 Run as root with Debian's Python:
@@ -33,7 +34,15 @@ from harness import (CATEGORY, OPENSSL, FINDING_NAME, RFC3339_UTC,  # noqa
 SENSOR = None
 SKIP_REASON = None
 OPENSSL_SHA256 = None
-ENGINESDIR = "/usr/lib/x86_64-linux-gnu/engines-3"
+
+def _openssl_dir(flag):
+    """ENGINESDIR or MODULESDIR as the installed openssl reports it."""
+    out = subprocess.run([OPENSSL, "version", flag], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    return out.split('"')[1]
+
+
+ENGINESDIR = _openssl_dir("-e")
 PKCS11_ENGINE = os.path.join(ENGINESDIR, "pkcs11.so")
 
 
