@@ -89,18 +89,30 @@ struct {
 	__type(value, __u32);
 } dso_loading SEC(".maps");
 
-static __always_inline void count(__u32 kind, int what)
+enum count_what { COUNT_SEEN, COUNT_SENT, COUNT_DROPPED };
+
+static __always_inline void count(__u32 kind, enum count_what what)
 {
 	struct sw_counters *c = bpf_map_lookup_elem(&counters, &kind);
 
 	if (!c)
 		return;
-	if (what == 0)
+	if (what == COUNT_SEEN)
 		c->seen++;
-	else if (what == 1)
+	else if (what == COUNT_SENT)
 		c->sent++;
 	else
 		c->dropped++;
+}
+
+/*
+ * A full interest map would silently blind the mapping hooks: count a failed update as a
+ * dropped mapping event, so the loss shows in the log and in findings.
+ */
+static __always_inline void interest_set(__u32 tgid, __u32 want)
+{
+	if (bpf_map_update_elem(&interest, &tgid, &want, BPF_ANY))
+		count(SW_EVENT_MAP, COUNT_DROPPED);
 }
 
 /*
@@ -111,10 +123,10 @@ static __always_inline void *event_reserve(__u32 kind, __u32 size, __u32 tgid, _
 {
 	struct sw_event_header *hdr;
 
-	count(kind, 0);
+	count(kind, COUNT_SEEN);
 	hdr = bpf_ringbuf_reserve(&events, size, 0);
 	if (!hdr) {
-		count(kind, 2);
+		count(kind, COUNT_DROPPED);
 		return NULL;
 	}
 	hdr->kind = kind;
@@ -128,7 +140,7 @@ static __always_inline void *event_reserve(__u32 kind, __u32 size, __u32 tgid, _
 static __always_inline void event_submit(void *event, __u32 kind)
 {
 	bpf_ringbuf_submit(event, 0);
-	count(kind, 1);
+	count(kind, COUNT_SENT);
 }
 
 /*
@@ -154,6 +166,7 @@ struct path_walk {
 	struct dentry *dentry;
 	struct vfsmount *vfsmnt;
 	struct mount *mnt;
+	struct mnt_namespace *ns; /* the current task's: a root elsewhere is not "/" */
 };
 
 /* Append one component; false when the path is full or unreadable. */
@@ -196,7 +209,8 @@ static long path_walk_step(__u32 i, struct path_walk *w)
 		}
 		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 		if (mnt_parent == mnt) {
-			scratch->flags = 0; /* the root of the mount namespace */
+			/* The namespace's root, or a detached tree (umount -l, open_tree()). */
+			scratch->flags = BPF_CORE_READ(mnt, mnt_ns) == w->ns ? 0 : SW_PATH_UNREACHABLE;
 			return 1;
 		}
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
@@ -223,11 +237,13 @@ static __always_inline __u16 path_write(__u8 *area, struct dentry *dentry, struc
 		.vfsmnt = vfsmnt,
 		.mnt = container_of(vfsmnt, struct mount, mnt),
 	};
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 zero = 0, len;
 	struct path_scratch *scratch = bpf_map_lookup_elem(&path_scratch, &zero);
 
 	if (!scratch)
 		return 0;
+	w.ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
 	scratch->off = 0;
 	scratch->flags = SW_PATH_TRUNCATED;
 	bpf_loop(SW_PATH_DEPTH, path_walk_step, &w, 0);
@@ -271,12 +287,13 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct mm_struct *mm;
 	struct file *exe;
 	unsigned long start, end, len;
+	__u32 tid = (__u32)pid_tgid;
 	__u32 argv_len, env_len, exe_len = 0, want = 0;
 	struct file_key key = {};
 
 	if (tgid == self_tgid)
 		return 0;
-	e = event_reserve(SW_EVENT_EXEC, sizeof(*e), tgid, (__u32)pid_tgid);
+	e = event_reserve(SW_EVENT_EXEC, sizeof(*e), tgid, tid);
 	if (!e)
 		return 0;
 
@@ -329,23 +346,28 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 		if (bpf_map_lookup_elem(&openssl_exes, &key))
 			want = SW_INTEREST_OPENSSL_EXE;
 	} else {
-		e->exe.path_len = 0;
+		__builtin_memset(&e->exe, 0, sizeof(e->exe));
 	}
 	{
 		/* Relative module and config paths in argv are relative to this. */
 		__u32 off = argv_len + env_len + exe_len; /* each bounded, so is the sum */
 		struct fs_struct *fs = BPF_CORE_READ(task, fs);
 
+		e->cwd_flags = SW_PATH_UNREACHABLE;
 		e->cwd_len = path_write(e->data + off, BPF_CORE_READ(fs, pwd.dentry),
 					BPF_CORE_READ(fs, pwd.mnt), &e->cwd_flags);
 	}
 	event_submit(e, SW_EVENT_EXEC);
 
-	/* A new image starts with a clean slate: only what it is decides interest. */
+	/*
+	 * A new image starts with a clean slate: only what it is decides interest. A module
+	 * constructor that execs never returns from DSO_load(): forget that call too.
+	 */
 	if (want)
-		bpf_map_update_elem(&interest, &tgid, &want, BPF_ANY);
+		interest_set(tgid, want);
 	else
 		bpf_map_delete_elem(&interest, &tgid);
+	bpf_map_delete_elem(&dso_loading, &tid);
 	return 0;
 }
 
@@ -363,11 +385,8 @@ int BPF_PROG(handle__sched_process_fork, struct task_struct *parent, struct task
 		return 0; /* a new thread, not a new process */
 
 	want = bpf_map_lookup_elem(&interest, &ptgid);
-	if (want) {
-		__u32 inherited = *want;
-
-		bpf_map_update_elem(&interest, &tgid, &inherited, BPF_ANY);
-	}
+	if (want)
+		interest_set(tgid, *want);
 
 	e = event_reserve(SW_EVENT_FORK, sizeof(*e), tgid, pid);
 	if (!e)
@@ -379,7 +398,7 @@ int BPF_PROG(handle__sched_process_fork, struct task_struct *parent, struct task
 	return 0;
 }
 
-/* sched_process_exit(struct task_struct *p) */
+/* sched_process_exit(struct task_struct *p, ...): once per exiting thread */
 SEC("tp/sched/sched_process_exit")
 int handle__sched_process_exit(void *ctx)
 {
@@ -390,8 +409,13 @@ int handle__sched_process_exit(void *ctx)
 	struct sw_exit_event *e;
 
 	bpf_map_delete_elem(&dso_loading, &tid);
-	if (tgid != tid || tgid == self_tgid)
-		return 0; /* only the process as a whole */
+	bpf_map_delete_elem(&pending_maps, &tid);
+	/*
+	 * The process is gone when its last thread goes, which need not be the leader (a main
+	 * thread may pthread_exit() first). do_exit() drops signal->live before this tracepoint.
+	 */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 || tgid == self_tgid)
+		return 0;
 	bpf_map_delete_elem(&interest, &tgid);
 
 	e = event_reserve(SW_EVENT_EXIT, sizeof(*e), tgid, tid);
@@ -417,7 +441,8 @@ static __always_inline void map_pending(__u64 start, __u32 flags)
 	p.interest = *want;
 	if (bpf_map_lookup_elem(&dso_loading, &tid))
 		p.flags |= SW_MAP_IN_DSO_LOAD;
-	bpf_map_update_elem(&pending_maps, &tid, &p, BPF_ANY);
+	if (bpf_map_update_elem(&pending_maps, &tid, &p, BPF_ANY))
+		count(SW_EVENT_MAP, COUNT_DROPPED);
 }
 
 struct vma_found {
@@ -548,7 +573,7 @@ int BPF_KPROBE(handle__dso_load, void *dso, const char *filename)
 
 	cur = bpf_map_lookup_elem(&interest, &tgid);
 	want = (cur ? *cur : 0) | SW_INTEREST_DSO_LOAD;
-	bpf_map_update_elem(&interest, &tgid, &want, BPF_ANY);
+	interest_set(tgid, want);
 
 	e = event_reserve(SW_EVENT_DSO_LOAD, sizeof(*e), tgid, tid);
 	if (!e)
