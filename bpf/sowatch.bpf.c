@@ -210,7 +210,8 @@ static long path_walk_step(__u32 i, struct path_walk *w)
 		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 		if (mnt_parent == mnt) {
 			/* The namespace's root, or a detached tree (umount -l, open_tree()). */
-			scratch->flags = BPF_CORE_READ(mnt, mnt_ns) == w->ns ? 0 : SW_PATH_UNREACHABLE;
+			scratch->flags =
+			    BPF_CORE_READ(mnt, mnt_ns) == w->ns ? 0 : SW_PATH_UNREACHABLE;
 			return 1;
 		}
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);

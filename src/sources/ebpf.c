@@ -16,21 +16,16 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "sources/ebpf_decode.h"
 #include "sowatch.skel.h"
 #include "util/log.h"
-
-#define TMPFS_MAGIC	0x01021994
-#define RAMFS_MAGIC	0x858458f6
-#define HUGETLBFS_MAGIC 0x958458f6
 
 #define MAX_LIBCRYPTO 16
 
 struct ebpf_source {
 	struct sowatch_bpf *skel;
 	struct ring_buffer *rb;
-	event_handler_fn on_event;
-	void *ctx;
-	int64_t boot_to_realtime_ns;
+	struct ebpf_decoder decoder;
 	struct bpf_link *uprobes[2 * MAX_LIBCRYPTO];
 	int n_uprobes;
 	int n_libcrypto;
@@ -62,198 +57,15 @@ static void tracefs_ensure_mounted(void)
 		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
 }
 
-/* Turn the kernel's leaf-first component list into "/a/b/c". */
-static char *path_from_components(const uint8_t *data, size_t len)
-{
-	const char *parts[SW_PATH_DEPTH + 1];
-	size_t n = 0, total = 1;
-	char *path, *p;
-
-	for (size_t off = 0; off < len && n < SW_PATH_DEPTH + 1;) {
-		const char *s = (const char *)data + off;
-		size_t l = strnlen(s, len - off);
-
-		parts[n++] = s;
-		total += l + 1;
-		off += l + 1;
-	}
-	path = malloc(total + 1);
-	if (!path)
-		return NULL;
-	p = path;
-	if (n == 0)
-		*p++ = '/';
-	while (n--) {
-		size_t l = strnlen(parts[n], len - (size_t)((const uint8_t *)parts[n] - data));
-
-		*p++ = '/';
-		memcpy(p, parts[n], l);
-		p += l;
-	}
-	*p = '\0';
-	return path;
-}
-
-static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, const uint8_t *data)
-{
-	char *path = path_from_components(data, f->path_len);
-	bool in_memory = f->fs_magic == TMPFS_MAGIC || f->fs_magic == RAMFS_MAGIC ||
-			 f->fs_magic == HUGETLBFS_MAGIC;
-
-	memset(ref, 0, sizeof(*ref));
-	ref->path = path;
-	ref->dev = makedev(f->dev >> 20, f->dev & ((1U << 20) - 1));
-	ref->ino = f->ino;
-	ref->mode = f->mode;
-	ref->uid = f->uid;
-	ref->on_tmpfs = in_memory;
-	ref->memfd = in_memory && f->nlink == 0 && path && strncmp(path, "/memfd:", 7) == 0;
-	ref->deleted = f->nlink == 0 && !ref->memfd;
-	ref->path_truncated = f->path_flags != 0;
-}
-
-/* Split NUL-separated strings; the last one may lack its NUL (cut by the capture limit). */
-static size_t split_strings(const uint8_t *data, size_t len, const char **out, char *copy)
-{
-	size_t n = 0;
-
-	memcpy(copy, data, len);
-	copy[len] = '\0';
-	for (size_t off = 0; off < len;) {
-		size_t l = strnlen(copy + off, len - off);
-
-		out[n++] = copy + off;
-		off += l + 1;
-	}
-	return n;
-}
-
-static void handle_exec(struct ebpf_source *src, const struct sw_exec_event *e, struct event *ev)
-{
-	/* Worst case: every byte a separate empty string. */
-	const char **argv = calloc(e->argv_len + 1, sizeof(*argv));
-	const char **envp = calloc(e->env_len + 1, sizeof(*envp));
-	char *argv_copy = malloc(e->argv_len + 1);
-	char *env_copy = malloc(e->env_len + 1);
-	size_t argc, envc = 0, all_env;
-	struct file_ref exe;
-	char *cwd = NULL;
-
-	if (!argv || !envp || !argv_copy || !env_copy) {
-		log_error("out of memory decoding an exec event of pid %u", e->hdr.tgid);
-		goto out_free;
-	}
-	argc = split_strings(e->data, e->argv_len, argv, argv_copy);
-	all_env = split_strings(e->data + e->argv_len, e->env_len, envp, env_copy);
-	for (size_t i = 0; i < all_env; i++)
-		if (env_is_of_interest(envp[i], strlen(envp[i])))
-			envp[envc++] = envp[i];
-
-	file_ref_fill(&exe, &e->exe, e->data + e->argv_len + e->env_len);
-	cwd =
-	    path_from_components(e->data + e->argv_len + e->env_len + e->exe.path_len, e->cwd_len);
-	ev->kind = EVENT_EXEC;
-	ev->exec.ppid = e->ppid;
-	ev->exec.uid = e->uid;
-	ev->exec.gid = e->gid;
-	memcpy(ev->exec.comm, e->comm, COMM_LEN);
-	ev->exec.comm[COMM_LEN - 1] = '\0';
-	ev->exec.exe = exe;
-	ev->exec.argv = argv;
-	ev->exec.argc = argc;
-	ev->exec.argv_truncated = e->flags & (SW_EXEC_ARGV_TRUNCATED | SW_EXEC_ARGV_UNREADABLE);
-	ev->exec.env = envp;
-	ev->exec.envc = envc;
-	ev->exec.env_truncated = e->flags & (SW_EXEC_ENV_TRUNCATED | SW_EXEC_ENV_UNREADABLE);
-	ev->exec.cgroup_id = e->cgroup_id;
-	ev->exec.start_boottime_ns = e->start_time_ns;
-	ev->exec.cwd = e->cwd_flags ? NULL : cwd; /* a partial cwd would mislead */
-	src->on_event(ev, src->ctx);
-	free((char *)exe.path);
-	free(cwd);
-out_free:
-	free(argv);
-	free(envp);
-	free(argv_copy);
-	free(env_copy);
-}
-
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct ebpf_source *src = ctx;
-	const struct sw_event_header *hdr = data;
-	struct event ev = { 0 };
+	int err = ebpf_decode_record(&src->decoder, data, size);
 
-	if (size < sizeof(*hdr))
-		return 0;
-	ev.source = "ebpf";
-	ev.time_ns = hdr->time_ns + src->boot_to_realtime_ns;
-	ev.pid = hdr->tgid;
-	ev.tid = hdr->tid;
-
-	switch (hdr->kind) {
-	case SW_EVENT_EXEC:
-		if (size >= sizeof(struct sw_exec_event))
-			handle_exec(src, data, &ev);
-		break;
-	case SW_EVENT_FORK: {
-		const struct sw_fork_event *e = data;
-
-		ev.kind = EVENT_FORK;
-		ev.fork.ppid = e->ppid;
-		ev.fork.start_boottime_ns = e->start_time_ns;
-		src->on_event(&ev, src->ctx);
-		break;
-	}
-	case SW_EVENT_EXIT: {
-		const struct sw_exit_event *e = data;
-
-		ev.kind = EVENT_EXIT;
-		ev.exit.exit_code = e->exit_code;
-		src->on_event(&ev, src->ctx);
-		break;
-	}
-	case SW_EVENT_MAP: {
-		const struct sw_map_event *e = data;
-
-		if (size < sizeof(*e))
-			break;
-		ev.kind = EVENT_MAP;
-		file_ref_fill(&ev.map.file, &e->file, e->data);
-		ev.map.start = e->vm_start;
-		ev.map.end = e->vm_end;
-		ev.map.pgoff = e->pgoff;
-		ev.map.via_mprotect = e->flags & SW_MAP_MPROTECT;
-		ev.map.in_module_load = e->flags & SW_MAP_IN_DSO_LOAD;
-		src->on_event(&ev, src->ctx);
-		free((char *)ev.map.file.path);
-		break;
-	}
-	case SW_EVENT_DSO_LOAD: {
-		const struct sw_dso_load_event *e = data;
-		char name[SW_DSO_NAME_MAX + 1];
-		size_t n = e->name_len < SW_DSO_NAME_MAX ? e->name_len : SW_DSO_NAME_MAX;
-
-		memcpy(name, e->data, n);
-		name[n] = '\0';
-		ev.kind = EVENT_MODULE_LOAD;
-		ev.module_load.name = name;
-		src->on_event(&ev, src->ctx);
-		break;
-	}
-	case SW_EVENT_DSO_LOAD_RETURN: {
-		const struct sw_dso_load_return_event *e = data;
-
-		if (size < sizeof(*e))
-			break;
-		ev.kind = EVENT_MODULE_LOAD_DONE;
-		ev.module_load_done.ok = e->ret != 0;
-		src->on_event(&ev, src->ctx);
-		break;
-	}
-	default:
-		log_warn("unknown event kind %u from the kernel", hdr->kind);
-	}
+	/* A record we cannot read is a bug on one side: say so, but keep going. */
+	if (err == -EBADMSG && (src->decoder.malformed & (src->decoder.malformed - 1)) == 0)
+		log_error("%llu malformed records from the kernel so far",
+			  (unsigned long long)src->decoder.malformed);
 	return 0;
 }
 
@@ -327,9 +139,9 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 
 	if (!src)
 		return -ENOMEM;
-	src->on_event = on_event;
-	src->ctx = ctx;
-	src->boot_to_realtime_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	src->decoder.on_event = on_event;
+	src->decoder.ctx = ctx;
+	src->decoder.boot_to_realtime_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 	libbpf_set_print(libbpf_print);
 	tracefs_ensure_mounted();
 

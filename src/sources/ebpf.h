@@ -6,11 +6,10 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "sources/ebpf_decode.h"
 #include "sowatch_events.h"
 
 struct ebpf_source;
-
-typedef void (*event_handler_fn)(const struct event *ev, void *ctx);
 
 /*
  * Load and attach every program. On failure returns -errno and, through ret_error (static

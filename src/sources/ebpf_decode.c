@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sources/ebpf_decode.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "sowatch_events.h"
+
+#define TMPFS_MAGIC	0x01021994
+#define RAMFS_MAGIC	0x858458f6
+#define HUGETLBFS_MAGIC 0x958458f6
+
+/*
+ * Turn the kernel's leaf-first component list ("x.so\0lib\0usr\0") into "/usr/lib/x.so".
+ * An empty list is "/". A component without its NUL (cut) still counts.
+ */
+static char *path_from_components(const uint8_t *data, size_t len)
+{
+	size_t n = 0, total = 2;
+	const char **parts;
+	char *path, *p;
+
+	for (size_t off = 0; off < len; n++) {
+		size_t l = strnlen((const char *)data + off, len - off);
+
+		total += l + 1;
+		off += l + 1;
+	}
+	parts = calloc(n ? n : 1, sizeof(*parts));
+	path = malloc(total);
+	if (!parts || !path) {
+		free(parts);
+		free(path);
+		return NULL;
+	}
+	n = 0;
+	for (size_t off = 0; off < len;) {
+		parts[n++] = (const char *)data + off;
+		off += strnlen((const char *)data + off, len - off) + 1;
+	}
+	p = path;
+	if (n == 0)
+		*p++ = '/';
+	while (n--) {
+		const uint8_t *part = (const uint8_t *)parts[n];
+		size_t l = strnlen(parts[n], len - (size_t)(part - data));
+
+		*p++ = '/';
+		memcpy(p, part, l);
+		p += l;
+	}
+	*p = '\0';
+	free(parts);
+	return path;
+}
+
+/* The path is filled by the caller (it owns it). */
+static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, char *path)
+{
+	bool in_memory = f->fs_magic == TMPFS_MAGIC || f->fs_magic == RAMFS_MAGIC ||
+			 f->fs_magic == HUGETLBFS_MAGIC;
+
+	memset(ref, 0, sizeof(*ref));
+	ref->path = path;
+	ref->dev = makedev(f->dev >> 20, f->dev & ((1U << 20) - 1));
+	ref->ino = f->ino;
+	ref->mode = f->mode;
+	ref->uid = f->uid;
+	ref->on_tmpfs = in_memory;
+	ref->memfd = in_memory && f->nlink == 0 && path && strncmp(path, "/memfd:", 7) == 0;
+	ref->deleted = f->nlink == 0 && !ref->memfd;
+	ref->path_truncated = f->path_flags != 0;
+}
+
+/*
+ * Split NUL-separated strings into out[] (room for len + 1 entries), over a NUL-terminated
+ * copy; the last string may lack its NUL (cut by the capture limit). Returns the count.
+ */
+static size_t split_strings(const uint8_t *data, size_t len, const char **out, char *copy)
+{
+	size_t n = 0;
+
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	for (size_t off = 0; off < len;) {
+		size_t l = strnlen(copy + off, len - off);
+
+		out[n++] = copy + off;
+		off += l + 1;
+	}
+	return n;
+}
+
+static int decode_exec(struct ebpf_decoder *dec, const struct sw_exec_event *e, struct event *ev)
+{
+	size_t argv_len = e->argv_len, env_len = e->env_len;
+	size_t exe_len = e->exe.path_len, cwd_len = e->cwd_len;
+	const char **argv = NULL, **envp = NULL;
+	char *argv_copy = NULL, *env_copy = NULL, *exe_path = NULL, *cwd = NULL;
+	size_t argc, envc = 0, all_env;
+	int err = -ENOMEM;
+
+	if (argv_len >= SW_ARGV_MAX || env_len >= SW_ENV_MAX || exe_len > SW_PATH_MAX ||
+	    cwd_len > SW_PATH_MAX || argv_len + env_len + exe_len + cwd_len > sizeof(e->data))
+		return -EBADMSG;
+
+	/* Worst case: every byte a separate empty string. */
+	argv = calloc(argv_len + 1, sizeof(*argv));
+	envp = calloc(env_len + 1, sizeof(*envp));
+	argv_copy = malloc(argv_len + 1);
+	env_copy = malloc(env_len + 1);
+	exe_path = path_from_components(e->data + argv_len + env_len, exe_len);
+	cwd = path_from_components(e->data + argv_len + env_len + exe_len, cwd_len);
+	if (!argv || !envp || !argv_copy || !env_copy || !exe_path || !cwd)
+		goto out_free;
+
+	argc = split_strings(e->data, argv_len, argv, argv_copy);
+	all_env = split_strings(e->data + argv_len, env_len, envp, env_copy);
+	for (size_t i = 0; i < all_env; i++)
+		if (env_is_of_interest(envp[i], strlen(envp[i])))
+			envp[envc++] = envp[i];
+
+	ev->kind = EVENT_EXEC;
+	ev->exec.ppid = e->ppid;
+	ev->exec.uid = e->uid;
+	ev->exec.gid = e->gid;
+	memcpy(ev->exec.comm, e->comm, COMM_LEN);
+	ev->exec.comm[COMM_LEN - 1] = '\0';
+	if (e->exe.ino)
+		file_ref_fill(&ev->exec.exe, &e->exe, exe_path);
+	ev->exec.cwd = e->cwd_flags ? NULL : cwd; /* a partial cwd would mislead */
+	ev->exec.argv = argv;
+	ev->exec.argc = argc;
+	ev->exec.argv_truncated = e->flags & (SW_EXEC_ARGV_TRUNCATED | SW_EXEC_ARGV_UNREADABLE);
+	ev->exec.env = envp;
+	ev->exec.envc = envc;
+	ev->exec.env_truncated = e->flags & (SW_EXEC_ENV_TRUNCATED | SW_EXEC_ENV_UNREADABLE);
+	ev->exec.cgroup_id = e->cgroup_id;
+	ev->exec.start_boottime_ns = e->start_time_ns;
+	dec->on_event(ev, dec->ctx);
+	err = 0;
+out_free:
+	free(argv);
+	free(envp);
+	free(argv_copy);
+	free(env_copy);
+	free(exe_path);
+	free(cwd);
+	return err;
+}
+
+static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, struct event *ev)
+{
+	char *path;
+
+	if (e->file.path_len > SW_PATH_MAX)
+		return -EBADMSG;
+	path = path_from_components(e->data, e->file.path_len);
+	if (!path)
+		return -ENOMEM;
+	ev->kind = EVENT_MAP;
+	file_ref_fill(&ev->map.file, &e->file, path);
+	ev->map.start = e->vm_start;
+	ev->map.end = e->vm_end;
+	ev->map.pgoff = e->pgoff;
+	ev->map.via_mprotect = e->flags & SW_MAP_MPROTECT;
+	ev->map.in_module_load = e->flags & SW_MAP_IN_DSO_LOAD;
+	dec->on_event(ev, dec->ctx);
+	free(path);
+	return 0;
+}
+
+static int decode_dso_load(struct ebpf_decoder *dec, const struct sw_dso_load_event *e,
+			   struct event *ev)
+{
+	char name[SW_DSO_NAME_MAX + 1];
+
+	/* name_len counts the NUL; 0 when the kernel could not read the name */
+	if (e->name_len > SW_DSO_NAME_MAX)
+		return -EBADMSG;
+	memcpy(name, e->data, e->name_len);
+	name[e->name_len] = '\0';
+	ev->kind = EVENT_MODULE_LOAD;
+	ev->module_load.name = name;
+	dec->on_event(ev, dec->ctx);
+	return 0;
+}
+
+static const size_t record_size[SW_EVENT_KIND_MAX] = {
+	[SW_EVENT_EXEC] = sizeof(struct sw_exec_event),
+	[SW_EVENT_FORK] = sizeof(struct sw_fork_event),
+	[SW_EVENT_EXIT] = sizeof(struct sw_exit_event),
+	[SW_EVENT_MAP] = sizeof(struct sw_map_event),
+	[SW_EVENT_DSO_LOAD] = sizeof(struct sw_dso_load_event),
+	[SW_EVENT_DSO_LOAD_RETURN] = sizeof(struct sw_dso_load_return_event),
+};
+
+int ebpf_decode_record(struct ebpf_decoder *dec, const void *data, size_t size)
+{
+	const struct sw_event_header *hdr = data;
+	struct event ev = { 0 };
+	int err = 0;
+
+	if (size < sizeof(*hdr) || hdr->kind == 0 || hdr->kind >= SW_EVENT_KIND_MAX ||
+	    size < record_size[hdr->kind]) {
+		dec->malformed++;
+		return -EBADMSG;
+	}
+	ev.source = "ebpf";
+	ev.time_ns = hdr->time_ns + dec->boot_to_realtime_ns;
+	ev.pid = hdr->tgid;
+	ev.tid = hdr->tid;
+
+	switch (hdr->kind) {
+	case SW_EVENT_EXEC:
+		err = decode_exec(dec, data, &ev);
+		break;
+	case SW_EVENT_FORK: {
+		const struct sw_fork_event *e = data;
+
+		ev.kind = EVENT_FORK;
+		ev.fork.ppid = e->ppid;
+		ev.fork.start_boottime_ns = e->start_time_ns;
+		dec->on_event(&ev, dec->ctx);
+		break;
+	}
+	case SW_EVENT_EXIT: {
+		const struct sw_exit_event *e = data;
+
+		ev.kind = EVENT_EXIT;
+		ev.exit.exit_code = e->exit_code;
+		dec->on_event(&ev, dec->ctx);
+		break;
+	}
+	case SW_EVENT_MAP:
+		err = decode_map(dec, data, &ev);
+		break;
+	case SW_EVENT_DSO_LOAD:
+		err = decode_dso_load(dec, data, &ev);
+		break;
+	case SW_EVENT_DSO_LOAD_RETURN: {
+		const struct sw_dso_load_return_event *e = data;
+
+		ev.kind = EVENT_MODULE_LOAD_DONE;
+		ev.module_load_done.ok = e->ret != 0;
+		dec->on_event(&ev, dec->ctx);
+		break;
+	}
+	}
+	if (err == -EBADMSG)
+		dec->malformed++;
+	return err;
+}

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Ring-buffer records as the kernel writes them, and records no kernel should write. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include <cmocka.h>
+
+#include "sources/ebpf_decode.h"
+#include "sowatch_events.h"
+
+struct captured {
+	int calls;
+	struct event ev;
+	char strings[16][256]; /* copies: the event's pointers die with the call */
+	size_t n;
+	char exe[256], cwd[256], map_path[256], name[256];
+};
+
+static void keep(char *dst, const char *src)
+{
+	snprintf(dst, 256, "%s", src ? src : "(null)");
+}
+
+static void on_event(const struct event *ev, void *ctx)
+{
+	struct captured *c = ctx;
+
+	c->calls++;
+	c->ev = *ev;
+	if (ev->kind == EVENT_EXEC) {
+		keep(c->exe, ev->exec.exe.path);
+		keep(c->cwd, ev->exec.cwd);
+		c->n = 0;
+		for (size_t i = 0; i < ev->exec.argc && c->n < 16; i++)
+			keep(c->strings[c->n++], ev->exec.argv[i]);
+		for (size_t i = 0; i < ev->exec.envc && c->n < 16; i++)
+			keep(c->strings[c->n++], ev->exec.env[i]);
+	} else if (ev->kind == EVENT_MAP) {
+		keep(c->map_path, ev->map.file.path);
+	} else if (ev->kind == EVENT_MODULE_LOAD) {
+		keep(c->name, ev->module_load.name);
+	}
+}
+
+static struct sw_exec_event *exec_record(const char *argv, size_t argv_len, const char *env,
+					 size_t env_len, const char *exe, size_t exe_len,
+					 const char *cwd, size_t cwd_len)
+{
+	struct sw_exec_event *e = calloc(1, sizeof(*e));
+	uint8_t *p = e->data;
+
+	e->hdr.kind = SW_EVENT_EXEC;
+	e->hdr.size = sizeof(*e);
+	e->hdr.tgid = 4242;
+	e->hdr.tid = 4242;
+	e->ppid = 1;
+	e->exe.ino = 77;
+	e->exe.dev = (8 << 20) | 1;
+	e->exe.nlink = 1;
+	memcpy(e->comm, "openssl", 8);
+	memcpy(p, argv, argv_len);
+	memcpy(p += argv_len, env, env_len);
+	memcpy(p += env_len, exe, exe_len);
+	memcpy(p += exe_len, cwd, cwd_len);
+	e->argv_len = argv_len;
+	e->env_len = env_len;
+	e->exe.path_len = exe_len;
+	e->cwd_len = cwd_len;
+	return e;
+}
+
+#define S(lit) lit, sizeof(lit) - 1
+
+static void test_exec(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_exec_event *e =
+	    exec_record(S("openssl\0engine\0-t\0/x.so\0"), S("A=1\0OPENSSL_CONF=/c.cnf\0B=2\0"),
+			S("openssl\0bin\0usr\0"), S("work\0tmp\0"));
+
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.ev.kind, EVENT_EXEC);
+	assert_int_equal(c.ev.pid, 4242);
+	assert_string_equal(c.exe, "/usr/bin/openssl");
+	assert_true(c.ev.exec.exe.dev == makedev(8, 1));
+	assert_string_equal(c.cwd, "/tmp/work");
+	assert_int_equal(c.ev.exec.argc, 4);
+	assert_string_equal(c.strings[0], "openssl");
+	assert_string_equal(c.strings[3], "/x.so");
+	/* only the variables of interest are passed on */
+	assert_int_equal(c.ev.exec.envc, 1);
+	assert_string_equal(c.strings[4], "OPENSSL_CONF=/c.cnf");
+	free(e);
+}
+
+static void test_exec_cut_argument(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	/* the capture limit cut the last argument: no NUL after it */
+	struct sw_exec_event *e = exec_record(S("openssl\0AAAA"), S(""), S(""), S(""));
+
+	e->flags = SW_EXEC_ARGV_TRUNCATED;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_int_equal(c.ev.exec.argc, 2);
+	assert_string_equal(c.strings[1], "AAAA");
+	assert_true(c.ev.exec.argv_truncated);
+	assert_string_equal(c.exe, "/"); /* an empty component list is the root */
+	free(e);
+}
+
+static void test_malformed_records(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_exec_event *e = exec_record(S("a\0"), S(""), S(""), S(""));
+	struct sw_event_header hdr = { .kind = SW_EVENT_EXEC };
+
+	assert_int_equal(ebpf_decode_record(&dec, &hdr, sizeof(hdr)), -EBADMSG);
+	assert_int_equal(ebpf_decode_record(&dec, e, 3), -EBADMSG);
+	e->hdr.kind = 0;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	e->hdr.kind = SW_EVENT_KIND_MAX;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	e->hdr.kind = SW_EVENT_EXEC;
+	e->argv_len = SW_ARGV_MAX;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	e->argv_len = SW_ARGV_MAX - 1;
+	e->env_len = SW_ENV_MAX - 1;
+	e->exe.path_len = SW_PATH_MAX + 1;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	e->exe.path_len = SW_PATH_MAX;
+	e->cwd_len = 0xffff;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	assert_int_equal(c.calls, 0);
+	assert_int_equal(dec.malformed, 7);
+	free(e);
+}
+
+static void test_map_memfd_and_deleted(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_map_event *e = calloc(1, sizeof(*e));
+
+	e->hdr.kind = SW_EVENT_MAP;
+	e->file.fs_magic = 0x01021994; /* tmpfs */
+	e->file.nlink = 0;
+	e->file.path_flags = SW_PATH_UNREACHABLE;
+	memcpy(e->data, "memfd:evil", 11);
+	e->file.path_len = 11;
+	e->flags = SW_MAP_IN_DSO_LOAD;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_string_equal(c.map_path, "/memfd:evil");
+	assert_true(c.ev.map.file.memfd);
+	assert_false(c.ev.map.file.deleted);
+	assert_true(c.ev.map.in_module_load);
+
+	e->file.fs_magic = 0xef53; /* ext4 */
+	e->file.path_flags = 0;
+	memcpy(e->data, "m.so\0tmp\0", 9);
+	e->file.path_len = 9;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_string_equal(c.map_path, "/tmp/m.so");
+	assert_false(c.ev.map.file.memfd);
+	assert_true(c.ev.map.file.deleted);
+
+	e->file.path_len = SW_PATH_MAX + 1;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	free(e);
+}
+
+static void test_dso_load_names(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_dso_load_event *e = calloc(1, sizeof(*e));
+
+	e->hdr.kind = SW_EVENT_DSO_LOAD;
+	memcpy(e->data, "./m.so", 7);
+	e->name_len = 7;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_string_equal(c.name, "./m.so");
+	e->name_len = 0; /* unreadable name */
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_string_equal(c.name, "");
+	memset(e->data, 'A', SW_DSO_NAME_MAX); /* no NUL at all */
+	e->name_len = SW_DSO_NAME_MAX;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_int_equal(strlen(c.name), 255); /* our copy, cut by keep() */
+	e->name_len = SW_DSO_NAME_MAX + 1;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	free(e);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exec),
+		cmocka_unit_test(test_exec_cut_argument),
+		cmocka_unit_test(test_malformed_records),
+		cmocka_unit_test(test_map_memfd_and_deleted),
+		cmocka_unit_test(test_dso_load_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
