@@ -13,9 +13,9 @@
 #include "util/log.h"
 #include "util/path.h"
 
-#define MAX_KNOWN_IDS	 256
-#define MAX_KNOWN_HASHES 32
-#define MAX_ATTEMPTS	 64 /* per process: beyond this, only what is mapped is reported */
+#define MAX_KNOWN_IDS	   256
+#define MAX_KNOWN_HASHES   32
+#define MAX_NAMED_ATTEMPTS 1024 /* per process, for names never mapped; mappings always count */
 
 struct known_hash {
 	int64_t size;
@@ -34,29 +34,33 @@ struct openssl_detector {
 
 /* One module a process asked for, or mapped: the unit of a finding. */
 struct module_attempt {
-	char *requested;     /* the name as given; NULL when only its mapping was seen */
-	char path[PATH_MAX]; /* resolved as the process sees it; "" when it could not be */
-	const char *origin;
+	char *requested;    /* the name as given; NULL when only its mapping was seen */
+	char *path;	    /* resolved as the process sees it; NULL when it could not be */
+	const char *origin; /* where the request came from ("-engine", "DSO_load", ...) */
 	const char *source; /* the event source that saw it first */
 	enum module_kind kind;
 	unsigned layers;
 	uint64_t time_ns;
 	bool trusted;
 	const char *trust_reason;
+	bool mapped;
 	bool reported;
 	bool have_id;
 	uint64_t dev, ino;
 };
 
+/*
+ * Kept only for processes that can matter: OpenSSL binaries, and programs whose libcrypto
+ * called DSO_load(). Everything else execs and exits without costing more than a lookup.
+ */
 struct ossl_state {
-	bool identified; /* is_openssl was decided */
 	bool is_openssl;
-	char cwd[PATH_MAX];
-	char root[64];
-	struct module_attempt attempts[MAX_ATTEMPTS];
-	size_t n_attempts;
-	/* The DSO_load() call in flight and its thread, to report a failed one at its return. */
-	struct module_attempt *loading;
+	char root[64]; /* "/proc/PID/root": the process's view of the file system */
+	struct module_attempt *attempts;
+	size_t n_attempts, cap_attempts;
+	/* The DSO_load() call in flight (index + 1, 0 for none) and its thread: its first
+	 * mapping is the module, and a failed call is reported when it returns. */
+	size_t loading;
 	uint32_t loading_tid;
 };
 
@@ -168,32 +172,53 @@ static bool identify(struct openssl_detector *d, const struct proc *p)
  * Per-process state
  */
 
+static void attempt_release(struct module_attempt *a)
+{
+	free(a->requested);
+	free(a->path);
+}
+
 static void state_free(void *state)
 {
 	struct ossl_state *st = state;
 
 	for (size_t i = 0; st && i < st->n_attempts; i++)
-		free(st->attempts[i].requested);
+		attempt_release(&st->attempts[i]);
+	if (st)
+		free(st->attempts);
 	free(st);
 }
 
-static struct ossl_state *state_of(struct openssl_detector *d, struct proc *p)
+static struct ossl_state *state_get(struct proc *p)
 {
-	struct ossl_state *st = p->detector_state[DETECTOR_OPENSSL];
+	return p->detector_state[DETECTOR_OPENSSL];
+}
 
-	if (st)
-		return st;
-	st = calloc(1, sizeof(*st));
+static struct ossl_state *state_new(struct proc *p, bool is_openssl)
+{
+	struct ossl_state *st = calloc(1, sizeof(*st));
+
 	if (!st)
 		return NULL;
+	st->is_openssl = is_openssl;
+	snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->pid);
 	p->detector_state[DETECTOR_OPENSSL] = st;
 	p->detector_free[DETECTOR_OPENSSL] = state_free;
-	snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->pid);
-	if (p->cwd)
-		snprintf(st->cwd, sizeof(st->cwd), "%s", p->cwd);
-	else
-		proc_cwd(p->pid, st->cwd, sizeof(st->cwd));
 	return st;
+}
+
+/* The process's working directory as it saw it at exec, or as /proc says now. */
+static void proc_workdir(const struct proc *p, char *out, size_t size)
+{
+	if (p->cwd)
+		snprintf(out, size, "%s", p->cwd);
+	else
+		proc_cwd(p->pid, out, size);
+}
+
+static struct module_attempt *attempt_at(struct ossl_state *st, size_t index_plus_one)
+{
+	return index_plus_one ? &st->attempts[index_plus_one - 1] : NULL;
 }
 
 static struct module_attempt *attempt_find(struct ossl_state *st, const char *path, uint64_t dev,
@@ -202,7 +227,7 @@ static struct module_attempt *attempt_find(struct ossl_state *st, const char *pa
 	for (size_t i = 0; i < st->n_attempts; i++) {
 		struct module_attempt *a = &st->attempts[i];
 
-		if ((path && path[0] && strcmp(a->path, path) == 0) ||
+		if ((path && a->path && strcmp(a->path, path) == 0) ||
 		    (a->have_id && ino && a->dev == dev && a->ino == ino))
 			return a;
 	}
@@ -229,7 +254,7 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 	struct file_ref ref = { .path = a->path };
 	struct stat sb;
 
-	if (!a->path[0]) {
+	if (!a->path) {
 		/* A bare name for dlopen()'s own search: only its mapping can tell. */
 		a->trusted = true;
 		a->trust_reason = "resolved by the dynamic loader's search path";
@@ -258,35 +283,61 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 				  &a->trust_reason) != TRUST_CUSTOM;
 }
 
-static struct module_attempt *attempt_add(struct openssl_detector *d, struct ossl_state *st,
-					  const char *requested, const char *path,
-					  const char *origin, enum module_kind kind, unsigned layer,
-					  const struct event *ev)
+/* A new attempt, or NULL when out of memory or past the limit for names never mapped. */
+static struct module_attempt *attempt_new(struct ossl_state *st, const char *requested,
+					  const char *path, bool for_mapping)
 {
-	struct module_attempt *a = attempt_find(st, path, 0, 0);
+	struct module_attempt *a;
 
-	if (!a && !path[0] && requested) {
-		for (size_t i = 0; i < st->n_attempts && !a; i++)
-			if (!st->attempts[i].path[0] && st->attempts[i].requested &&
-			    strcmp(st->attempts[i].requested, requested) == 0)
-				a = &st->attempts[i];
+	if (st->n_attempts == st->cap_attempts) {
+		size_t cap = st->cap_attempts ? 2 * st->cap_attempts : 4;
+		struct module_attempt *grown;
+
+		if (!for_mapping && st->n_attempts >= MAX_NAMED_ATTEMPTS)
+			return NULL;
+		grown = realloc(st->attempts, cap * sizeof(*grown));
+		if (!grown)
+			return NULL;
+		st->attempts = grown;
+		st->cap_attempts = cap;
 	}
+	a = &st->attempts[st->n_attempts];
+	memset(a, 0, sizeof(*a));
+	a->requested = requested ? strdup(requested) : NULL;
+	a->path = path && path[0] ? strdup(path) : NULL;
+	if ((requested && !a->requested) || (path && path[0] && !a->path)) {
+		attempt_release(a);
+		return NULL;
+	}
+	st->n_attempts++;
+	return a;
+}
+
+/* Record a request (intent or library layer), merged with an earlier one for the same file. */
+static struct module_attempt *attempt_request(struct openssl_detector *d, struct ossl_state *st,
+					      const char *requested, const char *path,
+					      const char *origin, enum module_kind kind,
+					      unsigned layer, const struct event *ev)
+{
+	struct module_attempt *a = path[0] ? attempt_find(st, path, 0, 0) : NULL;
+
+	for (size_t i = 0; !a && !path[0] && requested && i < st->n_attempts; i++)
+		if (!st->attempts[i].path && st->attempts[i].requested &&
+		    strcmp(st->attempts[i].requested, requested) == 0)
+			a = &st->attempts[i];
 	if (a) {
 		enum trust_role before = attempt_role(a);
 
 		a->layers |= layer;
 		if (a->kind == MODULE_UNKNOWN)
 			a->kind = kind;
-		if (attempt_role(a) != before)
+		if (attempt_role(a) != before && !a->mapped)
 			attempt_judge(d, st, a);
 		return a;
 	}
-	if (st->n_attempts == MAX_ATTEMPTS)
+	a = attempt_new(st, requested, path, false);
+	if (!a)
 		return NULL;
-	a = &st->attempts[st->n_attempts++];
-	memset(a, 0, sizeof(*a));
-	a->requested = requested ? strdup(requested) : NULL;
-	snprintf(a->path, sizeof(a->path), "%s", path);
 	a->origin = origin;
 	a->kind = kind;
 	a->layers = layer;
@@ -313,34 +364,31 @@ static void resolve_in(const char *dir, const char *name, const char *suffix, ch
 }
 
 /* Where OpenSSL would look for the module a request names, as the process sees it. */
-static void request_resolve(struct openssl_detector *d, const struct proc *p,
-			    const struct ossl_state *st, const struct module_request *r,
-			    const char *provider_dir, char *out, size_t size)
+static void request_resolve(struct openssl_detector *d, const struct proc *p, const char *cwd,
+			    const struct module_request *r, const char *provider_dir, char *out,
+			    size_t size)
 {
 	const char *engines_dir = proc_getenv(p, "OPENSSL_ENGINES");
 	const char *modules_dir = proc_getenv(p, "OPENSSL_MODULES");
 
+	if (!modules_dir)
+		modules_dir = d->env.trust->modules_dir;
 	out[0] = '\0';
 	if (r->ref == MODREF_PATH) {
-		const char *base = st->cwd;
-
-		if (r->kind == MODULE_PROVIDER)
-			base = provider_dir
-				   ? provider_dir
-				   : (modules_dir ? modules_dir : d->env.trust->modules_dir);
-		resolve_in(base, r->value, "", out, size);
+		resolve_in(r->kind == MODULE_PROVIDER ? (provider_dir ? provider_dir : modules_dir)
+						      : cwd,
+			   r->value, "", out, size);
 	} else if (r->ref == MODREF_NAME && r->kind == MODULE_ENGINE) {
 		resolve_in(engines_dir ? engines_dir : d->env.trust->engines_dir, r->value, ".so",
 			   out, size);
 	} else if (r->ref == MODREF_NAME && r->kind == MODULE_PROVIDER) {
-		resolve_in(provider_dir ? provider_dir
-					: (modules_dir ? modules_dir : d->env.trust->modules_dir),
-			   r->value, ".so", out, size);
+		resolve_in(provider_dir ? provider_dir : modules_dir, r->value, ".so", out, size);
 	}
 }
 
 static void intent_add_requests(struct openssl_detector *d, struct proc *p, struct ossl_state *st,
-				const struct module_requests *reqs, const struct event *ev)
+				const char *cwd, const struct module_requests *reqs,
+				const struct event *ev)
 {
 	const char *provider_dir = NULL;
 	char path[PATH_MAX];
@@ -355,15 +403,17 @@ static void intent_add_requests(struct openssl_detector *d, struct proc *p, stru
 
 		if ((r->ref != MODREF_PATH && r->ref != MODREF_NAME) || !r->value[0])
 			continue; /* a flag such as -engine_impl names nothing by itself */
-		request_resolve(d, p, st, r, provider_dir, path, sizeof(path));
+		request_resolve(d, p, cwd, r, provider_dir, path, sizeof(path));
 		if (path[0])
-			attempt_add(d, st, r->value, path, r->origin, r->kind, LAYER_INTENT, ev);
+			attempt_request(d, st, r->value, path, r->origin, r->kind, LAYER_INTENT,
+					ev);
 	}
 }
 
 /* Follow every configuration file the process will read, as it sees them. */
 static void intent_add_config(struct openssl_detector *d, struct proc *p, struct ossl_state *st,
-			      const struct module_requests *reqs, const struct event *ev)
+			      const char *cwd, const struct module_requests *reqs,
+			      const struct event *ev)
 {
 	struct module_requests from_config = { 0 };
 	const char *include_dir = proc_getenv(p, "OPENSSL_CONF_INCLUDE");
@@ -376,35 +426,36 @@ static void intent_add_config(struct openssl_detector *d, struct proc *p, struct
 		if (r->ref != MODREF_CONFIG || strcmp(r->origin, "OPENSSL_CONF_INCLUDE") == 0)
 			continue;
 		named = true;
-		if (path_join(st->cwd[0] ? st->cwd : "/", r->value, path, sizeof(path)) == 0)
-			openssl_config_parse_ex(st->root, path, include_dir, st->cwd, &from_config);
+		if (path_join(cwd[0] ? cwd : "/", r->value, path, sizeof(path)) == 0)
+			openssl_config_parse_ex(st->root, path, include_dir, cwd, &from_config);
 	}
 	if (!named) {
 		/* No -config, no OPENSSL_CONF: the system's own openssl.cnf is read. */
 		char sysconf[PATH_MAX + 16];
 
 		snprintf(sysconf, sizeof(sysconf), "%s/openssl.cnf", d->env.trust->openssl_dir);
-		openssl_config_parse_ex(st->root, sysconf, include_dir, st->cwd, &from_config);
+		openssl_config_parse_ex(st->root, sysconf, include_dir, cwd, &from_config);
 	}
-	intent_add_requests(d, p, st, &from_config, ev);
+	intent_add_requests(d, p, st, cwd, &from_config, ev);
 	module_requests_free(&from_config);
 }
 
 static void on_exec(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
 	struct module_requests reqs = { 0 };
-	struct ossl_state *st = state_of(d, p);
+	struct ossl_state *st;
+	char cwd[PATH_MAX];
 
+	if (!identify(d, p))
+		return;
+	st = state_new(p, true);
 	if (!st)
 		return;
-	st->identified = true;
-	st->is_openssl = identify(d, p);
-	if (!st->is_openssl)
-		return;
+	proc_workdir(p, cwd, sizeof(cwd));
 	openssl_args_parse((const char *const *)p->argv, p->argc, &reqs);
 	openssl_env_parse((const char *const *)p->env, p->envc, &reqs);
-	intent_add_requests(d, p, st, &reqs, ev);
-	intent_add_config(d, p, st, &reqs, ev);
+	intent_add_requests(d, p, st, cwd, &reqs, ev);
+	intent_add_config(d, p, st, cwd, &reqs, ev);
 	module_requests_free(&reqs);
 }
 
@@ -421,30 +472,40 @@ static enum module_kind kind_by_place(const struct openssl_detector *d, const ch
 	return MODULE_UNKNOWN;
 }
 
+/* The state of a process that reached libcrypto's module loading, made on first need. */
+static struct ossl_state *state_for_loading(struct openssl_detector *d, struct proc *p)
+{
+	struct ossl_state *st = state_get(p);
+
+	return st ? st : state_new(p, identify(d, p));
+}
+
 static void on_module_load(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
-	struct ossl_state *st = state_of(d, p);
+	struct ossl_state *st = state_for_loading(d, p);
 	const char *name = ev->module_load.name;
-	char path[PATH_MAX] = "";
+	struct module_attempt *a;
+	char path[PATH_MAX] = "", cwd[PATH_MAX];
 
 	if (!st)
 		return;
 	/* dlopen() takes a name with a slash as a path (relative to the cwd); others it searches. */
-	if (strchr(name, '/') &&
-	    proc_path_resolve(p->pid, ev->tid, st->cwd, name, path, sizeof(path)))
+	proc_workdir(p, cwd, sizeof(cwd));
+	if (strchr(name, '/') && proc_path_resolve(p->pid, ev->tid, cwd, name, path, sizeof(path)))
 		path[0] = '\0';
-	st->loading =
-	    attempt_add(d, st, name, path, "DSO_load", kind_by_place(d, path), LAYER_LIBRARY, ev);
+	a = attempt_request(d, st, name, path, "DSO_load", kind_by_place(d, path), LAYER_LIBRARY,
+			    ev);
+	st->loading = a ? (size_t)(a - st->attempts) + 1 : 0;
 	st->loading_tid = ev->tid;
 }
 
 static void report(struct openssl_detector *d, struct proc *p, struct module_attempt *a,
-		   const struct file_ref *file, const struct event *map_ev, uint64_t time_ns)
+		   const struct file_ref *file, const struct event *map_ev)
 {
 	struct finding f = {
 		.category = CATEGORY_OPENSSL_SO,
 		.severity = map_ev ? "CRITICAL" : "HIGH",
-		.event_time_ns = time_ns,
+		.event_time_ns = map_ev ? map_ev->time_ns : a->time_ns,
 		.sensor = map_ev ? map_ev->source : a->source,
 		.proc = p,
 		.layers = a->layers,
@@ -471,35 +532,59 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	d->env.report(&f, d->env.ctx);
 }
 
+/*
+ * Which attempt a mapping belongs to: the first mapping a DSO_load() call makes is the module
+ * it was asked for (dlopen maps the object before its dependencies), whatever name it had;
+ * otherwise the attempt for the same file, if any.
+ */
+static struct module_attempt *attempt_of_mapping(struct ossl_state *st, const struct event *ev)
+{
+	const struct file_ref *file = &ev->map.file;
+	struct module_attempt *loading = attempt_at(st, st->loading);
+
+	if (ev->map.in_module_load && loading && st->loading_tid == ev->tid && !loading->mapped)
+		return loading;
+	return attempt_find(st, file->path, file->dev, file->ino);
+}
+
 static void on_map(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
-	struct ossl_state *st = state_of(d, p);
 	const struct file_ref *file = &ev->map.file;
-	struct module_attempt *a;
+	struct module_attempt *a, unstored = { 0 };
+	struct ossl_state *st = state_get(p);
 	const char *reason;
 
+	if (!st && !ev->map.in_module_load && !identify(d, p))
+		return; /* a program's own libraries: not OpenSSL's doing */
+	if (!st)
+		st = state_for_loading(d, p);
 	if (!st)
 		return;
-	if (!st->identified) {
-		/* A fork of a process we never saw exec: decide once what it runs. */
-		st->identified = true;
-		st->is_openssl = identify(d, p);
-	}
 	if (!ev->map.in_module_load && !st->is_openssl)
-		return; /* a program's own libraries: not OpenSSL's doing */
+		return;
 	if (file->dev == p->exe.dev && file->ino == p->exe.ino)
-		return; /* the program itself, mapped by ld.so when run through it */
+		return; /* the program itself: mapped by ld.so when run through it */
 
-	a = attempt_find(st, file->path, file->dev, file->ino);
+	a = attempt_of_mapping(st, ev);
 	if (trust_decide(d->env.trust, file, attempt_role(a), st->root, &reason) != TRUST_CUSTOM) {
-		if (a)
+		if (a) {
+			a->mapped = true;
 			a->trusted = true;
+		}
 		return;
 	}
-	if (!a)
-		a = attempt_add(d, st, NULL, file->path ? file->path : "", NULL,
-				kind_by_place(d, file->path ? file->path : ""), 0, ev);
-	if (!a || a->reported)
+	if (!a) {
+		a = attempt_new(st, NULL, file->path, true);
+		if (a) {
+			a->kind = kind_by_place(d, file->path ? file->path : "");
+			a->time_ns = ev->time_ns;
+			a->source = ev->source;
+		} else {
+			a = &unstored; /* out of memory: report all the same */
+		}
+	}
+	a->mapped = true;
+	if (a->reported)
 		return;
 	a->layers |= LAYER_EFFECT;
 	a->trusted = false;
@@ -507,40 +592,35 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	a->have_id = true;
 	a->dev = file->dev;
 	a->ino = file->ino;
-	report(d, p, a, file, ev, ev->time_ns);
+	report(d, p, a, file, ev);
 }
 
 static bool attempt_unreported(const struct module_attempt *a)
 {
-	return !a->trusted && !a->reported && a->path[0];
+	return !a->trusted && !a->reported && a->path;
 }
 
 /* libcrypto gave up on a module it never mapped: report the attempt now. */
 static void on_module_load_done(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
-	struct ossl_state *st = p->detector_state[DETECTOR_OPENSSL];
-	struct module_attempt *a = st ? st->loading : NULL;
+	struct ossl_state *st = state_get(p);
+	struct module_attempt *a = st ? attempt_at(st, st->loading) : NULL;
 
 	if (!a || st->loading_tid != ev->tid)
 		return;
-	st->loading = NULL;
+	st->loading = 0;
 	if (!ev->module_load_done.ok && attempt_unreported(a))
-		report(d, p, a, NULL, NULL, a->time_ns);
+		report(d, p, a, NULL, NULL);
 }
 
 /* Asked for, never mapped: an attempt, reported once the process is gone (or we stop). */
-static void report_pending_attempts(struct openssl_detector *d, struct proc *p)
+void openssl_detector_flush(struct openssl_detector *d, struct proc *p)
 {
-	struct ossl_state *st = p->detector_state[DETECTOR_OPENSSL];
+	struct ossl_state *st = state_get(p);
 
 	for (size_t i = 0; st && i < st->n_attempts; i++)
 		if (attempt_unreported(&st->attempts[i]))
-			report(d, p, &st->attempts[i], NULL, NULL, st->attempts[i].time_ns);
-}
-
-void openssl_detector_flush(struct openssl_detector *d, struct proc *p)
-{
-	report_pending_attempts(d, p);
+			report(d, p, &st->attempts[i], NULL, NULL);
 }
 
 void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const struct event *ev)
@@ -559,7 +639,7 @@ void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const
 		on_module_load_done(d, p, ev);
 		break;
 	case EVENT_EXIT:
-		report_pending_attempts(d, p);
+		openssl_detector_flush(d, p);
 		break;
 	case EVENT_FORK:
 		break;

@@ -167,13 +167,31 @@ def fixture_loader():
         out = os.path.join(outdir, "loader")
         cc = os.environ.get("CC", "cc")
         proc = subprocess.run(
-            shlex.split(cc) + ["-o", out, LOADER_SRC, "-lcrypto"],
+            shlex.split(cc) + ["-o", out, LOADER_SRC, "-lcrypto", "-lpthread"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if proc.returncode != 0:
             raise RuntimeError("building %s failed:\n%s" % (
                 LOADER_SRC, proc.stdout.decode(errors="replace")))
         _loader_path = out
         return out
+
+
+def interest_pids():
+    """The pids in the kernel's `interest` map of every loaded sowatch (bpftool)."""
+    out = subprocess.run(["bpftool", "-j", "map", "show"], stdout=subprocess.PIPE,
+                         check=True).stdout
+    pids = set()
+    for m in json.loads(out):
+        if m.get("name") != "interest":
+            continue
+        dump = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(m["id"])],
+                              stdout=subprocess.PIPE, check=True).stdout
+        for entry in json.loads(dump):
+            key = entry.get("key")
+            if isinstance(key, list):  # raw bytes, no BTF: little-endian u32
+                key = int.from_bytes(bytes(int(b, 16) for b in key), "little")
+            pids.add(int(key))
+    return pids
 
 
 class Workspace:

@@ -307,6 +307,42 @@ class TestModuleForms(E2ETest):
         self.assertIs(fd.props.get("moduleDeleted"), False)
 
 
+class TestEvasions(E2ETest):
+    """Ways around the detector that were found in review, and must stay closed."""
+
+    def test_many_decoy_names_before_the_module(self):
+        """Hundreds of engine names that load nothing do not hide the one that does."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        decoys = ["decoy%d" % i for i in range(300)]
+        argv = ["openssl", "engine", "-t"] + decoys + [mod]
+        r = run_cmd(argv, marker=marker)
+        self.assertMarker(marker, r.pid, r.output)
+        fd = SENSOR.wait_for(for_process(r.pid, mod))
+        self.assertEqual(fd.f.get("severity"), "CRITICAL")
+        self.assertIs(fd.props.get("loaded"), True)
+
+    def test_main_thread_exits_first(self):
+        """The process lives on in a second thread: it keeps its identity, and its
+        kernel bookkeeping goes when its last thread does."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        argv = [harness.fixture_loader(), "thread", mod, "300"]
+        r = run_cmd(argv, marker=marker)
+        self.assertEqual(r.returncode, 0, r.output)
+        self.assertMarker(marker, r.pid, r.output)
+        fd = SENSOR.wait_for(for_process(r.pid, mod))
+        self.assertEqual(fd.process.get("name"), "loader")
+        self.assertEqual(fd.process.get("args"), argv)
+        self.assertEqual(fd.process["binary"].get("path"),
+                         harness.fixture_loader())
+        # After the exit, the kernel's per-process interest entry is gone.
+        deadline = time.time() + 5
+        while r.pid in harness.interest_pids() and time.time() < deadline:
+            time.sleep(0.1)
+        self.assertNotIn(r.pid, harness.interest_pids())
+
+
 class TestAttempts(E2ETest):
     """A module asked for but never mapped is a lower-severity finding."""
 
