@@ -20,6 +20,7 @@
 #include "util/log.h"
 
 #define COUNTERS_PERIOD_MS 1000
+#define SWEEP_PERIOD_MS	   30000
 
 static volatile sig_atomic_t stop_requested;
 
@@ -129,7 +130,7 @@ static int cmd_run(int argc, char **argv)
 	struct pipeline *pl = NULL;
 	struct ebpf_source *src = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
-	uint64_t last_check = 0, last_dropped = 0;
+	uint64_t last_check = 0, last_sweep = monotonic_ms(), last_dropped = 0;
 	int opt, err, status = 1;
 
 	optind = 1;
@@ -202,6 +203,10 @@ static int cmd_run(int argc, char **argv)
 		if (now - last_check >= COUNTERS_PERIOD_MS) {
 			counters_check(src, pl, &last_dropped);
 			last_check = now;
+		}
+		if (now - last_sweep >= SWEEP_PERIOD_MS) {
+			pipeline_sweep(pl);
+			last_sweep = now;
 		}
 	}
 	/* What the kernel already wrote is still reported. */

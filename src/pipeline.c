@@ -158,6 +158,14 @@ void pipeline_flush(struct pipeline *pl)
 	proctable_for_each(pl->pt, flush_process, pl);
 }
 
+void pipeline_sweep(struct pipeline *pl)
+{
+	size_t swept = proctable_sweep(pl->pt, flush_process, pl);
+
+	if (swept)
+		log_debug("forgot %zu processes whose exit was not seen", swept);
+}
+
 void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops)
 {
 	pl->event_drops = drops;

@@ -33,6 +33,8 @@ void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watcher
 void pipeline_handle(const struct event *ev, void *ctx);
 /* Report what is still pending (attempts of live processes): sowatch is stopping. */
 void pipeline_flush(struct pipeline *pl);
+/* Forget processes that ended unseen (reporting what they left pending); call now and then. */
+void pipeline_sweep(struct pipeline *pl);
 /* Events the sources lost so far: findings made from now on carry the figure. */
 void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops);
 uint64_t pipeline_findings(const struct pipeline *pl);

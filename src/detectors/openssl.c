@@ -563,7 +563,7 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	if (!ev->map.in_module_load && !st->is_openssl)
 		return;
 	if (file->dev == p->exe.dev && file->ino == p->exe.ino)
-		return; /* the program itself: mapped by ld.so when run through it */
+		return; /* the program's own executable is never a module */
 
 	a = attempt_of_mapping(st, ev);
 	if (trust_decide(d->env.trust, file, attempt_role(a), st->root, &reason) != TRUST_CUSTOM) {

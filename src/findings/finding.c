@@ -66,11 +66,10 @@ void finding_id(const struct finding *f, char ret_id[33])
 
 	if (!boot[0])
 		boot_id(boot);
-	/* /proc knows start times in clock ticks only: hash at that precision, so that a
-	 * process seen at exec and one read from /proc after a restart hash the same. */
+	/* In clock ticks, as /proc has it: a process seen at exec and the same process read
+	 * from /proc after a restart give the same id. */
 	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%s|%s", boot, f->category, f->proc->pid,
-		    (unsigned long long)(f->proc->start_boottime_ns /
-					 (1000000000ull / sysconf(_SC_CLK_TCK))),
+		    (unsigned long long)proc_start_ticks(f->proc),
 		    (unsigned long long)f->module.dev, (unsigned long long)f->module.ino,
 		    f->module.path ? f->module.path : "",
 		    f->module.requested ? f->module.requested : "");

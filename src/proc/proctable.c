@@ -133,6 +133,44 @@ static ssize_t procfs_read(uint32_t pid, const char *what, char *buf, size_t siz
 	return n;
 }
 
+static uint64_t ns_per_clock_tick(void)
+{
+	return 1000000000ull / sysconf(_SC_CLK_TCK);
+}
+
+/*
+ * From /proc/PID/stat, "pid (comm) state ppid ... starttime ...": comm may hold spaces and
+ * parentheses, so fields are counted from the last ')'. starttime is in clock ticks.
+ */
+static int procfs_stat(uint32_t pid, char ret_comm[COMM_LEN], uint32_t *ret_ppid,
+		       uint64_t *ret_start_boottime_ns)
+{
+	char buf[1024];
+	char *open_paren, *close_paren;
+	unsigned long long start_ticks;
+	size_t len;
+
+	if (procfs_read(pid, "stat", buf, sizeof(buf)) <= 0)
+		return -ENOENT;
+	open_paren = strchr(buf, '(');
+	close_paren = strrchr(buf, ')');
+	if (!open_paren || !close_paren || close_paren < open_paren ||
+	    sscanf(close_paren + 1,
+		   " %*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+		   "%llu",
+		   ret_ppid, &start_ticks) != 2)
+		return -EINVAL;
+	if (ret_comm) {
+		len = close_paren - open_paren - 1;
+		if (len >= COMM_LEN)
+			len = COMM_LEN - 1;
+		memcpy(ret_comm, open_paren + 1, len);
+		ret_comm[len] = '\0';
+	}
+	*ret_start_boottime_ns = start_ticks * ns_per_clock_tick();
+	return 0;
+}
+
 /* Fill what /proc still knows of a process no exec event described to us. */
 static void proc_load_from_procfs(struct proc *p)
 {
@@ -141,29 +179,9 @@ static void proc_load_from_procfs(struct proc *p)
 	ssize_t n;
 	size_t argc = 0;
 	struct stat st;
-	char *close_paren;
 
 	p->from_procfs = true;
-	n = procfs_read(p->pid, "stat", buf, sizeof(buf));
-	/* "pid (comm) state ppid ...": comm may hold spaces and parentheses */
-	close_paren = n > 0 ? strrchr(buf, ')') : NULL;
-	if (close_paren) {
-		char *open_paren = strchr(buf, '(');
-		size_t len = close_paren - open_paren - 1;
-
-		if (len >= COMM_LEN)
-			len = COMM_LEN - 1;
-		memcpy(p->comm, open_paren + 1, len);
-		p->comm[len] = '\0';
-		unsigned long long start_ticks = 0;
-
-		/* fields after comm: state ppid ... (19 more) ... starttime */
-		if (sscanf(close_paren + 2,
-			   "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-			   "%*s %llu",
-			   &p->ppid, &start_ticks) == 2)
-			p->start_boottime_ns = start_ticks * (1000000000ull / sysconf(_SC_CLK_TCK));
-	}
+	procfs_stat(p->pid, p->comm, &p->ppid, &p->start_boottime_ns);
 	n = procfs_read(p->pid, "cmdline", buf, sizeof(buf));
 	for (ssize_t off = 0; n > 0 && off < n && argc < 256;) {
 		argv[argc++] = buf + off;
@@ -268,6 +286,7 @@ struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
 		p = proctable_add(pt, ev->pid);
 	if (!p)
 		return NULL;
+	p->container_id[0] = '\0'; /* the parent's, below; else read again at exec */
 	p->ppid = ev->fork.ppid;
 	p->start_boottime_ns = ev->fork.start_boottime_ns;
 	if (parent) {
@@ -311,9 +330,51 @@ void proctable_for_each(struct proctable *pt, void (*fn)(struct proc *p, void *c
 			fn(p, ctx);
 }
 
+/* Is the process behind this entry still the one in /proc (same pid, same start)? */
+static bool proc_still_alive(const struct proc *p)
+{
+	uint32_t ppid;
+	uint64_t start;
+
+	if (procfs_stat(p->pid, NULL, &ppid, &start))
+		return false;
+	/* /proc counts in clock ticks: compare at that precision */
+	return !p->start_boottime_ns || start / ns_per_clock_tick() == proc_start_ticks(p);
+}
+
+size_t proctable_sweep(struct proctable *pt, void (*gone)(struct proc *p, void *ctx), void *ctx)
+{
+	size_t swept = 0;
+
+	for (size_t b = 0; b < BUCKETS; b++) {
+		struct proc **link = &pt->buckets[b];
+
+		while (*link) {
+			struct proc *p = *link;
+
+			if (proc_still_alive(p)) {
+				link = &p->next;
+				continue;
+			}
+			if (gone)
+				gone(p, ctx);
+			*link = p->next;
+			pt->size--;
+			proc_free(p);
+			swept++;
+		}
+	}
+	return swept;
+}
+
 size_t proctable_size(const struct proctable *pt)
 {
 	return pt->size;
+}
+
+uint64_t proc_start_ticks(const struct proc *p)
+{
+	return p->start_boottime_ns / ns_per_clock_tick();
 }
 
 const char *proc_getenv(const struct proc *p, const char *name)

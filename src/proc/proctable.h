@@ -49,12 +49,22 @@ struct proc *proctable_get(struct proctable *pt, uint32_t pid);
 /* The process, created with what /proc says when no event introduced it yet. */
 struct proc *proctable_get_or_load(struct proctable *pt, uint32_t pid);
 
-/* Apply an event; returns the process it concerns (NULL for an exit, which frees it). */
+/* Apply an exec or fork event; returns the process it concerns (NULL when out of memory). */
 struct proc *proctable_exec(struct proctable *pt, const struct event *ev);
 struct proc *proctable_fork(struct proctable *pt, const struct event *ev);
+/* Forget a process (its exit was seen). */
 void proctable_exit(struct proctable *pt, uint32_t pid);
+/*
+ * Processes whose exit we never saw (they ended before sowatch started watching, or the
+ * event was lost): those no longer in /proc, or whose pid now names a newer process. Each
+ * is passed to `gone` and then forgotten. Returns how many.
+ */
+size_t proctable_sweep(struct proctable *pt, void (*gone)(struct proc *p, void *ctx), void *ctx);
 size_t proctable_size(const struct proctable *pt);
 void proctable_for_each(struct proctable *pt, void (*fn)(struct proc *p, void *ctx), void *ctx);
+
+/* When the process started, in the clock ticks /proc uses: with the pid, it names a process. */
+uint64_t proc_start_ticks(const struct proc *p);
 
 /* The value of an environment variable of interest, or NULL. */
 const char *proc_getenv(const struct proc *p, const char *name);
