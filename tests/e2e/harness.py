@@ -122,58 +122,45 @@ def rand(n=8):
     return secrets.token_hex((n + 1) // 2)[:n]
 
 
-_module_lock = threading.Lock()
-_module_path = None
+_fixture_lock = threading.Lock()
+_fixtures = {}
 
 
-def fixture_module():
-    """Path of the test module, built once per process from
-    tests/fixtures/module.c (or $SOWATCH_TEST_MODULE if set)."""
-    global _module_path
-    with _module_lock:
-        if _module_path:
-            return _module_path
-        given = os.environ.get("SOWATCH_TEST_MODULE")
-        if given:
-            _module_path = os.path.abspath(given)
-            return _module_path
+def _build_fixture(src, out_name, cc_args):
+    """Compile a fixture once per test process into a private temporary dir."""
+    with _fixture_lock:
+        if src in _fixtures:
+            return _fixtures[src]
         outdir = tempfile.mkdtemp(prefix="sowatch-e2e-fixture-")
         atexit.register(shutil.rmtree, outdir, True)
-        out = os.path.join(outdir, "m.so")
+        out = os.path.join(outdir, out_name)
         cc = os.environ.get("CC", "cc")
         proc = subprocess.run(
-            shlex.split(cc) + ["-shared", "-fPIC", "-o", out, FIXTURE_SRC],
+            shlex.split(cc) + cc_args(out, src),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if proc.returncode != 0:
             raise RuntimeError("building %s failed:\n%s" % (
-                FIXTURE_SRC, proc.stdout.decode(errors="replace")))
-        _module_path = out
+                src, proc.stdout.decode(errors="replace")))
+        _fixtures[src] = out
         return out
 
 
-_loader_path = None
+def fixture_module():
+    """Path of the test module, built once from tests/fixtures/module.c
+    (or $SOWATCH_TEST_MODULE if set)."""
+    given = os.environ.get("SOWATCH_TEST_MODULE")
+    if given:
+        return os.path.abspath(given)
+    return _build_fixture(FIXTURE_SRC, "m.so",
+                          lambda out, src: ["-shared", "-fPIC", "-o", out, src])
 
 
 def fixture_loader():
     """Path of tests/fixtures/loader.c built once: a program (not openssl)
     that loads a module through libcrypto's DSO_load() from a path, a
-    deleted file or a memfd."""
-    global _loader_path
-    with _module_lock:
-        if _loader_path:
-            return _loader_path
-        outdir = tempfile.mkdtemp(prefix="sowatch-e2e-loader-")
-        atexit.register(shutil.rmtree, outdir, True)
-        out = os.path.join(outdir, "loader")
-        cc = os.environ.get("CC", "cc")
-        proc = subprocess.run(
-            shlex.split(cc) + ["-o", out, LOADER_SRC, "-lcrypto", "-lpthread"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
-            raise RuntimeError("building %s failed:\n%s" % (
-                LOADER_SRC, proc.stdout.decode(errors="replace")))
-        _loader_path = out
-        return out
+    deleted file or a memfd, or from a thread that outlives main."""
+    return _build_fixture(LOADER_SRC, "loader",
+                          lambda out, src: ["-o", out, src, "-lcrypto", "-lpthread"])
 
 
 def interest_pids():
