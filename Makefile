@@ -18,7 +18,7 @@ BUILD    := build
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
             -DSOWATCH_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml
+LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lsqlite3
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))

@@ -26,12 +26,22 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define PROT_EXEC 0x4
-#define VM_EXEC	  0x4
-#define MAX_ERRNO 4095
+#define PROT_EXEC	      0x4
+#define VM_EXEC		      0x4
+#define MAX_ERRNO	      4095
+#define TMPFS_MAGIC	      0x01021994
+#define RAMFS_MAGIC	      0x858458f6
+#define HUGETLBFS_MAGIC	      0x958458f6
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
 
 /* Set by user space before load. */
 const volatile __u32 self_tgid = 0;
+/* The host's mount namespace (its inode number): a process elsewhere is in a container. */
+const volatile __u32 host_mnt_ns = 0;
+/* FMODE_BACKING of this kernel (it moved between releases); 0 before backing files existed. */
+const volatile __u32 fmode_backing = 0;
+/* CLOCK_REALTIME - CLOCK_BOOTTIME, kept current by user space, to compare file times. */
+volatile __s64 boot_to_realtime_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -259,22 +269,103 @@ static __always_inline __u16 path_write(__u8 *area, struct dentry *dentry, struc
  * Fill *out with the identity of `file` and write its path into area (see path_write).
  * Returns the path's length, with bounds the verifier can see.
  */
+static __always_inline bool file_is_backing(struct file *file)
+{
+	return fmode_backing && bpf_core_type_exists(struct backing_file) &&
+	       (BPF_CORE_READ(file, f_mode) & fmode_backing);
+}
+
+/*
+ * The path the process sees for `file`. Mapping a file of an overlay maps the layer's file
+ * (a "backing file") whose own path is internal to the overlay: the overlay path is kept
+ * beside it.
+ */
+static __always_inline struct path file_user_path(struct file *file)
+{
+	struct path p = BPF_CORE_READ(file, f_path);
+
+	if (file_is_backing(file)) {
+		struct backing_file *bf = container_of(file, struct backing_file, file);
+
+		p = BPF_CORE_READ(bf, user_path);
+	}
+	return p;
+}
+
 static __always_inline __u16 file_describe(struct sw_file *out, __u8 *area, struct file *file)
 {
+	struct inode *real = BPF_CORE_READ(file, f_inode);
+	struct path user = file_user_path(file);
+	struct inode *inode = BPF_CORE_READ(user.dentry, d_inode);
 	__u16 len;
 
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
-
+	if (!inode)
+		inode = real;
 	out->ino = BPF_CORE_READ(inode, i_ino);
 	out->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	out->real_ino = BPF_CORE_READ(real, i_ino);
+	out->real_dev = BPF_CORE_READ(real, i_sb, s_dev);
 	out->fs_magic = BPF_CORE_READ(inode, i_sb, s_magic);
-	out->nlink = BPF_CORE_READ(inode, __i_nlink);
+	out->nlink = BPF_CORE_READ(real, __i_nlink);
 	out->mode = BPF_CORE_READ(inode, i_mode);
 	out->uid = BPF_CORE_READ(inode, i_uid.val);
-	len = path_write(area, BPF_CORE_READ(file, f_path.dentry), BPF_CORE_READ(file, f_path.mnt),
-			 &out->path_flags);
+	len = path_write(area, user.dentry, user.mnt, &out->path_flags);
 	out->path_len = len;
 	return len;
+}
+
+static __always_inline bool in_container(struct task_struct *task)
+{
+	return host_mnt_ns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != host_mnt_ns;
+}
+
+/* The last change of the inode, CLOCK_REALTIME ns, across the kernel's renames of i_ctime. */
+static __always_inline __s64 inode_ctime_ns(struct inode *inode)
+{
+	if (bpf_core_field_exists(inode->i_ctime_sec))
+		return BPF_CORE_READ(inode, i_ctime_sec) * 1000000000 +
+		       BPF_CORE_READ(inode, i_ctime_nsec);
+	return 0; /* older layouts: this reason is not checked there */
+}
+
+/*
+ * Why a library mapped by a container's process may have been added to the container rather
+ * than come with its image; 0 when it plainly came with the image.
+ */
+static __always_inline __u32 added_reasons(struct task_struct *task, struct file *file)
+{
+	struct inode *real = BPF_CORE_READ(file, f_inode);
+	__u32 magic = BPF_CORE_READ(real, i_sb, s_magic);
+	__u32 why = 0;
+	struct pid_namespace *pid_ns;
+
+	if (magic == TMPFS_MAGIC || magic == RAMFS_MAGIC || magic == HUGETLBFS_MAGIC)
+		why |= SW_ADDED_IN_MEMORY;
+	if (BPF_CORE_READ(real, __i_nlink) == 0)
+		why |= SW_ADDED_DELETED;
+	if (file_is_backing(file) && bpf_core_type_exists(struct ovl_fs)) {
+		struct path user = file_user_path(file);
+		struct super_block *sb = BPF_CORE_READ(user.dentry, d_sb);
+
+		if (BPF_CORE_READ(sb, s_magic) == OVERLAYFS_SUPER_MAGIC) {
+			struct ovl_fs *ofs = BPF_CORE_READ(sb, s_fs_info);
+			/* layers[0] is the upper (writable) layer, when there is one */
+			struct vfsmount *upper = BPF_CORE_READ(ofs, layers, mnt);
+
+			if (upper && upper == BPF_CORE_READ(file, f_path.mnt))
+				why |= SW_ADDED_UPPER_LAYER;
+		}
+	}
+	/* Only a container with its own pid namespace has an init whose start means anything. */
+	pid_ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children);
+	if (BPF_CORE_READ(pid_ns, level) > 0) {
+		__u64 started = BPF_CORE_READ(pid_ns, child_reaper, start_boottime);
+		__s64 changed = inode_ctime_ns(real);
+
+		if (changed && started && changed > (__s64)started + boot_to_realtime_ns)
+			why |= SW_ADDED_AFTER_START;
+	}
+	return why;
 }
 
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
@@ -437,9 +528,12 @@ static __always_inline void map_pending(__u64 start, __u32 flags)
 	struct pending_map p = { .start = start, .flags = flags };
 	__u32 *want = bpf_map_lookup_elem(&interest, &tgid);
 
-	if (!want)
+	/* Container processes are looked at too, for libraries added to the container. */
+	if (in_container((struct task_struct *)bpf_get_current_task()))
+		p.flags |= SW_MAP_IN_CONTAINER;
+	else if (!want)
 		return;
-	p.interest = *want;
+	p.interest = want ? *want : 0;
 	if (bpf_map_lookup_elem(&dso_loading, &tid))
 		p.flags |= SW_MAP_IN_DSO_LOAD;
 	if (bpf_map_update_elem(&pending_maps, &tid, &p, BPF_ANY))
@@ -474,7 +568,7 @@ static __always_inline void map_report(__u64 addr)
 	struct pending_map *p = bpf_map_lookup_elem(&pending_maps, &tid);
 	struct vma_found found = {};
 	struct sw_map_event *e;
-	__u32 flags, want;
+	__u32 flags, want, added = 0;
 
 	if (!p)
 		return;
@@ -486,6 +580,10 @@ static __always_inline void map_report(__u64 addr)
 		return;
 	if (!found.file || !(found.vm_flags & VM_EXEC))
 		return;
+	if (flags & SW_MAP_IN_CONTAINER)
+		added = added_reasons((struct task_struct *)bpf_get_current_task(), found.file);
+	if (!want && !added)
+		return; /* a container's own library, of no interest otherwise */
 
 	e = event_reserve(SW_EVENT_MAP, sizeof(*e), pid_tgid >> 32, tid);
 	if (!e)
@@ -495,6 +593,8 @@ static __always_inline void map_report(__u64 addr)
 	e->pgoff = found.pgoff;
 	e->flags = flags;
 	e->interest = want;
+	e->added = added;
+	e->pad = 0;
 	file_describe(&e->file, e->data, found.file);
 	event_submit(e, SW_EVENT_MAP);
 }

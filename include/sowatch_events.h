@@ -52,8 +52,20 @@ enum sw_exec_flags {
 };
 
 enum sw_map_flags {
-	SW_MAP_MPROTECT = 1 << 0,    /* exec was added by mprotect, not at mmap */
-	SW_MAP_IN_DSO_LOAD = 1 << 1, /* mapped while this thread was inside DSO_load() */
+	SW_MAP_MPROTECT = 1 << 0,     /* exec was added by mprotect, not at mmap */
+	SW_MAP_IN_DSO_LOAD = 1 << 1,  /* mapped while this thread was inside DSO_load() */
+	SW_MAP_IN_CONTAINER = 1 << 2, /* the process lives in another mount namespace */
+};
+
+/*
+ * Why a library mapped in a container may not come from its image (sw_map_event.added).
+ * Container processes get mapping events only when one of these holds.
+ */
+enum sw_added_reason {
+	SW_ADDED_UPPER_LAYER = 1 << 0, /* in the writable layer of the overlay root */
+	SW_ADDED_IN_MEMORY = 1 << 1,   /* on tmpfs, ramfs or hugetlbfs, or a memfd */
+	SW_ADDED_DELETED = 1 << 2,     /* no name left */
+	SW_ADDED_AFTER_START = 1 << 3, /* changed (ctime) after the container's init started */
 };
 
 enum sw_path_flags {
@@ -69,9 +81,15 @@ struct sw_event_header {
 	__u32 tid;
 };
 
-/* A file as the kernel saw it at the moment of the event. */
+/*
+ * A file as the kernel saw it at the moment of the event. For a file of an overlay (a
+ * container's root), the path and (dev, ino) are the overlay's, as the process sees them, and
+ * (real_dev, real_ino) name the layer's file whose pages are mapped; elsewhere both are equal.
+ */
 struct sw_file {
 	__u64 ino;
+	__u64 real_ino;
+	__u32 real_dev;
 	__u32 dev;	/* kernel dev_t: major << 20 | minor */
 	__u32 fs_magic; /* superblock magic: tmpfs, overlayfs, ... */
 	__u32 nlink;	/* 0: deleted (or a memfd) */
@@ -127,6 +145,8 @@ struct sw_map_event {
 	__u64 pgoff;
 	__u32 flags; /* enum sw_map_flags */
 	__u32 interest;
+	__u32 added; /* enum sw_added_reason */
+	__u32 pad;
 	struct sw_file file;
 	__u8 data[SW_PATH_MAX + SW_NAME_MAX];
 };
@@ -152,7 +172,7 @@ struct sw_counters {
 };
 
 _Static_assert(sizeof(struct sw_event_header) == 24, "header layout is fixed");
-_Static_assert(sizeof(struct sw_file) == 32, "sw_file layout is fixed");
+_Static_assert(sizeof(struct sw_file) == 48, "sw_file layout is fixed");
 _Static_assert((SW_ARGV_MAX & (SW_ARGV_MAX - 1)) == 0, "masks need a power of two");
 _Static_assert((SW_ENV_MAX & (SW_ENV_MAX - 1)) == 0, "masks need a power of two");
 _Static_assert((SW_PATH_MAX & (SW_PATH_MAX - 1)) == 0, "masks need a power of two");

@@ -18,6 +18,7 @@ build=(
 	libbpf-dev libelf-dev zlib1g-dev
 	libssl-dev             # SHA-256, OpenSSL's module directories
 	libyaml-dev            # configuration
+	libjansson-dev         # OCI runtime state and config.json (container names, pods)
 	openssl                # the program we watch, and its module directories
 )
 test=(

@@ -34,8 +34,21 @@ static const struct config_key keys[] = {
 	RES(project_display_name),
 	{ "outputs", "jsonl", offsetof(struct config, jsonl_path),
 	  sizeof(((struct config *)0)->jsonl_path) },
+	{ "store", "path", offsetof(struct config, store_path),
+	  sizeof(((struct config *)0)->store_path) },
 	{ 0 },
 };
+
+const char *const rule_field_names[RULE_FIELDS] = {
+	[RULE_MODULE_PATH] = "module_path",
+	[RULE_MODULE_SHA256] = "module_sha256",
+	[RULE_IMAGE] = "image",
+	[RULE_CONTAINER] = "container",
+	[RULE_NAMESPACE] = "namespace",
+	[RULE_CATEGORY] = "category",
+};
+
+#define MAX_RULES 4096
 
 static int fail(const char *name, const yaml_mark_t *mark, const char *what, const char *key)
 {
@@ -52,8 +65,15 @@ static const struct config_key *key_find(const char *section, const char *key)
 	return NULL;
 }
 
+static bool is_rule_section(const char *section)
+{
+	return strcmp(section, "allow") == 0 || strcmp(section, "mute") == 0;
+}
+
 static bool section_known(const char *section)
 {
+	if (is_rule_section(section))
+		return true;
 	for (const struct config_key *k = keys; k->section; k++)
 		if (strcmp(k->section, section) == 0)
 			return true;
@@ -136,6 +156,114 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 	}
 }
 
+static bool is_sha256_hex(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == 64 && s[n] == '\0';
+}
+
+/* One rule: { field: value, ... } */
+static int parse_rule(yaml_parser_t *parser, const char *name, const char *section,
+		      struct config_rule *rule)
+{
+	yaml_event_t ev;
+	int err;
+
+	for (;;) {
+		char key[64], full[128];
+		yaml_mark_t mark;
+		int f;
+
+		if ((err = next(parser, &ev, name)))
+			return err;
+		if (ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		mark = ev.start_mark;
+		if (ev.type != YAML_SCALAR_EVENT) {
+			err = fail(name, &mark, "expected a field name in a rule of", section);
+			yaml_event_delete(&ev);
+			return err;
+		}
+		snprintf(key, sizeof(key), "%s", (const char *)ev.data.scalar.value);
+		yaml_event_delete(&ev);
+		snprintf(full, sizeof(full), "%s.%s", section, key);
+		for (f = 0; f < RULE_FIELDS && strcmp(rule_field_names[f], key) != 0; f++)
+			;
+		if (f == RULE_FIELDS)
+			return fail(name, &mark, "unknown key", full);
+		if (rule->field[f])
+			return fail(name, &mark, "key given twice:", full);
+		if ((err = next(parser, &ev, name)))
+			return err;
+		if (ev.type != YAML_SCALAR_EVENT || ev.data.scalar.length == 0 ||
+		    memchr(ev.data.scalar.value, '\0', ev.data.scalar.length)) {
+			err =
+			    fail(name, &ev.start_mark, "expected a non-empty text value for", full);
+			yaml_event_delete(&ev);
+			return err;
+		}
+		rule->field[f] = strdup((const char *)ev.data.scalar.value);
+		yaml_event_delete(&ev);
+		if (!rule->field[f])
+			return -ENOMEM;
+		if (f == RULE_MODULE_SHA256 && !is_sha256_hex(rule->field[f]))
+			return fail(name, &mark, "expected 64 lowercase hex digits for", full);
+	}
+}
+
+/* allow: / mute: a list of rules */
+static int parse_rules(yaml_parser_t *parser, struct config *cfg, const char *name,
+		       const char *section)
+{
+	bool allow = strcmp(section, "allow") == 0;
+	struct config_rule **list = allow ? &cfg->allow : &cfg->mute;
+	size_t *n = allow ? &cfg->n_allow : &cfg->n_mute;
+	yaml_event_t ev;
+	int err;
+
+	for (;;) {
+		struct config_rule *grown, *rule;
+		yaml_mark_t mark;
+
+		if ((err = next(parser, &ev, name)))
+			return err;
+		mark = ev.start_mark;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		yaml_event_delete(&ev);
+		if (ev.type != YAML_MAPPING_START_EVENT)
+			return fail(name, &mark, "expected a rule (a mapping) in", section);
+		if (*n == MAX_RULES)
+			return fail(name, &mark, "too many rules in", section);
+		grown = realloc(*list, (*n + 1) * sizeof(**list));
+		if (!grown)
+			return -ENOMEM;
+		*list = grown;
+		rule = &grown[(*n)++];
+		memset(rule, 0, sizeof(*rule));
+		rule->line = (int)mark.line + 1;
+		if ((err = parse_rule(parser, name, section, rule)))
+			return err;
+		if (allow && (!rule->field[RULE_MODULE_PATH] || !rule->field[RULE_MODULE_SHA256]))
+			return fail(name, &mark, "an allow rule needs both module_path and",
+				    "module_sha256");
+		if (!allow) {
+			bool any = false;
+
+			for (int f = 0; f < RULE_FIELDS; f++)
+				any |= rule->field[f] != NULL;
+			if (!any)
+				return fail(name, &mark, "an empty rule would mute everything in",
+					    section);
+		}
+	}
+}
+
 static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 {
 	yaml_event_t ev;
@@ -169,8 +297,11 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 			yaml_mark_t mark = ev.start_mark;
 
 			if (!in_root) {
-				err = fail(name, &mark, "expected sections (resource:, outputs:)",
-					   NULL);
+				err =
+				    fail(name, &mark,
+					 "expected sections (resource:, outputs:, store:, allow:, "
+					 "mute:)",
+					 NULL);
 				yaml_event_delete(&ev);
 				return err;
 			}
@@ -181,6 +312,18 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 				return fail(name, &mark, "unknown section", section);
 			if ((err = next(parser, &ev, name)))
 				return err;
+			if (is_rule_section(section)) {
+				if (ev.type != YAML_SEQUENCE_START_EVENT) {
+					err = fail(name, &ev.start_mark,
+						   "expected a list of rules under", section);
+					yaml_event_delete(&ev);
+					return err;
+				}
+				yaml_event_delete(&ev);
+				if ((err = parse_rules(parser, cfg, name, section)))
+					return err;
+				continue;
+			}
 			if (ev.type != YAML_MAPPING_START_EVENT) {
 				err =
 				    fail(name, &ev.start_mark, "expected a mapping under", section);
@@ -216,9 +359,29 @@ int config_load_string(struct config *cfg, const char *name, const char *text, s
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	err = parse(&parser, cfg, name);
 	yaml_parser_delete(&parser);
-	if (err)
+	if (err == -ENOMEM)
+		snprintf(error_buf, sizeof(error_buf), "%s: out of memory", name);
+	if (err) {
 		*ret_error = error_buf;
+		config_free(cfg);
+	}
 	return err;
+}
+
+static void rules_free(struct config_rule *rules, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (int f = 0; f < RULE_FIELDS; f++)
+			free(rules[i].field[f]);
+	free(rules);
+}
+
+void config_free(struct config *cfg)
+{
+	rules_free(cfg->allow, cfg->n_allow);
+	rules_free(cfg->mute, cfg->n_mute);
+	cfg->allow = cfg->mute = NULL;
+	cfg->n_allow = cfg->n_mute = 0;
 }
 
 int config_load(struct config *cfg, const char *path, const char **ret_error)

@@ -13,9 +13,34 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/sowatch/sowatch.yaml"
 
+/* What a rule can match on; a rule matches when every field it sets matches. */
+enum rule_field {
+	RULE_MODULE_PATH,   /* the module's or library's path, as the process sees it */
+	RULE_MODULE_SHA256, /* its SHA-256, lowercase hex */
+	RULE_IMAGE,	    /* the container's image */
+	RULE_CONTAINER,	    /* the container's name or id */
+	RULE_NAMESPACE,	    /* the Kubernetes namespace */
+	RULE_CATEGORY,	    /* the finding's category */
+	RULE_FIELDS,
+};
+
+extern const char *const rule_field_names[RULE_FIELDS];
+
+struct config_rule {
+	char *field[RULE_FIELDS]; /* NULL: any value */
+	int line;		  /* where it was written, for messages */
+};
+
 struct config {
 	struct finding_resource resource;
 	char jsonl_path[PATH_MAX]; /* "" = not set */
+	char store_path[PATH_MAX]; /* "" = not set */
+	/* Trusted modules: never reported. Each names module_path and module_sha256. */
+	struct config_rule *allow;
+	size_t n_allow;
+	/* Findings kept and counted but marked muted and not sent to the outputs. */
+	struct config_rule *mute;
+	size_t n_mute;
 };
 
 /*
@@ -26,5 +51,6 @@ int config_load(struct config *cfg, const char *path, const char **ret_error);
 /* The same from a string, for tests; `name` is used in messages. */
 int config_load_string(struct config *cfg, const char *name, const char *text, size_t len,
 		       const char **ret_error);
+void config_free(struct config *cfg);
 
 #endif

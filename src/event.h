@@ -18,8 +18,10 @@
 /* A file as the source saw it when the event happened. */
 struct file_ref {
 	const char *path; /* absolute, as the process sees it; NULL when unknown */
-	uint64_t dev;	  /* user-space dev_t (makedev) */
+	uint64_t dev;	  /* user-space dev_t (makedev), as the process sees the file */
 	uint64_t ino;
+	/* The file whose pages are mapped: for a file of an overlay, the layer's; else the same */
+	uint64_t real_dev, real_ino;
 	uint32_t mode;
 	uint32_t uid;
 	bool deleted;	     /* no name left in the file system */
@@ -72,6 +74,8 @@ struct event {
 			uint64_t start, end, pgoff;
 			bool via_mprotect;
 			bool in_module_load; /* happened inside libcrypto's DSO_load() */
+			bool in_container;   /* the process is in another mount namespace */
+			unsigned added; /* enum sw_added_reason: why it may not be the image's */
 		} map;
 		struct {
 			const char *name; /* the file name exactly as libcrypto was given it */

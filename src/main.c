@@ -14,9 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/findings.h"
 #include "config.h"
 #include "pipeline.h"
 #include "sources/ebpf.h"
+#include "store/store.h"
 #include "util/log.h"
 
 #define COUNTERS_PERIOD_MS 1000
@@ -25,21 +27,27 @@
 static volatile sig_atomic_t stop_requested;
 
 static const char usage[] =
-    "Usage: sowatch run [--jsonl PATH|-] [--config PATH] [--verbose]\n"
+    "Usage: sowatch run [--jsonl PATH|-] [--db PATH] [--config PATH] [--verbose]\n"
+    "       sowatch findings list|show|related|set-state|mute ...   (sowatch findings --help)\n"
     "       sowatch --help | --version\n"
     "\n"
     "Detects OpenSSL being made to load a shared object that is not one of the system's own\n"
     "engines or providers (\"Execution: Suspicious OpenSSL Shared Object Loaded\", MITRE\n"
-    "T1129), in any program, and reports each as a Security Command Center finding.\n"
+    "T1129), in any program, and libraries added to containers (\"Execution: Added Library\n"
+    "Loaded\"), and reports each as a Security Command Center finding.\n"
     "\n"
     "Commands:\n"
     "  run              Watch this host (eBPF; needs root) until SIGINT or SIGTERM. Writes\n"
-    "                   \"sowatch: ready\" to stderr once every probe is attached, then one\n"
-    "                   JSON finding per line.\n"
+    "                   \"sowatch: ready\" to stderr once every probe is attached. Each\n"
+    "                   finding is stored, then written as one JSON line.\n"
+    "  findings         Triage what was found: list, show one, related findings of the same\n"
+    "                   container, set its state, mute it.\n"
     "\n"
     "Options of run:\n"
     "  --jsonl PATH     Where findings go, one JSON object per line: a file (appended to,\n"
     "                   created mode 0600) or - for standard output (the default).\n"
+    "  --db PATH        The findings store (SQLite), written before any output\n"
+    "                   (default: " STORE_DEFAULT_PATH ").\n"
     "  --config PATH    YAML configuration (default: /etc/sowatch/sowatch.yaml if present).\n"
     "  -v, --verbose    Log debugging detail, including libbpf's.\n"
     "\n"
@@ -115,18 +123,28 @@ static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_
 	}
 }
 
+static void log_stop_summary(const struct pipeline *pl, uint64_t dropped)
+{
+	struct pipeline_stats st;
+
+	pipeline_stats(pl, &st);
+	log_info("stopping: %llu findings reported, %llu muted, %llu allowed by rules, %llu seen "
+		 "before a restart, %llu failed; %llu events dropped",
+		 (unsigned long long)st.reported, (unsigned long long)st.muted,
+		 (unsigned long long)st.allowed, (unsigned long long)st.repeated,
+		 (unsigned long long)st.failed, (unsigned long long)dropped);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "jsonl", required_argument, NULL, 'j' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{ "jsonl", required_argument, NULL, 'j' },  { "db", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },	    { 0 },
 	};
 	struct pipeline_options opts = { .jsonl_path = NULL };
 	const char *config_path = NULL, *error = "";
-	struct config cfg;
+	struct config cfg = { 0 };
 	struct pipeline *pl = NULL;
 	struct ebpf_source *src = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -138,6 +156,9 @@ static int cmd_run(int argc, char **argv)
 		switch (opt) {
 		case 'j':
 			opts.jsonl_path = optarg;
+			break;
+		case 'd':
+			opts.store_path = optarg;
 			break;
 		case 'c':
 			config_path = optarg;
@@ -163,6 +184,9 @@ static int cmd_run(int argc, char **argv)
 	opts.resource = cfg.resource;
 	if (!opts.jsonl_path)
 		opts.jsonl_path = cfg.jsonl_path[0] ? cfg.jsonl_path : "-";
+	if (!opts.store_path)
+		opts.store_path = cfg.store_path[0] ? cfg.store_path : STORE_DEFAULT_PATH;
+	opts.config = &cfg;
 	if (geteuid() != 0) {
 		fprintf(stderr, "sowatch: run needs root (to load BPF programs and read other "
 				"processes' files)\n");
@@ -202,6 +226,7 @@ static int cmd_run(int argc, char **argv)
 		now = monotonic_ms();
 		if (now - last_check >= COUNTERS_PERIOD_MS) {
 			counters_check(src, pl, &last_dropped);
+			ebpf_source_sync_clocks(src);
 			last_check = now;
 		}
 		if (now - last_sweep >= SWEEP_PERIOD_MS) {
@@ -213,12 +238,12 @@ static int cmd_run(int argc, char **argv)
 	ebpf_source_poll(src, 0);
 	counters_check(src, pl, &last_dropped);
 	pipeline_flush(pl);
-	log_info("stopping: %llu findings, %llu events dropped",
-		 (unsigned long long)pipeline_findings(pl), (unsigned long long)last_dropped);
+	log_stop_summary(pl, last_dropped);
 	status = 0;
 out:
 	ebpf_source_close(src);
 	pipeline_free(pl);
+	config_free(&cfg);
 	return status;
 }
 
@@ -237,6 +262,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "findings") == 0)
+		return cmd_findings(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
 		return usage_error("unknown option '%s'", argv[1]);
 	return usage_error("unknown command '%s'", argv[1]);

@@ -6,43 +6,127 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "config.h"
+#include "detectors/added_library.h"
 #include "detectors/openssl.h"
 #include "detectors/trust.h"
+#include "findings/rules.h"
 #include "outputs/jsonl.h"
+#include "proc/container.h"
 #include "proc/proctable.h"
+#include "store/store.h"
 #include "util/log.h"
 
 struct pipeline {
 	struct proctable *pt;
 	struct trust_policy trust;
 	struct openssl_detector *openssl;
+	struct added_library_detector *added_library;
 	struct jsonl_output *jsonl;
+	struct store *store;
+	const struct config *config;
 	struct finding_resource resource;
 	struct pipeline_watchers watchers;
 	uint64_t event_drops;
-	uint64_t findings;
+	struct pipeline_stats stats;
 };
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Keep it (store), then tell (outputs): a finding printed is a finding that survives a crash. */
+static int keep_and_tell(struct pipeline *pl, const struct finding *f,
+			 const struct container_info *ctr, const struct strbuf *line)
+{
+	char id[33];
+	const struct proc *p = f->proc;
+	struct store_finding row = {
+		.id = id,
+		.event_time_ns = (int64_t)f->event_time_ns,
+		.create_time_ns = (int64_t)f->create_time_ns,
+		.category = f->kind->category,
+		.severity = f->severity,
+		.state = "ACTIVE",
+		.mute = f->mute,
+		.container_id = p->container_id,
+		.container_name = ctr ? ctr->name : NULL,
+		.image = ctr ? ctr->image : NULL,
+		.pod = ctr ? ctr->pod : NULL,
+		.namespace = ctr ? ctr->namespace : NULL,
+		.binary_path = p->exe.path,
+		.module_path = f->module.path,
+		.module_sha256 = f->module.hashed ? f->module.digest.sha256 : NULL,
+		.json = strbuf_str(line),
+	};
+	int err;
+
+	finding_id(f, id);
+	err = store_insert(pl->store, &row);
+	if (err == 1) {
+		pl->stats.repeated++;
+		return 0;
+	}
+	if (err < 0) /* still tell: losing it from the store must not lose it everywhere */
+		log_error("cannot store finding %s: %s", id, strerror(-err));
+	if (strcmp(f->mute, "MUTED") == 0) {
+		pl->stats.muted++;
+		return err;
+	}
+	if (jsonl_output_write(pl->jsonl, strbuf_str(line), line->len)) {
+		log_error("cannot write finding %s: %s", id, strerror(errno));
+		return -EIO;
+	}
+	pl->stats.reported++;
+	return err;
+}
 
 static void report(const struct finding *f, void *ctx)
 {
 	struct pipeline *pl = ctx;
 	struct finding copy = *f;
 	struct strbuf line = STRBUF_INIT;
+	struct container_info ctr_storage, *ctr = NULL;
+	struct rule_subject subject;
 	int err;
 
+	if (f->proc->container_id[0] &&
+	    container_info_get(f->proc->container_id, NULL, &ctr_storage) == 0)
+		ctr = &ctr_storage;
+	subject = (struct rule_subject){
+		.module_path = f->module.path,
+		.module_sha256 = f->module.hashed ? f->module.digest.sha256 : NULL,
+		.image = ctr ? ctr->image : NULL,
+		.container_name = ctr ? ctr->name : NULL,
+		.container_id = f->proc->container_id,
+		.namespace = ctr ? ctr->namespace : NULL,
+		.category = f->kind->category,
+	};
+	if (rules_find(pl->config->allow, pl->config->n_allow, &subject)) {
+		pl->stats.allowed++;
+		goto out;
+	}
+	copy.mute =
+	    rules_find(pl->config->mute, pl->config->n_mute, &subject) ? "MUTED" : "UNDEFINED";
 	copy.event_drops = pl->event_drops;
-	err = finding_to_json(&copy, &pl->resource, pl->pt, &line);
-	if (err) {
+	copy.create_time_ns = now_ns();
+	err = finding_to_json(&copy, &pl->resource, pl->pt, ctr, &line);
+	if (!err)
+		err = keep_and_tell(pl, &copy, ctr, &line);
+	else
 		log_error("cannot serialize a finding for pid %u: %s", f->proc->pid,
 			  strerror(-err));
-	} else {
-		err = jsonl_output_write(pl->jsonl, strbuf_str(&line), line.len);
-		if (err)
-			log_error("cannot write a finding: %s", strerror(-err));
-		else
-			pl->findings++;
-	}
+	if (err)
+		pl->stats.failed++;
+out:
+	if (ctr)
+		container_info_free(ctr);
 	strbuf_release(&line);
 }
 
@@ -71,6 +155,7 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 	if (!pl)
 		return -ENOMEM;
 	pl->resource = opts->resource;
+	pl->config = opts->config;
 	err = trust_policy_init(&pl->trust);
 	if (err) {
 		*ret_error = "cannot learn OpenSSL's module directories from libcrypto";
@@ -81,6 +166,9 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 		*ret_error = "out of memory";
 		goto err_free;
 	}
+	err = store_open(&pl->store, opts->store_path, false, ret_error);
+	if (err)
+		goto err_free;
 	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path);
 	if (err) {
 		static char message[PATH_MAX + 64];
@@ -99,6 +187,8 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 		.ctx = pl,
 	};
 	err = openssl_detector_new(&pl->openssl, &env);
+	if (!err)
+		err = added_library_detector_new(&pl->added_library, &env);
 	if (err) {
 		*ret_error = "out of memory";
 		goto err_free;
@@ -130,6 +220,13 @@ void pipeline_handle(const struct event *ev, void *ctx)
 	switch (ev->kind) {
 	case EVENT_EXEC:
 		p = proctable_exec(pl->pt, ev);
+		if (p && p->container_id[0]) {
+			/* Read the container's settings while it is certainly alive. */
+			struct container_info ctr;
+
+			if (container_info_get(p->container_id, NULL, &ctr) == 0)
+				container_info_free(&ctr);
+		}
 		break;
 	case EVENT_FORK:
 		p = proctable_fork(pl->pt, ev);
@@ -140,8 +237,10 @@ void pipeline_handle(const struct event *ev, void *ctx)
 	default:
 		p = proctable_get_or_load(pl->pt, ev->pid);
 	}
-	if (p)
+	if (p) {
 		openssl_detector_on_event(pl->openssl, p, ev);
+		added_library_detector_on_event(pl->added_library, p, ev);
+	}
 	if (ev->kind == EVENT_EXIT)
 		proctable_exit(pl->pt, ev->pid);
 }
@@ -171,9 +270,9 @@ void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops)
 	pl->event_drops = drops;
 }
 
-uint64_t pipeline_findings(const struct pipeline *pl)
+void pipeline_stats(const struct pipeline *pl, struct pipeline_stats *ret)
 {
-	return pl->findings;
+	*ret = pl->stats;
 }
 
 void pipeline_free(struct pipeline *pl)
@@ -181,7 +280,9 @@ void pipeline_free(struct pipeline *pl)
 	if (!pl)
 		return;
 	openssl_detector_free(pl->openssl);
+	added_library_detector_free(pl->added_library);
 	jsonl_output_close(pl->jsonl);
+	store_close(pl->store);
 	proctable_free(pl->pt);
 	free(pl);
 }

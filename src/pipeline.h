@@ -13,9 +13,13 @@
 
 struct pipeline;
 
+struct config;
+
 struct pipeline_options {
 	const char *jsonl_path; /* "-" for stdout */
+	const char *store_path; /* the SQLite findings store */
 	struct finding_resource resource;
+	const struct config *config; /* allow and mute rules; must outlive the pipeline */
 };
 
 /* Sources can be asked to look closer at what a detector learnt. */
@@ -37,7 +41,15 @@ void pipeline_flush(struct pipeline *pl);
 void pipeline_sweep(struct pipeline *pl);
 /* Events the sources lost so far: findings made from now on carry the figure. */
 void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops);
-uint64_t pipeline_findings(const struct pipeline *pl);
+/* What happened to the findings so far, for the log. */
+struct pipeline_stats {
+	uint64_t reported; /* stored and written to the outputs */
+	uint64_t muted;	   /* stored, marked muted, not written */
+	uint64_t allowed;  /* matched an allow rule: dropped */
+	uint64_t repeated; /* already in the store (seen before a restart): not written again */
+	uint64_t failed;   /* could not be stored or written */
+};
+void pipeline_stats(const struct pipeline *pl, struct pipeline_stats *ret);
 void pipeline_free(struct pipeline *pl);
 
 #endif

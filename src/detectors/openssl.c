@@ -10,6 +10,7 @@
 
 #include "detectors/openssl_args.h"
 #include "proc/procfile.h"
+#include "util/json.h"
 #include "util/log.h"
 #include "util/path.h"
 
@@ -62,6 +63,53 @@ struct ossl_state {
 	 * mapping is the module, and a failed call is reported when it returns. */
 	size_t loading;
 	uint32_t loading_tid;
+};
+
+static void write_properties(struct json_writer *j, const struct finding *f)
+{
+	json_key(j, "detectionLayers");
+	json_array_begin(j);
+	if (f->layers & LAYER_INTENT)
+		json_string(j, "intent");
+	if (f->layers & LAYER_LIBRARY)
+		json_string(j, "library");
+	if (f->layers & LAYER_EFFECT)
+		json_string(j, "effect");
+	json_array_end(j);
+	json_kv_string(j, "moduleKind", f->module.kind);
+	json_kv_string(j, "modulePath", f->module.path ? f->module.path : "");
+	if (f->module.requested)
+		json_kv_string(j, "requestedModule", f->module.requested);
+	if (f->module.origin)
+		json_kv_string(j, "requestOrigin", f->module.origin);
+	json_kv_bool(j, "loaded", f->module.loaded);
+	json_kv_bool(j, "moduleDeleted", f->module.deleted);
+	json_kv_bool(j, "moduleMemfd", f->module.memfd);
+	json_kv_string(j, "trustReason", f->trust_reason);
+}
+
+const struct finding_kind openssl_finding_kind = {
+	.category = "Execution: Suspicious OpenSSL Shared Object Loaded",
+	.description =
+	    "OpenSSL was made to load a shared object that is not one of the system's own "
+	    "engines or providers. Loading runs the object's constructor inside the process "
+	    "straight away, before OpenSSL checks whether it is a valid module, so whoever "
+	    "controls the file runs code under the identity of a trusted, signed program. "
+	    "Production workloads rarely load engines or providers from outside OpenSSL's module "
+	    "directories: treat this as possible malicious code execution (MITRE ATT&CK T1129, "
+	    "Shared Modules) until shown otherwise.",
+	.next_steps =
+	    "1. Read the summary: the program binary (processes[0].binary.path), the arguments "
+	    "it was started with (processes[0].args), and the module (processes[0].libraries[0]: "
+	    "path and SHA-256; sourceProperties.loaded says whether its code was mapped). "
+	    "2. Check the parent processes (processes[1..]) to learn what started it. "
+	    "3. List other findings of the same container around the same time: together they "
+	    "tell an attack from a mistake. "
+	    "4. Review the container's settings (image, privileges, mounts) and its logs. "
+	    "5. Look up the module's hash in threat intelligence, keep a copy of the file, and "
+	    "if the load was not expected, isolate the workload and rotate the credentials it "
+	    "could reach.",
+	.write_properties = write_properties,
 };
 
 static const char *const kind_names[] = {
@@ -503,7 +551,7 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 		   const struct file_ref *file, const struct event *map_ev)
 {
 	struct finding f = {
-		.category = CATEGORY_OPENSSL_SO,
+		.kind = &openssl_finding_kind,
 		.severity = map_ev ? "CRITICAL" : "HIGH",
 		.event_time_ns = map_ev ? map_ev->time_ns : a->time_ns,
 		.sensor = map_ev ? map_ev->source : a->source,

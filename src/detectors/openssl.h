@@ -19,6 +19,8 @@
 
 struct openssl_detector;
 
+extern const struct finding_kind openssl_finding_kind;
+
 int openssl_detector_new(struct openssl_detector **ret, const struct detector_env *env);
 /* Learn an OpenSSL binary by path (its identity and hash); -errno when unreadable. */
 int openssl_detector_add_binary(struct openssl_detector *d, const char *path);

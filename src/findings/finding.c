@@ -9,30 +9,12 @@
 
 #include <openssl/evp.h>
 
+#include "proc/container.h"
 #include "proc/procfile.h"
 #include "util/json.h"
 
 #define MITRE_VERSION "15.1"
 #define MAX_ANCESTORS 4
-
-static const char description[] =
-    "OpenSSL was made to load a shared object that is not one of the system's own engines or "
-    "providers. Loading runs the object's constructor inside the process straight away, before "
-    "OpenSSL checks whether it is a valid module, so whoever controls the file runs code under "
-    "the identity of a trusted, signed program. Production workloads rarely load engines or "
-    "providers from outside OpenSSL's module directories: treat this as possible malicious "
-    "code execution (MITRE ATT&CK T1129, Shared Modules) until shown otherwise.";
-
-static const char next_steps[] =
-    "1. Read the summary: the program binary (processes[0].binary.path), the arguments it was "
-    "started with (processes[0].args), and the module (processes[0].libraries[0]: path and "
-    "SHA-256; sourceProperties.loaded says whether its code was mapped). "
-    "2. Check the parent processes (processes[1..]) to learn what started it. "
-    "3. List other findings of the same container around the same time: together they tell "
-    "an attack from a mistake. "
-    "4. Review the container's settings (image, privileges, mounts) and its logs. "
-    "5. Look up the module's hash in threat intelligence, keep a copy of the file, and if the "
-    "load was not expected, isolate the workload and rotate the credentials it could reach.";
 
 void finding_resource_defaults(struct finding_resource *res)
 {
@@ -68,7 +50,7 @@ void finding_id(const struct finding *f, char ret_id[33])
 		boot_id(boot);
 	/* In clock ticks, as /proc has it: a process seen at exec and the same process read
 	 * from /proc after a restart give the same id. */
-	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%s|%s", boot, f->category, f->proc->pid,
+	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%s|%s", boot, f->kind->category, f->proc->pid,
 		    (unsigned long long)proc_start_ticks(f->proc),
 		    (unsigned long long)f->module.dev, (unsigned long long)f->module.ino,
 		    f->module.path ? f->module.path : "",
@@ -159,19 +141,6 @@ static void json_process(struct json_writer *j, const struct proc *p,
 	json_object_end(j);
 }
 
-static void json_layers(struct json_writer *j, unsigned layers)
-{
-	json_key(j, "detectionLayers");
-	json_array_begin(j);
-	if (layers & LAYER_INTENT)
-		json_string(j, "intent");
-	if (layers & LAYER_LIBRARY)
-		json_string(j, "library");
-	if (layers & LAYER_EFFECT)
-		json_string(j, "effect");
-	json_array_end(j);
-}
-
 static void resource_name(const struct finding_resource *res, const struct proc *p, char *out,
 			  size_t size)
 {
@@ -184,8 +153,64 @@ static void resource_name(const struct finding_resource *res, const struct proc 
 		snprintf(out, size, "//sowatch/hosts/%s", res->hostname);
 }
 
+static void json_labels(struct json_writer *j, const struct container_info *ctr)
+{
+	json_key(j, "labels");
+	json_array_begin(j);
+	for (size_t i = 0; ctr && i < ctr->n_labels; i++) {
+		json_object_begin(j);
+		json_kv_string(j, "name", ctr->labels[i].name);
+		json_kv_string(j, "value", ctr->labels[i].value);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+/* SCC's Container: name, uri (the image), imageId, labels, createTime */
+static void json_container(struct json_writer *j, const struct proc *p,
+			   const struct container_info *ctr)
+{
+	json_object_begin(j);
+	json_kv_string(j, "name", ctr && ctr->name ? ctr->name : p->container_id);
+	if (ctr && ctr->image)
+		json_kv_string(j, "uri", ctr->image);
+	if (ctr && ctr->image_id)
+		json_kv_string(j, "imageId", ctr->image_id);
+	json_labels(j, ctr);
+	if (ctr && ctr->created_ns > 0) {
+		char created[40];
+
+		rfc3339((uint64_t)ctr->created_ns, created);
+		json_kv_string(j, "createTime", created);
+	}
+	json_object_end(j);
+}
+
+/* SCC's Kubernetes: the pod, with its namespace and the container */
+static void json_kubernetes(struct json_writer *j, const struct proc *p,
+			    const struct container_info *ctr)
+{
+	json_key(j, "kubernetes");
+	json_object_begin(j);
+	json_key(j, "pods");
+	json_array_begin(j);
+	json_object_begin(j);
+	json_kv_string(j, "ns", ctr->namespace ? ctr->namespace : "");
+	json_kv_string(j, "name", ctr->pod);
+	json_key(j, "labels");
+	json_array_begin(j);
+	json_array_end(j);
+	json_key(j, "containers");
+	json_array_begin(j);
+	json_container(j, p, ctr);
+	json_array_end(j);
+	json_object_end(j);
+	json_array_end(j);
+	json_object_end(j);
+}
+
 int finding_to_json(const struct finding *f, const struct finding_resource *res,
-		    struct proctable *pt, struct strbuf *out)
+		    struct proctable *pt, const struct container_info *ctr, struct strbuf *out)
 {
 	struct json_writer j;
 	char id[33], event_time[40], create_time[40], name[1024], resource[1024];
@@ -194,7 +219,7 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 
 	finding_id(f, id);
 	rfc3339(f->event_time_ns, event_time);
-	rfc3339(now_ns(), create_time);
+	rfc3339(f->create_time_ns ? f->create_time_ns : now_ns(), create_time);
 	resource_name(res, p, resource, sizeof(resource));
 
 	json_init(&j, out);
@@ -208,7 +233,8 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	json_kv_string(&j, "parent", name);
 	json_kv_string(&j, "resourceName", resource);
 	json_kv_string(&j, "state", "ACTIVE");
-	json_kv_string(&j, "category", f->category);
+	json_kv_string(&j, "mute", f->mute ? f->mute : "UNDEFINED");
+	json_kv_string(&j, "category", f->kind->category);
 	json_kv_string(&j, "findingClass", "THREAT");
 	json_kv_string(&j, "severity", f->severity);
 	json_kv_string(&j, "eventTime", event_time);
@@ -238,31 +264,18 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	if (p->container_id[0]) {
 		json_key(&j, "containers");
 		json_array_begin(&j);
-		json_object_begin(&j);
-		json_kv_string(&j, "name", p->container_id);
-		json_key(&j, "labels");
-		json_array_begin(&j);
+		json_container(&j, p, ctr);
 		json_array_end(&j);
-		json_object_end(&j);
-		json_array_end(&j);
+		if (ctr && ctr->pod)
+			json_kubernetes(&j, p, ctr);
 	}
 
-	json_kv_string(&j, "description", description);
-	json_kv_string(&j, "nextSteps", next_steps);
+	json_kv_string(&j, "description", f->kind->description);
+	json_kv_string(&j, "nextSteps", f->kind->next_steps);
 
 	json_key(&j, "sourceProperties");
 	json_object_begin(&j);
-	json_layers(&j, f->layers);
-	json_kv_string(&j, "moduleKind", f->module.kind);
-	json_kv_string(&j, "modulePath", f->module.path ? f->module.path : "");
-	if (f->module.requested)
-		json_kv_string(&j, "requestedModule", f->module.requested);
-	if (f->module.origin)
-		json_kv_string(&j, "requestOrigin", f->module.origin);
-	json_kv_bool(&j, "loaded", f->module.loaded);
-	json_kv_bool(&j, "moduleDeleted", f->module.deleted);
-	json_kv_bool(&j, "moduleMemfd", f->module.memfd);
-	json_kv_string(&j, "trustReason", f->trust_reason);
+	f->kind->write_properties(&j, f);
 	json_kv_string(&j, "sensor", f->sensor);
 	json_kv_string(&j, "containerId", p->container_id);
 	json_kv_uint_string(&j, "eventDrops", f->event_drops);

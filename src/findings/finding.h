@@ -14,7 +14,19 @@
 #include "util/hash.h"
 #include "util/strbuf.h"
 
-#define CATEGORY_OPENSSL_SO "Execution: Suspicious OpenSSL Shared Object Loaded"
+struct json_writer;
+struct finding;
+
+/*
+ * What one detector's findings share: their category and the text a responder reads, and
+ * the detector's own sourceProperties (written by it, into the object finding.c opened).
+ */
+struct finding_kind {
+	const char *category;
+	const char *description;
+	const char *next_steps;
+	void (*write_properties)(struct json_writer *j, const struct finding *f);
+};
 
 enum detection_layer {
 	LAYER_INTENT = 1 << 0,	/* the command line, environment or configuration asked for it */
@@ -45,14 +57,17 @@ struct finding_module {
 };
 
 struct finding {
-	const char *category;
+	const struct finding_kind *kind;
 	const char *severity;
-	uint64_t event_time_ns; /* CLOCK_REALTIME */
-	const char *sensor;	/* the source that saw it: "ebpf" */
+	const char *mute;	 /* SCC's mute: "UNDEFINED" or "MUTED" (by a mute rule) */
+	uint64_t create_time_ns; /* when sowatch recorded it; 0: now */
+	uint64_t event_time_ns;	 /* CLOCK_REALTIME */
+	const char *sensor;	 /* the source that saw it: "ebpf" */
 	const struct proc *proc;
 	struct finding_module module;
 	unsigned layers; /* enum detection_layer */
 	const char *trust_reason;
+	unsigned added_reasons; /* Added Library Loaded: enum sw_added_reason */
 	uint64_t
 	    event_drops; /* events the sensor lost so far: when non-zero, the picture may be partial */
 };
@@ -66,7 +81,14 @@ void finding_resource_defaults(struct finding_resource *res);
 void finding_id(const struct finding *f, char ret_id[33]);
 
 /* One JSON object, no newline. The process's ancestors come from `pt`. */
+struct container_info;
+
+/*
+ * One JSON object, no newline. The process's ancestors come from `pt`; the container's
+ * settings from `ctr` (NULL for a host process, or when the runtime is unknown: then only
+ * the id from the cgroup is written).
+ */
 int finding_to_json(const struct finding *f, const struct finding_resource *res,
-		    struct proctable *pt, struct strbuf *out);
+		    struct proctable *pt, const struct container_info *ctr, struct strbuf *out);
 
 #endif

@@ -2,12 +2,38 @@
 #include "proc/container.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#define RUNC_STATE_DIR "/run/runc"
+/*
+ * Only jansson's parser and accessors are used here: util/json.h (the project's JSON writer)
+ * has functions named json_string and json_null too, so the two headers never meet in one file
+ * and json_string()/json_null() are never called here (in this program they would be ours).
+ */
+#include <jansson.h>
+
+const char *const container_default_roots[] = {
+	"/run/runc",			 /* runc's default; CRI-O and podman with runc */
+	"/run/containerd/runc/k8s.io",	 /* containerd's runc shim, Kubernetes namespace */
+	"/run/containerd/runc/default",	 /* containerd, default namespace (ctr, nerdctl) */
+	"/run/docker/runtime-runc/moby", /* docker >= 20.10 */
+	"/run/crun",			 /* crun (podman, CRI-O) */
+	NULL,
+};
+
+#define N_DEFAULT_ROOTS (sizeof(container_default_roots) / sizeof(container_default_roots[0]) - 1)
+#define MAX_EXTRA_ROOTS 16
+
+/* The state file names, in the order tried: runc's, then crun's. */
+static const char *const state_files[] = { "state.json", "status", NULL };
 
 static bool is_hex_id(const char *s, size_t n)
 {
@@ -30,52 +56,128 @@ static bool is_runc_id(const char *s, size_t n)
 	return true;
 }
 
-bool container_id_from_cgroup_path(const char *path, const char *runc_state_dir,
-				   char ret_id[CONTAINER_ID_MAX])
+/* Whether <root>/<id> holds a state file (of any type: it is the runtime's own directory). */
+static bool has_state(const char *root, const char *id, size_t n)
 {
-	static const char *const prefixes[] = { "docker-", "crio-", "libpod-", "cri-containerd-",
-						NULL };
-	const char *last = strrchr(path, '/');
-	size_t n;
+	char path[PATH_MAX];
+	struct stat st;
 
-	last = last ? last + 1 : path;
-	for (const char *const *p = prefixes; *p; p++)
-		if (strncmp(last, *p, strlen(*p)) == 0) {
-			last += strlen(*p);
-			break;
-		}
-	n = strlen(last);
-	if (n > 6 && strcmp(last + n - 6, ".scope") == 0)
-		n -= 6;
-	if (is_hex_id(last, n)) {
-		memcpy(ret_id, last, n);
-		ret_id[n] = '\0';
-		return true;
-	}
-	if (runc_state_dir && is_runc_id(last, n)) {
-		char state[PATH_MAX];
-
-		snprintf(state, sizeof(state), "%s/%.*s/state.json", runc_state_dir, (int)n, last);
-		if (access(state, F_OK) == 0) {
-			memcpy(ret_id, last, n);
-			ret_id[n] = '\0';
+	for (const char *const *f = state_files; *f; f++) {
+		if (snprintf(path, sizeof(path), "%s/%.*s/%s", root, (int)n, id, *f) >=
+		    (int)sizeof(path))
+			return false;
+		if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			return true;
-		}
 	}
 	return false;
 }
 
-bool container_id_of_pid(uint32_t pid, char ret_id[CONTAINER_ID_MAX])
+/* One cgroup path component without its runtime's decoration: "docker-<id>.scope" -> "<id>". */
+static void strip_component(const char **c, size_t *n)
 {
-	char path[64], line[4096];
-	bool found = false;
+	static const char *const prefixes[] = { "docker-",	   "crio-", "libpod-",
+						"cri-containerd-", "runc-", NULL };
+
+	for (const char *const *p = prefixes; *p; p++) {
+		size_t pl = strlen(*p);
+
+		if (*n > pl && memcmp(*c, *p, pl) == 0) {
+			*c += pl;
+			*n -= pl;
+			break;
+		}
+	}
+	if (*n > 6 && memcmp(*c + *n - 6, ".scope", 6) == 0)
+		*n -= 6;
+}
+
+static bool take_id(const char *s, size_t n, char ret_id[CONTAINER_ID_MAX])
+{
+	memcpy(ret_id, s, n);
+	ret_id[n] = '\0';
+	return true;
+}
+
+bool container_id_from_cgroup_path_roots(const char *path, const char *const *roots,
+					 char ret_id[CONTAINER_ID_MAX])
+{
+	const char *c = path, *last = NULL;
+	size_t last_n = 0;
+
+	/* Nearest the root first: a sub-cgroup below a container is still that container. */
+	while (*c) {
+		size_t n = strcspn(c, "/");
+		const char *s = c;
+		size_t sn = n;
+
+		if (n) {
+			strip_component(&s, &sn);
+			if (is_hex_id(s, sn))
+				return take_id(s, sn, ret_id);
+			last = c;
+			last_n = n;
+		}
+		c += n;
+		if (*c == '/')
+			c++;
+	}
+	if (!last || !roots)
+		return false;
+	/* A plain runc name, decorated or not ("runc-<name>.scope" under systemd). */
+	for (int raw = 0; raw < 2; raw++) {
+		const char *s = last;
+		size_t sn = last_n;
+
+		if (!raw)
+			strip_component(&s, &sn);
+		else if (sn == last_n)
+			break; /* nothing was stripped: already tried */
+		if (!is_runc_id(s, sn))
+			continue;
+		for (const char *const *r = roots; *r; r++)
+			if (has_state(*r, s, sn))
+				return take_id(s, sn, ret_id);
+	}
+	return false;
+}
+
+bool container_id_from_cgroup_path(const char *path, const char *runc_state_dir,
+				   char ret_id[CONTAINER_ID_MAX])
+{
+	const char *roots[] = { runc_state_dir, NULL };
+
+	return container_id_from_cgroup_path_roots(path, runc_state_dir ? roots : NULL, ret_id);
+}
+
+/* Default roots then extra_roots, NULL-terminated, into out[N_DEFAULT_ROOTS + MAX_EXTRA_ROOTS + 1]. */
+static void all_roots(const char *const *extra_roots, const char **out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < N_DEFAULT_ROOTS; i++)
+		out[n++] = container_default_roots[i];
+	for (size_t i = 0; extra_roots && extra_roots[i] && i < MAX_EXTRA_ROOTS; i++)
+		if (extra_roots[i][0] == '/')
+			out[n++] = extra_roots[i];
+	out[n] = NULL;
+}
+
+bool container_id_of_pid_roots(uint32_t pid, const char *const *extra_roots,
+			       char ret_id[CONTAINER_ID_MAX])
+{
+	const char *roots[N_DEFAULT_ROOTS + MAX_EXTRA_ROOTS + 1];
+	char path[64], line[4096], prev[4096] = "";
+	bool found = false, first = true;
 	FILE *f;
 
+	if (pid == 0)
+		return false;
+	all_roots(extra_roots, roots);
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return false;
-	/* "hierarchy-id:controllers:path" */
+	/* "hierarchy-id:controllers:path"; v1 hybrid repeats one path on most lines */
 	while (!found && fgets(line, sizeof(line), f)) {
 		char *cg = strchr(line, ':');
 
@@ -84,8 +186,775 @@ bool container_id_of_pid(uint32_t pid, char ret_id[CONTAINER_ID_MAX])
 			continue;
 		cg++;
 		cg[strcspn(cg, "\n")] = '\0';
-		found = container_id_from_cgroup_path(cg, RUNC_STATE_DIR, ret_id);
+		if (!first && strcmp(cg, prev) == 0)
+			continue;
+		first = false;
+		snprintf(prev, sizeof(prev), "%s", cg);
+		found = container_id_from_cgroup_path_roots(cg, roots, ret_id);
 	}
 	fclose(f);
 	return found;
+}
+
+bool container_id_of_pid(uint32_t pid, char ret_id[CONTAINER_ID_MAX])
+{
+	return container_id_of_pid_roots(pid, NULL, ret_id);
+}
+
+/* ---- Reading the runtime's files ---- */
+
+/*
+ * The whole of dirfd/name when it is a regular file (not a symlink, not a FIFO) of at most max
+ * bytes; NUL-terminated. Returns 0, or -errno (-EFBIG: too large).
+ */
+static int read_small_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len,
+			   struct stat *ret_st)
+{
+	struct stat st;
+	size_t len = 0;
+	char *buf;
+	int fd, r = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (st.st_size < 0 || (uint64_t)st.st_size > max) {
+		r = -EFBIG;
+		goto out;
+	}
+	buf = malloc(max + 1);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Up to max + 1 bytes: a file that grew past the limit since fstat is refused too. */
+	while (len <= max) {
+		ssize_t k = read(fd, buf + len, max + 1 - len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			free(buf);
+			goto out;
+		}
+		if (k == 0)
+			break;
+		len += (size_t)k;
+	}
+	if (len > max) {
+		free(buf);
+		r = -EFBIG;
+		goto out;
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	*ret_len = len;
+	if (ret_st)
+		*ret_st = st;
+out:
+	close(fd);
+	return r;
+}
+
+static json_t *parse(const char *buf, size_t len)
+{
+	json_error_t err;
+
+	/*
+	 * INT_AS_REAL: an OCI spec may hold uint64 numbers (RLIM_INFINITY rlimits) that would
+	 * make jansson refuse the whole document. ALLOW_NUL: one annotation value with a \u0000
+	 * must not hide every other one; such strings are skipped by str_of().
+	 */
+	return json_loadb(buf, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &err);
+}
+
+/* The value of a JSON string that is non-empty, at most max bytes and free of NULs; else NULL. */
+static const char *str_of_n(const json_t *v, size_t max)
+{
+	const char *s;
+	size_t n;
+
+	if (!json_is_string(v))
+		return NULL;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (!s || n == 0 || n > max || memchr(s, '\0', n))
+		return NULL;
+	return s;
+}
+
+static const char *str_of(const json_t *v)
+{
+	return str_of_n(v, CONTAINER_FIELD_MAX);
+}
+
+/* Usable as a C string: no NUL inside, non-empty, at most max bytes. */
+static bool key_ok(const char *k, size_t n, size_t max)
+{
+	return n && n <= max && !memchr(k, '\0', n);
+}
+
+/* "2026-11-27T15:46:19.45716098Z" or "...+02:00" -> ns since the epoch; 0 when not that. */
+static int64_t parse_rfc3339(const char *s)
+{
+	struct tm tm = { 0 };
+	int64_t frac = 0, sec;
+	int digits = 0, off = 0;
+	time_t t;
+	int n = 0;
+
+	if (!s ||
+	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+	    n != 19)
+		return 0;
+	if (tm.tm_year < 1970 || tm.tm_year > 2261 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+	    tm.tm_sec > 60 || tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
+		return 0;
+	s += n;
+	if (*s == '.') {
+		for (s++; isdigit((unsigned char)*s); s++)
+			if (digits++ < 9)
+				frac = frac * 10 + (*s - '0');
+		if (!digits)
+			return 0;
+		for (; digits < 9; digits++)
+			frac *= 10;
+	}
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		int h, m;
+
+		if (!isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[2]) || s[3] != ':' ||
+		    !isdigit((unsigned char)s[4]) || !isdigit((unsigned char)s[5]))
+			return 0;
+		h = (s[1] - '0') * 10 + (s[2] - '0');
+		m = (s[4] - '0') * 10 + (s[5] - '0');
+		if (h > 23 || m > 59)
+			return 0;
+		off = (h * 60 + m) * 60 * (*s == '-' ? -1 : 1);
+		s += 6;
+	} else {
+		return 0;
+	}
+	if (*s)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return 0;
+	sec = (int64_t)t - off;
+	if (sec <= 0 || sec > INT64_MAX / 1000000000 - 1)
+		return 0;
+	return sec * 1000000000 + frac;
+}
+
+/* ---- Annotations ---- */
+
+struct kv {
+	char *k, *v;
+};
+
+struct kvs {
+	struct kv *a;
+	size_t n, cap;
+};
+
+static int kvs_add(struct kvs *l, const char *k, size_t kn, const char *v)
+{
+	struct kv *e;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		struct kv *a = realloc(l->a, cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		l->a = a;
+		l->cap = cap;
+	}
+	e = &l->a[l->n];
+	e->k = strndup(k, kn);
+	e->v = strdup(v);
+	if (!e->k || !e->v) {
+		free(e->k);
+		free(e->v);
+		return -ENOMEM;
+	}
+	l->n++;
+	return 0;
+}
+
+static void kvs_free(struct kvs *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->a[i].k);
+		free(l->a[i].v);
+	}
+	free(l->a);
+	*l = (struct kvs){ 0 };
+}
+
+static const char *kvs_get(const struct kvs *l, const char *k)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->a[i].k, k) == 0)
+			return l->a[i].v;
+	return NULL;
+}
+
+/* The string members of a JSON object (annotations, CRI-O's labels); others skipped. */
+static int kvs_from_object(struct kvs *l, const json_t *obj)
+{
+	const char *k;
+	size_t kn;
+	json_t *v;
+	int r;
+
+	if (!json_is_object(obj))
+		return 0;
+	json_object_keylen_foreach((json_t *)obj, k, kn, v)
+	{
+		const char *s = str_of(v);
+
+		if (!s || !key_ok(k, kn, CONTAINER_FIELD_MAX))
+			continue;
+		r = kvs_add(l, k, kn, s);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * runc's state.json: config.labels is ["<annotation key>=<value>", ..., "bundle=<dir>"]. The
+ * bundle goes to *bundle, the rest to l (when l is not NULL). runc appends its own "bundle=" after
+ * the annotations, so an annotation named "bundle" (chosen by whoever wrote the pod) comes first:
+ * the last one is the bundle (runc's own SearchLabels would take the first).
+ */
+static int kvs_from_runc_labels(struct kvs *l, const json_t *labels, const char **bundle)
+{
+	size_t i;
+	json_t *e;
+	int r;
+
+	if (!json_is_array(labels))
+		return 0;
+	json_array_foreach(labels, i, e)
+	{
+		const char *s = str_of(e), *eq;
+
+		if (!s || !(eq = strchr(s, '=')) || eq == s)
+			continue;
+		if (eq - s == 6 && memcmp(s, "bundle", 6) == 0) {
+			*bundle = eq + 1;
+			continue;
+		}
+		if (!l || !eq[1])
+			continue;
+		r = kvs_add(l, s, (size_t)(eq - s), eq + 1);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Annotation keys of each field, in order of preference. */
+static const char *const name_keys[] = { "io.kubernetes.cri.container-name",
+					 "io.kubernetes.container.name", "nerdctl/name", NULL };
+static const char *const image_keys[] = { "io.kubernetes.cri.image-name",
+					  "io.kubernetes.cri-o.ImageName",
+					  "io.kubernetes.cri-o.Image",
+					  "io.kubernetes.container.image", NULL };
+static const char *const image_id_keys[] = { "io.kubernetes.cri.image-id",
+					     "io.kubernetes.cri-o.ImageRef", NULL };
+static const char *const pod_keys[] = { "io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name",
+					NULL };
+static const char *const namespace_keys[] = { "io.kubernetes.cri.sandbox-namespace",
+					      "io.kubernetes.pod.namespace", NULL };
+static const char *const pod_uid_keys[] = { "io.kubernetes.cri.sandbox-uid",
+					    "io.kubernetes.pod.uid", NULL };
+#define CRIO_LABELS "io.kubernetes.cri-o.Labels"
+
+static const char *const *const field_keys[] = { name_keys, image_keys,	    image_id_keys,
+						 pod_keys,  namespace_keys, pod_uid_keys,
+						 NULL };
+
+static bool is_field_key(const char *k)
+{
+	if (strcmp(k, CRIO_LABELS) == 0)
+		return true;
+	for (const char *const *const *f = field_keys; *f; f++)
+		for (const char *const *key = *f; *key; key++)
+			if (strcmp(k, *key) == 0)
+				return true;
+	return false;
+}
+
+/*
+ * Which manager made the container, by the annotations it sets itself. It decides whose keys are
+ * believed: CRI-O copies every annotation of the pod into the OCI spec, so on CRI-O a pod author
+ * can add "io.kubernetes.cri.sandbox-namespace: kube-system"; containerd passes pod annotations
+ * through only when allowed by its configuration (pod_annotations).
+ */
+enum manager { MGR_OTHER, MGR_CONTAINERD, MGR_CRIO };
+
+static enum manager manager_of(const struct kvs *ann)
+{
+	if (kvs_get(ann, "io.kubernetes.cri-o.ContainerType") || kvs_get(ann, CRIO_LABELS))
+		return MGR_CRIO;
+	if (kvs_get(ann, "io.kubernetes.cri.container-type"))
+		return MGR_CONTAINERD;
+	return MGR_OTHER;
+}
+
+static bool believed(enum manager m, const char *key)
+{
+	bool cri = strncmp(key, "io.kubernetes.cri.", 18) == 0;
+
+	switch (m) {
+	case MGR_CONTAINERD:
+		return cri; /* the rest could be a pod's own annotations */
+	case MGR_CRIO:
+		return !cri;
+	default:
+		return true;
+	}
+}
+
+/*
+ * The first of keys present, a copy (or left NULL). CRI-O: in the labels the kubelet gave it
+ * (io.kubernetes.cri-o.Labels) before its annotations, which a pod can add to; containerd: its
+ * own io.kubernetes.cri.* annotations only; others: annotations, then CRI-O-style labels.
+ */
+static int pick(enum manager m, const struct kvs *ann, const struct kvs *crio,
+		const char *const *keys, char **ret)
+{
+	const struct kvs *lists[] = { m == MGR_CRIO ? crio : ann, m == MGR_CRIO ? ann : crio };
+
+	for (size_t l = 0; l < (m == MGR_CONTAINERD ? 1 : 2); l++)
+		for (const char *const *k = keys; *k; k++) {
+			const char *v = believed(m, *k) ? kvs_get(lists[l], *k) : NULL;
+
+			if (v) {
+				*ret = strdup(v);
+				return *ret ? 0 : -ENOMEM;
+			}
+		}
+	return 0;
+}
+
+static bool has_label(const struct container_info *ci, const char *k)
+{
+	for (size_t i = 0; i < ci->n_labels; i++)
+		if (strcmp(ci->labels[i].name, k) == 0)
+			return true;
+	return false;
+}
+
+static int add_labels(struct container_info *ci, const struct kvs *l)
+{
+	for (size_t i = 0; i < l->n && ci->n_labels < CONTAINER_LABELS_MAX; i++) {
+		const struct kv *e = &l->a[i];
+		struct container_label *lab;
+
+		if (strlen(e->k) > CONTAINER_LABEL_MAX || strlen(e->v) > CONTAINER_LABEL_MAX ||
+		    is_field_key(e->k) || has_label(ci, e->k))
+			continue;
+		if (!ci->labels) {
+			ci->labels = calloc(CONTAINER_LABELS_MAX, sizeof(*ci->labels));
+			if (!ci->labels)
+				return -ENOMEM;
+		}
+		lab = &ci->labels[ci->n_labels];
+		lab->name = strdup(e->k);
+		lab->value = strdup(e->v);
+		if (!lab->name || !lab->value) {
+			free(lab->name);
+			free(lab->value);
+			return -ENOMEM;
+		}
+		ci->n_labels++;
+	}
+	return 0;
+}
+
+static int apply_annotations(struct container_info *ci, const struct kvs *ann)
+{
+	struct kvs crio = { 0 };
+	const char *crio_json = kvs_get(ann, CRIO_LABELS);
+	char **fields[] = { &ci->name, &ci->image,     &ci->image_id,
+			    &ci->pod,  &ci->namespace, &ci->pod_uid };
+	int r = 0;
+
+	if (crio_json) {
+		json_t *j = parse(crio_json, strlen(crio_json));
+
+		r = kvs_from_object(&crio, j);
+		json_decref(j);
+		if (r)
+			goto out;
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		r = pick(manager_of(ann), ann, &crio, field_keys[i], fields[i]);
+		if (r)
+			goto out;
+	}
+	r = add_labels(ci, &crio);
+	if (!r)
+		r = add_labels(ci, ann);
+out:
+	kvs_free(&crio);
+	return r;
+}
+
+/* ---- Loading ---- */
+
+void container_info_free(struct container_info *ci)
+{
+	if (!ci)
+		return;
+	free(ci->name);
+	free(ci->image);
+	free(ci->image_id);
+	free(ci->pod);
+	free(ci->namespace);
+	free(ci->pod_uid);
+	free(ci->runtime);
+	free(ci->bundle);
+	for (size_t i = 0; i < ci->n_labels; i++) {
+		free(ci->labels[i].name);
+		free(ci->labels[i].value);
+	}
+	free(ci->labels);
+	memset(ci, 0, sizeof(*ci));
+}
+
+/*
+ * The state directory of id under root, and which state file is in it: 0, -ENOENT, or another
+ * -errno. A symlinked <root>/<id> is not followed.
+ */
+static int open_state_dir(const char *root, const char *id, int *ret_fd, const char **ret_file)
+{
+	struct stat st;
+	int rfd, dfd;
+
+	rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return -errno;
+	dfd = openat(rfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	close(rfd);
+	if (dfd < 0)
+		return errno == ELOOP || errno == ENOTDIR ? -ENOENT : -errno;
+	for (const char *const *f = state_files; *f; f++)
+		if (fstatat(dfd, *f, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			*ret_fd = dfd;
+			*ret_file = *f;
+			return 0;
+		}
+	close(dfd);
+	return -ENOENT;
+}
+
+/* An absolute path without "." or ".." components and without control characters. */
+static bool sane_dir(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (p[0] != '/' || n >= PATH_MAX - 32)
+		return false;
+	for (const char *c = p; *c; c++)
+		if ((unsigned char)*c < 0x20)
+			return false;
+	for (const char *c = p; *c;) {
+		size_t k;
+
+		c += strspn(c, "/");
+		k = strcspn(c, "/");
+		if ((k == 1 && c[0] == '.') || (k == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += k;
+	}
+	return true;
+}
+
+/* The annotations of <bundle>/config.json into ann: 0, or -errno (nothing added). */
+static int load_config_annotations(const char *bundle, struct kvs *ann)
+{
+	char *buf = NULL;
+	size_t len;
+	json_t *j;
+	int dfd, r;
+
+	dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	r = read_small_file(dfd, "config.json", CONTAINER_FILE_MAX, &buf, &len, NULL);
+	close(dfd);
+	if (r)
+		return r;
+	j = parse(buf, len);
+	free(buf);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return -EINVAL;
+	}
+	r = kvs_from_object(ann, json_object_get(j, "annotations"));
+	json_decref(j);
+	return r;
+}
+
+/* Everything but the cache: the state file found, with its stat. */
+static int load(const char *id, const char *const *roots, struct container_info *ret,
+		const char **ret_file, struct stat *ret_st)
+{
+	struct kvs ann = { 0 }, state_ann = { 0 };
+	const char *file = NULL, *bundle = NULL;
+	json_t *state = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	int dfd = -1, r = -ENOENT;
+
+	memset(ret, 0, sizeof(*ret));
+	memset(ret_st, 0, sizeof(*ret_st));
+	if (!id || !is_runc_id(id, strlen(id)))
+		return -EINVAL;
+	for (const char *const *root = roots; *root; root++) {
+		r = open_state_dir(*root, id, &dfd, &file);
+		if (r == 0) {
+			ret->runtime = strdup(*root);
+			if (!ret->runtime) {
+				r = -ENOMEM;
+				goto out;
+			}
+			break;
+		}
+	}
+	if (r) {
+		r = -ENOENT;
+		goto out;
+	}
+	snprintf(ret->id, sizeof(ret->id), "%s", id);
+	*ret_file = file;
+	/* Before reading: if it changes in between, the cache only reloads once more. */
+	if (fstatat(dfd, file, ret_st, AT_SYMLINK_NOFOLLOW) < 0)
+		memset(ret_st, 0, sizeof(*ret_st));
+
+	/* From here on the runtime knows the id: whatever cannot be read is just not known. */
+	if (read_small_file(dfd, file, CONTAINER_FILE_MAX, &buf, &len, NULL) == 0)
+		state = parse(buf, len);
+	free(buf);
+	if (json_is_object(state)) {
+		json_t *config = json_object_get(state, "config");
+
+		ret->created_ns = parse_rfc3339(str_of(json_object_get(state, "created")));
+		/* crun: "bundle"; runc: config.labels "bundle=..." */
+		bundle = str_of_n(json_object_get(state, "bundle"), PATH_MAX);
+		if (json_is_object(config)) {
+			r = kvs_from_runc_labels(&state_ann, json_object_get(config, "labels"),
+						 &bundle);
+			if (r)
+				goto out;
+		}
+	}
+	if (bundle && sane_dir(bundle)) {
+		ret->bundle = strdup(bundle);
+		if (!ret->bundle) {
+			r = -ENOMEM;
+			goto out;
+		}
+	}
+
+	r = ret->bundle ? load_config_annotations(ret->bundle, &ann) : -ENOENT;
+	if (r == -ENOMEM)
+		goto out;
+	if (r) {
+		/* No readable config.json: runc kept a copy of the annotations in its state. */
+		kvs_free(&ann);
+		ann = state_ann;
+		state_ann = (struct kvs){ 0 };
+		ret->annotations_from_state = ann.n > 0;
+	}
+	r = apply_annotations(ret, &ann);
+out:
+	if (dfd >= 0)
+		close(dfd);
+	json_decref(state);
+	kvs_free(&ann);
+	kvs_free(&state_ann);
+	if (r)
+		container_info_free(ret);
+	return r;
+}
+
+int container_info_load(const char *id, const char *const *extra_roots, struct container_info *ret)
+{
+	const char *roots[N_DEFAULT_ROOTS + MAX_EXTRA_ROOTS + 1];
+	const char *file;
+	struct stat st;
+
+	all_roots(extra_roots, roots);
+	return load(id, roots, ret, &file, &st);
+}
+
+static char *dup_or_null(const char *s, int *err)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*err = -ENOMEM;
+	return d;
+}
+
+int container_info_copy(const struct container_info *src, struct container_info *ret)
+{
+	int err = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	memcpy(ret->id, src->id, sizeof(ret->id));
+	ret->created_ns = src->created_ns;
+	ret->annotations_from_state = src->annotations_from_state;
+	ret->name = dup_or_null(src->name, &err);
+	ret->image = dup_or_null(src->image, &err);
+	ret->image_id = dup_or_null(src->image_id, &err);
+	ret->pod = dup_or_null(src->pod, &err);
+	ret->namespace = dup_or_null(src->namespace, &err);
+	ret->pod_uid = dup_or_null(src->pod_uid, &err);
+	ret->runtime = dup_or_null(src->runtime, &err);
+	ret->bundle = dup_or_null(src->bundle, &err);
+	if (src->n_labels && !err) {
+		ret->labels = calloc(src->n_labels, sizeof(*ret->labels));
+		if (!ret->labels)
+			err = -ENOMEM;
+		for (size_t i = 0; !err && i < src->n_labels; i++) {
+			ret->labels[i].name = dup_or_null(src->labels[i].name, &err);
+			ret->labels[i].value = dup_or_null(src->labels[i].value, &err);
+			ret->n_labels = i + 1;
+		}
+	}
+	if (err)
+		container_info_free(ret);
+	return err;
+}
+
+/* ---- The cache ---- */
+
+struct cache_entry {
+	bool used;
+	uint64_t last_use;
+	const char *file; /* state_files[] */
+	struct stat st;	  /* of the state file when loaded */
+	struct container_info ci;
+};
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cache_entry cache[CONTAINER_CACHE_SIZE];
+static uint64_t cache_clock;
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static struct cache_entry *cache_find(const char *id)
+{
+	for (size_t i = 0; i < CONTAINER_CACHE_SIZE; i++)
+		if (cache[i].used && strcmp(cache[i].ci.id, id) == 0)
+			return &cache[i];
+	return NULL;
+}
+
+static struct cache_entry *cache_slot(void)
+{
+	struct cache_entry *victim = &cache[0];
+
+	for (size_t i = 0; i < CONTAINER_CACHE_SIZE; i++) {
+		if (!cache[i].used)
+			return &cache[i];
+		if (cache[i].last_use < victim->last_use)
+			victim = &cache[i];
+	}
+	container_info_free(&victim->ci);
+	victim->used = false;
+	return victim;
+}
+
+int container_info_get(const char *id, const char *const *extra_roots, struct container_info *ret)
+{
+	const char *roots[N_DEFAULT_ROOTS + MAX_EXTRA_ROOTS + 1];
+	struct container_info fresh;
+	struct cache_entry *e;
+	const char *file = NULL;
+	struct stat st;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!id || !is_runc_id(id, strlen(id)))
+		return -EINVAL;
+	all_roots(extra_roots, roots);
+	pthread_mutex_lock(&cache_lock);
+	e = cache_find(id);
+	if (e) {
+		char path[PATH_MAX];
+		bool gone;
+
+		snprintf(path, sizeof(path), "%s/%s/%s", e->ci.runtime, id, e->file);
+		gone = fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0;
+		/*
+		 * Unchanged: reuse. Gone: the container has just exited, and what was known of it
+		 * is still the best answer for findings about its last moments.
+		 */
+		if (gone || same_file(&st, &e->st)) {
+			e->last_use = ++cache_clock;
+			r = container_info_copy(&e->ci, ret);
+			pthread_mutex_unlock(&cache_lock);
+			return r;
+		}
+	}
+	r = load(id, roots, &fresh, &file, &st);
+	if (r == -ENOENT && e) {
+		/* Gone between the fstatat above and the load: as above. */
+		e->last_use = ++cache_clock;
+		r = container_info_copy(&e->ci, ret);
+	} else if (r == 0) {
+		if (!e)
+			e = cache_slot();
+		else
+			container_info_free(&e->ci);
+		e->used = true;
+		e->last_use = ++cache_clock;
+		e->file = file;
+		e->st = st;
+		e->ci = fresh;
+		r = container_info_copy(&e->ci, ret);
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return r;
+}
+
+void container_info_cache_clear(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < CONTAINER_CACHE_SIZE; i++) {
+		container_info_free(&cache[i].ci);
+		cache[i].used = false;
+	}
+	cache_clock = 0;
+	pthread_mutex_unlock(&cache_lock);
 }

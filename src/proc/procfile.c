@@ -64,7 +64,11 @@ static int open_if_same(const char *path, const struct file_ref *file, struct st
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, st) || st->st_dev != file->dev || st->st_ino != file->ino) {
+	/* Through a path, an overlay's file shows the overlay's identity; through map_files,
+	 * the layer's. */
+	if (fstat(fd, st) ||
+	    !((st->st_dev == file->dev && st->st_ino == file->ino) ||
+	      (file->real_ino && st->st_dev == file->real_dev && st->st_ino == file->real_ino))) {
 		close(fd);
 		return -ESTALE;
 	}

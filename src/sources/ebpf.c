@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,38 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	if (log_max_level < LOG_DEBUG || level == LIBBPF_DEBUG)
 		return 0;
 	return vfprintf(stderr, fmt, ap);
+}
+
+/*
+ * PID 1's mount namespace is the host's; processes elsewhere are in containers. Where PID 1 is
+ * out of reach (a sandboxed init), sowatch's own stands in: it runs on the host.
+ */
+static uint32_t host_mount_namespace(void)
+{
+	struct stat st;
+
+	if (stat("/proc/1/ns/mnt", &st) == 0 || stat("/proc/self/ns/mnt", &st) == 0)
+		return (uint32_t)st.st_ino;
+	log_warn("cannot read the host's mount namespace: containers will not be told apart");
+	return 0;
+}
+
+/*
+ * FMODE_BACKING marks the files overlayfs maps on a container's behalf. It exists since Linux
+ * 6.6 and moved from bit 25 to bit 24 in 6.14; it is a #define, so BTF cannot tell us.
+ */
+static uint32_t kernel_fmode_backing(void)
+{
+	struct utsname u;
+	unsigned major = 0, minor = 0;
+
+	if (uname(&u) || sscanf(u.release, "%u.%u", &major, &minor) != 2)
+		return 0;
+	if (major > 6 || (major == 6 && minor >= 14))
+		return 1u << 24;
+	if (major == 6 && minor >= 6)
+		return 1u << 25;
+	return 0;
 }
 
 /* Per-syscall tracepoints need tracefs; a bare host may not have it mounted. */
@@ -141,7 +174,7 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		return -ENOMEM;
 	src->decoder.on_event = on_event;
 	src->decoder.ctx = ctx;
-	src->decoder.boot_to_realtime_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	ebpf_source_sync_clocks(src);
 	libbpf_set_print(libbpf_print);
 	tracefs_ensure_mounted();
 
@@ -151,7 +184,10 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		*ret_error = "cannot open the BPF object";
 		goto err_free;
 	}
+	src->skel->bss->boot_to_realtime_ns = src->decoder.boot_to_realtime_ns;
 	src->skel->rodata->self_tgid = getpid();
+	src->skel->rodata->host_mnt_ns = host_mount_namespace();
+	src->skel->rodata->fmode_backing = kernel_fmode_backing();
 	err = sowatch_bpf__load(src->skel);
 	if (err) {
 		*ret_error = "cannot load the BPF programs into the kernel (needs root, BTF and "
@@ -192,6 +228,13 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 err_free:
 	ebpf_source_close(src);
 	return err < 0 ? err : -err;
+}
+
+void ebpf_source_sync_clocks(struct ebpf_source *src)
+{
+	src->decoder.boot_to_realtime_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	if (src->skel && src->skel->bss)
+		src->skel->bss->boot_to_realtime_ns = src->decoder.boot_to_realtime_ns;
 }
 
 int ebpf_source_poll(struct ebpf_source *src, int timeout_ms)

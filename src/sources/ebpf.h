@@ -17,6 +17,8 @@ struct ebpf_source;
  */
 int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx,
 		     const char **ret_error);
+/* Follow changes of the wall clock (NTP, settimeofday) in the time stamps of events. */
+void ebpf_source_sync_clocks(struct ebpf_source *src);
 /* Handle what is in the ring buffer, waiting at most timeout_ms. Returns records handled. */
 int ebpf_source_poll(struct ebpf_source *src, int timeout_ms);
 /* Executables with this identity are OpenSSL: their processes get mapping events from exec on. */

@@ -66,6 +66,8 @@ static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, char *p
 	ref->path = path;
 	ref->dev = makedev(f->dev >> 20, f->dev & ((1U << 20) - 1));
 	ref->ino = f->ino;
+	ref->real_dev = makedev(f->real_dev >> 20, f->real_dev & ((1U << 20) - 1));
+	ref->real_ino = f->real_ino;
 	ref->mode = f->mode;
 	ref->uid = f->uid;
 	ref->on_tmpfs = in_memory;
@@ -167,6 +169,8 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, st
 	ev->map.pgoff = e->pgoff;
 	ev->map.via_mprotect = e->flags & SW_MAP_MPROTECT;
 	ev->map.in_module_load = e->flags & SW_MAP_IN_DSO_LOAD;
+	ev->map.in_container = e->flags & SW_MAP_IN_CONTAINER;
+	ev->map.added = e->added;
 	dec->on_event(ev, dec->ctx);
 	free(path);
 	return 0;

@@ -160,7 +160,7 @@ def fixture_loader():
     that loads a module through libcrypto's DSO_load() from a path, a
     deleted file or a memfd, or from a thread that outlives main."""
     return _build_fixture(LOADER_SRC, "loader",
-                          lambda out, src: ["-o", out, src, "-lcrypto", "-lpthread"])
+                          lambda out, src: ["-o", out, src, "-lcrypto", "-lpthread", "-ldl"])
 
 
 def interest_pids():
@@ -396,8 +396,11 @@ class Sensor:
     Extra arguments can be given with $SOWATCH_E2E_SENSOR_ARGS.
     """
 
-    def __init__(self, binary=None, args=(), ready_timeout=READY_TIMEOUT):
+    def __init__(self, binary=None, args=(), ready_timeout=READY_TIMEOUT,
+                 db=None, config=None):
         self.binary = binary or sowatch_bin()
+        self.db = db          # the store; by default a fresh one in self.dir
+        self.config = config  # a configuration file, or none
         self.extra_args = list(args) + shlex.split(
             os.environ.get("SOWATCH_E2E_SENSOR_ARGS", ""))
         self.ready_timeout = ready_timeout
@@ -424,7 +427,12 @@ class Sensor:
         self.dir = tempfile.mkdtemp(prefix="sowatch-e2e-sensor-")
         self.jsonl = os.path.join(self.dir, "findings.jsonl")
         self.log_path = os.path.join(self.dir, "sensor.log")
-        argv = [self.binary, "run", "--jsonl", self.jsonl] + self.extra_args
+        if self.db is None:
+            self.db = os.path.join(self.dir, "findings.db")
+        argv = [self.binary, "run", "--jsonl", self.jsonl, "--db", self.db]
+        if self.config:
+            argv += ["--config", self.config]
+        argv += self.extra_args
         log = open(self.log_path, "wb")
         log.write(("$ %s\n" % " ".join(map(shlex.quote, argv))).encode())
         log.flush()

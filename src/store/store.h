@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The findings store: one SQLite file shared by the sensor (writes findings) and the CLI (reads
+ * them, changes their state and mute). WAL mode, so readers never block the sensor;
+ * synchronous=FULL, so a finding is on disk before store_insert() returns and before anyone
+ * prints it.
+ *
+ * Rows keep the whole notification object ({"finding":{...},"resource":{...}}) as JSON, plus
+ * the columns the CLI filters and sorts on. The schema is versioned with PRAGMA user_version;
+ * migrations live in an ordered list in store.c.
+ */
+#ifndef SOWATCH_STORE_H
+#define SOWATCH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_DEFAULT_PATH "/var/lib/sowatch/findings.db"
+
+struct store;
+
+/* What the sensor hands over; strings may be NULL or "" (stored as ""). */
+struct store_finding {
+	const char *id; /* the last segment of finding.name; required */
+	int64_t event_time_ns, create_time_ns;
+	const char *category, *severity;
+	const char *state; /* "ACTIVE" or "INACTIVE"; NULL or "" = "ACTIVE" */
+	const char *mute;  /* "UNDEFINED", "MUTED" or "UNMUTED"; NULL or "" = "UNDEFINED" */
+	const char *container_id, *container_name, *image, *pod, *namespace;
+	const char *binary_path, *module_path, *module_sha256;
+	const char *json; /* the notification object, one line; must be valid JSON */
+};
+
+/* A stored row, as the query functions hand it to their callback: valid during the call only. */
+struct store_row {
+	const char *id;
+	int64_t event_time_ns, create_time_ns;
+	const char *category, *severity, *state, *mute;
+	const char *container_id, *container_name, *image, *pod, *namespace;
+	const char *binary_path, *module_path, *module_sha256;
+	const char *json;
+};
+
+/* Called once per row; a non-zero return stops the query and is returned by it. */
+typedef int (*store_row_fn)(const struct store_row *row, void *ctx);
+
+enum store_mode {
+	STORE_READ_ONLY,  /* the file must exist */
+	STORE_READ_WRITE, /* the file must exist; migrates an older schema */
+	STORE_CREATE,	  /* creates the directory (0700) and the file (0600) if missing */
+};
+
+/*
+ * Opens the store. On error returns -errno and one sentence naming the path in *ret_error
+ * (static storage, valid until the next call): -ENOENT for a missing file (not created unless
+ * STORE_CREATE), -EPROTONOSUPPORT for a schema this build does not know (newer, or older but
+ * opened read-only), -EIO for a file that is not a database.
+ */
+int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
+		    const char **ret_error);
+/* read_only ? STORE_READ_ONLY : STORE_CREATE: the sensor's call. */
+int store_open(struct store **ret, const char *path, bool read_only, const char **ret_error);
+/* Accepts NULL. */
+void store_close(struct store *s);
+
+/* The schema version this build writes, and the one of the open file. */
+int store_schema_version(void);
+int store_file_version(struct store *s);
+
+/*
+ * 0 stored, 1 already there (a restart saw the same event: the caller must not print it again),
+ * -EINVAL (no id, no or invalid JSON, bad state or mute), -EBUSY, -ENOSPC, -EROFS, -EIO.
+ */
+int store_insert(struct store *s, const struct store_finding *f);
+/* Column and $.finding.state; 0, -ENOENT for an unknown id, -EINVAL for another state. */
+int store_set_state(struct store *s, const char *id, const char *state);
+/* Column and $.finding.mute ("MUTED", "UNMUTED" or "UNDEFINED"); 0, -ENOENT, -EINVAL. */
+int store_set_mute(struct store *s, const char *id, const char *mute);
+
+/* SQLite's message for the last failure on this connection, for logging. */
+const char *store_errmsg(struct store *s);
+
+/* Filters of store_list(); zero/NULL fields do not filter. */
+struct store_filter {
+	int64_t since_ns;      /* event_time_ns >= since_ns */
+	const char *severity;  /* exact */
+	const char *state;     /* exact */
+	const char *container; /* container name, full id, or id prefix of at least 4 bytes */
+	bool host;	       /* also match findings outside containers (container_id "") */
+};
+
+/* Rows matching f, newest event first (ties: id). Muted rows are included. */
+int store_list(struct store *s, const struct store_filter *f, store_row_fn fn, void *ctx);
+
+/* How many distinct container ids start with prefix (to refuse ambiguous prefixes). */
+int store_count_container_prefix(struct store *s, const char *prefix);
+
+/*
+ * Finds the full id of a finding from a full id, a finding name (".../findings/ID") or a unique
+ * id prefix of at least 8 bytes. 0 and the id in ret_id (malloc'ed), -ENOENT, or -EEXIST when
+ * the prefix matches several findings.
+ */
+int store_resolve_id(struct store *s, const char *arg, char **ret_id);
+
+/* The row of id: calls fn once; -ENOENT for an unknown id. */
+int store_get(struct store *s, const char *id, store_row_fn fn, void *ctx);
+
+/*
+ * The other findings with the same container_id as id (host findings: container_id "") whose
+ * event time is within window_ns of id's, oldest first; id itself excluded. -ENOENT for an
+ * unknown id.
+ */
+int store_related(struct store *s, const char *id, int64_t window_ns, store_row_fn fn, void *ctx);
+
+/*
+ * Reads one value out of a JSON text with SQLite's JSON functions (path syntax "$.a.b[0]").
+ * Strings come back unescaped (they may then hold any byte, NUL included: use *ret_len),
+ * numbers as written, booleans as "true"/"false". 0 and a malloc'ed, NUL-terminated copy in
+ * *ret_value; -ENOENT when the path is absent or null; -EINVAL for an object or array.
+ */
+int store_json_get(struct store *s, const char *json, const char *path, char **ret_value,
+		   size_t *ret_len);
+/* Same, for each element of the array at path, in order; absent path: 0 calls, returns 0. */
+int store_json_each(struct store *s, const char *json, const char *path,
+		    int (*fn)(const char *value, size_t len, void *ctx), void *ctx);
+
+#endif

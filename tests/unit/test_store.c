@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+struct fixture {
+	char dir[64];
+	char path[PATH_MAX]; /* dir/sub/findings.db: the store creates sub */
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/sowatch-test-store.XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	snprintf(fx->path, sizeof(fx->path), "%s/sub/findings.db", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	assert_int_equal(system(cmd), 0);
+	free(fx);
+	return 0;
+}
+
+#define JSON_FMT                                                                                   \
+	"{\"finding\":{\"name\":\"projects/p/sources/sowatch/findings/%s\",\"state\":\"ACTIVE\","  \
+	"\"severity\":\"CRITICAL\"},\"resource\":{\"name\":\"//sowatch/hosts/h\"}}"
+
+/* Inserts a minimal finding; returns store_insert()'s result. */
+static int insert(struct store *s, const char *id, int64_t t, const char *container)
+{
+	char json[512];
+	struct store_finding f = {
+		.id = id,
+		.event_time_ns = t,
+		.create_time_ns = t + 1000,
+		.category = "Execution: Suspicious OpenSSL Shared Object Loaded",
+		.severity = "CRITICAL",
+		.container_id = container,
+		.binary_path = "/usr/bin/openssl",
+		.module_path = "/tmp/x.so",
+		.json = json,
+	};
+
+	snprintf(json, sizeof(json), JSON_FMT, id);
+	return store_insert(s, &f);
+}
+
+static struct store *open_or_fail(const char *path, enum store_mode mode)
+{
+	struct store *s = NULL;
+	const char *error = NULL;
+	int err = store_open_mode(&s, path, mode, &error);
+
+	if (err)
+		fail_msg("store_open_mode(%s): %d: %s", path, err, error);
+	return s;
+}
+
+static int copy_row(const struct store_row *r, void *ctx)
+{
+	struct store_row *out = ctx;
+
+	out->state = strdup(r->state);
+	out->mute = strdup(r->mute);
+	out->json = strdup(r->json);
+	out->container_id = strdup(r->container_id);
+	out->event_time_ns = r->event_time_ns;
+	return 0;
+}
+
+static void free_row(struct store_row *r)
+{
+	free((char *)r->state);
+	free((char *)r->mute);
+	free((char *)r->json);
+	free((char *)r->container_id);
+	memset(r, 0, sizeof(*r));
+}
+
+static int pragma_int(const char *path, const char *pragma, char *text, size_t size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, pragma, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	if (text)
+		snprintf(text, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_open_creates_schema_and_modes(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	char dir[PATH_MAX + 16], mode[16];
+	struct stat st;
+
+	assert_int_equal(store_file_version(s), 1);
+	assert_int_equal(store_schema_version(), 1);
+	assert_int_equal(stat(fx->path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
+	snprintf(dir, sizeof(dir), "%s-wal", fx->path);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0077, 0); /* SQLite copies the database's mode */
+
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 1);
+	pragma_int(fx->path, "PRAGMA journal_mode", mode, sizeof(mode));
+	assert_string_equal(mode, "wal");
+	store_close(s);
+}
+
+static void test_missing_file_is_not_created(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = NULL;
+	const char *error = NULL;
+	struct stat st;
+
+	assert_int_equal(store_open_mode(&s, fx->path, STORE_READ_ONLY, &error), -ENOENT);
+	assert_null(s);
+	assert_non_null(strstr(error, fx->path));
+	assert_int_equal(store_open_mode(&s, fx->path, STORE_READ_WRITE, &error), -ENOENT);
+	assert_int_not_equal(stat(fx->path, &st), 0);
+}
+
+static void test_insert_duplicate(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	struct store_finding bad = { .id = "bad", .json = "{\"finding\":" };
+	struct store_finding no_id = { .id = "", .json = "{}" };
+
+	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
+	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 1);
+	assert_int_equal(insert(s, "aaaa0002", 1000, "c0ffee"), 0);
+	assert_int_equal(store_insert(s, &bad), -EINVAL);
+	assert_int_equal(store_insert(s, &no_id), -EINVAL);
+	store_close(s);
+}
+
+static void test_set_state_and_mute(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	struct store_row row = { 0 };
+	char *v = NULL;
+
+	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
+	assert_int_equal(store_get(s, "aaaa0001", copy_row, &row), 0);
+	assert_string_equal(row.state, "ACTIVE");
+	assert_string_equal(row.mute, "UNDEFINED");
+	free_row(&row);
+
+	assert_int_equal(store_set_state(s, "aaaa0001", "INACTIVE"), 0);
+	assert_int_equal(store_set_mute(s, "aaaa0001", "MUTED"), 0);
+	assert_int_equal(store_get(s, "aaaa0001", copy_row, &row), 0);
+	assert_string_equal(row.state, "INACTIVE");
+	assert_string_equal(row.mute, "MUTED");
+	assert_int_equal(store_json_get(s, row.json, "$.finding.state", &v, NULL), 0);
+	assert_string_equal(v, "INACTIVE");
+	free(v);
+	assert_int_equal(store_json_get(s, row.json, "$.finding.mute", &v, NULL), 0);
+	assert_string_equal(v, "MUTED");
+	free(v);
+	/* The rest of the object is untouched. */
+	assert_int_equal(store_json_get(s, row.json, "$.finding.severity", &v, NULL), 0);
+	assert_string_equal(v, "CRITICAL");
+	free(v);
+	free_row(&row);
+
+	assert_int_equal(store_set_state(s, "aaaa0001", "DONE"), -EINVAL);
+	assert_int_equal(store_set_mute(s, "aaaa0001", "muted"), -EINVAL);
+	store_close(s);
+}
+
+static void test_unknown_id(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	char *id = NULL;
+
+	assert_int_equal(store_set_state(s, "nope", "INACTIVE"), -ENOENT);
+	assert_int_equal(store_set_mute(s, "nope", "MUTED"), -ENOENT);
+	assert_int_equal(store_get(s, "nope", copy_row, NULL), -ENOENT);
+	assert_int_equal(store_related(s, "nope", 1000, copy_row, NULL), -ENOENT);
+	assert_int_equal(store_resolve_id(s, "nope", &id), -ENOENT);
+	assert_null(id);
+	store_close(s);
+}
+
+static void test_reopen_keeps_rows(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	struct store_row row = { 0 };
+
+	assert_int_equal(insert(s, "aaaa0001", 4242, "c0ffee"), 0);
+	store_close(s);
+	s = open_or_fail(fx->path, STORE_CREATE);
+	assert_int_equal(insert(s, "aaaa0001", 4242, "c0ffee"), 1);
+	store_close(s);
+	s = open_or_fail(fx->path, STORE_READ_ONLY);
+	assert_int_equal(store_get(s, "aaaa0001", copy_row, &row), 0);
+	assert_int_equal(row.event_time_ns, 4242);
+	assert_string_equal(row.container_id, "c0ffee");
+	free_row(&row);
+	/* Read-only means read-only. */
+	assert_int_equal(insert(s, "aaaa0002", 1, ""), -EROFS);
+	assert_int_equal(store_set_state(s, "aaaa0001", "INACTIVE"), -EROFS);
+	store_close(s);
+}
+
+static void test_future_version_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	const char *error = NULL;
+	sqlite3 *db = NULL;
+
+	store_close(s);
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+
+	for (int mode = STORE_READ_ONLY; mode <= STORE_CREATE; mode++) {
+		s = NULL;
+		assert_int_equal(store_open_mode(&s, fx->path, mode, &error), -EPROTONOSUPPORT);
+		assert_null(s);
+		assert_non_null(strstr(error, fx->path));
+		assert_non_null(strstr(error, "999"));
+		assert_non_null(strstr(error, "upgrade sowatch"));
+	}
+	/* Untouched. */
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 999);
+}
+
+static void test_not_a_database(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = NULL;
+	const char *error = NULL;
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/junk.db", fx->dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("this is not a database, it is a long enough line of text to fill a header....\n"
+	      "................................................................................\n",
+	      f);
+	fclose(f);
+	assert_int_equal(store_open_mode(&s, path, STORE_READ_ONLY, &error), -EIO);
+	assert_non_null(strstr(error, path));
+	assert_null(s);
+}
+
+static int count_row(const struct store_row *r, void *ctx)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_reader_while_writer_holds_it(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *w = open_or_fail(fx->path, STORE_CREATE), *r;
+	struct store_filter all = { 0 };
+	sqlite3 *raw = NULL;
+	int n = 0;
+
+	assert_int_equal(insert(w, "aaaa0001", 1000, ""), 0);
+	/* Another writer holds the write lock with an uncommitted row. */
+	assert_int_equal(sqlite3_open(fx->path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw,
+				      "BEGIN IMMEDIATE; INSERT INTO findings (id, event_time_ns, "
+				      "create_time_ns, json) VALUES ('bbbb0001', 5, 5, '{}')",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+
+	r = open_or_fail(fx->path, STORE_READ_ONLY);
+	assert_int_equal(store_list(r, &all, count_row, &n), 0);
+	assert_int_equal(n, 1); /* the committed row; the open transaction is not seen */
+
+	assert_int_equal(sqlite3_exec(raw, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(insert(w, "aaaa0002", 2000, ""), 0);
+	n = 0;
+	assert_int_equal(store_list(r, &all, count_row, &n), 0);
+	assert_int_equal(n, 3);
+	store_close(r);
+	store_close(w);
+}
+
+static int collect_ids(const struct store_row *r, void *ctx)
+{
+	char *buf = ctx;
+
+	strcat(buf, r->id);
+	strcat(buf, " ");
+	return 0;
+}
+
+static void test_queries(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	struct store_filter f = { 0 };
+	char ids[256] = "", *id = NULL;
+	const int64_t s1 = 1000000000;
+
+	assert_int_equal(insert(s, "00000000aaaa1111", 100 * s1, "c0ffee0001"), 0);
+	assert_int_equal(insert(s, "00000000aaaa2222", 160 * s1, "c0ffee0001"), 0);
+	assert_int_equal(insert(s, "00000000bbbb3333", 40 * s1, "c0ffee0001"), 0);
+	assert_int_equal(insert(s, "00000000cccc4444", 101 * s1, "deadbeef01"), 0);
+	assert_int_equal(insert(s, "11111111dddd5555", 102 * s1, ""), 0);
+
+	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
+	assert_string_equal(ids, "00000000aaaa2222 11111111dddd5555 00000000cccc4444 "
+				 "00000000aaaa1111 00000000bbbb3333 ");
+	ids[0] = '\0';
+	f.container = "c0ff"; /* prefix */
+	f.since_ns = 41 * s1;
+	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
+	assert_string_equal(ids, "00000000aaaa2222 00000000aaaa1111 ");
+	ids[0] = '\0';
+	f = (struct store_filter){ .container = "host", .host = true };
+	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
+	assert_string_equal(ids, "11111111dddd5555 ");
+	ids[0] = '\0';
+	f = (struct store_filter){ .container = "c0f" }; /* too short for a prefix */
+	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
+	assert_string_equal(ids, "");
+	assert_int_equal(store_count_container_prefix(s, "c0ff"), 1);
+	assert_int_equal(insert(s, "22222222eeee6666", 1, "c0ff99"), 0);
+	assert_int_equal(store_count_container_prefix(s, "c0ff"), 2);
+
+	/* related: same container, within the window, oldest first, itself excluded */
+	ids[0] = '\0';
+	assert_int_equal(store_related(s, "00000000aaaa1111", 60 * s1, collect_ids, ids), 0);
+	assert_string_equal(ids, "00000000bbbb3333 00000000aaaa2222 ");
+	ids[0] = '\0';
+	assert_int_equal(store_related(s, "00000000aaaa1111", 59 * s1, collect_ids, ids), 0);
+	assert_string_equal(ids, "");
+	ids[0] = '\0';
+	assert_int_equal(store_related(s, "11111111dddd5555", 3600 * s1, collect_ids, ids), 0);
+	assert_string_equal(ids, ""); /* the only host finding */
+
+	assert_int_equal(store_resolve_id(s, "11111111dd", &id), 0);
+	assert_string_equal(id, "11111111dddd5555");
+	free(id);
+	assert_int_equal(store_resolve_id(s, "projects/p/sources/s/findings/00000000cccc4444", &id),
+			 0);
+	assert_string_equal(id, "00000000cccc4444");
+	free(id);
+	assert_int_equal(store_resolve_id(s, "00000000", &id), -EEXIST);
+	assert_int_equal(store_resolve_id(s, "1111111", &id), -ENOENT); /* under 8 */
+	store_close(s);
+}
+
+static int collect_values(const char *v, size_t len, void *ctx)
+{
+	strncat(ctx, v, len);
+	strcat(ctx, "|");
+	return 0;
+}
+
+static void test_json_helpers(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	const char *json = "{\"a\":{\"b\":[\"x\\u001by\",\"z\"],\"t\":true,\"n\":\"12\",\"o\":{},"
+			   "\"nul\":null}}";
+	char buf[64] = "", *v = NULL;
+	size_t len = 0;
+
+	assert_int_equal(store_json_get(s, json, "$.a.b[0]", &v, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(v, "x\x1by", 3);
+	free(v);
+	assert_int_equal(store_json_get(s, json, "$.a.t", &v, NULL), 0);
+	assert_string_equal(v, "true");
+	free(v);
+	assert_int_equal(store_json_get(s, json, "$.a.o", &v, NULL), -EINVAL);
+	assert_int_equal(store_json_get(s, json, "$.a.nul", &v, NULL), -ENOENT);
+	assert_int_equal(store_json_get(s, json, "$.a.missing", &v, NULL), -ENOENT);
+	assert_int_equal(store_json_each(s, json, "$.a.b", collect_values, buf), 0);
+	assert_string_equal(buf, "x\x1by|z|");
+	store_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_schema_and_modes, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file_is_not_created, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insert_duplicate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_set_state_and_mute, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reopen_keeps_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_future_version_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_while_writer_holds_it, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_helpers, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
