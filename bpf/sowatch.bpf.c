@@ -40,8 +40,6 @@ const volatile __u32 self_tgid = 0;
 const volatile __u32 host_mnt_ns = 0;
 /* FMODE_BACKING of this kernel (it moved between releases); 0 before backing files existed. */
 const volatile __u32 fmode_backing = 0;
-/* CLOCK_REALTIME - CLOCK_BOOTTIME, kept current by user space, to compare file times. */
-volatile __s64 boot_to_realtime_ns = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -319,15 +317,6 @@ static __always_inline bool in_container(struct task_struct *task)
 	return host_mnt_ns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != host_mnt_ns;
 }
 
-/* The last change of the inode, CLOCK_REALTIME ns, across the kernel's renames of i_ctime. */
-static __always_inline __s64 inode_ctime_ns(struct inode *inode)
-{
-	if (bpf_core_field_exists(inode->i_ctime_sec))
-		return BPF_CORE_READ(inode, i_ctime_sec) * 1000000000 +
-		       BPF_CORE_READ(inode, i_ctime_nsec);
-	return 0; /* older layouts: this reason is not checked there */
-}
-
 /*
  * Why a library mapped by a container's process may have been added to the container rather
  * than come with its image; 0 when it plainly came with the image.
@@ -337,7 +326,6 @@ static __always_inline __u32 added_reasons(struct task_struct *task, struct file
 	struct inode *real = BPF_CORE_READ(file, f_inode);
 	__u32 magic = BPF_CORE_READ(real, i_sb, s_magic);
 	__u32 why = 0;
-	struct pid_namespace *pid_ns;
 
 	if (magic == TMPFS_MAGIC || magic == RAMFS_MAGIC || magic == HUGETLBFS_MAGIC)
 		why |= SW_ADDED_IN_MEMORY;
@@ -356,14 +344,12 @@ static __always_inline __u32 added_reasons(struct task_struct *task, struct file
 				why |= SW_ADDED_UPPER_LAYER;
 		}
 	}
-	/* Only a container with its own pid namespace has an init whose start means anything. */
-	pid_ns = BPF_CORE_READ(task, nsproxy, pid_ns_for_children);
-	if (BPF_CORE_READ(pid_ns, level) > 0) {
-		__u64 started = BPF_CORE_READ(pid_ns, child_reaper, start_boottime);
-		__s64 changed = inode_ctime_ns(real);
+	if (!(why & (SW_ADDED_UPPER_LAYER | SW_ADDED_IN_MEMORY))) {
+		struct path user = file_user_path(file);
+		struct super_block *root_sb = BPF_CORE_READ(task, fs, root.mnt, mnt_sb);
 
-		if (changed && started && changed > (__s64)started + boot_to_realtime_ns)
-			why |= SW_ADDED_AFTER_START;
+		if (BPF_CORE_READ(user.mnt, mnt_sb) != root_sb)
+			why |= SW_ADDED_OUTSIDE_ROOT;
 	}
 	return why;
 }

@@ -65,7 +65,14 @@ enum sw_added_reason {
 	SW_ADDED_UPPER_LAYER = 1 << 0, /* in the writable layer of the overlay root */
 	SW_ADDED_IN_MEMORY = 1 << 1,   /* on tmpfs, ramfs or hugetlbfs, or a memfd */
 	SW_ADDED_DELETED = 1 << 2,     /* no name left */
-	SW_ADDED_AFTER_START = 1 << 3, /* changed (ctime) after the container's init started */
+	/*
+	 * Not on the container's root file system (a volume, a bind mount): added only if it
+	 * changed after the container started, which user space tells from the file's ctime
+	 * and the runtime's record of the start (both wall-clock times; the kernel knows the
+	 * start only on another clock, and the two drift apart).
+	 */
+	SW_ADDED_OUTSIDE_ROOT = 1 << 3,
+	SW_ADDED_AFTER_START = 1 << 4, /* set by user space: changed after the start */
 };
 
 enum sw_path_flags {

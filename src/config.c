@@ -228,15 +228,16 @@ static int parse_rules(yaml_parser_t *parser, struct config *cfg, const char *na
 		struct config_rule *grown, *rule;
 		yaml_mark_t mark;
 
+		yaml_event_type_t type;
+
 		if ((err = next(parser, &ev, name)))
 			return err;
 		mark = ev.start_mark;
-		if (ev.type == YAML_SEQUENCE_END_EVENT) {
-			yaml_event_delete(&ev);
+		type = ev.type;
+		yaml_event_delete(&ev); /* clears ev: keep what we need first */
+		if (type == YAML_SEQUENCE_END_EVENT)
 			return 0;
-		}
-		yaml_event_delete(&ev);
-		if (ev.type != YAML_MAPPING_START_EVENT)
+		if (type != YAML_MAPPING_START_EVENT)
 			return fail(name, &mark, "expected a rule (a mapping) in", section);
 		if (*n == MAX_RULES)
 			return fail(name, &mark, "too many rules in", section);

@@ -1149,6 +1149,7 @@ static void show_resource(const struct show *sh, const struct store_row *r)
 		field_n("image", v, len);
 		free(v);
 	}
+	field_json_opt(sh, "image id", "$.finding.containers[0].imageId");
 	if (r->pod[0])
 		field("pod", r->pod);
 	else

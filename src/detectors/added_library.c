@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "proc/container.h"
 #include "proc/procfile.h"
 #include "sowatch_events.h"
 #include "util/json.h"
@@ -30,7 +33,43 @@ static const struct {
 	{ SW_ADDED_IN_MEMORY, "inMemory" },
 	{ SW_ADDED_DELETED, "deleted" },
 	{ SW_ADDED_AFTER_START, "changedAfterContainerStart" },
+	/* SW_ADDED_OUTSIDE_ROOT is only a hint from the kernel, never a reason on its own */
 };
+
+/*
+ * Did the file change after the container started? Both times are wall-clock: the file's
+ * ctime, and the start as the runtime recorded it. Unknown is no.
+ */
+static bool changed_after_start(const struct proc *p, const struct event *ev)
+{
+	struct container_info ctr;
+	struct stat st;
+	int64_t created = 0, changed;
+	int fd;
+
+	if (container_info_get(p->container_id, NULL, &ctr) == 0) {
+		created = ctr.created_ns;
+		container_info_free(&ctr);
+	}
+	if (created <= 0)
+		return false;
+	fd = proc_file_open(p->pid, &ev->map.file, ev->map.start, ev->map.end, false, &st);
+	if (fd < 0)
+		return false;
+	close(fd);
+	changed = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	return changed > created;
+}
+
+/* The reasons that make it an added library; 0 when it is part of the container after all. */
+static unsigned added_reasons(const struct proc *p, const struct event *ev)
+{
+	unsigned why = ev->map.added;
+
+	if ((why & (SW_ADDED_OUTSIDE_ROOT | SW_ADDED_UPPER_LAYER)) && changed_after_start(p, ev))
+		why |= SW_ADDED_AFTER_START;
+	return why & ~(unsigned)SW_ADDED_OUTSIDE_ROOT;
+}
 
 static void write_properties(struct json_writer *j, const struct finding *f)
 {
@@ -97,11 +136,11 @@ void added_library_detector_on_event(struct added_library_detector *d, struct pr
 
 	if (ev->kind != EVENT_MAP || !ev->map.added || !ev->map.in_container)
 		return;
-	if (already_reported(p, file->real_dev, file->real_ino))
+	f.added_reasons = added_reasons(p, ev);
+	if (!f.added_reasons || already_reported(p, file->real_dev, file->real_ino))
 		return;
 	f.event_time_ns = ev->time_ns;
 	f.sensor = ev->source;
-	f.added_reasons = ev->map.added;
 	f.module.path = file->path;
 	f.module.kind = "library";
 	f.module.loaded = true;

@@ -75,8 +75,8 @@ static int open_if_same(const char *path, const struct file_ref *file, struct st
 	return fd;
 }
 
-int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
-		     bool is_exe, struct file_digest *ret)
+int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
+		   bool is_exe, struct stat *ret_st)
 {
 	char candidates[4][PATH_MAX + 64];
 	int n = 0, err = -ENOENT;
@@ -92,19 +92,27 @@ int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_star
 		snprintf(candidates[n++], sizeof(candidates[0]), "%s", file->path);
 	}
 	for (int i = 0; i < n; i++) {
-		struct stat st;
-		int fd = open_if_same(candidates[i], file, &st);
+		int fd = open_if_same(candidates[i], file, ret_st);
 
-		if (fd < 0) {
-			if (err != -ESTALE)
-				err = fd;
-			continue;
-		}
-		err = digest_cached(fd, &st, ret);
-		close(fd);
-		if (err == 0)
-			return 0;
+		if (fd >= 0)
+			return fd;
+		if (err != -ESTALE)
+			err = fd;
 	}
+	return err;
+}
+
+int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
+		     bool is_exe, struct file_digest *ret)
+{
+	struct stat st;
+	int fd = proc_file_open(pid, file, vm_start, vm_end, is_exe, &st);
+	int err;
+
+	if (fd < 0)
+		return fd;
+	err = digest_cached(fd, &st, ret);
+	close(fd);
 	return err;
 }
 

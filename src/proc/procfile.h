@@ -4,6 +4,7 @@
 #define SOWATCH_PROCFILE_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "event.h"
 #include "util/hash.h"
@@ -18,6 +19,13 @@
  */
 int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
 		     bool is_exe, struct file_digest *ret);
+
+/*
+ * The same file opened read-only (the same candidates, the same identity check), with its
+ * stat in ret_st: an fd to close, or -errno.
+ */
+int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
+		   bool is_exe, struct stat *ret_st);
 
 /*
  * A path as process pid (thread tid) means it, made absolute against cwd, with its

@@ -184,7 +184,6 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		*ret_error = "cannot open the BPF object";
 		goto err_free;
 	}
-	src->skel->bss->boot_to_realtime_ns = src->decoder.boot_to_realtime_ns;
 	src->skel->rodata->self_tgid = getpid();
 	src->skel->rodata->host_mnt_ns = host_mount_namespace();
 	src->skel->rodata->fmode_backing = kernel_fmode_backing();
@@ -233,8 +232,6 @@ err_free:
 void ebpf_source_sync_clocks(struct ebpf_source *src)
 {
 	src->decoder.boot_to_realtime_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
-	if (src->skel && src->skel->bss)
-		src->skel->bss->boot_to_realtime_ns = src->decoder.boot_to_realtime_ns;
 }
 
 int ebpf_source_poll(struct ebpf_source *src, int timeout_ms)

@@ -285,16 +285,34 @@ def _runc(*args, timeout=30, check=True, root=None):
 
 
 def make_bundle(bundle, args, workspace, env=None, cid=None, cwd=None,
-                cgroups_path=None, annotations=None):
+                cgroups_path=None, annotations=None, image_files=None):
     """Write an OCI bundle (config.json + rootfs/) into the directory bundle.
 
     args: the container process argv (list of str).
     workspace: host dir bind-mounted read-write at the same path.
     env: dict of extra environment variables for the process.
+    image_files: {path in the container: host file}. When given, the root
+    is an overlay, as docker and containerd make it: the "image" is a lower
+    layer holding these files, bundle/upper the writable layer (files put
+    into the root at run time land there); the overlay is mounted on
+    rootfs/ and must be unmounted with unmount_bundle().
     """
     os.makedirs(bundle, exist_ok=True)
     rootfs = os.path.join(bundle, "rootfs")
     os.makedirs(rootfs, exist_ok=True)
+    if image_files is not None:
+        lower = os.path.join(bundle, "lower")
+        os.makedirs(lower)
+        for inside, host in image_files.items():
+            dst = lower + inside
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(host, dst)
+        for d in ("upper", "work"):
+            os.makedirs(os.path.join(bundle, d))
+        subprocess.run(
+            ["mount", "-t", "overlay", "overlay", "-o",
+             "lowerdir=%s,upperdir=%s/upper,workdir=%s/work" % (lower, bundle, bundle),
+             rootfs], check=True)
     _runc("spec", "--bundle", bundle)  # fails if config.json exists
     with open(os.path.join(bundle, "config.json")) as f:
         config = json.load(f)
@@ -317,7 +335,7 @@ def make_bundle(bundle, args, workspace, env=None, cid=None, cwd=None,
     ws = os.path.realpath(workspace)
     os.makedirs(rootfs + ws, exist_ok=True)
 
-    config["root"] = {"path": rootfs, "readonly": True}
+    config["root"] = {"path": rootfs, "readonly": image_files is None}
     for d in HOST_RO_DIRS:
         config["mounts"].append({
             "destination": d, "type": "bind", "source": d,
@@ -350,6 +368,14 @@ def make_bundle(bundle, args, workspace, env=None, cid=None, cwd=None,
     with open(os.path.join(bundle, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
     return config
+
+
+def unmount_bundle(bundle):
+    """Undo make_bundle()'s overlay root, if it made one."""
+    rootfs = os.path.join(bundle, "rootfs")
+    if os.path.exists(os.path.join(bundle, "lower")):
+        subprocess.run(["umount", "-l", rootfs], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -522,7 +548,7 @@ class Container:
     """
 
     def __init__(self, workspace, layout=None, env=None, cid=None, name=None,
-                 init_args=("sleep", "3600"), timeout=60):
+                 init_args=("sleep", "3600"), timeout=60, image_files=None):
         reason = runc_available()
         if reason:
             raise ContainerError(reason)
@@ -535,6 +561,8 @@ class Container:
         self.cgroups_path = self.layout.cgroups_path
         self.identity = self.layout.identity
         self.init_args = list(init_args)
+        self.image_files = image_files
+        self.bundle = None
         self.pid = None
         self.cgroup_lines = []
         self._tmp = None
@@ -560,14 +588,15 @@ class Container:
         self._created_dirs = (_missing_dirs(self.state_root)
                               + _missing_cgroup_parents(self.cgroups_path))
         self._tmp = tempfile.mkdtemp(prefix="sowatch-e2e-bundle-")
-        bundle = os.path.join(self._tmp, "bundle")
+        bundle = self.bundle = os.path.join(self._tmp, "bundle")
         log = os.path.join(self._tmp, "init.log")
         _subreaper_acquire()
         self._subreaper = True
         try:
             make_bundle(bundle, self.init_args, self.workspace, env=self.env,
                         cid=self.id, cgroups_path=self.cgroups_path,
-                        annotations=self.layout.annotations)
+                        annotations=self.layout.annotations,
+                        image_files=self.image_files)
             with open(log, "wb") as out:
                 p = subprocess.run(
                     [RUNC, "--root", self.state_root, "create", "--bundle",
@@ -617,6 +646,13 @@ class Container:
     def state(self):
         return _state(self.id, root=self.state_root)
 
+    def add_file(self, inside, host):
+        """Copy a host file into the running container's root: with an
+        overlay root, it lands in the writable (upper) layer."""
+        dst = os.path.join(self.bundle, "rootfs") + inside
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(host, dst)
+
     def delete(self):
         if self._created:
             self._runc("delete", "-f", self.id, check=False, timeout=30)
@@ -636,6 +672,8 @@ class Container:
             _subreaper_release()
             self._subreaper = False
         if self._tmp:
+            if self.bundle:
+                unmount_bundle(self.bundle)
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
         _rmdirs(self._created_dirs)

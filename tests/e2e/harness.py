@@ -488,10 +488,22 @@ class Sensor:
         if self.returncode != 0:
             raise AssertionError("sensor exited with %s (expected 0):\n%s"
                                  % (self.returncode, self.log_tail()))
+        with open(self.log_path, "rb") as f:
+            self.final_log = f.read().decode("utf-8", "replace")
         if not keep_artifacts():
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
             sys.stderr.write("keeping sensor output in %s\n" % self.dir)
+
+    def crash(self):
+        """SIGKILL, as a crash or an OOM kill would: nothing gets to clean up."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait(STOP_TIMEOUT)
+        self.returncode = self.proc.returncode
+        if self._drain:
+            self._drain.join(5)
 
     def _kill(self):
         if self.proc and self.proc.poll() is None:
