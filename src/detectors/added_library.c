@@ -71,17 +71,17 @@ static unsigned added_reasons(const struct proc *p, const struct event *ev)
 	return why & ~(unsigned)SW_ADDED_OUTSIDE_ROOT;
 }
 
-static void write_properties(struct json_writer *j, const struct finding *f)
+static void write_properties(struct jw_writer *j, const struct finding *f)
 {
-	json_key(j, "addedReasons");
-	json_array_begin(j);
+	jw_key(j, "addedReasons");
+	jw_array_begin(j);
 	for (size_t i = 0; i < sizeof(reason_names) / sizeof(reason_names[0]); i++)
 		if (f->added_reasons & reason_names[i].bit)
-			json_string(j, reason_names[i].name);
-	json_array_end(j);
-	json_kv_string(j, "libraryPath", f->module.path ? f->module.path : "");
-	json_kv_bool(j, "libraryDeleted", f->module.deleted);
-	json_kv_bool(j, "libraryMemfd", f->module.memfd);
+			jw_string(j, reason_names[i].name);
+	jw_array_end(j);
+	jw_kv_string(j, "libraryPath", f->module.path ? f->module.path : "");
+	jw_kv_bool(j, "libraryDeleted", f->module.deleted);
+	jw_kv_bool(j, "libraryMemfd", f->module.memfd);
 }
 
 const struct finding_kind added_library_finding_kind = {

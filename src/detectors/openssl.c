@@ -65,27 +65,27 @@ struct ossl_state {
 	uint32_t loading_tid;
 };
 
-static void write_properties(struct json_writer *j, const struct finding *f)
+static void write_properties(struct jw_writer *j, const struct finding *f)
 {
-	json_key(j, "detectionLayers");
-	json_array_begin(j);
+	jw_key(j, "detectionLayers");
+	jw_array_begin(j);
 	if (f->layers & LAYER_INTENT)
-		json_string(j, "intent");
+		jw_string(j, "intent");
 	if (f->layers & LAYER_LIBRARY)
-		json_string(j, "library");
+		jw_string(j, "library");
 	if (f->layers & LAYER_EFFECT)
-		json_string(j, "effect");
-	json_array_end(j);
-	json_kv_string(j, "moduleKind", f->module.kind);
-	json_kv_string(j, "modulePath", f->module.path ? f->module.path : "");
+		jw_string(j, "effect");
+	jw_array_end(j);
+	jw_kv_string(j, "moduleKind", f->module.kind);
+	jw_kv_string(j, "modulePath", f->module.path ? f->module.path : "");
 	if (f->module.requested)
-		json_kv_string(j, "requestedModule", f->module.requested);
+		jw_kv_string(j, "requestedModule", f->module.requested);
 	if (f->module.origin)
-		json_kv_string(j, "requestOrigin", f->module.origin);
-	json_kv_bool(j, "loaded", f->module.loaded);
-	json_kv_bool(j, "moduleDeleted", f->module.deleted);
-	json_kv_bool(j, "moduleMemfd", f->module.memfd);
-	json_kv_string(j, "trustReason", f->trust_reason);
+		jw_kv_string(j, "requestOrigin", f->module.origin);
+	jw_kv_bool(j, "loaded", f->module.loaded);
+	jw_kv_bool(j, "moduleDeleted", f->module.deleted);
+	jw_kv_bool(j, "moduleMemfd", f->module.memfd);
+	jw_kv_string(j, "trustReason", f->trust_reason);
 }
 
 const struct finding_kind openssl_finding_kind = {

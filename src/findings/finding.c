@@ -82,63 +82,63 @@ static uint64_t now_ns(void)
 }
 
 /* SCC's File: path, size, sha256, hashedSize, partiallyHashed */
-static void json_file(struct json_writer *j, const char *path, const struct file_digest *d)
+static void json_file(struct jw_writer *j, const char *path, const struct file_digest *d)
 {
-	json_object_begin(j);
-	json_kv_string(j, "path", path ? path : "");
+	jw_object_begin(j);
+	jw_kv_string(j, "path", path ? path : "");
 	if (d) {
-		json_kv_int_string(j, "size", d->size);
-		json_kv_string(j, "sha256", d->sha256);
-		json_kv_int_string(j, "hashedSize", d->hashed_size);
-		json_kv_bool(j, "partiallyHashed", d->partially_hashed);
+		jw_kv_int_string(j, "size", d->size);
+		jw_kv_string(j, "sha256", d->sha256);
+		jw_kv_int_string(j, "hashedSize", d->hashed_size);
+		jw_kv_bool(j, "partiallyHashed", d->partially_hashed);
 	}
-	json_object_end(j);
+	jw_object_end(j);
 }
 
 /* The part after '=' of "NAME=value" entries, as SCC's EnvironmentVariable {name, val}. */
-static void json_env(struct json_writer *j, const struct proc *p)
+static void json_env(struct jw_writer *j, const struct proc *p)
 {
-	json_key(j, "envVariables");
-	json_array_begin(j);
+	jw_key(j, "envVariables");
+	jw_array_begin(j);
 	for (size_t i = 0; i < p->envc; i++) {
 		const char *eq = strchr(p->env[i], '=');
 
-		json_object_begin(j);
-		json_kv_string_n(j, "name", p->env[i], eq ? (size_t)(eq - p->env[i]) : 0);
-		json_kv_string(j, "val", eq ? eq + 1 : "");
-		json_object_end(j);
+		jw_object_begin(j);
+		jw_kv_string_n(j, "name", p->env[i], eq ? (size_t)(eq - p->env[i]) : 0);
+		jw_kv_string(j, "val", eq ? eq + 1 : "");
+		jw_object_end(j);
 	}
-	json_array_end(j);
+	jw_array_end(j);
 }
 
-static void json_process(struct json_writer *j, const struct proc *p,
+static void json_process(struct jw_writer *j, const struct proc *p,
 			 const struct finding_module *module)
 {
 	struct file_digest digest;
 	bool hashed = proc_file_digest(p->pid, &p->exe, 0, 0, true, &digest) == 0;
 
-	json_object_begin(j);
-	json_kv_string(j, "name", p->comm);
-	json_key(j, "binary");
+	jw_object_begin(j);
+	jw_kv_string(j, "name", p->comm);
+	jw_key(j, "binary");
 	json_file(j, p->exe.path, hashed ? &digest : NULL);
 	if (module) {
-		json_key(j, "libraries");
-		json_array_begin(j);
+		jw_key(j, "libraries");
+		jw_array_begin(j);
 		json_file(j, module->path, module->hashed ? &module->digest : NULL);
-		json_array_end(j);
+		jw_array_end(j);
 	}
-	json_key(j, "args");
-	json_array_begin(j);
+	jw_key(j, "args");
+	jw_array_begin(j);
 	for (size_t i = 0; i < p->argc; i++)
-		json_string(j, p->argv[i]);
-	json_array_end(j);
-	json_kv_bool(j, "argumentsTruncated", p->argv_truncated);
+		jw_string(j, p->argv[i]);
+	jw_array_end(j);
+	jw_kv_bool(j, "argumentsTruncated", p->argv_truncated);
 	json_env(j, p);
-	json_kv_bool(j, "envVariablesTruncated", p->env_truncated);
-	json_kv_int_string(j, "pid", p->pid);
-	json_kv_int_string(j, "parentPid", p->ppid);
-	json_kv_int_string(j, "userId", p->uid);
-	json_object_end(j);
+	jw_kv_bool(j, "envVariablesTruncated", p->env_truncated);
+	jw_kv_int_string(j, "pid", p->pid);
+	jw_kv_int_string(j, "parentPid", p->ppid);
+	jw_kv_int_string(j, "userId", p->uid);
+	jw_object_end(j);
 }
 
 static void resource_name(const struct finding_resource *res, const struct proc *p, char *out,
@@ -153,66 +153,66 @@ static void resource_name(const struct finding_resource *res, const struct proc 
 		snprintf(out, size, "//sowatch/hosts/%s", res->hostname);
 }
 
-static void json_labels(struct json_writer *j, const struct container_info *ctr)
+static void json_labels(struct jw_writer *j, const struct container_info *ctr)
 {
-	json_key(j, "labels");
-	json_array_begin(j);
+	jw_key(j, "labels");
+	jw_array_begin(j);
 	for (size_t i = 0; ctr && i < ctr->n_labels; i++) {
-		json_object_begin(j);
-		json_kv_string(j, "name", ctr->labels[i].name);
-		json_kv_string(j, "value", ctr->labels[i].value);
-		json_object_end(j);
+		jw_object_begin(j);
+		jw_kv_string(j, "name", ctr->labels[i].name);
+		jw_kv_string(j, "value", ctr->labels[i].value);
+		jw_object_end(j);
 	}
-	json_array_end(j);
+	jw_array_end(j);
 }
 
 /* SCC's Container: name, uri (the image), imageId, labels, createTime */
-static void json_container(struct json_writer *j, const struct proc *p,
+static void json_container(struct jw_writer *j, const struct proc *p,
 			   const struct container_info *ctr)
 {
-	json_object_begin(j);
-	json_kv_string(j, "name", ctr && ctr->name ? ctr->name : p->container_id);
+	jw_object_begin(j);
+	jw_kv_string(j, "name", ctr && ctr->name ? ctr->name : p->container_id);
 	if (ctr && ctr->image)
-		json_kv_string(j, "uri", ctr->image);
+		jw_kv_string(j, "uri", ctr->image);
 	if (ctr && ctr->image_id)
-		json_kv_string(j, "imageId", ctr->image_id);
+		jw_kv_string(j, "imageId", ctr->image_id);
 	json_labels(j, ctr);
 	if (ctr && ctr->created_ns > 0) {
 		char created[40];
 
 		rfc3339((uint64_t)ctr->created_ns, created);
-		json_kv_string(j, "createTime", created);
+		jw_kv_string(j, "createTime", created);
 	}
-	json_object_end(j);
+	jw_object_end(j);
 }
 
 /* SCC's Kubernetes: the pod, with its namespace and the container */
-static void json_kubernetes(struct json_writer *j, const struct proc *p,
+static void json_kubernetes(struct jw_writer *j, const struct proc *p,
 			    const struct container_info *ctr)
 {
-	json_key(j, "kubernetes");
-	json_object_begin(j);
-	json_key(j, "pods");
-	json_array_begin(j);
-	json_object_begin(j);
-	json_kv_string(j, "ns", ctr->namespace ? ctr->namespace : "");
-	json_kv_string(j, "name", ctr->pod);
-	json_key(j, "labels");
-	json_array_begin(j);
-	json_array_end(j);
-	json_key(j, "containers");
-	json_array_begin(j);
+	jw_key(j, "kubernetes");
+	jw_object_begin(j);
+	jw_key(j, "pods");
+	jw_array_begin(j);
+	jw_object_begin(j);
+	jw_kv_string(j, "ns", ctr->namespace ? ctr->namespace : "");
+	jw_kv_string(j, "name", ctr->pod);
+	jw_key(j, "labels");
+	jw_array_begin(j);
+	jw_array_end(j);
+	jw_key(j, "containers");
+	jw_array_begin(j);
 	json_container(j, p, ctr);
-	json_array_end(j);
-	json_object_end(j);
-	json_array_end(j);
-	json_object_end(j);
+	jw_array_end(j);
+	jw_object_end(j);
+	jw_array_end(j);
+	jw_object_end(j);
 }
 
 int finding_to_json(const struct finding *f, const struct finding_resource *res,
 		    struct proctable *pt, const struct container_info *ctr, struct strbuf *out)
 {
-	struct json_writer j;
+	struct jw_writer j;
 	char id[33], event_time[40], create_time[40], name[1024], resource[1024];
 	const struct proc *p = f->proc;
 	const struct proc *ancestor = p;
@@ -222,36 +222,36 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	rfc3339(f->create_time_ns ? f->create_time_ns : now_ns(), create_time);
 	resource_name(res, p, resource, sizeof(resource));
 
-	json_init(&j, out);
-	json_object_begin(&j);
-	json_key(&j, "finding");
-	json_object_begin(&j);
+	jw_init(&j, out);
+	jw_object_begin(&j);
+	jw_key(&j, "finding");
+	jw_object_begin(&j);
 	snprintf(name, sizeof(name), "projects/%s/sources/%s/findings/%s", res->project,
 		 res->source, id);
-	json_kv_string(&j, "name", name);
+	jw_kv_string(&j, "name", name);
 	snprintf(name, sizeof(name), "projects/%s/sources/%s", res->project, res->source);
-	json_kv_string(&j, "parent", name);
-	json_kv_string(&j, "resourceName", resource);
-	json_kv_string(&j, "state", "ACTIVE");
-	json_kv_string(&j, "mute", f->mute ? f->mute : "UNDEFINED");
-	json_kv_string(&j, "category", f->kind->category);
-	json_kv_string(&j, "findingClass", "THREAT");
-	json_kv_string(&j, "severity", f->severity);
-	json_kv_string(&j, "eventTime", event_time);
-	json_kv_string(&j, "createTime", create_time);
+	jw_kv_string(&j, "parent", name);
+	jw_kv_string(&j, "resourceName", resource);
+	jw_kv_string(&j, "state", "ACTIVE");
+	jw_kv_string(&j, "mute", f->mute ? f->mute : "UNDEFINED");
+	jw_kv_string(&j, "category", f->kind->category);
+	jw_kv_string(&j, "findingClass", "THREAT");
+	jw_kv_string(&j, "severity", f->severity);
+	jw_kv_string(&j, "eventTime", event_time);
+	jw_kv_string(&j, "createTime", create_time);
 
-	json_key(&j, "mitreAttack");
-	json_object_begin(&j);
-	json_kv_string(&j, "primaryTactic", "EXECUTION");
-	json_key(&j, "primaryTechniques");
-	json_array_begin(&j);
-	json_string(&j, "SHARED_MODULES");
-	json_array_end(&j);
-	json_kv_string(&j, "version", MITRE_VERSION);
-	json_object_end(&j);
+	jw_key(&j, "mitreAttack");
+	jw_object_begin(&j);
+	jw_kv_string(&j, "primaryTactic", "EXECUTION");
+	jw_key(&j, "primaryTechniques");
+	jw_array_begin(&j);
+	jw_string(&j, "SHARED_MODULES");
+	jw_array_end(&j);
+	jw_kv_string(&j, "version", MITRE_VERSION);
+	jw_object_end(&j);
 
-	json_key(&j, "processes");
-	json_array_begin(&j);
+	jw_key(&j, "processes");
+	jw_array_begin(&j);
 	json_process(&j, p, &f->module);
 	for (int depth = 0; depth < MAX_ANCESTORS && ancestor->ppid; depth++) {
 		ancestor = proctable_get(pt, ancestor->ppid);
@@ -259,36 +259,36 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 			break;
 		json_process(&j, ancestor, NULL);
 	}
-	json_array_end(&j);
+	jw_array_end(&j);
 
 	if (p->container_id[0]) {
-		json_key(&j, "containers");
-		json_array_begin(&j);
+		jw_key(&j, "containers");
+		jw_array_begin(&j);
 		json_container(&j, p, ctr);
-		json_array_end(&j);
+		jw_array_end(&j);
 		if (ctr && ctr->pod)
 			json_kubernetes(&j, p, ctr);
 	}
 
-	json_kv_string(&j, "description", f->kind->description);
-	json_kv_string(&j, "nextSteps", f->kind->next_steps);
+	jw_kv_string(&j, "description", f->kind->description);
+	jw_kv_string(&j, "nextSteps", f->kind->next_steps);
 
-	json_key(&j, "sourceProperties");
-	json_object_begin(&j);
+	jw_key(&j, "sourceProperties");
+	jw_object_begin(&j);
 	f->kind->write_properties(&j, f);
-	json_kv_string(&j, "sensor", f->sensor);
-	json_kv_string(&j, "containerId", p->container_id);
-	json_kv_uint_string(&j, "eventDrops", f->event_drops);
-	json_object_end(&j);
-	json_object_end(&j); /* finding */
+	jw_kv_string(&j, "sensor", f->sensor);
+	jw_kv_string(&j, "containerId", p->container_id);
+	jw_kv_uint_string(&j, "eventDrops", f->event_drops);
+	jw_object_end(&j);
+	jw_object_end(&j); /* finding */
 
-	json_key(&j, "resource");
-	json_object_begin(&j);
-	json_kv_string(&j, "name", resource);
-	json_kv_string(&j, "project_display_name", res->project_display_name);
-	json_kv_string(&j, "type",
-		       res->type[0] ? res->type : (p->container_id[0] ? "container" : "host"));
-	json_object_end(&j);
-	json_object_end(&j);
-	return json_error(&j);
+	jw_key(&j, "resource");
+	jw_object_begin(&j);
+	jw_kv_string(&j, "name", resource);
+	jw_kv_string(&j, "project_display_name", res->project_display_name);
+	jw_kv_string(&j, "type",
+		     res->type[0] ? res->type : (p->container_id[0] ? "container" : "host"));
+	jw_object_end(&j);
+	jw_object_end(&j);
+	return jw_error(&j);
 }

@@ -14,7 +14,7 @@
 #include "util/hash.h"
 #include "util/strbuf.h"
 
-struct json_writer;
+struct jw_writer;
 struct finding;
 
 /*
@@ -25,7 +25,7 @@ struct finding_kind {
 	const char *category;
 	const char *description;
 	const char *next_steps;
-	void (*write_properties)(struct json_writer *j, const struct finding *f);
+	void (*write_properties)(struct jw_writer *j, const struct finding *f);
 };
 
 enum detection_layer {

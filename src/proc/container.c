@@ -13,11 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * Only jansson's parser and accessors are used here: util/json.h (the project's JSON writer)
- * has functions named json_string and json_null too, so the two headers never meet in one file
- * and json_string()/json_null() are never called here (in this program they would be ours).
- */
+/* jansson reads the runtime's JSON; the project's own writer (util/json.h) is jw_*. */
 #include <jansson.h>
 
 const char *const container_default_roots[] = {

@@ -5,19 +5,19 @@
 #include <inttypes.h>
 #include <string.h>
 
-void json_init(struct json_writer *j, struct strbuf *out)
+void jw_init(struct jw_writer *j, struct strbuf *out)
 {
 	memset(j, 0, sizeof(*j));
 	j->out = out;
 }
 
-static void json_fail(struct json_writer *j, int err)
+static void json_fail(struct jw_writer *j, int err)
 {
 	if (!j->err)
 		j->err = err;
 }
 
-static void json_put(struct json_writer *j, const void *data, size_t n)
+static void json_put(struct jw_writer *j, const void *data, size_t n)
 {
 	if (!j->err && strbuf_add(j->out, data, n))
 		json_fail(j, -ENOMEM);
@@ -27,7 +27,7 @@ static void json_put(struct json_writer *j, const void *data, size_t n)
  * Called before any value (scalar or container start): checks the value is allowed here and
  * writes the separating comma. Returns false if nothing must be written.
  */
-static bool json_before_value(struct json_writer *j)
+static bool json_before_value(struct jw_writer *j)
 {
 	if (j->err)
 		return false;
@@ -51,11 +51,11 @@ static bool json_before_value(struct json_writer *j)
 	return !j->err;
 }
 
-static void json_begin(struct json_writer *j, bool object)
+static void json_begin(struct jw_writer *j, bool object)
 {
 	if (!json_before_value(j))
 		return;
-	if (j->depth >= JSON_MAX_DEPTH) {
+	if (j->depth >= JW_MAX_DEPTH) {
 		json_fail(j, -EINVAL);
 		return;
 	}
@@ -65,7 +65,7 @@ static void json_begin(struct json_writer *j, bool object)
 	j->is_object[j->depth] = object;
 }
 
-static void json_end(struct json_writer *j, bool object)
+static void json_end(struct jw_writer *j, bool object)
 {
 	if (j->err)
 		return;
@@ -77,22 +77,22 @@ static void json_end(struct json_writer *j, bool object)
 	j->depth--;
 }
 
-void json_object_begin(struct json_writer *j)
+void jw_object_begin(struct jw_writer *j)
 {
 	json_begin(j, true);
 }
 
-void json_object_end(struct json_writer *j)
+void jw_object_end(struct jw_writer *j)
 {
 	json_end(j, true);
 }
 
-void json_array_begin(struct json_writer *j)
+void jw_array_begin(struct jw_writer *j)
 {
 	json_begin(j, false);
 }
 
-void json_array_end(struct json_writer *j)
+void jw_array_end(struct jw_writer *j)
 {
 	json_end(j, false);
 }
@@ -135,7 +135,7 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-int json_escape_string(struct strbuf *out, const char *str, size_t n)
+int jw_escape_string(struct strbuf *out, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
@@ -209,13 +209,13 @@ int json_escape_string(struct strbuf *out, const char *str, size_t n)
 	return 0;
 }
 
-static void json_put_string(struct json_writer *j, const char *s, size_t n)
+static void json_put_string(struct jw_writer *j, const char *s, size_t n)
 {
-	if (json_escape_string(j->out, s, n))
+	if (jw_escape_string(j->out, s, n))
 		json_fail(j, -ENOMEM);
 }
 
-void json_key_n(struct json_writer *j, const char *key, size_t n)
+void jw_key_n(struct jw_writer *j, const char *key, size_t n)
 {
 	if (j->err)
 		return;
@@ -231,107 +231,107 @@ void json_key_n(struct json_writer *j, const char *key, size_t n)
 	j->after_key = true;
 }
 
-void json_key(struct json_writer *j, const char *key)
+void jw_key(struct jw_writer *j, const char *key)
 {
-	json_key_n(j, key, key ? strlen(key) : 0);
+	jw_key_n(j, key, key ? strlen(key) : 0);
 }
 
-void json_null(struct json_writer *j)
+void jw_null(struct jw_writer *j)
 {
 	if (json_before_value(j))
 		json_put(j, "null", 4);
 }
 
-void json_string_n(struct json_writer *j, const char *s, size_t n)
+void jw_string_n(struct jw_writer *j, const char *s, size_t n)
 {
 	if (!s) {
-		json_null(j);
+		jw_null(j);
 		return;
 	}
 	if (json_before_value(j))
 		json_put_string(j, s, n);
 }
 
-void json_string(struct json_writer *j, const char *s)
+void jw_string(struct jw_writer *j, const char *s)
 {
-	json_string_n(j, s, s ? strlen(s) : 0);
+	jw_string_n(j, s, s ? strlen(s) : 0);
 }
 
-static void json_put_int(struct json_writer *j, int64_t v, bool quoted)
+static void json_put_int(struct jw_writer *j, int64_t v, bool quoted)
 {
 	if (json_before_value(j) && strbuf_addf(j->out, quoted ? "\"%" PRId64 "\"" : "%" PRId64, v))
 		json_fail(j, -ENOMEM);
 }
 
-static void json_put_uint(struct json_writer *j, uint64_t v, bool quoted)
+static void json_put_uint(struct jw_writer *j, uint64_t v, bool quoted)
 {
 	if (json_before_value(j) && strbuf_addf(j->out, quoted ? "\"%" PRIu64 "\"" : "%" PRIu64, v))
 		json_fail(j, -ENOMEM);
 }
 
-void json_int(struct json_writer *j, int64_t v)
+void jw_int(struct jw_writer *j, int64_t v)
 {
 	json_put_int(j, v, false);
 }
 
-void json_uint(struct json_writer *j, uint64_t v)
+void jw_uint(struct jw_writer *j, uint64_t v)
 {
 	json_put_uint(j, v, false);
 }
 
-void json_int_string(struct json_writer *j, int64_t v)
+void jw_int_string(struct jw_writer *j, int64_t v)
 {
 	json_put_int(j, v, true);
 }
 
-void json_uint_string(struct json_writer *j, uint64_t v)
+void jw_uint_string(struct jw_writer *j, uint64_t v)
 {
 	json_put_uint(j, v, true);
 }
 
-void json_bool(struct json_writer *j, bool v)
+void jw_bool(struct jw_writer *j, bool v)
 {
 	if (json_before_value(j))
 		json_put(j, v ? "true" : "false", v ? 4 : 5);
 }
 
-void json_kv_string(struct json_writer *j, const char *key, const char *s)
+void jw_kv_string(struct jw_writer *j, const char *key, const char *s)
 {
-	json_key(j, key);
-	json_string(j, s);
+	jw_key(j, key);
+	jw_string(j, s);
 }
 
-void json_kv_string_n(struct json_writer *j, const char *key, const char *s, size_t n)
+void jw_kv_string_n(struct jw_writer *j, const char *key, const char *s, size_t n)
 {
-	json_key(j, key);
-	json_string_n(j, s, n);
+	jw_key(j, key);
+	jw_string_n(j, s, n);
 }
 
-void json_kv_int(struct json_writer *j, const char *key, int64_t v)
+void jw_kv_int(struct jw_writer *j, const char *key, int64_t v)
 {
-	json_key(j, key);
-	json_int(j, v);
+	jw_key(j, key);
+	jw_int(j, v);
 }
 
-void json_kv_int_string(struct json_writer *j, const char *key, int64_t v)
+void jw_kv_int_string(struct jw_writer *j, const char *key, int64_t v)
 {
-	json_key(j, key);
-	json_int_string(j, v);
+	jw_key(j, key);
+	jw_int_string(j, v);
 }
 
-void json_kv_uint_string(struct json_writer *j, const char *key, uint64_t v)
+void jw_kv_uint_string(struct jw_writer *j, const char *key, uint64_t v)
 {
-	json_key(j, key);
-	json_uint_string(j, v);
+	jw_key(j, key);
+	jw_uint_string(j, v);
 }
 
-void json_kv_bool(struct json_writer *j, const char *key, bool v)
+void jw_kv_bool(struct jw_writer *j, const char *key, bool v)
 {
-	json_key(j, key);
-	json_bool(j, v);
+	jw_key(j, key);
+	jw_bool(j, v);
 }
 
-int json_error(const struct json_writer *j)
+int jw_error(const struct jw_writer *j)
 {
 	if (j->err)
 		return j->err;

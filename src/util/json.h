@@ -6,7 +6,7 @@
  * (RFC 8259) and valid UTF-8, whatever bytes the caller hands in: the data we report (paths,
  * command lines, environment) is attacker-controlled.
  *
- * Errors are sticky: after the first failure every call is a no-op and json_error() reports it,
+ * Errors are sticky: after the first failure every call is a no-op and jw_error() reports it,
  * so callers can build a whole document and check once at the end.
  */
 #ifndef SOWATCH_JSON_H
@@ -19,66 +19,66 @@
 #include "strbuf.h"
 
 /* Maximum number of nested objects/arrays. */
-#define JSON_MAX_DEPTH 32
+#define JW_MAX_DEPTH 32
 
-struct json_writer {
+struct jw_writer {
 	struct strbuf *out;
 	int depth;	/* number of open containers */
 	int err;	/* first error, sticky */
 	bool after_key; /* a key was written, its value is due */
 	/* Per level (0 = top level): something was already written, so the next item needs a ',' */
-	bool need_comma[JSON_MAX_DEPTH + 1];
+	bool need_comma[JW_MAX_DEPTH + 1];
 	/* Per level: the container is an object (keys required) rather than an array */
-	bool is_object[JSON_MAX_DEPTH + 1];
+	bool is_object[JW_MAX_DEPTH + 1];
 };
 
-void json_init(struct json_writer *j, struct strbuf *out);
+void jw_init(struct jw_writer *j, struct strbuf *out);
 
-void json_object_begin(struct json_writer *j);
-void json_object_end(struct json_writer *j);
-void json_array_begin(struct json_writer *j);
-void json_array_end(struct json_writer *j);
+void jw_object_begin(struct jw_writer *j);
+void jw_object_end(struct jw_writer *j);
+void jw_array_begin(struct jw_writer *j);
+void jw_array_end(struct jw_writer *j);
 
 /* Writes a key inside an object; the next value call writes its value. */
-void json_key(struct json_writer *j, const char *key);
+void jw_key(struct jw_writer *j, const char *key);
 /* Same with a key of n arbitrary bytes. */
-void json_key_n(struct json_writer *j, const char *key, size_t n);
+void jw_key_n(struct jw_writer *j, const char *key, size_t n);
 
 /* NUL-terminated; NULL writes null. */
-void json_string(struct json_writer *j, const char *s);
+void jw_string(struct jw_writer *j, const char *s);
 /* n arbitrary bytes (may contain NUL or invalid UTF-8); NULL writes null. */
-void json_string_n(struct json_writer *j, const char *s, size_t n);
+void jw_string_n(struct jw_writer *j, const char *s, size_t n);
 /* A JSON number. */
-void json_int(struct json_writer *j, int64_t v);
+void jw_int(struct jw_writer *j, int64_t v);
 /* A JSON number, unsigned. */
-void json_uint(struct json_writer *j, uint64_t v);
+void jw_uint(struct jw_writer *j, uint64_t v);
 /* proto3 JSON style int64, as a string ("123"), because JS consumers lose precision past 2^53. */
-void json_int_string(struct json_writer *j, int64_t v);
+void jw_int_string(struct jw_writer *j, int64_t v);
 /* proto3 JSON style uint64, as a string. */
-void json_uint_string(struct json_writer *j, uint64_t v);
-void json_bool(struct json_writer *j, bool v);
-void json_null(struct json_writer *j);
+void jw_uint_string(struct jw_writer *j, uint64_t v);
+void jw_bool(struct jw_writer *j, bool v);
+void jw_null(struct jw_writer *j);
 
 /* Convenience: key + value. */
-void json_kv_string(struct json_writer *j, const char *key, const char *s);
-void json_kv_string_n(struct json_writer *j, const char *key, const char *s, size_t n);
-void json_kv_int(struct json_writer *j, const char *key, int64_t v);
-void json_kv_int_string(struct json_writer *j, const char *key, int64_t v);
-void json_kv_uint_string(struct json_writer *j, const char *key, uint64_t v);
-void json_kv_bool(struct json_writer *j, const char *key, bool v);
+void jw_kv_string(struct jw_writer *j, const char *key, const char *s);
+void jw_kv_string_n(struct jw_writer *j, const char *key, const char *s, size_t n);
+void jw_kv_int(struct jw_writer *j, const char *key, int64_t v);
+void jw_kv_int_string(struct jw_writer *j, const char *key, int64_t v);
+void jw_kv_uint_string(struct jw_writer *j, const char *key, uint64_t v);
+void jw_kv_bool(struct jw_writer *j, const char *key, bool v);
 
 /*
- * -ENOMEM if any append failed, -EINVAL on misuse (nesting deeper than JSON_MAX_DEPTH, an end
+ * -ENOMEM if any append failed, -EINVAL on misuse (nesting deeper than JW_MAX_DEPTH, an end
  * that does not match its begin, a value in an object without a key, a key outside an object,
  * more than one top-level value, or - checked here - containers still open or a key without its
  * value); 0 otherwise. Meant to be called once the document is complete.
  */
-int json_error(const struct json_writer *j);
+int jw_error(const struct jw_writer *j);
 
 /*
  * Appends the JSON string literal (with quotes) for n arbitrary bytes to out.
  * Returns 0 or -ENOMEM (out may then hold a truncated literal).
  */
-int json_escape_string(struct strbuf *out, const char *s, size_t n);
+int jw_escape_string(struct strbuf *out, const char *s, size_t n);
 
 #endif

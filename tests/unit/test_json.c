@@ -18,11 +18,11 @@
 static void check_escape(const char *in, size_t n, const char *want)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 
-	json_init(&j, &sb);
-	json_string_n(&j, in, n);
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_string_n(&j, in, n);
+	assert_int_equal(jw_error(&j), 0);
 	assert_string_equal(strbuf_str(&sb), want);
 	strbuf_release(&sb);
 }
@@ -52,40 +52,40 @@ static int python_strict_parse(const char *s, size_t n, bool quiet)
 static void test_nesting_and_commas(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 
 	(void)state;
-	json_init(&j, &sb);
-	json_object_begin(&j);
-	json_kv_string(&j, "a", "x");
-	json_key(&j, "b");
-	json_array_begin(&j);
-	json_int(&j, 1);
-	json_int(&j, -2);
-	json_object_begin(&j);
-	json_object_end(&j);
-	json_array_begin(&j);
-	json_array_end(&j);
-	json_null(&j);
-	json_bool(&j, false);
-	json_string(&j, NULL);
-	json_array_end(&j);
-	json_kv_bool(&j, "c", true);
-	json_kv_int_string(&j, "d", 42);
-	json_key(&j, "e");
-	json_object_begin(&j);
-	json_key(&j, "f");
-	json_object_begin(&j);
-	json_object_end(&j);
-	json_kv_string(&j, "g", NULL);
-	json_object_end(&j);
-	json_kv_int(&j, "h", 7);
-	json_kv_uint_string(&j, "i", UINT64_MAX);
-	json_key(&j, "k");
-	json_uint(&j, UINT64_MAX);
-	json_kv_string_n(&j, "l", "ab", 1);
-	json_object_end(&j);
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_object_begin(&j);
+	jw_kv_string(&j, "a", "x");
+	jw_key(&j, "b");
+	jw_array_begin(&j);
+	jw_int(&j, 1);
+	jw_int(&j, -2);
+	jw_object_begin(&j);
+	jw_object_end(&j);
+	jw_array_begin(&j);
+	jw_array_end(&j);
+	jw_null(&j);
+	jw_bool(&j, false);
+	jw_string(&j, NULL);
+	jw_array_end(&j);
+	jw_kv_bool(&j, "c", true);
+	jw_kv_int_string(&j, "d", 42);
+	jw_key(&j, "e");
+	jw_object_begin(&j);
+	jw_key(&j, "f");
+	jw_object_begin(&j);
+	jw_object_end(&j);
+	jw_kv_string(&j, "g", NULL);
+	jw_object_end(&j);
+	jw_kv_int(&j, "h", 7);
+	jw_kv_uint_string(&j, "i", UINT64_MAX);
+	jw_key(&j, "k");
+	jw_uint(&j, UINT64_MAX);
+	jw_kv_string_n(&j, "l", "ab", 1);
+	jw_object_end(&j);
+	assert_int_equal(jw_error(&j), 0);
 	assert_string_equal(
 	    strbuf_str(&sb),
 	    "{\"a\":\"x\",\"b\":[1,-2,{},[],null,false,null],\"c\":true,\"d\":\"42\","
@@ -98,12 +98,12 @@ static void test_nesting_and_commas(void **state)
 static void test_top_level_scalar(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 
 	(void)state;
-	json_init(&j, &sb);
-	json_int(&j, 5);
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_int(&j, 5);
+	assert_int_equal(jw_error(&j), 0);
 	assert_string_equal(strbuf_str(&sb), "5");
 	strbuf_release(&sb);
 }
@@ -128,15 +128,15 @@ static void test_escapes(void **state)
 static void test_all_control_bytes(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 	char in[0x20];
 
 	(void)state;
 	for (int i = 0; i < 0x20; i++)
 		in[i] = (char)i;
-	json_init(&j, &sb);
-	json_string_n(&j, in, sizeof(in));
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_string_n(&j, in, sizeof(in));
+	assert_int_equal(jw_error(&j), 0);
 	assert_string_equal(strbuf_str(&sb), "\"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006"
 					     "\\u0007\\b\\t\\n\\u000b\\f\\r\\u000e\\u000f\\u0010"
 					     "\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017"
@@ -200,15 +200,15 @@ static void test_embedded_nul(void **state)
 {
 	static const char in[] = "a\0b\0";
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 
 	(void)state;
-	json_init(&j, &sb);
-	json_object_begin(&j);
-	json_key_n(&j, "k\0ey", 4);
-	json_string_n(&j, in, sizeof(in) - 1);
-	json_object_end(&j);
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_object_begin(&j);
+	jw_key_n(&j, "k\0ey", 4);
+	jw_string_n(&j, in, sizeof(in) - 1);
+	jw_object_end(&j);
+	assert_int_equal(jw_error(&j), 0);
 	assert_string_equal(strbuf_str(&sb), "{\"k\\u0000ey\":\"a\\u0000b\\u0000\"}");
 	strbuf_release(&sb);
 }
@@ -217,7 +217,7 @@ static void test_big_string(void **state)
 {
 	const size_t n = 100 * 1024;
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 	char *in = malloc(n + 1);
 
 	(void)state;
@@ -225,25 +225,25 @@ static void test_big_string(void **state)
 	/* Plain ASCII: output is the input, quoted. */
 	memset(in, 'x', n);
 	in[n] = '\0';
-	json_init(&j, &sb);
-	json_string(&j, in);
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_string(&j, in);
+	assert_int_equal(jw_error(&j), 0);
 	assert_int_equal(sb.len, n + 2);
 	assert_memory_equal(sb.buf + 1, in, n);
 	strbuf_release(&sb);
 
 	/* All quotes: each doubles. All invalid: each triples. */
 	memset(in, '"', n);
-	json_init(&j, &sb);
-	json_string_n(&j, in, n);
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_string_n(&j, in, n);
+	assert_int_equal(jw_error(&j), 0);
 	assert_int_equal(sb.len, 2 * n + 2);
 	strbuf_release(&sb);
 
 	memset(in, 0xff, n);
-	json_init(&j, &sb);
-	json_string_n(&j, in, n);
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_string_n(&j, in, n);
+	assert_int_equal(jw_error(&j), 0);
 	assert_int_equal(sb.len, 3 * n + 2);
 	assert_memory_equal(sb.buf + 1 + 3 * (n - 1), FFFD, 3);
 	strbuf_release(&sb);
@@ -253,18 +253,18 @@ static void test_big_string(void **state)
 static void test_int64_limits(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 
 	(void)state;
-	json_init(&j, &sb);
-	json_array_begin(&j);
-	json_int_string(&j, INT64_MIN);
-	json_int_string(&j, INT64_MAX);
-	json_int_string(&j, 0);
-	json_int(&j, INT64_MIN);
-	json_int(&j, INT64_MAX);
-	json_array_end(&j);
-	assert_int_equal(json_error(&j), 0);
+	jw_init(&j, &sb);
+	jw_array_begin(&j);
+	jw_int_string(&j, INT64_MIN);
+	jw_int_string(&j, INT64_MAX);
+	jw_int_string(&j, 0);
+	jw_int(&j, INT64_MIN);
+	jw_int(&j, INT64_MAX);
+	jw_array_end(&j);
+	assert_int_equal(jw_error(&j), 0);
 	assert_string_equal(strbuf_str(&sb),
 			    "[\"-9223372036854775808\",\"9223372036854775807\",\"0\","
 			    "-9223372036854775808,9223372036854775807]");
@@ -274,105 +274,105 @@ static void test_int64_limits(void **state)
 static void test_depth(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 	int i;
 
 	(void)state;
-	/* Exactly JSON_MAX_DEPTH levels are fine. */
-	json_init(&j, &sb);
-	for (i = 0; i < JSON_MAX_DEPTH; i++)
-		json_array_begin(&j);
-	for (i = 0; i < JSON_MAX_DEPTH; i++)
-		json_array_end(&j);
-	assert_int_equal(json_error(&j), 0);
-	assert_int_equal(sb.len, 2 * JSON_MAX_DEPTH);
+	/* Exactly JW_MAX_DEPTH levels are fine. */
+	jw_init(&j, &sb);
+	for (i = 0; i < JW_MAX_DEPTH; i++)
+		jw_array_begin(&j);
+	for (i = 0; i < JW_MAX_DEPTH; i++)
+		jw_array_end(&j);
+	assert_int_equal(jw_error(&j), 0);
+	assert_int_equal(sb.len, 2 * JW_MAX_DEPTH);
 	strbuf_release(&sb);
 
 	/* One more is an error, and the error sticks. */
-	json_init(&j, &sb);
-	for (i = 0; i < JSON_MAX_DEPTH; i++) {
-		json_object_begin(&j);
-		json_key(&j, "k");
+	jw_init(&j, &sb);
+	for (i = 0; i < JW_MAX_DEPTH; i++) {
+		jw_object_begin(&j);
+		jw_key(&j, "k");
 	}
-	json_array_begin(&j);
-	assert_int_equal(json_error(&j), -EINVAL);
-	for (i = 0; i < JSON_MAX_DEPTH; i++)
-		json_object_end(&j);
-	assert_int_equal(json_error(&j), -EINVAL);
+	jw_array_begin(&j);
+	assert_int_equal(jw_error(&j), -EINVAL);
+	for (i = 0; i < JW_MAX_DEPTH; i++)
+		jw_object_end(&j);
+	assert_int_equal(jw_error(&j), -EINVAL);
 	strbuf_release(&sb);
 }
 
-static void expect_misuse(void (*fn)(struct json_writer *j))
+static void expect_misuse(void (*fn)(struct jw_writer *j))
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 
-	json_init(&j, &sb);
+	jw_init(&j, &sb);
 	fn(&j);
-	assert_int_equal(json_error(&j), -EINVAL);
+	assert_int_equal(jw_error(&j), -EINVAL);
 	strbuf_release(&sb);
 }
 
-static void misuse_unclosed(struct json_writer *j)
+static void misuse_unclosed(struct jw_writer *j)
 {
-	json_object_begin(j);
+	jw_object_begin(j);
 }
 
-static void misuse_extra_end(struct json_writer *j)
+static void misuse_extra_end(struct jw_writer *j)
 {
-	json_array_begin(j);
-	json_array_end(j);
-	json_array_end(j);
+	jw_array_begin(j);
+	jw_array_end(j);
+	jw_array_end(j);
 }
 
-static void misuse_mismatched_end(struct json_writer *j)
+static void misuse_mismatched_end(struct jw_writer *j)
 {
-	json_array_begin(j);
-	json_object_end(j);
+	jw_array_begin(j);
+	jw_object_end(j);
 }
 
-static void misuse_value_without_key(struct json_writer *j)
+static void misuse_value_without_key(struct jw_writer *j)
 {
-	json_object_begin(j);
-	json_int(j, 1);
-	json_object_end(j);
+	jw_object_begin(j);
+	jw_int(j, 1);
+	jw_object_end(j);
 }
 
-static void misuse_key_in_array(struct json_writer *j)
+static void misuse_key_in_array(struct jw_writer *j)
 {
-	json_array_begin(j);
-	json_key(j, "k");
-	json_int(j, 1);
-	json_array_end(j);
+	jw_array_begin(j);
+	jw_key(j, "k");
+	jw_int(j, 1);
+	jw_array_end(j);
 }
 
-static void misuse_key_without_value(struct json_writer *j)
+static void misuse_key_without_value(struct jw_writer *j)
 {
-	json_object_begin(j);
-	json_key(j, "k");
-	json_object_end(j);
+	jw_object_begin(j);
+	jw_key(j, "k");
+	jw_object_end(j);
 }
 
-static void misuse_two_keys(struct json_writer *j)
+static void misuse_two_keys(struct jw_writer *j)
 {
-	json_object_begin(j);
-	json_key(j, "a");
-	json_key(j, "b");
-	json_int(j, 1);
-	json_object_end(j);
+	jw_object_begin(j);
+	jw_key(j, "a");
+	jw_key(j, "b");
+	jw_int(j, 1);
+	jw_object_end(j);
 }
 
-static void misuse_two_top_level(struct json_writer *j)
+static void misuse_two_top_level(struct jw_writer *j)
 {
-	json_int(j, 1);
-	json_int(j, 2);
+	jw_int(j, 1);
+	jw_int(j, 2);
 }
 
-static void misuse_null_key(struct json_writer *j)
+static void misuse_null_key(struct jw_writer *j)
 {
-	json_object_begin(j);
-	json_kv_bool(j, NULL, true);
-	json_object_end(j);
+	jw_object_begin(j);
+	jw_kv_bool(j, NULL, true);
+	jw_object_end(j);
 }
 
 static void test_misuse(void **state)
@@ -393,49 +393,49 @@ static void test_misuse(void **state)
 static void test_hostile_bytes_python(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct json_writer j;
+	struct jw_writer j;
 	unsigned char buf[4096];
 	uint32_t seed = 12345;
 
 	(void)state;
-	json_init(&j, &sb);
-	json_object_begin(&j);
-	json_key(&j, "single");
-	json_array_begin(&j);
+	jw_init(&j, &sb);
+	jw_object_begin(&j);
+	jw_key(&j, "single");
+	jw_array_begin(&j);
 	for (int c = 0; c < 256; c++) {
 		buf[0] = (unsigned char)c;
-		json_string_n(&j, (const char *)buf, 1);
+		jw_string_n(&j, (const char *)buf, 1);
 	}
-	json_array_end(&j);
-	json_key(&j, "pairs");
-	json_array_begin(&j);
+	jw_array_end(&j);
+	jw_key(&j, "pairs");
+	jw_array_begin(&j);
 	for (int a = 0; a < 256; a++) {
 		for (int b = 0; b < 256; b++) {
 			buf[2 * b] = (unsigned char)a;
 			buf[2 * b + 1] = (unsigned char)b;
 		}
-		json_string_n(&j, (const char *)buf, 512);
+		jw_string_n(&j, (const char *)buf, 512);
 	}
-	json_array_end(&j);
-	json_key(&j, "random");
-	json_array_begin(&j);
+	jw_array_end(&j);
+	jw_key(&j, "random");
+	jw_array_begin(&j);
 	for (int r = 0; r < 64; r++) {
 		for (size_t i = 0; i < sizeof(buf); i++) {
 			seed = seed * 1103515245 + 12345;
 			/* Bias towards lead/continuation bytes to hit multi-byte paths. */
 			buf[i] = (unsigned char)(seed >> 16) | ((seed & 0x100) ? 0x80 : 0);
 		}
-		json_string_n(&j, (const char *)buf, sizeof(buf));
+		jw_string_n(&j, (const char *)buf, sizeof(buf));
 		/* The same bytes as a key. */
-		json_object_begin(&j);
-		json_key_n(&j, (const char *)buf, 64);
-		json_int(&j, r);
-		json_object_end(&j);
+		jw_object_begin(&j);
+		jw_key_n(&j, (const char *)buf, 64);
+		jw_int(&j, r);
+		jw_object_end(&j);
 	}
-	json_array_end(&j);
-	json_kv_string(&j, "seps", "\xe2\x80\xa8\xe2\x80\xa9\x7f");
-	json_object_end(&j);
-	assert_int_equal(json_error(&j), 0);
+	jw_array_end(&j);
+	jw_kv_string(&j, "seps", "\xe2\x80\xa8\xe2\x80\xa9\x7f");
+	jw_object_end(&j);
+	assert_int_equal(jw_error(&j), 0);
 	assert_int_equal(python_strict_parse(sb.buf, sb.len, false), 0);
 	strbuf_release(&sb);
 
