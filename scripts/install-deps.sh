@@ -19,6 +19,7 @@ build=(
 	libssl-dev             # SHA-256, OpenSSL's module directories
 	libyaml-dev            # configuration
 	libjansson-dev         # OCI runtime state and config.json (container names, pods)
+	libsqlite3-dev         # the findings store
 	openssl                # the program we watch, and its module directories
 )
 test=(
