@@ -514,8 +514,12 @@ static __always_inline void map_pending(__u64 start, __u32 flags)
 	struct pending_map p = { .start = start, .flags = flags };
 	__u32 *want = bpf_map_lookup_elem(&interest, &tgid);
 
-	/* Container processes are looked at too, for libraries added to the container. */
-	if (in_container((struct task_struct *)bpf_get_current_task()))
+	/*
+	 * Container processes are looked at too, for libraries added to the container: their
+	 * file mappings only (mprotect there is mostly JITs on anonymous memory).
+	 */
+	if (!(flags & SW_MAP_MPROTECT) &&
+	    in_container((struct task_struct *)bpf_get_current_task()))
 		p.flags |= SW_MAP_IN_CONTAINER;
 	else if (!want)
 		return;
@@ -562,8 +566,10 @@ static __always_inline void map_report(__u64 addr)
 	want = p->interest;
 	bpf_map_delete_elem(&pending_maps, &tid);
 
-	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found_cb, &found, 0))
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found_cb, &found, 0)) {
+		count(SW_EVENT_MAP, COUNT_DROPPED); /* the mmap lock was contended: say so */
 		return;
+	}
 	if (!found.file || !(found.vm_flags & VM_EXEC))
 		return;
 	if (flags & SW_MAP_IN_CONTAINER)

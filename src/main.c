@@ -129,10 +129,12 @@ static void log_stop_summary(const struct pipeline *pl, uint64_t dropped)
 
 	pipeline_stats(pl, &st);
 	log_info("stopping: %llu findings reported, %llu muted, %llu allowed by rules, %llu seen "
-		 "before a restart, %llu failed; %llu events dropped",
+		 "before a restart, %llu resent from the store, %llu failed; %llu events "
+		 "dropped",
 		 (unsigned long long)st.reported, (unsigned long long)st.muted,
 		 (unsigned long long)st.allowed, (unsigned long long)st.repeated,
-		 (unsigned long long)st.failed, (unsigned long long)dropped);
+		 (unsigned long long)st.resent, (unsigned long long)st.failed,
+		 (unsigned long long)dropped);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -227,6 +229,7 @@ static int cmd_run(int argc, char **argv)
 		if (now - last_check >= COUNTERS_PERIOD_MS) {
 			counters_check(src, pl, &last_dropped);
 			ebpf_source_sync_clocks(src);
+			pipeline_tick(pl);
 			last_check = now;
 		}
 		if (now - last_sweep >= SWEEP_PERIOD_MS) {

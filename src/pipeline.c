@@ -31,6 +31,8 @@ struct pipeline {
 	struct pipeline_watchers watchers;
 	uint64_t event_drops;
 	struct pipeline_stats stats;
+	struct unstored *unstored; /* newest first */
+	size_t n_unstored;
 };
 
 static uint64_t now_ns(void)
@@ -41,9 +43,82 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* Keep it (store), then tell (outputs): a finding printed is a finding that survives a crash. */
-static int keep_and_tell(struct pipeline *pl, const struct finding *f,
-			 const struct container_info *ctr, const struct strbuf *line)
+#define MAX_UNSTORED 10000 /* findings kept in memory while the store refuses them */
+
+/* A finding the store could not take yet (busy, full disk): tried again every second. */
+struct unstored {
+	char *text[15]; /* owned copies of the row's strings, in store_finding's order */
+	struct store_finding row;
+	struct unstored *next;
+};
+
+static char *dup_or_empty(const char *s)
+{
+	return strdup(s ? s : "");
+}
+
+static void unstored_free(struct unstored *u)
+{
+	for (size_t i = 0; u && i < sizeof(u->text) / sizeof(u->text[0]); i++)
+		free(u->text[i]);
+	free(u);
+}
+
+static struct unstored *unstored_new(const struct store_finding *row)
+{
+	const char *const in[15] = { row->id,
+				     row->category,
+				     row->severity,
+				     row->state,
+				     row->mute,
+				     row->container_id,
+				     row->container_name,
+				     row->image,
+				     row->pod,
+				     row->namespace,
+				     row->binary_path,
+				     row->module_path,
+				     row->module_sha256,
+				     row->json,
+				     NULL };
+	struct unstored *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	for (size_t i = 0; i < 14; i++)
+		if (!(u->text[i] = dup_or_empty(in[i]))) {
+			unstored_free(u);
+			return NULL;
+		}
+	u->row = (struct store_finding){
+		.id = u->text[0],
+		.category = u->text[1],
+		.severity = u->text[2],
+		.state = u->text[3],
+		.mute = u->text[4],
+		.container_id = u->text[5],
+		.container_name = u->text[6],
+		.image = u->text[7],
+		.pod = u->text[8],
+		.namespace = u->text[9],
+		.binary_path = u->text[10],
+		.module_path = u->text[11],
+		.module_sha256 = u->text[12],
+		.json = u->text[13],
+		.event_time_ns = row->event_time_ns,
+		.create_time_ns = row->create_time_ns,
+		.delivered_ns = row->delivered_ns,
+	};
+	return u;
+}
+
+/*
+ * Keep it (store), then tell (outputs), then note that it was told: a finding stored but
+ * not written (a crash in between, a failed write) is written at the next start; one the
+ * store refused is written anyway and kept in memory until the store takes it.
+ */
+static void keep_and_tell(struct pipeline *pl, const struct finding *f,
+			  const struct container_info *ctr, const struct strbuf *line)
 {
 	char id[33];
 	const struct proc *p = f->proc;
@@ -65,26 +140,82 @@ static int keep_and_tell(struct pipeline *pl, const struct finding *f,
 		.module_sha256 = f->module.hashed ? f->module.digest.sha256 : NULL,
 		.json = strbuf_str(line),
 	};
-	int err;
+	bool muted = strcmp(f->mute, "MUTED") == 0;
+	int stored, err;
 
 	finding_id(f, id);
-	err = store_insert(pl->store, &row);
-	if (err == 1) {
+	stored = store_insert(pl->store, &row);
+	if (stored == 1) {
 		pl->stats.repeated++;
-		return 0;
+		return;
 	}
-	if (err < 0) /* still tell: losing it from the store must not lose it everywhere */
-		log_error("cannot store finding %s: %s", id, strerror(-err));
-	if (strcmp(f->mute, "MUTED") == 0) {
+	if (stored < 0)
+		log_error("cannot store finding %s now (%s): will retry", id, strerror(-stored));
+	if (muted) {
 		pl->stats.muted++;
-		return err;
+	} else {
+		err = jsonl_output_write(pl->jsonl, strbuf_str(line), line->len);
+		if (err) {
+			log_error(
+			    "cannot write finding %s: %s; it will be written at the next start", id,
+			    strerror(-err));
+			pl->stats.failed++;
+			if (stored == 0)
+				return; /* stored, undelivered: resent at start */
+		} else {
+			pl->stats.reported++;
+			row.delivered_ns = (int64_t)now_ns();
+			if (stored == 0 &&
+			    (err = store_mark_delivered(pl->store, id, row.delivered_ns)))
+				log_warn("cannot note finding %s as written (%s): it may be "
+					 "written again at the next start",
+					 id, strerror(-err));
+		}
 	}
-	if (jsonl_output_write(pl->jsonl, strbuf_str(line), line->len)) {
-		log_error("cannot write finding %s: %s", id, strerror(errno));
+	if (stored < 0) {
+		struct unstored *u = pl->n_unstored < MAX_UNSTORED ? unstored_new(&row) : NULL;
+
+		if (!u) {
+			log_error(
+			    "finding %s cannot be kept for the store: it is in the output only",
+			    id);
+			return;
+		}
+		u->next = pl->unstored;
+		pl->unstored = u;
+		pl->n_unstored++;
+	}
+}
+
+/* Try the store again with what it refused before. */
+static void store_retry(struct pipeline *pl)
+{
+	struct unstored **link = &pl->unstored;
+
+	while (*link) {
+		struct unstored *u = *link;
+		int err = store_insert(pl->store, &u->row);
+
+		if (err < 0) {
+			link = &u->next;
+			continue;
+		}
+		*link = u->next;
+		pl->n_unstored--;
+		unstored_free(u);
+	}
+}
+
+/* Findings stored by an earlier run but never written: write them now, oldest first. */
+static int resend_one(const struct store_row *r, void *ctx)
+{
+	struct pipeline *pl = ctx;
+
+	if (jsonl_output_write(pl->jsonl, r->json, strlen(r->json)))
 		return -EIO;
-	}
-	pl->stats.reported++;
-	return err;
+	store_mark_delivered(pl->store, r->id, (int64_t)now_ns());
+	pl->stats.resent++;
+	return 0;
 }
 
 static void report(const struct finding *f, void *ctx)
@@ -117,13 +248,13 @@ static void report(const struct finding *f, void *ctx)
 	copy.event_drops = pl->event_drops;
 	copy.create_time_ns = now_ns();
 	err = finding_to_json(&copy, &pl->resource, pl->pt, ctr, &line);
-	if (!err)
-		err = keep_and_tell(pl, &copy, ctr, &line);
-	else
+	if (!err) {
+		keep_and_tell(pl, &copy, ctr, &line);
+	} else {
 		log_error("cannot serialize a finding for pid %u: %s", f->proc->pid,
 			  strerror(-err));
-	if (err)
 		pl->stats.failed++;
+	}
 out:
 	if (ctr)
 		container_info_free(ctr);
@@ -170,6 +301,11 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 	if (err)
 		goto err_free;
 	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path);
+	if (!err && store_undelivered(pl->store, resend_one, pl) < 0)
+		log_error("cannot write the findings an earlier run stored but never wrote");
+	if (!err && pl->stats.resent)
+		log_info("wrote %llu findings an earlier run stored but never wrote",
+			 (unsigned long long)pl->stats.resent);
 	if (err) {
 		static char message[PATH_MAX + 64];
 
@@ -270,6 +406,12 @@ void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops)
 	pl->event_drops = drops;
 }
 
+void pipeline_tick(struct pipeline *pl)
+{
+	if (pl->unstored)
+		store_retry(pl);
+}
+
 void pipeline_stats(const struct pipeline *pl, struct pipeline_stats *ret)
 {
 	*ret = pl->stats;
@@ -281,6 +423,19 @@ void pipeline_free(struct pipeline *pl)
 		return;
 	openssl_detector_free(pl->openssl);
 	added_library_detector_free(pl->added_library);
+	if (pl->unstored) {
+		store_retry(pl);
+		if (pl->n_unstored)
+			log_error("%zu findings could not be stored; they were written to the "
+				  "outputs only",
+				  pl->n_unstored);
+	}
+	while (pl->unstored) {
+		struct unstored *u = pl->unstored;
+
+		pl->unstored = u->next;
+		unstored_free(u);
+	}
 	jsonl_output_close(pl->jsonl);
 	store_close(pl->store);
 	proctable_free(pl->pt);

@@ -41,13 +41,16 @@ void pipeline_flush(struct pipeline *pl);
 void pipeline_sweep(struct pipeline *pl);
 /* Events the sources lost so far: findings made from now on carry the figure. */
 void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops);
+/* Once a second: retry what the store refused. */
+void pipeline_tick(struct pipeline *pl);
 /* What happened to the findings so far, for the log. */
 struct pipeline_stats {
 	uint64_t reported; /* stored and written to the outputs */
 	uint64_t muted;	   /* stored, marked muted, not written */
 	uint64_t allowed;  /* matched an allow rule: dropped */
 	uint64_t repeated; /* already in the store (seen before a restart): not written again */
-	uint64_t failed;   /* could not be stored or written */
+	uint64_t failed;   /* could not be written (kept, written at the next start) */
+	uint64_t resent;   /* stored by an earlier run but never written: written at start */
 };
 void pipeline_stats(const struct pipeline *pl, struct pipeline_stats *ret);
 void pipeline_free(struct pipeline *pl);

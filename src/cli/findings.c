@@ -674,7 +674,7 @@ static char *container_cell(const struct store_row *r)
 		snprintf(id, sizeof(id), "%s", r->container_id);
 		return cell(id, 0, false);
 	}
-	return strdup("host");
+	return strdup("(host)"); /* a container may well be named "host" */
 }
 
 static int add_row(const struct store_row *r, void *ctx)
@@ -766,7 +766,7 @@ static int run_list(struct store *s, const struct opts *o)
 		.since_ns = o->since_ns ? now_ns() - o->since_ns : 0,
 		.severity = o->severity,
 		.state = o->state,
-		.container = o->container,
+		.container = o->container && strcmp(o->container, "host") ? o->container : NULL,
 		.host = o->container && !strcmp(o->container, "host"),
 	};
 	struct rows_ctx rc;
@@ -832,7 +832,7 @@ static int run_related(struct store *s, const struct opts *o)
 		snprintf(short_id, sizeof(short_id), "%s", id);
 		printf("%zu other finding%s of %s%s within %s of %s", rc.matched,
 		       rc.matched == 1 ? "" : "s", ref.container[0] ? "container " : "",
-		       ref.container_label, o->window, short_id);
+		       ref.container[0] ? ref.container_label : "the host", o->window, short_id);
 		print_hidden(&rc);
 	}
 out:

@@ -6,23 +6,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "proc/container.h"
 #include "proc/procfile.h"
 #include "sowatch_events.h"
 #include "util/json.h"
 
-#define MAX_REPORTED 256 /* per process: files already reported, not to repeat them */
+#define REPORTED_KEYS 4096 /* (container, file) pairs remembered, oldest forgotten first */
 
 struct added_library_detector {
 	struct detector_env env;
-};
-
-/* Files of one process already reported, by the identity of the mapped (layer's) file. */
-struct reported {
-	size_t n;
-	struct {
-		uint64_t dev, ino;
-	} files[MAX_REPORTED];
+	uint64_t reported[REPORTED_KEYS];
+	size_t next_reported;
 };
 
 static const struct {
@@ -102,25 +100,27 @@ const struct finding_kind added_library_finding_kind = {
 	.write_properties = write_properties,
 };
 
-static bool already_reported(struct proc *p, uint64_t dev, uint64_t ino)
+/*
+ * Reported already? Once per container and file, not per process: a crash loop or a
+ * preforking server would otherwise repeat the same finding for every process.
+ */
+static bool already_reported(struct added_library_detector *d, const struct proc *p, uint64_t dev,
+			     uint64_t ino)
 {
-	struct reported *r = p->detector_state[DETECTOR_ADDED_LIBRARY];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	uint64_t key;
+	char buf[128];
+	int n = snprintf(buf, sizeof(buf), "%s|%llu|%llu", p->container_id, (unsigned long long)dev,
+			 (unsigned long long)ino);
 
-	if (!r) {
-		r = calloc(1, sizeof(*r));
-		if (!r)
-			return false; /* report rather than stay silent */
-		p->detector_state[DETECTOR_ADDED_LIBRARY] = r;
-		p->detector_free[DETECTOR_ADDED_LIBRARY] = free;
-	}
-	for (size_t i = 0; i < r->n; i++)
-		if (r->files[i].dev == dev && r->files[i].ino == ino)
+	EVP_Digest(buf, (size_t)n, md, &md_len, EVP_sha256(), NULL);
+	memcpy(&key, md, sizeof(key));
+	key |= 1; /* 0 marks a free slot */
+	for (size_t i = 0; i < REPORTED_KEYS; i++)
+		if (d->reported[i] == key)
 			return true;
-	if (r->n < MAX_REPORTED) {
-		r->files[r->n].dev = dev;
-		r->files[r->n].ino = ino;
-		r->n++;
-	}
+	d->reported[d->next_reported++ % REPORTED_KEYS] = key;
 	return false;
 }
 
@@ -134,10 +134,12 @@ void added_library_detector_on_event(struct added_library_detector *d, struct pr
 		.proc = p,
 	};
 
-	if (ev->kind != EVENT_MAP || !ev->map.added || !ev->map.in_container)
+	/* Another mount namespace is not enough: systemd services, snaps and sandboxes have
+	 * their own too. A container is what a runtime says it is. */
+	if (ev->kind != EVENT_MAP || !ev->map.added || !ev->map.in_container || !p->container_id[0])
 		return;
 	f.added_reasons = added_reasons(p, ev);
-	if (!f.added_reasons || already_reported(p, file->real_dev, file->real_ino))
+	if (!f.added_reasons || already_reported(d, p, file->real_dev, file->real_ino))
 		return;
 	f.event_time_ns = ev->time_ns;
 	f.sensor = ev->source;

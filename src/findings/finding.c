@@ -42,19 +42,23 @@ static void boot_id(char out[64])
 void finding_id(const struct finding *f, char ret_id[33])
 {
 	static char boot[64];
+	const char *path = f->module.path ? f->module.path : "";
+	const char *requested = f->module.requested ? f->module.requested : "";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	struct strbuf key = STRBUF_INIT;
 
 	if (!boot[0])
 		boot_id(boot);
-	/* In clock ticks, as /proc has it: a process seen at exec and the same process read
-	 * from /proc after a restart give the same id. */
-	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%s|%s", boot, f->kind->category, f->proc->pid,
-		    (unsigned long long)proc_start_ticks(f->proc),
+	/*
+	 * The start in clock ticks, as /proc has it: a process seen at exec and the same process
+	 * read from /proc after a restart give the same id. Strings carry their length first:
+	 * "a|" + "b" and "a" + "|b" must not name the same finding.
+	 */
+	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%zu:%s|%zu:%s", boot, f->kind->category,
+		    f->proc->pid, (unsigned long long)proc_start_ticks(f->proc),
 		    (unsigned long long)f->module.dev, (unsigned long long)f->module.ino,
-		    f->module.path ? f->module.path : "",
-		    f->module.requested ? f->module.requested : "");
+		    strlen(path), path, strlen(requested), requested);
 	EVP_Digest(strbuf_str(&key), key.len, md, &md_len, EVP_sha256(), NULL);
 	strbuf_release(&key);
 	for (int i = 0; i < 16; i++)

@@ -507,8 +507,11 @@ static bool is_field_key(const char *k)
  */
 enum manager { MGR_OTHER, MGR_CONTAINERD, MGR_CRIO };
 
-static enum manager manager_of(const struct kvs *ann)
+static enum manager manager_of(const struct container_info *ci, const struct kvs *ann)
 {
+	/* Where the runtime keeps its state says more than annotations a pod could set. */
+	if (ci->runtime && strncmp(ci->runtime, "/run/containerd/", 16) == 0)
+		return MGR_CONTAINERD;
 	if (kvs_get(ann, "io.kubernetes.cri-o.ContainerType") || kvs_get(ann, CRIO_LABELS))
 		return MGR_CRIO;
 	if (kvs_get(ann, "io.kubernetes.cri.container-type"))
@@ -604,7 +607,7 @@ static int apply_annotations(struct container_info *ci, const struct kvs *ann)
 			goto out;
 	}
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		r = pick(manager_of(ann), ann, &crio, field_keys[i], fields[i]);
+		r = pick(manager_of(ci, ann), ann, &crio, field_keys[i], fields[i]);
 		if (r)
 			goto out;
 	}

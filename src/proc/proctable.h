@@ -13,7 +13,7 @@
 #include "event.h"
 
 /* Per-detector state hangs off a process; the detector says how to free it. */
-enum detector_slot { DETECTOR_OPENSSL, DETECTOR_ADDED_LIBRARY, DETECTOR_SLOTS };
+enum detector_slot { DETECTOR_OPENSSL, DETECTOR_SLOTS };
 
 struct proc {
 	uint32_t pid;

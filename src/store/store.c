@@ -45,6 +45,14 @@ static const char *const migrations[] = {
 	") STRICT;"
 	"CREATE INDEX findings_container_time ON findings (container_id, event_time_ns);"
 	"CREATE INDEX findings_time ON findings (event_time_ns);",
+	/*
+	 * 2: when a finding reached the outputs (0: not yet), so that one stored but never
+	 * written (a crash between the two, a full disk) is sent at the next start. Rows of
+	 * version 1 were written when stored.
+	 */
+	"ALTER TABLE findings ADD COLUMN delivered_ns INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE findings SET delivered_ns = create_time_ns;"
+	"CREATE INDEX findings_undelivered ON findings (event_time_ns) WHERE delivered_ns = 0;",
 };
 
 struct store {
@@ -310,13 +318,13 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 	if (err)
 		goto err_close;
 	if (mode != STORE_READ_ONLY) {
-		rc =
-		    sqlite3_prepare_v3(s->db,
-				       "INSERT INTO findings (" ROW_COLUMNS ") VALUES (?1, ?2, ?3, "
-				       "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-				       "CASE WHEN json_valid(?16) THEN ?16 END) "
-				       "ON CONFLICT (id) DO NOTHING",
-				       -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
+		rc = sqlite3_prepare_v3(s->db,
+					"INSERT INTO findings (" ROW_COLUMNS
+					", delivered_ns) VALUES "
+					"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+					"?14, ?15, CASE WHEN json_valid(?16) THEN ?16 END, ?17) "
+					"ON CONFLICT (id) DO NOTHING",
+					-1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
 		if (rc != SQLITE_OK) {
 			*ret_error = set_error("cannot prepare the findings database %s: %s", path,
 					       sqlite3_errmsg(s->db));
@@ -402,6 +410,8 @@ int store_insert(struct store *s, const struct store_finding *f)
 		rc = sqlite3_bind_text(st, 4 + (int)i, or_empty(text[i]), -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 16, f->json, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 17, f->delivered_ns);
 	if (rc == SQLITE_OK)
 		rc = step_done(st);
 	sqlite3_reset(st);
@@ -500,6 +510,35 @@ static int run_rows(sqlite3_stmt *st, int rc, store_row_fn fn, void *ctx)
 	}
 	sqlite3_finalize(st);
 	return ret ? ret : sqlite_errno(rc);
+}
+
+int store_mark_delivered(struct store *s, const char *id, int64_t when_ns)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "UPDATE findings SET delivered_ns = ?2 WHERE id = ?1",
+				    -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, when_ns);
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return sqlite_errno(rc);
+	return sqlite3_changes(s->db) ? 0 : -ENOENT;
+}
+
+int store_undelivered(struct store *s, store_row_fn fn, void *ctx)
+{
+	static const char sql[] = "SELECT " ROW_COLUMNS " FROM findings"
+				  " WHERE delivered_ns = 0 AND mute != 'MUTED'"
+				  " ORDER BY event_time_ns, id";
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	return run_rows(st, rc, fn, ctx);
 }
 
 int store_list(struct store *s, const struct store_filter *f, store_row_fn fn, void *ctx)

@@ -29,7 +29,8 @@ struct store_finding {
 	const char *mute;  /* "UNDEFINED", "MUTED" or "UNMUTED"; NULL or "" = "UNDEFINED" */
 	const char *container_id, *container_name, *image, *pod, *namespace;
 	const char *binary_path, *module_path, *module_sha256;
-	const char *json; /* the notification object, one line; must be valid JSON */
+	const char *json;     /* the notification object, one line; must be valid JSON */
+	int64_t delivered_ns; /* when it reached the outputs; 0: not yet */
 };
 
 /* A stored row, as the query functions hand it to their callback: valid during the call only. */
@@ -73,6 +74,10 @@ int store_file_version(struct store *s);
  * -EINVAL (no id, no or invalid JSON, bad state or mute), -EBUSY, -ENOSPC, -EROFS, -EIO.
  */
 int store_insert(struct store *s, const struct store_finding *f);
+/* It reached the outputs at when_ns (0 or -errno; -ENOENT for an unknown id). */
+int store_mark_delivered(struct store *s, const char *id, int64_t when_ns);
+/* Findings stored but never written to the outputs (and not muted), oldest first. */
+int store_undelivered(struct store *s, store_row_fn fn, void *ctx);
 /* Column and $.finding.state; 0, -ENOENT for an unknown id, -EINVAL for another state. */
 int store_set_state(struct store *s, const char *id, const char *state);
 /* Column and $.finding.mute ("MUTED", "UNMUTED" or "UNDEFINED"); 0, -ENOENT, -EINVAL. */

@@ -149,6 +149,31 @@ class TestStoreAndRelated(TriageTest):
     def test_crio_layout(self):
         self.check_layout("crio")
 
+    def test_stored_but_unwritten_is_written_at_next_start(self):
+        """The output failed (a full disk): the finding is in the store, and the
+        next start writes it."""
+        sensor = self.start_sensor(args=["--jsonl", "/dev/full"])
+        mod = self.ws.module()
+        r = run_cmd(["openssl", "engine", "-t", mod])
+        deadline = time.time() + 10
+        stored = []
+        while not stored and time.time() < deadline:
+            time.sleep(0.2)
+            rc, out, err = findings_cli(self.db, "list", "--json")
+            stored = [x for x in out.splitlines() if mod in x]
+        self.assertEqual(len(stored), 1, "not stored")
+        sensor.stop()
+        self.assertIn("cannot write finding", sensor.final_log)
+        again = self.start_sensor()
+        fd = again.wait_for(harness.for_process(r.pid, mod))
+        self.assertEqual(fd["finding"]["severity"], "CRITICAL")
+        again.stop()
+        self.assertRegex(again.final_log, r"wrote 1 findings? an earlier run stored")
+        # Written once: a third start has nothing left to write.
+        third = self.start_sensor()
+        harness.canary(third, self.ws)
+        self.assertEqual([x for x in third.findings() if lib_path(x) == mod], [])
+
     def test_show_answers_the_review_questions(self):
         sensor = self.start_sensor()
         mod = self.ws.module(stem="shown")
@@ -231,6 +256,19 @@ class TestAddedLibrary(TriageTest):
         self.assertEqual(f["sourceProperties"]["containerId"], c.id)
         self.assertEqual([fd["finding"]["sourceProperties"] for fd in sensor.findings()
                           if lib_path(fd) == lower], [])
+
+
+    def test_private_mount_namespace_is_not_a_container(self):
+        """systemd services, sandboxes and `unshare -m` have their own mount
+        namespace too; without a container runtime's word, no finding."""
+        sensor = self.start_sensor()
+        shm = "/dev/shm/sowatch-e2e-%s.so" % harness.rand()
+        shutil.copy2(harness.fixture_module(), shm)
+        self.addCleanup(os.unlink, shm)
+        r = run_cmd(["unshare", "-m", harness.fixture_loader(), "dlopen", shm, "0"])
+        self.assertEqual(r.returncode, 0, r.output)
+        harness.canary(sensor, self.ws)
+        self.assertEqual([fd for fd in sensor.findings() if lib_path(fd) == shm], [])
 
 
 class TestMuteRules(TriageTest):

@@ -125,8 +125,8 @@ static void test_open_creates_schema_and_modes(void **state)
 	char dir[PATH_MAX + 16], mode[16];
 	struct stat st;
 
-	assert_int_equal(store_file_version(s), 1);
-	assert_int_equal(store_schema_version(), 1);
+	assert_int_equal(store_file_version(s), store_schema_version());
+	assert_int_equal(store_schema_version(), 2);
 	assert_int_equal(stat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
@@ -137,7 +137,7 @@ static void test_open_creates_schema_and_modes(void **state)
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0077, 0); /* SQLite copies the database's mode */
 
-	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 1);
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 2);
 	pragma_int(fx->path, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	store_close(s);
@@ -423,6 +423,52 @@ static void test_json_helpers(void **state)
 	store_close(s);
 }
 
+/* Version 1 files: migrated in place, their rows counted as written already. */
+static void test_migration_from_version_1(void **state)
+{
+	struct fixture *fx = *state;
+	char sub_dir[PATH_MAX + 8];
+	sqlite3 *db = NULL;
+	struct store *s;
+	int undelivered = 0;
+
+	snprintf(sub_dir, sizeof(sub_dir), "%s/sub", fx->dir);
+	assert_int_equal(mkdir(sub_dir, 0700), 0);
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+		db,
+		"CREATE TABLE findings (id TEXT PRIMARY KEY NOT NULL,"
+		" event_time_ns INTEGER NOT NULL, create_time_ns INTEGER NOT NULL,"
+		" category TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL DEFAULT '',"
+		" state TEXT NOT NULL DEFAULT 'ACTIVE', mute TEXT NOT NULL DEFAULT"
+		" 'UNDEFINED', container_id TEXT NOT NULL DEFAULT '', container_name TEXT"
+		" NOT NULL DEFAULT '', image TEXT NOT NULL DEFAULT '', pod TEXT NOT NULL"
+		" DEFAULT '', namespace TEXT NOT NULL DEFAULT '', binary_path TEXT NOT NULL"
+		" DEFAULT '', module_path TEXT NOT NULL DEFAULT '', module_sha256 TEXT NOT"
+		" NULL DEFAULT '', json TEXT NOT NULL) STRICT;"
+		"INSERT INTO findings (id, event_time_ns, create_time_ns, json)"
+		" VALUES ('old1', 5, 6, '{}');"
+		"PRAGMA user_version = 1;",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_or_fail(fx->path, STORE_READ_WRITE);
+	assert_int_equal(store_file_version(s), 2);
+	assert_int_equal(store_undelivered(s, count_row, &undelivered), 0);
+	assert_int_equal(undelivered, 0); /* the old row was written when it was stored */
+	assert_int_equal(insert(s, "new00001", 7, ""), 0);
+	assert_int_equal(store_undelivered(s, count_row, &undelivered), 0);
+	assert_int_equal(undelivered, 1);
+	assert_int_equal(store_mark_delivered(s, "new00001", 8), 0);
+	undelivered = 0;
+	assert_int_equal(store_undelivered(s, count_row, &undelivered), 0);
+	assert_int_equal(undelivered, 0);
+	assert_int_equal(store_mark_delivered(s, "nope0001", 8), -ENOENT);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +484,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_while_writer_holds_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_helpers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_version_1, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
