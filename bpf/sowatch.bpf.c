@@ -290,6 +290,33 @@ static __always_inline struct path file_user_path(struct file *file)
 	return p;
 }
 
+/* struct inode before 6.11, which renamed i_ctime twice (CO-RE flavours of the old layouts). */
+struct inode___before_6_11 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___before_6_6 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+/* The inode's last change, CLOCK_REALTIME ns, whichever way this kernel stores it. */
+static __always_inline __s64 inode_ctime_ns(struct inode *inode)
+{
+	struct inode___before_6_11 *v66 = (void *)inode;
+	struct inode___before_6_6 *old = (void *)inode;
+
+	if (bpf_core_field_exists(inode->i_ctime_sec))
+		return BPF_CORE_READ(inode, i_ctime_sec) * 1000000000 +
+		       BPF_CORE_READ(inode, i_ctime_nsec);
+	if (bpf_core_field_exists(v66->__i_ctime))
+		return BPF_CORE_READ(v66, __i_ctime.tv_sec) * 1000000000 +
+		       BPF_CORE_READ(v66, __i_ctime.tv_nsec);
+	if (bpf_core_field_exists(old->i_ctime))
+		return BPF_CORE_READ(old, i_ctime.tv_sec) * 1000000000 +
+		       BPF_CORE_READ(old, i_ctime.tv_nsec);
+	return 0;
+}
+
 static __always_inline __u16 file_describe(struct sw_file *out, __u8 *area, struct file *file)
 {
 	struct inode *real = BPF_CORE_READ(file, f_inode);
@@ -303,6 +330,7 @@ static __always_inline __u16 file_describe(struct sw_file *out, __u8 *area, stru
 	out->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	out->real_ino = BPF_CORE_READ(real, i_ino);
 	out->real_dev = BPF_CORE_READ(real, i_sb, s_dev);
+	out->ctime_ns = inode_ctime_ns(real);
 	out->fs_magic = BPF_CORE_READ(inode, i_sb, s_magic);
 	out->nlink = BPF_CORE_READ(real, __i_nlink);
 	out->mode = BPF_CORE_READ(inode, i_mode);

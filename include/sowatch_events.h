@@ -96,6 +96,7 @@ struct sw_event_header {
 struct sw_file {
 	__u64 ino;
 	__u64 real_ino;
+	__s64 ctime_ns; /* last change of the mapped file, CLOCK_REALTIME; 0 unknown */
 	__u32 real_dev;
 	__u32 dev;	/* kernel dev_t: major << 20 | minor */
 	__u32 fs_magic; /* superblock magic: tmpfs, overlayfs, ... */
@@ -179,7 +180,7 @@ struct sw_counters {
 };
 
 _Static_assert(sizeof(struct sw_event_header) == 24, "header layout is fixed");
-_Static_assert(sizeof(struct sw_file) == 48, "sw_file layout is fixed");
+_Static_assert(sizeof(struct sw_file) == 56, "sw_file layout is fixed");
 _Static_assert((SW_ARGV_MAX & (SW_ARGV_MAX - 1)) == 0, "masks need a power of two");
 _Static_assert((SW_ENV_MAX & (SW_ENV_MAX - 1)) == 0, "masks need a power of two");
 _Static_assert((SW_PATH_MAX & (SW_PATH_MAX - 1)) == 0, "masks need a power of two");

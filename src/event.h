@@ -22,6 +22,7 @@ struct file_ref {
 	uint64_t ino;
 	/* The file whose pages are mapped: for a file of an overlay, the layer's; else the same */
 	uint64_t real_dev, real_ino;
+	int64_t ctime_ns; /* its last change, CLOCK_REALTIME; 0 when unknown */
 	uint32_t mode;
 	uint32_t uid;
 	bool deleted;	     /* no name left in the file system */

@@ -948,6 +948,17 @@ static void field_array(const struct show *sh, const char *label, const char *pa
 	strbuf_release(&sb);
 }
 
+/* Is there a value at path (a scalar, an array or an object)? */
+static bool jget_exists(const struct show *sh, const char *path)
+{
+	char *v = NULL;
+	size_t len = 0;
+	int err = store_json_get(sh->s, sh->json, path, &v, &len);
+
+	free(v);
+	return err == 0 || err == -EINVAL;
+}
+
 static bool jtrue(const struct show *sh, const char *path)
 {
 	char *v = jget(sh, path, NULL);
@@ -1071,6 +1082,12 @@ static void show_module(const struct show *sh)
 	snprintf(path, sizeof(path), "%s.moduleMemfd", sp);
 	if (jtrue(sh, path))
 		field("file", "an anonymous memory file (memfd)");
+	snprintf(path, sizeof(path), "%s.addedReasons", sp);
+	if (jget_exists(sh, path)) {
+		/* Added Library Loaded: why the library is not the image's */
+		field_array(sh, "why added", path, join_plain, "");
+		return;
+	}
 	snprintf(path, sizeof(path), "%s.detectionLayers", sp);
 	field_array(sh, "seen by", path, join_plain, "");
 	snprintf(path, sizeof(path), "%s.trustReason", sp);

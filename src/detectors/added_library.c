@@ -36,13 +36,14 @@ static const struct {
 
 /*
  * Did the file change after the container started? Both times are wall-clock: the file's
- * ctime, and the start as the runtime recorded it. Unknown is no.
+ * ctime, as the kernel had it at the mapping (or, from older sources, as it is now), and the
+ * start as the runtime recorded it. Unknown is no.
  */
 static bool changed_after_start(const struct proc *p, const struct event *ev)
 {
 	struct container_info ctr;
 	struct stat st;
-	int64_t created = 0, changed;
+	int64_t created = 0, changed = ev->map.file.ctime_ns;
 	int fd;
 
 	if (container_info_get(p->container_id, NULL, &ctr) == 0) {
@@ -51,11 +52,13 @@ static bool changed_after_start(const struct proc *p, const struct event *ev)
 	}
 	if (created <= 0)
 		return false;
-	fd = proc_file_open(p->pid, &ev->map.file, ev->map.start, ev->map.end, false, &st);
-	if (fd < 0)
-		return false;
-	close(fd);
-	changed = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	if (!changed) {
+		fd = proc_file_open(p->pid, &ev->map.file, ev->map.start, ev->map.end, false, &st);
+		if (fd < 0)
+			return false;
+		close(fd);
+		changed = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	}
 	return changed > created;
 }
 

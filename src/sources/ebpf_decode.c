@@ -68,6 +68,7 @@ static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, char *p
 	ref->ino = f->ino;
 	ref->real_dev = makedev(f->real_dev >> 20, f->real_dev & ((1U << 20) - 1));
 	ref->real_ino = f->real_ino;
+	ref->ctime_ns = f->ctime_ns;
 	ref->mode = f->mode;
 	ref->uid = f->uid;
 	ref->on_tmpfs = in_memory;

@@ -256,6 +256,9 @@ class TestAddedLibrary(TriageTest):
         self.assertEqual(f["sourceProperties"]["containerId"], c.id)
         self.assertEqual([fd["finding"]["sourceProperties"] for fd in sensor.findings()
                           if lib_path(fd) == lower], [])
+        rc, out, err = findings_cli(self.db, "show", finding_id(fd))
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"why added +upperLayer, changedAfterContainerStart")
 
 
     def test_private_mount_namespace_is_not_a_container(self):
