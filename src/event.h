@@ -44,14 +44,22 @@ struct event {
 	enum event_kind kind;
 	const char *source; /* "ebpf", ... */
 	uint64_t time_ns;   /* CLOCK_REALTIME */
-	uint32_t pid;	    /* the process (thread group) */
+	uint32_t pid;	    /* the process (thread group), in namespace ns */
 	uint32_t tid;
+	/*
+	 * Which pid space pid belongs to: 0 the host's (eBPF); for a gVisor sandbox a stable
+	 * non-zero id chosen by its source. Processes are (ns, pid), never pid alone.
+	 */
+	uint64_t ns;
+	/* The container the source says the process runs in; NULL: find it from the cgroup */
+	const char *container_id;
 	union {
 		struct {
 			uint32_t ppid, uid, gid;
 			char comm[COMM_LEN];
 			struct file_ref exe;
-			const char *cwd; /* as the process sees it; NULL when unknown */
+			const char *exe_sha256; /* hex, when the source hashed it; else NULL */
+			const char *cwd;	/* as the process sees it; NULL when unknown */
 			const char *const *argv;
 			size_t argc;
 			bool argv_truncated; /* the last element may be cut short */
