@@ -368,17 +368,17 @@ void pipeline_handle(const struct event *ev, void *ctx)
 		p = proctable_fork(pl->pt, ev);
 		break;
 	case EVENT_EXIT:
-		p = proctable_get(pl->pt, ev->pid);
+		p = proctable_get(pl->pt, ev->ns, ev->pid);
 		break;
 	default:
-		p = proctable_get_or_load(pl->pt, ev->pid);
+		p = proctable_get_or_load(pl->pt, ev->ns, ev->pid);
 	}
 	if (p) {
 		openssl_detector_on_event(pl->openssl, p, ev);
 		added_library_detector_on_event(pl->added_library, p, ev);
 	}
 	if (ev->kind == EVENT_EXIT)
-		proctable_exit(pl->pt, ev->pid);
+		proctable_exit(pl->pt, ev->ns, ev->pid);
 }
 
 static void flush_process(struct proc *p, void *ctx)

@@ -53,7 +53,8 @@ static bool changed_after_start(const struct proc *p, const struct event *ev)
 	if (created <= 0)
 		return false;
 	if (!changed) {
-		fd = proc_file_open(p->pid, &ev->map.file, ev->map.start, ev->map.end, false, &st);
+		fd = proc_file_open(p->host_pid, &ev->map.file, ev->map.start, ev->map.end, false,
+				    &st);
 		if (fd < 0)
 			return false;
 		close(fd);
@@ -153,7 +154,7 @@ void added_library_detector_on_event(struct added_library_detector *d, struct pr
 	f.module.memfd = file->memfd;
 	f.module.dev = file->dev;
 	f.module.ino = file->ino;
-	f.module.hashed = proc_file_digest(p->pid, file, ev->map.start, ev->map.end, false,
+	f.module.hashed = proc_file_digest(p->host_pid, file, ev->map.start, ev->map.end, false,
 					   &f.module.digest) == 0;
 	d->env.report(&f, d->env.ctx);
 }

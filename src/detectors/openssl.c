@@ -194,23 +194,27 @@ static bool identify(struct openssl_detector *d, const struct proc *p)
 	char exe[64];
 	struct stat st;
 
-	if (!p->exe.ino)
+	/* A source that hashed the binary (gVisor) settles it. */
+	for (size_t i = 0; p->exe_sha256[0] && i < d->n_hashes; i++)
+		if (strcmp(d->hashes[i].sha256, p->exe_sha256) == 0)
+			return true;
+	if (!p->exe.ino || !p->host_pid)
 		return false;
 	if (known_id(d, p->exe.dev, p->exe.ino))
 		return true;
-	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->pid);
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->host_pid);
 	if (stat(exe, &st) || st.st_dev != p->exe.dev || st.st_ino != p->exe.ino)
 		return false;
 	for (size_t i = 0; i < d->n_hashes && !size_known; i++)
 		size_known = d->hashes[i].size == st.st_size;
-	if (!size_known || proc_file_digest(p->pid, &p->exe, 0, 0, true, &digest))
+	if (!size_known || proc_file_digest(p->host_pid, &p->exe, 0, 0, true, &digest))
 		return false;
 	for (size_t i = 0; i < d->n_hashes; i++) {
 		if (strcmp(d->hashes[i].sha256, digest.sha256) != 0)
 			continue;
 		learn_id(d, p->exe.dev, p->exe.ino);
 		if (d->env.watch_process)
-			d->env.watch_process(p->pid, d->env.ctx);
+			d->env.watch_process(p->host_pid, d->env.ctx);
 		return true;
 	}
 	return false;
@@ -249,7 +253,7 @@ static struct ossl_state *state_new(struct proc *p, bool is_openssl)
 	if (!st)
 		return NULL;
 	st->is_openssl = is_openssl;
-	snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->pid);
+	snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->host_pid);
 	p->detector_state[DETECTOR_OPENSSL] = st;
 	p->detector_free[DETECTOR_OPENSSL] = state_free;
 	return st;
@@ -261,7 +265,7 @@ static void proc_workdir(const struct proc *p, char *out, size_t size)
 	if (p->cwd)
 		snprintf(out, size, "%s", p->cwd);
 	else
-		proc_cwd(p->pid, out, size);
+		proc_cwd(p->host_pid, out, size);
 }
 
 static struct module_attempt *attempt_at(struct ossl_state *st, size_t index_plus_one)
@@ -539,7 +543,8 @@ static void on_module_load(struct openssl_detector *d, struct proc *p, const str
 		return;
 	/* dlopen() takes a name with a slash as a path (relative to the cwd); others it searches. */
 	proc_workdir(p, cwd, sizeof(cwd));
-	if (strchr(name, '/') && proc_path_resolve(p->pid, ev->tid, cwd, name, path, sizeof(path)))
+	if (strchr(name, '/') &&
+	    proc_path_resolve(p->host_pid, ev->tid, cwd, name, path, sizeof(path)))
 		path[0] = '\0';
 	a = attempt_request(d, st, name, path, "DSO_load", kind_by_place(d, path), LAYER_LIBRARY,
 			    ev);
@@ -574,7 +579,7 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	f.module.ino = file->ino;
 	f.module.hashed =
 	    (a->have_id || map_ev) &&
-	    proc_file_digest(p->pid, file, map_ev ? map_ev->map.start : 0,
+	    proc_file_digest(p->host_pid, file, map_ev ? map_ev->map.start : 0,
 			     map_ev ? map_ev->map.end : 0, false, &f.module.digest) == 0;
 	a->reported = true;
 	d->env.report(&f, d->env.ctx);

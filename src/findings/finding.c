@@ -90,11 +90,13 @@ static void json_file(struct jw_writer *j, const char *path, const struct file_d
 {
 	jw_object_begin(j);
 	jw_kv_string(j, "path", path ? path : "");
-	if (d) {
+	if (d && d->size >= 0) {
 		jw_kv_int_string(j, "size", d->size);
 		jw_kv_string(j, "sha256", d->sha256);
 		jw_kv_int_string(j, "hashedSize", d->hashed_size);
 		jw_kv_bool(j, "partiallyHashed", d->partially_hashed);
+	} else if (d) {
+		jw_kv_string(j, "sha256", d->sha256); /* hashed by the source: no size known */
 	}
 	jw_object_end(j);
 }
@@ -119,7 +121,15 @@ static void json_process(struct jw_writer *j, const struct proc *p,
 			 const struct finding_module *module)
 {
 	struct file_digest digest;
-	bool hashed = proc_file_digest(p->pid, &p->exe, 0, 0, true, &digest) == 0;
+	bool hashed = proc_file_digest(p->host_pid, &p->exe, 0, 0, true, &digest) == 0;
+
+	if (!hashed && p->exe_sha256[0]) {
+		/* The source hashed it (gVisor): the hash, without a size we could check */
+		memset(&digest, 0, sizeof(digest));
+		snprintf(digest.sha256, sizeof(digest.sha256), "%s", p->exe_sha256);
+		digest.size = digest.hashed_size = -1;
+		hashed = true;
+	}
 
 	jw_object_begin(j);
 	jw_kv_string(j, "name", p->comm);
@@ -258,7 +268,7 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	jw_array_begin(&j);
 	json_process(&j, p, &f->module);
 	for (int depth = 0; depth < MAX_ANCESTORS && ancestor->ppid; depth++) {
-		ancestor = proctable_get(pt, ancestor->ppid);
+		ancestor = proctable_get(pt, ancestor->ns, ancestor->ppid);
 		if (!ancestor)
 			break;
 		json_process(&j, ancestor, NULL);

@@ -81,14 +81,17 @@ int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
 	char candidates[4][PATH_MAX + 64];
 	int n = 0, err = -ENOENT;
 
+	if (!pid) /* not a host process: /proc cannot tell, only the path might */
+		vm_start = vm_end = 0, is_exe = false;
 	if (vm_end > vm_start)
 		snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/map_files/%llx-%llx",
 			 pid, (unsigned long long)vm_start, (unsigned long long)vm_end);
 	if (is_exe)
 		snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/exe", pid);
 	if (file->path && file->path[0] == '/') {
-		snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/root%s", pid,
-			 file->path);
+		if (pid)
+			snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/root%s", pid,
+				 file->path);
 		snprintf(candidates[n++], sizeof(candidates[0]), "%s", file->path);
 	}
 	for (int i = 0; i < n; i++) {

@@ -21,9 +21,9 @@ struct proctable {
 	size_t size;
 };
 
-static size_t bucket_of(uint32_t pid)
+static size_t bucket_of(uint64_t ns, uint32_t pid)
 {
-	return (pid * 2654435761u) & (BUCKETS - 1);
+	return ((pid ^ (uint32_t)(ns ^ (ns >> 32))) * 2654435761u) & (BUCKETS - 1);
 }
 
 int proctable_new(struct proctable **ret)
@@ -92,22 +92,24 @@ void proctable_free(struct proctable *pt)
 	free(pt);
 }
 
-struct proc *proctable_get(struct proctable *pt, uint32_t pid)
+struct proc *proctable_get(struct proctable *pt, uint64_t ns, uint32_t pid)
 {
-	for (struct proc *p = pt->buckets[bucket_of(pid)]; p; p = p->next)
-		if (p->pid == pid)
+	for (struct proc *p = pt->buckets[bucket_of(ns, pid)]; p; p = p->next)
+		if (p->pid == pid && p->ns == ns)
 			return p;
 	return NULL;
 }
 
-static struct proc *proctable_add(struct proctable *pt, uint32_t pid)
+static struct proc *proctable_add(struct proctable *pt, uint64_t ns, uint32_t pid)
 {
 	struct proc *p = calloc(1, sizeof(*p));
-	size_t b = bucket_of(pid);
+	size_t b = bucket_of(ns, pid);
 
 	if (!p)
 		return NULL;
+	p->ns = ns;
 	p->pid = pid;
+	p->host_pid = ns == 0 ? pid : 0;
 	p->next = pt->buckets[b];
 	pt->buckets[b] = p;
 	pt->size++;
@@ -215,14 +217,14 @@ static void proc_load_from_procfs(struct proc *p)
 	container_id_of_pid(p->pid, p->container_id);
 }
 
-struct proc *proctable_get_or_load(struct proctable *pt, uint32_t pid)
+struct proc *proctable_get_or_load(struct proctable *pt, uint64_t ns, uint32_t pid)
 {
-	struct proc *p = proctable_get(pt, pid);
+	struct proc *p = proctable_get(pt, ns, pid);
 
 	if (p)
 		return p;
-	p = proctable_add(pt, pid);
-	if (p)
+	p = proctable_add(pt, ns, pid);
+	if (p && ns == 0)
 		proc_load_from_procfs(p);
 	return p;
 }
@@ -240,17 +242,17 @@ void proctable_seed_from_procfs(struct proctable *pt)
 
 		if (*end || pid == 0 || pid > UINT32_MAX)
 			continue;
-		proctable_get_or_load(pt, (uint32_t)pid);
+		proctable_get_or_load(pt, 0, (uint32_t)pid);
 	}
 	closedir(d);
 }
 
 struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
 {
-	struct proc *p = proctable_get(pt, ev->pid);
+	struct proc *p = proctable_get(pt, ev->ns, ev->pid);
 
 	if (!p)
-		p = proctable_add(pt, ev->pid);
+		p = proctable_add(pt, ev->ns, ev->pid);
 	if (!p)
 		return NULL;
 	proc_clear_image(p);
@@ -269,21 +271,25 @@ struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
 	p->env_truncated = ev->exec.env_truncated || !p->env;
 	p->cgroup_id = ev->exec.cgroup_id;
 	p->start_boottime_ns = ev->exec.start_boottime_ns;
-	/* The cgroup does not change at exec; read it again only when we had none. */
-	if (!p->container_id[0])
-		container_id_of_pid(p->pid, p->container_id);
+	snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s",
+		 ev->exec.exe_sha256 ? ev->exec.exe_sha256 : "");
+	/* The source may know the container; else the cgroup, which an exec does not change. */
+	if (ev->container_id)
+		snprintf(p->container_id, sizeof(p->container_id), "%s", ev->container_id);
+	else if (!p->container_id[0] && p->host_pid)
+		container_id_of_pid(p->host_pid, p->container_id);
 	return p;
 }
 
 struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
 {
-	struct proc *parent = proctable_get(pt, ev->fork.ppid);
-	struct proc *p = proctable_get(pt, ev->pid);
+	struct proc *parent = proctable_get(pt, ev->ns, ev->fork.ppid);
+	struct proc *p = proctable_get(pt, ev->ns, ev->pid);
 
 	if (p) /* pid reuse after a missed exit */
 		proc_clear_image(p);
 	else
-		p = proctable_add(pt, ev->pid);
+		p = proctable_add(pt, ev->ns, ev->pid);
 	if (!p)
 		return NULL;
 	p->container_id[0] = '\0'; /* the parent's, below; else read again at exec */
@@ -305,22 +311,51 @@ struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
 		p->env_truncated = parent->env_truncated;
 		p->cgroup_id = parent->cgroup_id;
 		memcpy(p->container_id, parent->container_id, sizeof(p->container_id));
+		memcpy(p->exe_sha256, parent->exe_sha256, sizeof(p->exe_sha256));
 	}
+	if (ev->container_id)
+		snprintf(p->container_id, sizeof(p->container_id), "%s", ev->container_id);
 	return p;
 }
 
-void proctable_exit(struct proctable *pt, uint32_t pid)
+void proctable_exit(struct proctable *pt, uint64_t ns, uint32_t pid)
 {
-	struct proc **link = &pt->buckets[bucket_of(pid)];
+	struct proc **link = &pt->buckets[bucket_of(ns, pid)];
 
 	for (struct proc *p = *link; p; link = &p->next, p = p->next) {
-		if (p->pid != pid)
+		if (p->pid != pid || p->ns != ns)
 			continue;
 		*link = p->next;
 		pt->size--;
 		proc_free(p);
 		return;
 	}
+}
+
+size_t proctable_forget_ns(struct proctable *pt, uint64_t ns,
+			   void (*gone)(struct proc *p, void *ctx), void *ctx)
+{
+	size_t forgotten = 0;
+
+	for (size_t b = 0; b < BUCKETS; b++) {
+		struct proc **link = &pt->buckets[b];
+
+		while (*link) {
+			struct proc *p = *link;
+
+			if (p->ns != ns) {
+				link = &p->next;
+				continue;
+			}
+			if (gone)
+				gone(p, ctx);
+			*link = p->next;
+			pt->size--;
+			proc_free(p);
+			forgotten++;
+		}
+	}
+	return forgotten;
 }
 
 void proctable_for_each(struct proctable *pt, void (*fn)(struct proc *p, void *ctx), void *ctx)
@@ -352,7 +387,8 @@ size_t proctable_sweep(struct proctable *pt, void (*gone)(struct proc *p, void *
 		while (*link) {
 			struct proc *p = *link;
 
-			if (proc_still_alive(p)) {
+			/* Only /proc's own processes can be checked against it. */
+			if (p->ns != 0 || proc_still_alive(p)) {
 				link = &p->next;
 				continue;
 			}

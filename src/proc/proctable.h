@@ -16,12 +16,15 @@
 enum detector_slot { DETECTOR_OPENSSL, DETECTOR_SLOTS };
 
 struct proc {
+	uint64_t ns; /* the pid namespace pid belongs to (see struct event) */
 	uint32_t pid;
+	uint32_t host_pid; /* pid when it is the host's (ns 0): the one /proc knows; else 0 */
 	uint32_t ppid;
 	uint32_t uid;
 	char comm[COMM_LEN];
 	/* The executable, as its file_ref with an owned path. */
 	struct file_ref exe;
+	char exe_sha256[65]; /* when the source hashed it (gVisor does); else "" */
 	char *cwd;   /* owned; working directory at exec, as the process sees it; NULL unknown */
 	char **argv; /* owned, argc entries */
 	size_t argc;
@@ -45,15 +48,21 @@ void proctable_free(struct proctable *pt);
 /* Read every process of /proc once, so the ancestors of later execs have names. */
 void proctable_seed_from_procfs(struct proctable *pt);
 
-struct proc *proctable_get(struct proctable *pt, uint32_t pid);
-/* The process, created with what /proc says when no event introduced it yet. */
-struct proc *proctable_get_or_load(struct proctable *pt, uint32_t pid);
+struct proc *proctable_get(struct proctable *pt, uint64_t ns, uint32_t pid);
+/*
+ * The process, created when no event introduced it yet: with what /proc says for a host
+ * process, empty for another namespace's.
+ */
+struct proc *proctable_get_or_load(struct proctable *pt, uint64_t ns, uint32_t pid);
 
 /* Apply an exec or fork event; returns the process it concerns (NULL when out of memory). */
 struct proc *proctable_exec(struct proctable *pt, const struct event *ev);
 struct proc *proctable_fork(struct proctable *pt, const struct event *ev);
 /* Forget a process (its exit was seen). */
-void proctable_exit(struct proctable *pt, uint32_t pid);
+void proctable_exit(struct proctable *pt, uint64_t ns, uint32_t pid);
+/* Forget every process of a namespace (a gVisor sandbox went away), passing each to gone. */
+size_t proctable_forget_ns(struct proctable *pt, uint64_t ns,
+			   void (*gone)(struct proc *p, void *ctx), void *ctx);
 /*
  * Processes whose exit we never saw (they ended before sowatch started watching, or the
  * event was lost): those no longer in /proc, or whose pid now names a newer process. Each

@@ -61,12 +61,12 @@ static void test_exec_fork_exit(void **state)
 	assert_int_equal(child->ppid, NO_SUCH_PID);
 	assert_string_equal(child->exe.path, "/usr/bin/openssl");
 	assert_string_equal(child->argv[1], "engine");
-	assert_true(child->exe.path != proctable_get(pt, NO_SUCH_PID)->exe.path); /* own copy */
+	assert_true(child->exe.path != proctable_get(pt, 0, NO_SUCH_PID)->exe.path); /* own copy */
 	assert_int_equal(proctable_size(pt), 2);
 
-	proctable_exit(pt, NO_SUCH_PID);
-	assert_null(proctable_get(pt, NO_SUCH_PID));
-	assert_non_null(proctable_get(pt, NO_SUCH_PID - 1));
+	proctable_exit(pt, 0, NO_SUCH_PID);
+	assert_null(proctable_get(pt, 0, NO_SUCH_PID));
+	assert_non_null(proctable_get(pt, 0, NO_SUCH_PID - 1));
 	assert_int_equal(proctable_size(pt), 1);
 	proctable_free(pt);
 }
@@ -104,18 +104,39 @@ static void test_sweep(void **state)
 	struct proc *me;
 
 	assert_int_equal(proctable_new(&pt), 0);
-	proctable_exec(pt, &ev);			    /* never existed */
-	me = proctable_get_or_load(pt, (uint32_t)getpid()); /* alive, read from /proc */
+	proctable_exec(pt, &ev);			       /* never existed */
+	me = proctable_get_or_load(pt, 0, (uint32_t)getpid()); /* alive, read from /proc */
 	assert_non_null(me);
 	assert_true(me->start_boottime_ns > 0);
 	assert_int_equal(proctable_sweep(pt, on_gone, NULL), 1);
 	assert_int_equal(gone_calls, 1);
-	assert_null(proctable_get(pt, NO_SUCH_PID));
-	assert_non_null(proctable_get(pt, (uint32_t)getpid()));
+	assert_null(proctable_get(pt, 0, NO_SUCH_PID));
+	assert_non_null(proctable_get(pt, 0, (uint32_t)getpid()));
 
 	/* Same pid, another start: a newer process, so the entry is stale. */
-	proctable_get(pt, (uint32_t)getpid())->start_boottime_ns += 10 * 1000000000ull;
+	proctable_get(pt, 0, (uint32_t)getpid())->start_boottime_ns += 10 * 1000000000ull;
 	assert_int_equal(proctable_sweep(pt, on_gone, NULL), 1);
+	assert_int_equal(proctable_size(pt), 0);
+	proctable_free(pt);
+}
+
+static void test_namespaces_are_apart(void **state)
+{
+	static const char *const argv[] = { "openssl", "version" };
+	struct proctable *pt;
+	struct event ev = exec_event(7, 1, argv, 2);
+
+	assert_int_equal(proctable_new(&pt), 0);
+	ev.ns = 42; /* a sandbox's pid 7 */
+	ev.container_id = "sandbox-1";
+	proctable_exec(pt, &ev);
+	assert_null(proctable_get(pt, 0, 7)); /* not the host's pid 7 */
+	assert_non_null(proctable_get(pt, 42, 7));
+	assert_string_equal(proctable_get(pt, 42, 7)->container_id, "sandbox-1");
+	assert_int_equal(proctable_get(pt, 42, 7)->host_pid, 0);
+	assert_non_null(proctable_get_or_load(pt, 42, 8)); /* empty, never from /proc */
+	assert_string_equal(proctable_get(pt, 42, 8)->comm, "");
+	assert_int_equal(proctable_forget_ns(pt, 42, NULL, NULL), 2);
 	assert_int_equal(proctable_size(pt), 0);
 	proctable_free(pt);
 }
@@ -126,6 +147,7 @@ int main(void)
 		cmocka_unit_test(test_exec_fork_exit),
 		cmocka_unit_test(test_exec_replaces_image),
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_namespaces_are_apart),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
