@@ -615,7 +615,7 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 		return;
 	if (!ev->map.in_module_load && !st->is_openssl)
 		return;
-	if (file->dev == p->exe.dev && file->ino == p->exe.ino)
+	if (file->ino && file->dev == p->exe.dev && file->ino == p->exe.ino)
 		return; /* the program's own executable is never a module */
 
 	a = attempt_of_mapping(st, ev);
