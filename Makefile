@@ -17,12 +17,17 @@ VERSION  := $(shell cat VERSION)
 BUILD    := build
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
-            -DSOWATCH_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD)
-LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lsqlite3
+            -DSOWATCH_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD) -I$(BUILD)/proto
+LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lsqlite3 -lprotobuf-c
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
+# protoc-c's C for our copy of gVisor's schema (proto/gvisor/), part of the core sources.
+PROTOS    := $(wildcard proto/gvisor/*.proto)
+PROTO_C   := $(PROTOS:proto/%.proto=$(BUILD)/proto/%.pb-c.c)
+PROTO_H   := $(PROTO_C:.c=.h)
 CORE_SRCS := $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c))
-CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o) $(PROTO_C:.c=.o)
+CORE_SRCS += $(PROTO_C)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -44,7 +49,18 @@ $(BUILD)/sowatch.skel.h: $(BUILD)/sowatch.bpf.o
 	@echo "  GEN     $@"
 	@$(BPFTOOL) gen skeleton $< name sowatch_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/src/%.o: src/%.c $(BUILD)/sowatch.skel.h $(wildcard src/*.h src/*/*.h include/*.h)
+# Generated in one step per .proto; kept (make would delete them as intermediate files).
+.SECONDARY: $(PROTO_C) $(PROTO_H)
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto $(PROTOS)
+	@mkdir -p $(@D)
+	@echo "  PROTOC  $<"
+	@protoc-c --proto_path=proto --c_out=$(BUILD)/proto $<
+
+$(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(PROTO_H)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/src/%.o: src/%.c $(BUILD)/sowatch.skel.h $(PROTO_H) $(wildcard src/*.h src/*/*.h include/*.h)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) -c $< -o $@

@@ -20,12 +20,14 @@ build=(
 	libyaml-dev            # configuration
 	libjansson-dev         # OCI runtime state and config.json (container names, pods)
 	libsqlite3-dev         # the findings store
+	protobuf-c-compiler libprotobuf-c-dev # gVisor's runtime-monitoring messages (proto/gvisor/)
 	openssl                # the program we watch, and its module directories
 )
 test=(
 	libcmocka-dev          # unit tests
 	python3                # end-to-end tests (Debian's /usr/bin/python3, standard library only)
 	runc                   # real containers
+	runsc                  # real gVisor sandboxes (the gvisor source)
 	libengine-pkcs11-openssl # a legitimate engine: must give no finding
 	clang-format           # make format-check
 )

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,11 @@
 #include <unistd.h>
 
 #include "cli/findings.h"
+#include "cli/gvisor_config.h"
 #include "config.h"
 #include "pipeline.h"
 #include "sources/ebpf.h"
+#include "sources/gvisor.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -27,7 +30,9 @@
 static volatile sig_atomic_t stop_requested;
 
 static const char usage[] =
-    "Usage: sowatch run [--jsonl PATH|-] [--db PATH] [--config PATH] [--verbose]\n"
+    "Usage: sowatch run [--source ebpf|gvisor|ebpf,gvisor] [--gvisor-socket PATH]\n"
+    "                   [--jsonl PATH|-] [--db PATH] [--config PATH] [--verbose]\n"
+    "       sowatch gvisor-config [--socket PATH]\n"
     "       sowatch findings list|show|related|set-state|mute ...   (sowatch findings --help)\n"
     "       sowatch --help | --version\n"
     "\n"
@@ -42,8 +47,15 @@ static const char usage[] =
     "                   finding is stored, then written as one JSON line.\n"
     "  findings         Triage what was found: list, show one, related findings of the same\n"
     "                   container, set its state, mute it.\n"
+    "  gvisor-config    Print the --pod-init-config JSON that makes gVisor sandboxes (runsc)\n"
+    "                   report to sowatch run --source gvisor.\n"
     "\n"
     "Options of run:\n"
+    "  --source LIST    What to watch: ebpf (this host and its runc containers, the\n"
+    "                   default), gvisor (gVisor sandboxes, through their runtime\n"
+    "                   monitoring), or both: ebpf,gvisor.\n"
+    "  --gvisor-socket PATH\n"
+    "                   Where the gvisor source listens (default " GVISOR_DEFAULT_SOCKET ").\n"
     "  --jsonl PATH     Where findings go, one JSON object per line: a file (appended to,\n"
     "                   created mode 0600) or - for standard output (the default).\n"
     "  --db PATH        The findings store (SQLite), written before any output\n"
@@ -79,7 +91,7 @@ static uint64_t monotonic_ms(void)
 
 static void source_watch_exe(uint64_t dev, uint64_t ino, void *ctx)
 {
-	int err = ebpf_source_watch_exe(ctx, dev, ino);
+	int err = ctx ? ebpf_source_watch_exe(ctx, dev, ino) : 0;
 
 	if (err)
 		log_warn("cannot watch an OpenSSL binary in the kernel: %s", strerror(-err));
@@ -87,7 +99,7 @@ static void source_watch_exe(uint64_t dev, uint64_t ino, void *ctx)
 
 static void source_watch_process(uint32_t pid, void *ctx)
 {
-	int err = ebpf_source_watch_process(ctx, pid);
+	int err = ctx && pid ? ebpf_source_watch_process(ctx, pid) : 0;
 
 	if (err)
 		log_warn("cannot watch process %u in the kernel: %s", pid, strerror(-err));
@@ -137,21 +149,121 @@ static void log_stop_summary(const struct pipeline *pl, uint64_t dropped)
 		 (unsigned long long)dropped);
 }
 
+/* The sources `run` was asked for. */
+struct sources {
+	bool want_ebpf, want_gvisor;
+	const char *gvisor_socket;
+	struct ebpf_source *ebpf;
+	struct gvisor_source *gvisor;
+	uint64_t gvisor_dropped; /* last figure logged */
+};
+
+static int parse_sources(const char *list, struct sources *s)
+{
+	char copy[64], *save = NULL;
+
+	if (snprintf(copy, sizeof(copy), "%s", list) >= (int)sizeof(copy))
+		return -EINVAL;
+	s->want_ebpf = s->want_gvisor = false;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (strcmp(t, "ebpf") == 0)
+			s->want_ebpf = true;
+		else if (strcmp(t, "gvisor") == 0)
+			s->want_gvisor = true;
+		else
+			return -EINVAL;
+	}
+	return s->want_ebpf || s->want_gvisor ? 0 : -EINVAL;
+}
+
+static int sources_open(struct sources *s, struct pipeline *pl)
+{
+	const char *error = "";
+	int err;
+
+	if (s->want_ebpf) {
+		err = ebpf_source_open(&s->ebpf, pipeline_handle, pl, &error);
+		if (err) {
+			fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+			return err;
+		}
+	}
+	if (s->want_gvisor) {
+		err = gvisor_source_open(&s->gvisor, s->gvisor_socket, pipeline_handle, pl, &error);
+		if (err) {
+			fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void sources_close(struct sources *s)
+{
+	ebpf_source_close(s->ebpf);
+	gvisor_source_close(s->gvisor);
+}
+
+/* Say when gVisor sandboxes could not send us points (their socket buffer was full). */
+static void gvisor_check(struct sources *s, struct pipeline *pl)
+{
+	struct gvisor_stats st;
+
+	if (!s->gvisor)
+		return;
+	gvisor_source_stats(s->gvisor, &st);
+	if (st.dropped_by_gvisor != s->gvisor_dropped) {
+		log_warn("gVisor sandboxes dropped %llu points so far (sowatch too slow?)",
+			 (unsigned long long)st.dropped_by_gvisor);
+		s->gvisor_dropped = st.dropped_by_gvisor;
+	}
+}
+
+/* Wait for any source, up to timeout_ms, and handle what is ready. 0 or -errno. */
+static int sources_wait(struct sources *s, int epfd, int timeout_ms)
+{
+	struct epoll_event ready[4];
+	int n = epoll_wait(epfd, ready, 4, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		int err = ready[i].data.u32 == 0 ? ebpf_source_poll(s->ebpf, 0)
+						 : gvisor_source_poll(s->gvisor, 0);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+static int epoll_watch(int epfd, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{ "jsonl", required_argument, NULL, 'j' },  { "db", required_argument, NULL, 'd' },
-		{ "config", required_argument, NULL, 'c' }, { "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },	    { 0 },
+		{ "jsonl", required_argument, NULL, 'j' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "source", required_argument, NULL, 's' },
+		{ "gvisor-socket", required_argument, NULL, 'g' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	struct pipeline_options opts = { .jsonl_path = NULL };
+	struct sources srcs = { .want_ebpf = true, .gvisor_socket = GVISOR_DEFAULT_SOCKET };
 	const char *config_path = NULL, *error = "";
 	struct config cfg = { 0 };
 	struct pipeline *pl = NULL;
-	struct ebpf_source *src = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t last_check = 0, last_sweep = monotonic_ms(), last_dropped = 0;
-	int opt, err, status = 1;
+	int opt, err, epfd = -1, status = 1;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+vh", options, NULL)) != -1) {
@@ -164,6 +276,21 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'c':
 			config_path = optarg;
+			break;
+		case 's':
+			if (parse_sources(optarg, &srcs))
+				return usage_error(
+				    "run: --source takes ebpf, gvisor or ebpf,gvisor, not "
+				    "'%s'",
+				    optarg);
+			break;
+		case 'g':
+			if (optarg[0] != '/')
+				return usage_error(
+				    "run: --gvisor-socket needs an absolute path, not "
+				    "'%s'",
+				    optarg);
+			srcs.gvisor_socket = optarg;
 			break;
 		case 'v':
 			log_max_level = LOG_DEBUG;
@@ -192,6 +319,7 @@ static int cmd_run(int argc, char **argv)
 	if (geteuid() != 0) {
 		fprintf(stderr, "sowatch: run needs root (to load BPF programs and read other "
 				"processes' files)\n");
+		config_free(&cfg);
 		return 1;
 	}
 
@@ -200,18 +328,21 @@ static int cmd_run(int argc, char **argv)
 		fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
 		goto out;
 	}
-	err = ebpf_source_open(&src, pipeline_handle, pl, &error);
-	if (err) {
-		fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+	if (sources_open(&srcs, pl))
+		goto out;
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0 || (srcs.ebpf && epoll_watch(epfd, ebpf_source_fd(srcs.ebpf), 0)) ||
+	    (srcs.gvisor && epoll_watch(epfd, gvisor_source_fd(srcs.gvisor), 1))) {
+		log_error("cannot wait on the sources: %s", strerror(errno));
 		goto out;
 	}
 	pipeline_start(pl, &(struct pipeline_watchers){ .watch_exe = source_watch_exe,
 							.watch_process = source_watch_process,
-							.ctx = src });
-	if (ebpf_source_libcrypto_probes(src) == 0)
+							.ctx = srcs.ebpf });
+	if (srcs.ebpf && ebpf_source_libcrypto_probes(srcs.ebpf) == 0)
 		log_warn("no libcrypto with DSO_load found: the library layer is off");
 
-	/* No SA_RESTART: a signal must interrupt the ring buffer's wait. */
+	/* No SA_RESTART: a signal must interrupt the wait. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
@@ -220,15 +351,18 @@ static int cmd_run(int argc, char **argv)
 	while (!stop_requested) {
 		uint64_t now;
 
-		err = ebpf_source_poll(src, 100);
+		err = sources_wait(&srcs, epfd, 100);
 		if (err < 0) {
-			log_error("reading the ring buffer failed: %s", strerror(-err));
+			log_error("reading the sources failed: %s", strerror(-err));
 			goto out;
 		}
 		now = monotonic_ms();
 		if (now - last_check >= COUNTERS_PERIOD_MS) {
-			counters_check(src, pl, &last_dropped);
-			ebpf_source_sync_clocks(src);
+			if (srcs.ebpf) {
+				counters_check(srcs.ebpf, pl, &last_dropped);
+				ebpf_source_sync_clocks(srcs.ebpf);
+			}
+			gvisor_check(&srcs, pl);
 			pipeline_tick(pl);
 			last_check = now;
 		}
@@ -237,14 +371,20 @@ static int cmd_run(int argc, char **argv)
 			last_sweep = now;
 		}
 	}
-	/* What the kernel already wrote is still reported. */
-	ebpf_source_poll(src, 0);
-	counters_check(src, pl, &last_dropped);
+	/* What the sources already hold is still reported. */
+	if (srcs.ebpf) {
+		ebpf_source_poll(srcs.ebpf, 0);
+		counters_check(srcs.ebpf, pl, &last_dropped);
+	}
+	if (srcs.gvisor)
+		gvisor_source_poll(srcs.gvisor, 0);
 	pipeline_flush(pl);
 	log_stop_summary(pl, last_dropped);
 	status = 0;
 out:
-	ebpf_source_close(src);
+	if (epfd >= 0)
+		close(epfd);
+	sources_close(&srcs);
 	pipeline_free(pl);
 	config_free(&cfg);
 	return status;
@@ -267,6 +407,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "findings") == 0)
 		return cmd_findings(argc - 1, argv + 1);
+	if (strcmp(argv[1], "gvisor-config") == 0)
+		return cmd_gvisor_config(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
 		return usage_error("unknown option '%s'", argv[1]);
 	return usage_error("unknown command '%s'", argv[1]);

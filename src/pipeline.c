@@ -353,6 +353,12 @@ void pipeline_handle(const struct event *ev, void *ctx)
 	struct pipeline *pl = ctx;
 	struct proc *p;
 
+	if (ev->ns && log_max_level >= LOG_DEBUG)
+		log_debug("%s event %d ns %llx pid %u: %s", ev->source, ev->kind,
+			  (unsigned long long)ev->ns, ev->pid,
+			  ev->kind == EVENT_EXEC  ? (ev->exec.exe.path ? ev->exec.exe.path : "?")
+			  : ev->kind == EVENT_MAP ? (ev->map.file.path ? ev->map.file.path : "?")
+						  : "");
 	switch (ev->kind) {
 	case EVENT_EXEC:
 		p = proctable_exec(pl->pt, ev);

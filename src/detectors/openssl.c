@@ -187,14 +187,36 @@ int openssl_detector_add_default_binaries(struct openssl_detector *d)
  * An OpenSSL binary is known by its file (device and inode) or, for a copy under another
  * name, by its content: a binary of a known size is hashed and compared.
  */
-static bool identify(struct openssl_detector *d, const struct proc *p)
+/*
+ * A process the host's /proc does not know (a gVisor sandbox's): its binary is read through
+ * the sandbox's root as the host sees it, which for the sandboxes sowatch is told about is the
+ * host's own root. The hash is kept on the process for its findings.
+ */
+static void hash_sandboxed_exe(const struct openssl_detector *d, struct proc *p)
+{
+	struct file_digest digest;
+	bool size_known = false;
+	struct stat st;
+
+	if (p->exe_sha256[0] || !p->exe.path || p->exe.path[0] != '/' || stat(p->exe.path, &st) ||
+	    !S_ISREG(st.st_mode))
+		return;
+	for (size_t i = 0; i < d->n_hashes && !size_known; i++)
+		size_known = d->hashes[i].size == st.st_size;
+	if (size_known && hash_file_sha256(p->exe.path, HASH_MAX_BYTES_DEFAULT, &digest) == 0)
+		snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s", digest.sha256);
+}
+
+static bool identify(struct openssl_detector *d, struct proc *p)
 {
 	struct file_digest digest;
 	bool size_known = false;
 	char exe[64];
 	struct stat st;
 
-	/* A source that hashed the binary (gVisor) settles it. */
+	if (!p->host_pid)
+		hash_sandboxed_exe(d, p);
+	/* A hash of the binary (from the source, or read above) settles it. */
 	for (size_t i = 0; p->exe_sha256[0] && i < d->n_hashes; i++)
 		if (strcmp(d->hashes[i].sha256, p->exe_sha256) == 0)
 			return true;

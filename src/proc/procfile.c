@@ -64,10 +64,15 @@ static int open_if_same(const char *path, const struct file_ref *file, struct st
 
 	if (fd < 0)
 		return -errno;
-	/* Through a path, an overlay's file shows the overlay's identity; through map_files,
-	 * the layer's. */
+	/*
+	 * Through a path, an overlay's file shows the overlay's identity; through map_files,
+	 * the layer's. A source that knows no identity at all (gVisor names files by path
+	 * only) gets the file its path names in the sandbox's root as the host sees it.
+	 */
+	bool unknown = !file->ino && !file->real_ino;
+
 	if (fstat(fd, st) ||
-	    !((st->st_dev == file->dev && st->st_ino == file->ino) ||
+	    !(unknown || (st->st_dev == file->dev && st->st_ino == file->ino) ||
 	      (file->real_ino && st->st_dev == file->real_dev && st->st_ino == file->real_ino))) {
 		close(fd);
 		return -ESTALE;

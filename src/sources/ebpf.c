@@ -234,6 +234,11 @@ void ebpf_source_sync_clocks(struct ebpf_source *src)
 	src->decoder.boot_to_realtime_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 }
 
+int ebpf_source_fd(const struct ebpf_source *src)
+{
+	return ring_buffer__epoll_fd(src->rb);
+}
+
 int ebpf_source_poll(struct ebpf_source *src, int timeout_ms)
 {
 	int n = ring_buffer__poll(src->rb, timeout_ms);

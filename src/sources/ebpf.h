@@ -19,6 +19,8 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		     const char **ret_error);
 /* Follow changes of the wall clock (NTP, settimeofday) in the time stamps of events. */
 void ebpf_source_sync_clocks(struct ebpf_source *src);
+/* A file descriptor that polls readable when the ring buffer holds records. */
+int ebpf_source_fd(const struct ebpf_source *src);
 /* Handle what is in the ring buffer, waiting at most timeout_ms. Returns records handled. */
 int ebpf_source_poll(struct ebpf_source *src, int timeout_ms);
 /* Executables with this identity are OpenSSL: their processes get mapping events from exec on. */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Decoding what one gVisor sandbox sends to its remote sink into events. Kept apart from the
+ * sockets so it can be tested and fuzzed without a sandbox: every length is checked against the
+ * message before use, and all per-sandbox state is bounded.
+ *
+ * A message, as gVisor's sinks/remote/remote.go writes it (one SOCK_SEQPACKET record each):
+ *
+ *   0             2              4                  8           header_size
+ *   +-------------+--------------+------------------+-- ... ----+----------------------+
+ *   | header_size | message_type | dropped_count    | (fields   | protobuf payload,    |
+ *   | u16         | u16          | u32, cumulative, |  of later |  proto/gvisor/ by    |
+ *   |             | (MessageType)| wraps            |  versions)|  message_type        |
+ *   +-------------+--------------+------------------+-- ... ----+----------------------+
+ *   host byte order (the sandbox runs on this host)
+ *
+ * The handshake that comes first each way is a bare Handshake message, without a header.
+ *
+ * Per sandbox the decoder keeps, for the effect layer, the files each process has open (from
+ * open/openat/creat exits, dup, fcntl(F_DUPFD), close, fork and exec), so that an executable
+ * mmap of an fd can be reported with the file's path.
+ */
+#ifndef SOWATCH_SOURCES_GVISOR_DECODE_H
+#define SOWATCH_SOURCES_GVISOR_DECODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "sources/ebpf_decode.h" /* event_handler_fn */
+
+#define GVISOR_HEADER_MIN    8
+#define GVISOR_WIRE_VERSION  1	   /* wire.CurrentVersion in gVisor 20221219 */
+#define GVISOR_HANDSHAKE_MAX 10240 /* what the sandbox reads our handshake into */
+#define GVISOR_MAX_PROCS     4096  /* processes with an fd table, per sandbox */
+#define GVISOR_MAX_FDS	     256   /* files remembered per process */
+#define GVISOR_PATH_MAX	     4096  /* longer paths are cut and marked path_truncated */
+
+struct gvisor_decoder_stats {
+	uint64_t messages;	    /* decoded, whatever their type */
+	uint64_t malformed;	    /* bad header or protobuf: nothing emitted */
+	uint64_t unknown_type;	    /* a message type sowatch does not decode: skipped */
+	uint64_t no_context;	    /* without the thread group id ("group_id"): skipped */
+	uint64_t dropped_by_gvisor; /* points the sandbox could not send (its counter, unwrapped) */
+	uint64_t procs_evicted;	    /* fd tables dropped, oldest first, to stay within bounds */
+	uint64_t fds_evicted;
+	uint64_t maps_untracked; /* executable mmap of an fd whose file was not known */
+};
+
+struct gvisor_decoder;
+
+/*
+ * ns: the pid space of this sandbox (non-zero), put in every event. Returns NULL without
+ * memory.
+ */
+struct gvisor_decoder *gvisor_decoder_new(uint64_t ns, event_handler_fn on_event, void *ctx);
+void gvisor_decoder_free(struct gvisor_decoder *dec);
+
+/*
+ * Decode one message (header + payload) and emit its events. Returns 0; -EBADMSG for a
+ * malformed one (counted, nothing emitted); -ENOMSG for a type sowatch does not decode (counted,
+ * skipped); -ENOMEM.
+ */
+int gvisor_decode_message(struct gvisor_decoder *dec, const void *data, size_t size);
+
+const struct gvisor_decoder_stats *gvisor_decoder_stats(const struct gvisor_decoder *dec);
+/* The last container id seen from this sandbox ("" before any): for log lines. */
+const char *gvisor_decoder_container(const struct gvisor_decoder *dec);
+
+/* The sandbox's handshake: returns 0 and its version, or -EBADMSG. */
+int gvisor_decode_handshake(const void *data, size_t size, uint32_t *ret_version);
+/* Ours, into buf: returns its length, or -ENOSPC. */
+int gvisor_encode_handshake(void *buf, size_t size);
+
+#endif
