@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "detectors/openssl_args.h"
 #include "proc/procfile.h"
@@ -211,8 +212,8 @@ static bool identify(struct openssl_detector *d, struct proc *p)
 {
 	struct file_digest digest;
 	bool size_known = false;
-	char exe[64];
 	struct stat st;
+	int fd;
 
 	if (!p->host_pid)
 		hash_sandboxed_exe(d, p);
@@ -224,13 +225,20 @@ static bool identify(struct openssl_detector *d, struct proc *p)
 		return false;
 	if (known_id(d, p->exe.dev, p->exe.ino))
 		return true;
-	snprintf(exe, sizeof(exe), "/proc/%u/exe", p->host_pid);
-	if (stat(exe, &st) || st.st_dev != p->exe.dev || st.st_ino != p->exe.ino)
+	/*
+	 * Through /proc/PID/exe, or, when a short-lived process is gone already, its path: the
+	 * file must still be the one the kernel named (device and inode).
+	 */
+	fd = proc_file_open(p->host_pid, &p->exe, 0, 0, true, &st);
+	if (fd < 0)
 		return false;
 	for (size_t i = 0; i < d->n_hashes && !size_known; i++)
 		size_known = d->hashes[i].size == st.st_size;
-	if (!size_known || proc_file_digest(p->host_pid, &p->exe, 0, 0, true, &digest))
+	if (!size_known || hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, &digest)) {
+		close(fd);
 		return false;
+	}
+	close(fd);
 	for (size_t i = 0; i < d->n_hashes; i++) {
 		if (strcmp(d->hashes[i].sha256, digest.sha256) != 0)
 			continue;
