@@ -42,7 +42,8 @@ static const char usage[] =
     "Loaded\"), and reports each as a Security Command Center finding.\n"
     "\n"
     "Commands:\n"
-    "  run              Watch this host (eBPF; needs root) until SIGINT or SIGTERM. Writes\n"
+    "  run              Watch (needs root) until SIGINT or SIGTERM: this host through eBPF,\n"
+    "                   gVisor sandboxes through their monitoring (--source). Writes\n"
     "                   \"sowatch: ready\" to stderr once every probe is attached. Each\n"
     "                   finding is stored, then written as one JSON line.\n"
     "  findings         Triage what was found: list, show one, related findings of the same\n"
@@ -131,7 +132,7 @@ static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_
 		log_warn("the kernel dropped %llu events so far (ring buffer full):%s",
 			 (unsigned long long)dropped, detail);
 		*last_dropped = dropped;
-		pipeline_set_event_drops(pl, dropped);
+		pipeline_set_event_drops(pl, dropped); /* gvisor_check() adds its own */
 	}
 }
 
@@ -204,8 +205,11 @@ static void sources_close(struct sources *s)
 	gvisor_source_close(s->gvisor);
 }
 
-/* Say when gVisor sandboxes could not send us points (their socket buffer was full). */
-static void gvisor_check(struct sources *s, struct pipeline *pl)
+/*
+ * Say when gVisor sandboxes could not send us points (their socket buffer was full), and
+ * let findings carry every source's losses.
+ */
+static void gvisor_check(struct sources *s, struct pipeline *pl, uint64_t ebpf_dropped)
 {
 	struct gvisor_stats st;
 
@@ -216,6 +220,7 @@ static void gvisor_check(struct sources *s, struct pipeline *pl)
 		log_warn("gVisor sandboxes dropped %llu points so far (sowatch too slow?)",
 			 (unsigned long long)st.dropped_by_gvisor);
 		s->gvisor_dropped = st.dropped_by_gvisor;
+		pipeline_set_event_drops(pl, ebpf_dropped + s->gvisor_dropped);
 	}
 }
 
@@ -362,7 +367,7 @@ static int cmd_run(int argc, char **argv)
 				counters_check(srcs.ebpf, pl, &last_dropped);
 				ebpf_source_sync_clocks(srcs.ebpf);
 			}
-			gvisor_check(&srcs, pl);
+			gvisor_check(&srcs, pl, last_dropped);
 			pipeline_tick(pl);
 			last_check = now;
 		}

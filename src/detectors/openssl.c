@@ -283,7 +283,9 @@ static struct ossl_state *state_new(struct proc *p, bool is_openssl)
 	if (!st)
 		return NULL;
 	st->is_openssl = is_openssl;
-	snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->host_pid);
+	/* A sandbox's files are read where the host sees them (see hash_sandboxed_exe()). */
+	if (p->host_pid)
+		snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->host_pid);
 	p->detector_state[DETECTOR_OPENSSL] = st;
 	p->detector_free[DETECTOR_OPENSSL] = state_free;
 	return st;

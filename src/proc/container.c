@@ -2,6 +2,7 @@
 #include "proc/container.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -798,14 +799,83 @@ out:
 	return r;
 }
 
+/*
+ * gVisor's runsc keeps a container's state as <root>/<id>_sandbox:<sandbox id>.state, a JSON
+ * object with the OCI spec ("spec", annotations included), "bundleDir" and "createdAt".
+ */
+static const char *const runsc_roots[] = {
+	"/var/run/runsc",
+	"/run/containerd/runsc/k8s.io",
+	"/run/containerd/runsc/default",
+	NULL,
+};
+
+static int runsc_load(const char *id, struct container_info *ret)
+{
+	size_t idn = strlen(id);
+	int r = -ENOENT;
+
+	memset(ret, 0, sizeof(*ret));
+	for (const char *const *root = runsc_roots; *root && r == -ENOENT; root++) {
+		DIR *d = opendir(*root);
+		struct dirent *de;
+
+		while (d && r == -ENOENT && (de = readdir(d))) {
+			struct kvs ann = { 0 };
+			json_t *state, *spec;
+			size_t n = strlen(de->d_name), len;
+			char *buf = NULL;
+			const char *bundle;
+
+			if (n <= idn + 15 || strncmp(de->d_name, id, idn) != 0 ||
+			    strncmp(de->d_name + idn, "_sandbox:", 9) != 0 ||
+			    strcmp(de->d_name + n - 6, ".state") != 0)
+				continue;
+			if (read_small_file(dirfd(d), de->d_name, CONTAINER_FILE_MAX, &buf, &len,
+					    NULL))
+				continue;
+			state = parse(buf, len);
+			free(buf);
+			if (!json_is_object(state)) {
+				json_decref(state);
+				continue;
+			}
+			snprintf(ret->id, sizeof(ret->id), "%s", id);
+			ret->runtime = strdup(*root);
+			ret->created_ns =
+			    parse_rfc3339(str_of(json_object_get(state, "createdAt")));
+			bundle = str_of_n(json_object_get(state, "bundleDir"), PATH_MAX);
+			if (bundle && sane_dir(bundle))
+				ret->bundle = strdup(bundle);
+			spec = json_object_get(state, "spec");
+			r = json_is_object(spec)
+				? kvs_from_object(&ann, json_object_get(spec, "annotations"))
+				: 0;
+			if (!r)
+				r = apply_annotations(ret, &ann);
+			kvs_free(&ann);
+			json_decref(state);
+			if (!r && !ret->runtime)
+				r = -ENOMEM;
+		}
+		if (d)
+			closedir(d);
+	}
+	if (r)
+		container_info_free(ret);
+	return r;
+}
+
 int container_info_load(const char *id, const char *const *extra_roots, struct container_info *ret)
 {
 	const char *roots[N_DEFAULT_ROOTS + MAX_EXTRA_ROOTS + 1];
 	const char *file;
 	struct stat st;
+	int r;
 
 	all_roots(extra_roots, roots);
-	return load(id, roots, ret, &file, &st);
+	r = load(id, roots, ret, &file, &st);
+	return r == -ENOENT ? runsc_load(id, ret) : r;
 }
 
 static char *dup_or_null(const char *s, int *err)
@@ -927,6 +997,11 @@ int container_info_get(const char *id, const char *const *extra_roots, struct co
 		}
 	}
 	r = load(id, roots, &fresh, &file, &st);
+	if (r == -ENOENT && !e) {
+		/* Not runc's: a gVisor sandbox's, read each time (it has no cache entry). */
+		pthread_mutex_unlock(&cache_lock);
+		return runsc_load(id, ret);
+	}
 	if (r == -ENOENT && e) {
 		/* Gone between the fstatat above and the load: as above. */
 		e->last_use = ++cache_clock;

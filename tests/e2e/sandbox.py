@@ -208,12 +208,12 @@ def _run_do(args, pod_config_path, env, cwd, timeout):
 
 
 def _run_oci(args, pod_config_path, env, cwd, binds, container_id,
-             annotations, timeout):
+             annotations, timeout, state_root=None):
     cid = container_id or "sowatch-gv-%s" % secrets.token_hex(6)
     tmp = tempfile.mkdtemp(prefix="sowatch-e2e-runsc-")
-    state = os.path.join(tmp, "state")
+    state = state_root or os.path.join(tmp, "state")
     bundle = os.path.join(tmp, "bundle")
-    os.mkdir(state, 0o700)
+    os.makedirs(state, 0o700, exist_ok=True)
     os.mkdir(bundle, 0o755)
     glob = [RUNSC, "--root", state] + list(RUNSC_FLAGS)
     try:
@@ -238,7 +238,7 @@ def _run_oci(args, pod_config_path, env, cwd, binds, container_id,
 
 def run_in_sandbox(args, pod_config_path, env=None, cwd=None, files=(),
                    marker=None, mode="do", container_id=None,
-                   annotations=None, timeout=DEFAULT_TIMEOUT):
+                   annotations=None, timeout=DEFAULT_TIMEOUT, state_root=None):
     """Run args (a list of str; args[0] looked up in PATH inside) in a new
     gVisor sandbox whose trace points go where pod_config_path says, wait for
     it and return a SandboxResult.
@@ -267,7 +267,7 @@ def run_in_sandbox(args, pod_config_path, env=None, cwd=None, files=(),
         if marker:
             paths.append(os.path.dirname(os.path.abspath(marker)))
         return _run_oci(args, pod_config_path, environ, cwd,
-                        _bind_dirs(paths), container_id, annotations, timeout)
+                        _bind_dirs(paths), container_id, annotations, timeout, state_root=state_root)
     raise ValueError("mode must be 'do' or 'run', not %r" % (mode,))
 
 

@@ -267,6 +267,33 @@ class TestSandboxLoads(GVisorTest):
         fd = SENSOR.wait_for(for_sandbox(cid, mod), timeout=FINDING_TIMEOUT)
         self.assertSandboxFinding(fd, r, mod, argv, pid=pid)
 
+    def test_container_settings_from_runsc_state(self):
+        """A sandbox run by a Kubernetes runtime carries its pod's annotations:
+        the finding names the container, image, pod and namespace, read from
+        runsc's state (its default root, where containerd's shim keeps it)."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        cid = "sowatch-gv-%s" % harness.rand(12)
+        # (No io.kubernetes.cri.container-type: runsc would then look for a pod
+        # sandbox to join.)
+        ann = {
+            "io.kubernetes.cri.container-name": "payments",
+            "io.kubernetes.cri.sandbox-name": "payments-7d9f",
+            "io.kubernetes.cri.sandbox-namespace": "shop",
+            "io.kubernetes.cri.image-name": "registry.example/payments:2.1",
+        }
+        argv = ["openssl", "engine", "-t", mod]
+        r, pid = self.run_sandboxed(argv, marker, mode="run", container_id=cid,
+                                    annotations=ann, state_root="/var/run/runsc")
+        fd = SENSOR.wait_for(for_sandbox(cid, mod), timeout=FINDING_TIMEOUT)
+        c = fd.f["containers"][0]
+        self.assertEqual(c.get("name"), "payments")
+        self.assertEqual(c.get("uri"), "registry.example/payments:2.1")
+        self.assertRegex(c.get("createTime", ""), harness.RFC3339_UTC)
+        pod = fd.f["kubernetes"]["pods"][0]
+        self.assertEqual((pod.get("ns"), pod.get("name")), ("shop", "payments-7d9f"))
+        self.assertEqual(fd.props.get("containerId"), cid)
+
     def test_openssl_conf_dynamic_path(self):
         mod = self.ws.module()
         marker = self.ws.marker()
@@ -287,6 +314,9 @@ class TestSandboxLoads(GVisorTest):
         self.assertSandboxFinding(fd, r, mod, argv, pid=pid)
         env = fd.process.get("envVariables") or []
         self.assertIn({"name": "OPENSSL_CONF", "val": cnf}, env)
+        # The configuration was read: the intent layer saw the request, too.
+        self.assertIn("intent", fd.props.get("detectionLayers") or [])
+        self.assertEqual(fd.props.get("requestOrigin"), "config dynamic_path")
 
     def test_renamed_openssl_copy(self):
         mod = self.ws.module()
