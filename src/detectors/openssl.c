@@ -524,19 +524,78 @@ static void intent_add_config(struct openssl_detector *d, struct proc *p, struct
 	module_requests_free(&from_config);
 }
 
+/* The dynamic loader run as a program (`ld.so PROGRAM ARGS...`) runs its first argument. */
+static bool is_dynamic_loader(const char *path)
+{
+	const char *base = path ? strrchr(path, '/') : NULL;
+
+	base = base ? base + 1 : path;
+	return base && (strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld.so", 5) == 0 ||
+			strncmp(base, "ld64.so", 7) == 0 || strncmp(base, "ld-musl", 7) == 0);
+}
+
+/*
+ * For `ld.so [OPTIONS] PROGRAM ARGS...` whose PROGRAM is an OpenSSL binary: the index of
+ * PROGRAM in argv (its own argv[0] from there on); else 0. The exe is the loader, so only the
+ * argument says what runs, and a renamed copy is known by its content.
+ */
+static size_t program_run_by_loader(const struct openssl_detector *d, const struct proc *p,
+				    const char *cwd)
+{
+	static const char *const takes_value[] = { "--library-path",
+						   "--glibc-hwcaps-prepend",
+						   "--glibc-hwcaps-mask",
+						   "--inhibit-rpath",
+						   "--audit",
+						   "--preload",
+						   "--argv0",
+						   NULL };
+	char path[PATH_MAX], through_root[PATH_MAX + 64];
+	struct file_digest digest;
+	bool size_known = false;
+	struct stat st;
+	size_t i;
+
+	if (!is_dynamic_loader(p->exe.path))
+		return 0;
+	for (i = 1; i < p->argc && strncmp(p->argv[i], "--", 2) == 0; i++)
+		for (const char *const *o = takes_value; *o; o++)
+			if (strcmp(p->argv[i], *o) == 0) {
+				i++;
+				break;
+			}
+	if (i >= p->argc || path_join(cwd[0] ? cwd : "/", p->argv[i], path, sizeof(path)))
+		return 0;
+	if (p->host_pid)
+		snprintf(through_root, sizeof(through_root), "/proc/%u/root%s", p->host_pid, path);
+	else
+		snprintf(through_root, sizeof(through_root), "%s", path);
+	if (stat(through_root, &st) == 0 || stat(path, &st) == 0)
+		for (size_t h = 0; h < d->n_hashes && !size_known; h++)
+			size_known = d->hashes[h].size == st.st_size;
+	if (!size_known || (hash_file_sha256(through_root, HASH_MAX_BYTES_DEFAULT, &digest) &&
+			    hash_file_sha256(path, HASH_MAX_BYTES_DEFAULT, &digest)))
+		return 0;
+	for (size_t h = 0; h < d->n_hashes; h++)
+		if (strcmp(d->hashes[h].sha256, digest.sha256) == 0)
+			return i;
+	return 0;
+}
+
 static void on_exec(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
 	struct module_requests reqs = { 0 };
 	struct ossl_state *st;
 	char cwd[PATH_MAX];
+	size_t program = 0;
 
-	if (!identify(d, p))
+	proc_workdir(p, cwd, sizeof(cwd));
+	if (!identify(d, p) && !(program = program_run_by_loader(d, p, cwd)))
 		return;
 	st = state_new(p, true);
 	if (!st)
 		return;
-	proc_workdir(p, cwd, sizeof(cwd));
-	openssl_args_parse((const char *const *)p->argv, p->argc, &reqs);
+	openssl_args_parse((const char *const *)p->argv + program, p->argc - program, &reqs);
 	openssl_env_parse((const char *const *)p->env, p->envc, &reqs);
 	intent_add_requests(d, p, st, cwd, &reqs, ev);
 	intent_add_config(d, p, st, cwd, &reqs, ev);

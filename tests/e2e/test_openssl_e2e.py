@@ -242,6 +242,25 @@ class TestLoads(E2ETest):
                                parent_pid=os.getpid())
         self.assertEqual(fd.process["binary"]["sha256"], OPENSSL_SHA256)
 
+    def test_run_through_the_dynamic_loader(self):
+        """`ld.so /usr/bin/openssl ...`: the exe is the loader, yet the intent
+        layer reads openssl's own arguments."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        ldso = os.path.realpath("/lib64/ld-linux-x86-64.so.2")
+        argv = [ldso, "--inhibit-cache", OPENSSL, "engine", "-t", mod]
+        r = run_cmd(argv, marker=marker)
+        self.assertMarker(marker, r.pid, r.output)
+        fd = SENSOR.wait_for(for_process(r.pid, mod))
+        self.assertEqual(fd.f.get("severity"), "CRITICAL")
+        self.assertEqual(fd.process.get("args"), argv)
+        self.assertEqual(fd.process["binary"].get("path"), ldso)
+        layers = fd.props.get("detectionLayers") or []
+        for layer in ("intent", "library", "effect"):
+            self.assertIn(layer, layers)
+        self.assertEqual(fd.props.get("requestedModule"), mod)
+        self.assertEqual(fd.props.get("moduleKind"), "engine")
+
     def test_runc_container(self):
         mod = self.ws.module()
         marker = self.ws.marker()
