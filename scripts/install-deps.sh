@@ -26,6 +26,7 @@ build=(
 test=(
 	libcmocka-dev          # unit tests
 	python3                # end-to-end tests (Debian's /usr/bin/python3, standard library only)
+	curl                   # a program other than openssl that loads OpenSSL configuration
 	runc                   # real containers
 	runsc                  # real gVisor sandboxes (the gvisor source)
 	libengine-pkcs11-openssl # a legitimate engine: must give no finding

@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end tests, one per route by which OpenSSL can be made to load code
+(design §2), beyond the basic ones of test_openssl_e2e.py: each proves with
+the module's marker that code ran, and asserts the finding a SIEM receives.
+"""
+
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
+
+SENSOR = None
+SKIP_REASON = None
+CATEGORY = "Execution: Suspicious OpenSSL Shared Object Loaded"
+
+
+def setUpModule():
+    global SENSOR, SKIP_REASON
+    SKIP_REASON = harness.require_environment()
+    if SKIP_REASON:
+        return
+    harness.fixture_module()
+    SENSOR = harness.Sensor().start()
+
+
+def tearDownModule():
+    global SENSOR
+    if SENSOR is not None:
+        s, SENSOR = SENSOR, None
+        s.stop()
+
+
+def engine_conf(ws, mod, name="inc"):
+    return ws.write("%s-%s.cnf" % (name, harness.rand()), (
+        "openssl_conf = init\n"
+        "[init]\n"
+        "engines = eng\n"
+        "[eng]\n"
+        "e = esec\n"
+        "[esec]\n"
+        "dynamic_path = %s\n") % mod)
+
+
+class Routes(unittest.TestCase):
+    maxDiff = None
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+
+    def loads(self, argv, mod, env=None, cwd=None, layers=("effect",), binary=None):
+        """Run argv; the module's code must run, and the finding must say so."""
+        marker = self.ws.marker()
+        r = run_cmd(argv, env=env, marker=marker, cwd=cwd)
+        self.assertEqual(read_marker(marker), r.pid,
+                         "the module's constructor did not run:\n" + r.output)
+        fd = SENSOR.wait_for(for_process(r.pid, mod))
+        f = fd.f
+        self.assertEqual(f.get("category"), CATEGORY)
+        self.assertEqual(f.get("severity"), "CRITICAL")
+        self.assertIs(fd.props.get("loaded"), True)
+        self.assertEqual(fd.process.get("args"), list(argv))
+        self.assertEqual(fd.process["libraries"][0]["path"], mod)
+        self.assertEqual(fd.process["libraries"][0]["sha256"], harness.sha256_file(mod))
+        for layer in layers:
+            self.assertIn(layer, fd.props.get("detectionLayers") or [])
+        if binary:
+            self.assertEqual(fd.process["binary"]["path"], binary)
+        return fd
+
+    def test_engine_dynamic_pre_so_path(self):
+        """No .so after -engine: the path hides in a ctrl of the dynamic engine."""
+        mod = self.ws.module()
+        fd = self.loads([OPENSSL, "engine", "dynamic", "-pre", "SO_PATH:" + mod,
+                         "-pre", "LOAD"], mod, layers=("intent", "library", "effect"))
+        self.assertEqual(fd.props.get("requestOrigin"), "-pre SO_PATH")
+
+    def test_symlink_named_engine(self):
+        """A symlink called `engine`: comm and argv[0] say neither openssl nor -engine."""
+        mod = self.ws.module()
+        link = self.ws.path("engine")
+        os.symlink(OPENSSL, link)
+        self.loads([link, "-t", mod], mod, layers=("intent", "library", "effect"))
+
+    def test_engine_key_uri(self):
+        """org.openssl.engine:<engine>:<key> in a key argument."""
+        mod = self.ws.module()
+        self.loads([OPENSSL, "pkey", "-in", "org.openssl.engine:%s:k" % mod], mod,
+                   layers=("intent", "library", "effect"))
+
+    def test_engine_uri_in_storeutl(self):
+        mod = self.ws.module()
+        self.loads([OPENSSL, "storeutl", "org.openssl.engine:%s:k" % mod], mod,
+                   layers=("intent", "library", "effect"))
+
+    def test_provider_through_openssl_modules(self):
+        """A bare provider name, resolved in OPENSSL_MODULES."""
+        mod = self.ws.module()
+        name = os.path.basename(mod)[:-3]
+        fd = self.loads([OPENSSL, "list", "-provider", name, "-providers"], mod,
+                        env={"OPENSSL_MODULES": self.ws.dir},
+                        layers=("intent", "library", "effect"))
+        self.assertEqual(fd.props.get("moduleKind"), "provider")
+
+    def test_config_include(self):
+        """OPENSSL_CONF names a harmless file that .includes the engine section."""
+        mod = self.ws.module()
+        inc = engine_conf(self.ws, mod)
+        main = self.ws.write("main-%s.cnf" % harness.rand(), ".include %s\n" % inc)
+        fd = self.loads([OPENSSL, "version"], mod, env={"OPENSSL_CONF": main},
+                        layers=("intent", "library", "effect"))
+        self.assertEqual(fd.props.get("requestOrigin"), "config dynamic_path")
+
+    def test_config_option(self):
+        """-config on the command line."""
+        mod = self.ws.module()
+        cnf = engine_conf(self.ws, mod)
+        self.loads([OPENSSL, "req", "-config", cnf, "-new", "-x509", "-nodes",
+                    "-subj", "/CN=x", "-keyout", self.ws.path("k"),
+                    "-out", self.ws.path("c")], mod,
+                   layers=("intent", "library", "effect"))
+
+    def test_module_without_so_suffix(self):
+        mod = self.ws.module(name="plainname-%s" % harness.rand())
+        self.loads([OPENSSL, "engine", "-t", mod], mod,
+                   layers=("intent", "library", "effect"))
+
+    def test_python_ssl_no_openssl_process(self):
+        """Python's ssl loads the configuration: no openssl process at all. The
+        library and effect layers see it in any program."""
+        mod = self.ws.module()
+        cnf = engine_conf(self.ws, mod)
+        self.loads(["/usr/bin/python3", "-c", "import ssl; ssl.create_default_context()"],
+                   mod, env={"OPENSSL_CONF": cnf}, layers=("library", "effect"),
+                   binary=os.path.realpath("/usr/bin/python3"))
+
+    def test_curl_no_openssl_process(self):
+        curl = "/usr/bin/curl"
+        if not os.path.exists(curl):
+            self.skipTest("curl is not installed")
+        mod = self.ws.module()
+        cnf = engine_conf(self.ws, mod)
+        self.loads([curl, "--version"], mod, env={"OPENSSL_CONF": cnf},
+                   layers=("library", "effect"), binary=curl)
+
+
+if __name__ == "__main__":
+    unittest.main()
