@@ -38,6 +38,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 self_tgid = 0;
 /* The host's mount namespace (its inode number): a process elsewhere is in a container. */
 const volatile __u32 host_mnt_ns = 0;
+/*
+ * Enforce mode: a process whose libcrypto maps code from a file outside the trusted
+ * directories is killed at the mmap's return, before the dynamic loader can run the file's
+ * constructors.
+ */
+const volatile bool enforce = false;
 /* FMODE_BACKING of this kernel (it moved between releases); 0 before backing files existed. */
 const volatile __u32 fmode_backing = 0;
 
@@ -74,6 +80,14 @@ struct {
 	__type(key, struct file_key);
 	__type(value, __u8);
 } openssl_exes SEC(".maps");
+
+/* (dev, inode) of the directories whose files libcrypto may load in enforce mode */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} trusted_dirs SEC(".maps");
 
 /* tid -> what an mmap/mprotect call in flight asked for, between syscall entry and exit */
 struct pending_map {
@@ -533,6 +547,26 @@ int handle__sched_process_exit(void *ctx)
 	return 0;
 }
 
+/*
+ * Enforce mode's verdict, in the kernel: the file is owned by root, not writable by group or
+ * others, and its directory is one user space declared trusted (OpenSSL's module
+ * directories, the system's library directories).
+ */
+static __always_inline bool module_file_trusted(struct file *file)
+{
+	struct path user = file_user_path(file);
+	struct inode *inode = BPF_CORE_READ(user.dentry, d_inode);
+	struct inode *dir = BPF_CORE_READ(user.dentry, d_parent, d_inode);
+	struct file_key key = {};
+
+	if (!inode || !dir || BPF_CORE_READ(inode, i_uid.val) != 0 ||
+	    (BPF_CORE_READ(inode, i_mode) & 022) || BPF_CORE_READ(inode, __i_nlink) == 0)
+		return false;
+	key.ino = BPF_CORE_READ(dir, i_ino);
+	key.dev = BPF_CORE_READ(dir, i_sb, s_dev);
+	return bpf_map_lookup_elem(&trusted_dirs, &key) != NULL;
+}
+
 /* Remember an exec-granting call of a process of interest until its syscall returns. */
 static __always_inline void map_pending(__u64 start, __u32 flags)
 {
@@ -604,6 +638,11 @@ static __always_inline void map_report(__u64 addr)
 		added = added_reasons((struct task_struct *)bpf_get_current_task(), found.file);
 	if (!want && !added)
 		return; /* a container's own library, of no interest otherwise */
+	if (enforce && (flags & SW_MAP_IN_DSO_LOAD) && !module_file_trusted(found.file)) {
+		/* SIGKILL now: constructors run only after the loader's mmaps return. */
+		bpf_send_signal(9);
+		flags |= SW_MAP_KILLED;
+	}
 
 	e = event_reserve(SW_EVENT_MAP, sizeof(*e), pid_tgid >> 32, tid);
 	if (!e)

@@ -55,6 +55,7 @@ enum sw_map_flags {
 	SW_MAP_MPROTECT = 1 << 0,     /* exec was added by mprotect, not at mmap */
 	SW_MAP_IN_DSO_LOAD = 1 << 1,  /* mapped while this thread was inside DSO_load() */
 	SW_MAP_IN_CONTAINER = 1 << 2, /* the process lives in another mount namespace */
+	SW_MAP_KILLED = 1 << 3,	      /* enforce mode: killed before the module's code ran */
 };
 
 /*

@@ -36,6 +36,8 @@ static const struct config_key keys[] = {
 	  sizeof(((struct config *)0)->jsonl_path) },
 	{ "store", "path", offsetof(struct config, store_path),
 	  sizeof(((struct config *)0)->store_path) },
+	{ "enforce", "mode", offsetof(struct config, enforce_mode),
+	  sizeof(((struct config *)0)->enforce_mode) },
 	{ 0 },
 };
 
@@ -135,6 +137,14 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 				       ? "expected a text value, not a list or mapping, for"
 				       : "value too long or holding a NUL byte for",
 				   full);
+			yaml_event_delete(&ev);
+			return err;
+		}
+		if (strcmp(section, "enforce") == 0 && strcmp(key, "mode") == 0 &&
+		    strcmp((const char *)ev.data.scalar.value, "off") != 0 &&
+		    strcmp((const char *)ev.data.scalar.value, "kill") != 0) {
+			err =
+			    fail(name, &ev.start_mark, "expected off or kill for", "enforce.mode");
 			yaml_event_delete(&ev);
 			return err;
 		}
@@ -301,7 +311,7 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 				err =
 				    fail(name, &mark,
 					 "expected sections (resource:, outputs:, store:, allow:, "
-					 "mute:)",
+					 "mute:, enforce:)",
 					 NULL);
 				yaml_event_delete(&ev);
 				return err;

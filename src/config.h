@@ -35,6 +35,7 @@ struct config {
 	struct finding_resource resource;
 	char jsonl_path[PATH_MAX]; /* "" = not set */
 	char store_path[PATH_MAX]; /* "" = not set */
+	char enforce_mode[8];	   /* "", "off" or "kill" */
 	/* Trusted modules: never reported. Each names module_path and module_sha256. */
 	struct config_rule *allow;
 	size_t n_allow;

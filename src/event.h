@@ -84,6 +84,7 @@ struct event {
 			bool via_mprotect;
 			bool in_module_load; /* happened inside libcrypto's DSO_load() */
 			bool in_container;   /* the process is in another mount namespace */
+			bool killed;	     /* enforce mode killed the process at this mapping */
 			unsigned added; /* enum sw_added_reason: why it may not be the image's */
 		} map;
 		struct {

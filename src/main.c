@@ -18,6 +18,7 @@
 #include "cli/findings.h"
 #include "cli/gvisor_config.h"
 #include "config.h"
+#include "detectors/trust.h"
 #include "pipeline.h"
 #include "sources/ebpf.h"
 #include "sources/gvisor.h"
@@ -153,11 +154,18 @@ static void log_stop_summary(const struct pipeline *pl, uint64_t dropped)
 /* The sources `run` was asked for. */
 struct sources {
 	bool want_ebpf, want_gvisor;
+	bool enforce; /* enforce.mode: kill */
 	const char *gvisor_socket;
 	struct ebpf_source *ebpf;
 	struct gvisor_source *gvisor;
 	uint64_t gvisor_dropped; /* last figure logged */
 };
+
+static void trust_dir_in_kernel(const char *dir, const struct stat *st, void *ctx)
+{
+	if (ebpf_source_trust_dir(ctx, st->st_dev, st->st_ino))
+		log_warn("cannot trust %s in the kernel: loads from it will be killed", dir);
+}
 
 static int parse_sources(const char *list, struct sources *s)
 {
@@ -183,10 +191,19 @@ static int sources_open(struct sources *s, struct pipeline *pl)
 	int err;
 
 	if (s->want_ebpf) {
-		err = ebpf_source_open(&s->ebpf, pipeline_handle, pl, &error);
+		err = ebpf_source_open(&s->ebpf, pipeline_handle, pl, s->enforce, &error);
 		if (err) {
 			fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
 			return err;
+		}
+		if (s->enforce) {
+			int n = trust_policy_for_each_dir(pipeline_trust(pl), 2,
+							  trust_dir_in_kernel, s->ebpf);
+
+			log_info(
+			    "enforce mode: a module loaded from outside %d trusted directories "
+			    "gets its process killed before its code runs",
+			    n);
 		}
 	}
 	if (s->want_gvisor) {
@@ -316,6 +333,7 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	opts.resource = cfg.resource;
+	srcs.enforce = strcmp(cfg.enforce_mode, "kill") == 0;
 	if (!opts.jsonl_path)
 		opts.jsonl_path = cfg.jsonl_path[0] ? cfg.jsonl_path : "-";
 	if (!opts.store_path)

@@ -337,6 +337,11 @@ err_free:
 	return err;
 }
 
+const struct trust_policy *pipeline_trust(const struct pipeline *pl)
+{
+	return &pl->trust;
+}
+
 void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watchers)
 {
 	pl->watchers = *watchers;

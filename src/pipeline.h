@@ -14,6 +14,7 @@
 struct pipeline;
 
 struct config;
+struct trust_policy;
 
 struct pipeline_options {
 	const char *jsonl_path; /* "-" for stdout */
@@ -31,6 +32,8 @@ struct pipeline_watchers {
 
 int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts,
 		 const char **ret_error);
+/* The trust policy the detectors use (for a source that enforces it in the kernel). */
+const struct trust_policy *pipeline_trust(const struct pipeline *pl);
 /* Learn the host's OpenSSL binaries and its processes; call once the sources run. */
 void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watchers);
 /* event_handler_fn: ctx is the pipeline. */

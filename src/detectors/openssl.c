@@ -87,6 +87,9 @@ static void write_properties(struct jw_writer *j, const struct finding *f)
 	jw_kv_bool(j, "moduleDeleted", f->module.deleted);
 	jw_kv_bool(j, "moduleMemfd", f->module.memfd);
 	jw_kv_string(j, "trustReason", f->trust_reason);
+	if (f->killed)
+		jw_kv_string(j, "enforcement",
+			     "killed: the process was stopped before the module's code could run");
 }
 
 const struct finding_kind openssl_finding_kind = {
@@ -664,6 +667,7 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	f.module.kind = kind_names[a->kind];
 	f.module.origin = a->origin;
 	f.module.loaded = map_ev != NULL;
+	f.killed = map_ev && map_ev->map.killed;
 	f.module.deleted = file->deleted;
 	f.module.memfd = file->memfd;
 	f.module.dev = file->dev;

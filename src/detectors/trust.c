@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "detectors/trust.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -132,4 +133,42 @@ enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file
 	*ret_reason = where == TRUST_MODULE_DIR ? "in OpenSSL's module directory, owned by root"
 						: "in a system library directory, owned by root";
 	return where;
+}
+
+static int walk_dir(const char *dir, int depth,
+		    void (*fn)(const char *dir, const struct stat *st, void *ctx), void *ctx)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode) ||
+	    !owned_by_root_not_shared_writable(st.st_uid, st.st_mode))
+		return 0;
+	fn(dir, &st, ctx);
+	n++;
+	if (depth <= 0 || !(d = opendir(dir)))
+		return n;
+	while ((de = readdir(d))) {
+		char sub[PATH_MAX];
+
+		if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
+		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= sizeof(sub))
+			continue;
+		n += walk_dir(sub, depth - 1, fn, ctx);
+	}
+	closedir(d);
+	return n;
+}
+
+int trust_policy_for_each_dir(const struct trust_policy *tp, int depth,
+			      void (*fn)(const char *dir, const struct stat *st, void *ctx),
+			      void *ctx)
+{
+	int n = walk_dir(tp->engines_dir, 0, fn, ctx) + walk_dir(tp->modules_dir, 0, fn, ctx);
+
+	for (const char *const *d = tp->lib_dirs; d && *d; d++)
+		n += walk_dir(*d, depth, fn, ctx);
+	return n;
 }

@@ -12,6 +12,7 @@
 #define SOWATCH_TRUST_H
 
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdbool.h>
 
 #include "event.h"
@@ -47,5 +48,14 @@ enum trust_role {
  */
 enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file_ref *file,
 				enum trust_role role, const char *root, const char **ret_reason);
+
+/*
+ * Every directory whose files the trust policy could accept, down to `depth` levels below
+ * each configured one, that is owned by root and not writable by group or others (the
+ * kernel's list for enforce mode). Returns how many were passed to fn.
+ */
+int trust_policy_for_each_dir(const struct trust_policy *tp, int depth,
+			      void (*fn)(const char *dir, const struct stat *st, void *ctx),
+			      void *ctx);
 
 #endif

@@ -68,6 +68,7 @@ struct finding {
 	unsigned layers; /* enum detection_layer */
 	const char *trust_reason;
 	unsigned added_reasons; /* Added Library Loaded: enum sw_added_reason */
+	bool killed;		/* enforce mode killed the process before the code ran */
 	uint64_t
 	    event_drops; /* events the sensor lost so far: when non-zero, the picture may be partial */
 };

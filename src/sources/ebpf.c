@@ -164,7 +164,7 @@ static void libcrypto_attach_all(struct ebpf_source *src)
 	}
 }
 
-int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx,
+int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx, bool enforce,
 		     const char **ret_error)
 {
 	struct ebpf_source *src = calloc(1, sizeof(*src));
@@ -185,6 +185,7 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		goto err_free;
 	}
 	src->skel->rodata->self_tgid = getpid();
+	src->skel->rodata->enforce = enforce;
 	src->skel->rodata->host_mnt_ns = host_mount_namespace();
 	src->skel->rodata->fmode_backing = kernel_fmode_backing();
 	err = sowatch_bpf__load(src->skel);
@@ -256,6 +257,21 @@ int ebpf_source_watch_exe(struct ebpf_source *src, uint64_t dev, uint64_t ino)
 	uint8_t one = 1;
 
 	if (bpf_map__update_elem(src->skel->maps.openssl_exes, &key, sizeof(key), &one, sizeof(one),
+				 BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino)
+{
+	struct {
+		uint64_t ino;
+		uint32_t dev;
+		uint32_t pad;
+	} key = { .ino = ino, .dev = (uint32_t)(major(dev) << 20 | minor(dev)) };
+	uint8_t one = 1;
+
+	if (bpf_map__update_elem(src->skel->maps.trusted_dirs, &key, sizeof(key), &one, sizeof(one),
 				 BPF_ANY))
 		return -errno;
 	return 0;

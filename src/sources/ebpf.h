@@ -3,6 +3,7 @@
 #ifndef SOWATCH_SOURCES_EBPF_H
 #define SOWATCH_SOURCES_EBPF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "event.h"
@@ -15,8 +16,10 @@ struct ebpf_source;
  * Load and attach every program. On failure returns -errno and, through ret_error (static
  * storage), one sentence for the user naming what failed.
  */
-int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx,
+int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx, bool enforce,
 		     const char **ret_error);
+/* Enforce mode: files of this directory (its device and inode) may be loaded by libcrypto. */
+int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino);
 /* Follow changes of the wall clock (NTP, settimeofday) in the time stamps of events. */
 void ebpf_source_sync_clocks(struct ebpf_source *src);
 /* A file descriptor that polls readable when the ring buffer holds records. */

@@ -171,6 +171,7 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, st
 	ev->map.via_mprotect = e->flags & SW_MAP_MPROTECT;
 	ev->map.in_module_load = e->flags & SW_MAP_IN_DSO_LOAD;
 	ev->map.in_container = e->flags & SW_MAP_IN_CONTAINER;
+	ev->map.killed = e->flags & SW_MAP_KILLED;
 	ev->map.added = e->added;
 	dec->on_event(ev, dec->ctx);
 	free(path);
