@@ -431,6 +431,13 @@ static struct module_attempt *attempt_request(struct openssl_detector *d, struct
 	a->time_ns = ev->time_ns;
 	a->source = ev->source;
 	attempt_judge(d, st, a);
+	if (a->trusted && !a->have_id) {
+		/* No such file, in a place we trust: nothing to load, nothing to keep (padding
+		 * names must not crowd out the one that matters). */
+		attempt_release(a);
+		st->n_attempts--;
+		return NULL;
+	}
 	return a;
 }
 

@@ -132,6 +132,64 @@ class Routes(unittest.TestCase):
         self.loads([OPENSSL, "engine", "-t", mod], mod,
                    layers=("intent", "library", "effect"))
 
+    def test_child_after_fork(self):
+        """A child of a process that never exec'd loads the module."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        r = run_cmd([harness.fixture_loader(), "fork", mod, "200"], marker=marker)
+        self.assertEqual(r.returncode, 0, r.output)
+        child = read_marker(marker)
+        self.assertIsNotNone(child, "the module's constructor did not run")
+        self.assertNotEqual(child, r.pid)
+        fd = SENSOR.wait_for(for_process(child, mod))
+        self.assertEqual(fd.process.get("parentPid"), str(r.pid))
+        self.assertIn("effect", fd.props.get("detectionLayers") or [])
+
+    def test_two_modules_in_one_process(self):
+        mod1, mod2 = self.ws.module(stem="one"), self.ws.module(stem="two")
+        r = run_cmd([OPENSSL, "engine", "-t", mod1, mod2])
+        for mod in (mod1, mod2):
+            fd = SENSOR.wait_for(for_process(r.pid, mod))
+            self.assertEqual(fd.f.get("severity"), "CRITICAL")
+        ids = {fd.f["name"] for fd in SENSOR.findings() if fd.process.get("pid") == str(r.pid)}
+        self.assertEqual(len(ids), 2)
+
+    def test_argv_padded_past_the_capture_limit(self):
+        """The module's path hides beyond the argv that is kept: library and effect
+        still catch it, and the finding says the arguments were cut."""
+        mod = self.ws.module()
+        padding = ["pad%04d" % i for i in range(1500)]  # ~12 KB
+        argv = [OPENSSL, "engine", "-t"] + padding + [mod]
+        marker = self.ws.marker()
+        r = run_cmd(argv, marker=marker)
+        self.assertEqual(read_marker(marker), r.pid)
+        fd = SENSOR.wait_for(for_process(r.pid, mod))
+        self.assertIs(fd.process.get("argumentsTruncated"), True)
+        self.assertNotIn(mod, fd.process.get("args"))
+        for layer in ("library", "effect"):
+            self.assertIn(layer, fd.props.get("detectionLayers") or [])
+
+    def test_load_during_an_exec_and_mmap_flood(self):
+        """Other processes spawn and map as fast as they can; a load in the middle
+        of it is still reported, and whatever was dropped is counted."""
+        flood = [subprocess.Popen(["/bin/sh", "-c", "while :; do /bin/true; done"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for _ in range(4)]
+        try:
+            import time
+            time.sleep(1)
+            mod = self.ws.module()
+            marker = self.ws.marker()
+            r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
+            self.assertEqual(read_marker(marker), r.pid)
+            fd = SENSOR.wait_for(for_process(r.pid, mod), timeout=30)
+            self.assertEqual(fd.f.get("severity"), "CRITICAL")
+            self.assertRegex(fd.props.get("eventDrops", ""), r"^\d+$")
+        finally:
+            for p in flood:
+                p.kill()
+                p.wait()
+
     def test_python_ssl_no_openssl_process(self):
         """Python's ssl loads the configuration: no openssl process at all. The
         library and effect layers see it in any program."""

@@ -75,7 +75,8 @@ static void test_errors_name_line_and_key(void **state)
 	expect_error("resource:\n  project: \"unterminated\n", "test.yaml:");
 	expect_error("- a\n- b\n", "test.yaml:1:");
 	expect_error("\t\x01\xff: :\n", "test.yaml:");
-	expect_error("enforce:\n  mode: block\n", "test.yaml:2: expected off or kill for 'enforce.mode'");
+	expect_error("enforce:\n  mode: block\n",
+		     "test.yaml:2: expected off or kill for 'enforce.mode'");
 	expect_error("resource:\n  project: a/b\n",
 		     "test.yaml:2: must be non-empty and hold no '/': 'resource.project'");
 	expect_error("resource:\n  source: \"\"\n", "'resource.source'");
