@@ -431,9 +431,10 @@ static struct module_attempt *attempt_request(struct openssl_detector *d, struct
 	a->time_ns = ev->time_ns;
 	a->source = ev->source;
 	attempt_judge(d, st, a);
-	if (a->trusted && !a->have_id) {
+	if (a->path && a->trusted && !a->have_id) {
 		/* No such file, in a place we trust: nothing to load, nothing to keep (padding
-		 * names must not crowd out the one that matters). */
+		 * names must not crowd out the one that matters). A bare name stays: its first
+		 * mapping tells what it was. */
 		attempt_release(a);
 		st->n_attempts--;
 		return NULL;
@@ -598,9 +599,13 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 	struct ossl_state *st;
 	char cwd[PATH_MAX];
 	size_t program = 0;
+	bool openssl = identify(d, p);
 
+	/* Most execs on a host stop here: not OpenSSL, and not run through the loader. */
+	if (!openssl && !is_dynamic_loader(p->exe.path))
+		return;
 	proc_workdir(p, cwd, sizeof(cwd));
-	if (!identify(d, p) && !(program = program_run_by_loader(d, p, cwd)))
+	if (!openssl && !(program = program_run_by_loader(d, p, cwd)))
 		return;
 	st = state_new(p, true);
 	if (!st)
