@@ -82,6 +82,23 @@ class Routes(unittest.TestCase):
                          "-pre", "LOAD"], mod, layers=("intent", "library", "effect"))
         self.assertEqual(fd.props.get("requestOrigin"), "-pre SO_PATH")
 
+    def test_engine_name_through_openssl_engines(self):
+        """A bare engine id, resolved in OPENSSL_ENGINES: no path in argv at all."""
+        mod = self.ws.module()
+        name = os.path.basename(mod)[:-3]
+        fd = self.loads([OPENSSL, "engine", "-t", name], mod,
+                        env={"OPENSSL_ENGINES": self.ws.dir},
+                        layers=("intent", "library", "effect"))
+        self.assertEqual(fd.props.get("requestedModule"), name)
+
+    def test_engine_dynamic_dir_add_id_load(self):
+        """-pre DIR_ADD + ID + DIR_LOAD + LOAD: a directory and a name, no file."""
+        mod = self.ws.module()
+        name = os.path.basename(mod)[:-3]
+        self.loads([OPENSSL, "engine", "dynamic", "-pre", "DIR_ADD:" + self.ws.dir,
+                    "-pre", "ID:" + name, "-pre", "DIR_LOAD:2", "-pre", "LOAD"], mod,
+                   layers=("library", "effect"))
+
     def test_symlink_named_engine(self):
         """A symlink called `engine`: comm and argv[0] say neither openssl nor -engine."""
         mod = self.ws.module()
