@@ -2,6 +2,7 @@
 #include "detectors/openssl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,12 +146,17 @@ static void learn_id(struct openssl_detector *d, uint64_t dev, uint64_t ino)
 		d->env.watch_exe(dev, ino, d->env.ctx);
 }
 
-static void learn_hash(struct openssl_detector *d, const struct file_digest *digest)
+static bool known_hash(const struct openssl_detector *d, const char *sha256)
 {
 	for (size_t i = 0; i < d->n_hashes; i++)
-		if (strcmp(d->hashes[i].sha256, digest->sha256) == 0)
-			return;
-	if (d->n_hashes == MAX_KNOWN_HASHES)
+		if (strcmp(d->hashes[i].sha256, sha256) == 0)
+			return true;
+	return false;
+}
+
+static void learn_hash(struct openssl_detector *d, const struct file_digest *digest)
+{
+	if (known_hash(d, digest->sha256) || d->n_hashes == MAX_KNOWN_HASHES)
 		return;
 	d->hashes[d->n_hashes].size = digest->size;
 	memcpy(d->hashes[d->n_hashes].sha256, digest->sha256, sizeof(digest->sha256));
@@ -188,9 +194,38 @@ int openssl_detector_add_default_binaries(struct openssl_detector *d)
 }
 
 /*
- * An OpenSSL binary is known by its file (device and inode) or, for a copy under another
- * name, by its content: a binary of a known size is hashed and compared.
+ * Hash the open file when it has the size of a known OpenSSL binary (most files do not, and
+ * are never read): 0, or -ENOENT for another size, or -errno.
  */
+static int digest_if_size_known(const struct openssl_detector *d, int fd, const struct stat *st,
+				struct file_digest *ret)
+{
+	bool size_known = false;
+
+	for (size_t i = 0; i < d->n_hashes && !size_known; i++)
+		size_known = d->hashes[i].size == st->st_size;
+	return size_known ? hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, ret) : -ENOENT;
+}
+
+/* The digest of the first path that opens as a regular file, if its size is a known one. */
+static int digest_path_if_size_known(const struct openssl_detector *d, const char *const *paths,
+				     struct file_digest *ret)
+{
+	for (; *paths; paths++) {
+		int fd = open(*paths, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), err;
+		struct stat st;
+
+		if (fd < 0)
+			continue;
+		err = fstat(fd, &st) || !S_ISREG(st.st_mode)
+			  ? -EINVAL
+			  : digest_if_size_known(d, fd, &st, ret);
+		close(fd);
+		return err;
+	}
+	return -ENOENT;
+}
+
 /*
  * A process the host's /proc does not know (a gVisor sandbox's): its binary is read through
  * the sandbox's root as the host sees it, which for the sandboxes sowatch is told about is the
@@ -198,32 +233,30 @@ int openssl_detector_add_default_binaries(struct openssl_detector *d)
  */
 static void hash_sandboxed_exe(const struct openssl_detector *d, struct proc *p)
 {
+	const char *paths[] = { p->exe.path, NULL };
 	struct file_digest digest;
-	bool size_known = false;
-	struct stat st;
 
-	if (p->exe_sha256[0] || !p->exe.path || p->exe.path[0] != '/' || stat(p->exe.path, &st) ||
-	    !S_ISREG(st.st_mode))
+	if (p->exe_sha256[0] || !p->exe.path || p->exe.path[0] != '/')
 		return;
-	for (size_t i = 0; i < d->n_hashes && !size_known; i++)
-		size_known = d->hashes[i].size == st.st_size;
-	if (size_known && hash_file_sha256(p->exe.path, HASH_MAX_BYTES_DEFAULT, &digest) == 0)
+	if (digest_path_if_size_known(d, paths, &digest) == 0)
 		snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s", digest.sha256);
 }
 
+/*
+ * An OpenSSL binary is known by its file (device and inode) or, for a copy under another
+ * name, by its content: a binary of a known size is hashed and compared.
+ */
 static bool identify(struct openssl_detector *d, struct proc *p)
 {
 	struct file_digest digest;
-	bool size_known = false;
 	struct stat st;
-	int fd;
+	int fd, err;
 
 	if (!p->host_pid)
 		hash_sandboxed_exe(d, p);
 	/* A hash of the binary (from the source, or read above) settles it. */
-	for (size_t i = 0; p->exe_sha256[0] && i < d->n_hashes; i++)
-		if (strcmp(d->hashes[i].sha256, p->exe_sha256) == 0)
-			return true;
+	if (p->exe_sha256[0] && known_hash(d, p->exe_sha256))
+		return true;
 	if (!p->exe.ino || !p->host_pid)
 		return false;
 	if (known_id(d, p->exe.dev, p->exe.ino))
@@ -235,22 +268,14 @@ static bool identify(struct openssl_detector *d, struct proc *p)
 	fd = proc_file_open(p->host_pid, &p->exe, 0, 0, true, &st);
 	if (fd < 0)
 		return false;
-	for (size_t i = 0; i < d->n_hashes && !size_known; i++)
-		size_known = d->hashes[i].size == st.st_size;
-	if (!size_known || hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, &digest)) {
-		close(fd);
-		return false;
-	}
+	err = digest_if_size_known(d, fd, &st, &digest);
 	close(fd);
-	for (size_t i = 0; i < d->n_hashes; i++) {
-		if (strcmp(d->hashes[i].sha256, digest.sha256) != 0)
-			continue;
-		learn_id(d, p->exe.dev, p->exe.ino);
-		if (d->env.watch_process)
-			d->env.watch_process(p->host_pid, d->env.ctx);
-		return true;
-	}
-	return false;
+	if (err || !known_hash(d, digest.sha256))
+		return false;
+	learn_id(d, p->exe.dev, p->exe.ino);
+	if (d->env.watch_process)
+		d->env.watch_process(p->host_pid, d->env.ctx);
+	return true;
 }
 
 /* -------------------------------------------------------------------------------------------
@@ -562,9 +587,8 @@ static size_t program_run_by_loader(const struct openssl_detector *d, const stru
 						   "--argv0",
 						   NULL };
 	char path[PATH_MAX], through_root[PATH_MAX + 64];
+	const char *paths[] = { through_root, path, NULL };
 	struct file_digest digest;
-	bool size_known = false;
-	struct stat st;
 	size_t i;
 
 	if (!is_dynamic_loader(p->exe.path))
@@ -581,16 +605,10 @@ static size_t program_run_by_loader(const struct openssl_detector *d, const stru
 		snprintf(through_root, sizeof(through_root), "/proc/%u/root%s", p->host_pid, path);
 	else
 		snprintf(through_root, sizeof(through_root), "%s", path);
-	if (stat(through_root, &st) == 0 || stat(path, &st) == 0)
-		for (size_t h = 0; h < d->n_hashes && !size_known; h++)
-			size_known = d->hashes[h].size == st.st_size;
-	if (!size_known || (hash_file_sha256(through_root, HASH_MAX_BYTES_DEFAULT, &digest) &&
-			    hash_file_sha256(path, HASH_MAX_BYTES_DEFAULT, &digest)))
+	/* One file, opened once: its size and its hash cannot come from two different files. */
+	if (digest_path_if_size_known(d, paths, &digest) || !known_hash(d, digest.sha256))
 		return 0;
-	for (size_t h = 0; h < d->n_hashes; h++)
-		if (strcmp(d->hashes[h].sha256, digest.sha256) == 0)
-			return i;
-	return 0;
+	return i;
 }
 
 static void on_exec(struct openssl_detector *d, struct proc *p, const struct event *ev)
