@@ -38,6 +38,7 @@ enum event_kind {
 	EVENT_MAP,		/* a file was mapped executable */
 	EVENT_MODULE_LOAD,	/* libcrypto was asked to load a module (the library layer) */
 	EVENT_MODULE_LOAD_DONE, /* ... and that call returned */
+	EVENT_NS_GONE,		/* every process of pid namespace ns is gone (a sandbox ended) */
 };
 
 struct event {

@@ -353,6 +353,13 @@ void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watcher
 		 pl->trust.modules_dir, proctable_size(pl->pt));
 }
 
+static void flush_process(struct proc *p, void *ctx)
+{
+	struct pipeline *pl = ctx;
+
+	openssl_detector_flush(pl->openssl, p);
+}
+
 void pipeline_handle(const struct event *ev, void *ctx)
 {
 	struct pipeline *pl = ctx;
@@ -364,6 +371,10 @@ void pipeline_handle(const struct event *ev, void *ctx)
 			  ev->kind == EVENT_EXEC  ? (ev->exec.exe.path ? ev->exec.exe.path : "?")
 			  : ev->kind == EVENT_MAP ? (ev->map.file.path ? ev->map.file.path : "?")
 						  : "");
+	if (ev->kind == EVENT_NS_GONE) {
+		proctable_forget_ns(pl->pt, ev->ns, flush_process, pl);
+		return;
+	}
 	switch (ev->kind) {
 	case EVENT_EXEC:
 		p = proctable_exec(pl->pt, ev);
@@ -390,13 +401,6 @@ void pipeline_handle(const struct event *ev, void *ctx)
 	}
 	if (ev->kind == EVENT_EXIT)
 		proctable_exit(pl->pt, ev->ns, ev->pid);
-}
-
-static void flush_process(struct proc *p, void *ctx)
-{
-	struct pipeline *pl = ctx;
-
-	openssl_detector_flush(pl->openssl, p);
 }
 
 void pipeline_flush(struct pipeline *pl)

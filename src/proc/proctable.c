@@ -332,32 +332,6 @@ void proctable_exit(struct proctable *pt, uint64_t ns, uint32_t pid)
 	}
 }
 
-size_t proctable_forget_ns(struct proctable *pt, uint64_t ns,
-			   void (*gone)(struct proc *p, void *ctx), void *ctx)
-{
-	size_t forgotten = 0;
-
-	for (size_t b = 0; b < BUCKETS; b++) {
-		struct proc **link = &pt->buckets[b];
-
-		while (*link) {
-			struct proc *p = *link;
-
-			if (p->ns != ns) {
-				link = &p->next;
-				continue;
-			}
-			if (gone)
-				gone(p, ctx);
-			*link = p->next;
-			pt->size--;
-			proc_free(p);
-			forgotten++;
-		}
-	}
-	return forgotten;
-}
-
 void proctable_for_each(struct proctable *pt, void (*fn)(struct proc *p, void *ctx), void *ctx)
 {
 	for (size_t b = 0; b < BUCKETS; b++)
@@ -377,9 +351,12 @@ static bool proc_still_alive(const struct proc *p)
 	return !p->start_boottime_ns || start / ns_per_clock_tick() == proc_start_ticks(p);
 }
 
-size_t proctable_sweep(struct proctable *pt, void (*gone)(struct proc *p, void *ctx), void *ctx)
+/* Forget every process `doomed` picks, passing each to `gone` first. */
+static size_t proctable_remove_if(struct proctable *pt,
+				  bool (*doomed)(const struct proc *p, uint64_t arg), uint64_t arg,
+				  void (*gone)(struct proc *p, void *ctx), void *ctx)
 {
-	size_t swept = 0;
+	size_t removed = 0;
 
 	for (size_t b = 0; b < BUCKETS; b++) {
 		struct proc **link = &pt->buckets[b];
@@ -387,8 +364,7 @@ size_t proctable_sweep(struct proctable *pt, void (*gone)(struct proc *p, void *
 		while (*link) {
 			struct proc *p = *link;
 
-			/* Only /proc's own processes can be checked against it. */
-			if (p->ns != 0 || proc_still_alive(p)) {
+			if (!doomed(p, arg)) {
 				link = &p->next;
 				continue;
 			}
@@ -397,10 +373,32 @@ size_t proctable_sweep(struct proctable *pt, void (*gone)(struct proc *p, void *
 			*link = p->next;
 			pt->size--;
 			proc_free(p);
-			swept++;
+			removed++;
 		}
 	}
-	return swept;
+	return removed;
+}
+
+/* Only /proc's own processes can be checked against it. */
+static bool ended_unseen(const struct proc *p, uint64_t unused)
+{
+	return p->ns == 0 && !proc_still_alive(p);
+}
+
+static bool in_ns(const struct proc *p, uint64_t ns)
+{
+	return p->ns == ns;
+}
+
+size_t proctable_sweep(struct proctable *pt, void (*gone)(struct proc *p, void *ctx), void *ctx)
+{
+	return proctable_remove_if(pt, ended_unseen, 0, gone, ctx);
+}
+
+size_t proctable_forget_ns(struct proctable *pt, uint64_t ns,
+			   void (*gone)(struct proc *p, void *ctx), void *ctx)
+{
+	return proctable_remove_if(pt, in_ns, ns, gone, ctx);
 }
 
 size_t proctable_size(const struct proctable *pt)

@@ -111,6 +111,10 @@ static void conn_close(struct gvisor_source *src, struct conn *c, bool rejected)
 	if (rejected)
 		src->stats.rejected++;
 	if (c->dec) {
+		/* The sandbox's processes go with its connection: gVisor never reconnects. */
+		struct event ev = { .kind = EVENT_NS_GONE, .source = "gvisor", .ns = conn_ns(c) };
+
+		src->on_event(&ev, src->ctx);
 		decoder_stats_add(&src->gone, gvisor_decoder_stats(c->dec));
 		gvisor_decoder_free(c->dec);
 		c->dec = NULL;
