@@ -89,6 +89,17 @@ struct {
 	__type(value, __u8);
 } trusted_dirs SEC(".maps");
 
+/*
+ * (real dev, real inode) of the libcrypto files whose DSO_load() has (or is getting) a uprobe:
+ * a libcrypto mapped for the first time, a container image's own for one, is reported once.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} libcrypto_files SEC(".maps");
+
 /* tid -> what an mmap/mprotect call in flight asked for, between syscall entry and exit */
 struct pending_map {
 	__u64 start; /* mprotect: the range start; mmap: unused (the result is the address) */
@@ -583,7 +594,7 @@ static __always_inline void map_pending(__u64 start, __u32 flags)
 	if (!(flags & SW_MAP_MPROTECT) &&
 	    in_container((struct task_struct *)bpf_get_current_task()))
 		p.flags |= SW_MAP_IN_CONTAINER;
-	else if (!want)
+	else if (!want && !(flags & SW_MAP_LIBCRYPTO))
 		return;
 	p.interest = want ? *want : 0;
 	if (bpf_map_lookup_elem(&dso_loading, &tid))
@@ -612,14 +623,55 @@ static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, v
 	return 0;
 }
 
+/* Returns false when the ring buffer had no room (counted as a drop). */
+static __always_inline bool map_event_send(__u32 kind, __u32 tgid, __u32 tid,
+					   const struct vma_found *found, __u32 flags, __u32 want,
+					   __u32 added)
+{
+	struct sw_map_event *e = event_reserve(kind, sizeof(*e), tgid, tid);
+
+	if (!e)
+		return false;
+	e->vm_start = found->vm_start;
+	e->vm_end = found->vm_end;
+	e->pgoff = found->pgoff;
+	e->flags = flags;
+	e->interest = want;
+	e->added = added;
+	e->pad = 0;
+	file_describe(&e->file, e->data, found->file);
+	event_submit(e, kind);
+	return true;
+}
+
+/*
+ * A libcrypto file mapped for the first time: user space attaches the library layer's
+ * uprobes to it. Said once per file; if the event cannot be sent, the next mapping says it.
+ */
+static __always_inline void libcrypto_first_mapping(__u32 tgid, __u32 tid,
+						    const struct vma_found *found, __u32 flags)
+{
+	struct file *file = found->file;
+	struct inode *real = BPF_CORE_READ(file, f_inode);
+	struct file_key key = {};
+	__u8 one = 1;
+
+	key.ino = BPF_CORE_READ(real, i_ino);
+	key.dev = BPF_CORE_READ(real, i_sb, s_dev);
+	if (bpf_map_update_elem(&libcrypto_files, &key, &one, BPF_NOEXIST))
+		return; /* known, or the map is full (user space then says so) */
+	if (!map_event_send(SW_EVENT_LIBCRYPTO_MAPPED, tgid, tid, found, flags, 0, 0))
+		bpf_map_delete_elem(&libcrypto_files, &key);
+}
+
 /* At syscall exit: if `addr` now lies in an executable file mapping, say which file. */
 static __always_inline void map_report(__u64 addr)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32;
 	__u32 tid = (__u32)pid_tgid;
 	struct pending_map *p = bpf_map_lookup_elem(&pending_maps, &tid);
 	struct vma_found found = {};
-	struct sw_map_event *e;
 	__u32 flags, want, added = 0;
 
 	if (!p)
@@ -634,6 +686,8 @@ static __always_inline void map_report(__u64 addr)
 	}
 	if (!found.file || !(found.vm_flags & VM_EXEC))
 		return;
+	if (flags & SW_MAP_LIBCRYPTO)
+		libcrypto_first_mapping(tgid, tid, &found, flags);
 	if (flags & SW_MAP_IN_CONTAINER)
 		added = added_reasons((struct task_struct *)bpf_get_current_task(), found.file);
 	if (!want && !added)
@@ -643,19 +697,33 @@ static __always_inline void map_report(__u64 addr)
 		bpf_send_signal(9);
 		flags |= SW_MAP_KILLED;
 	}
+	map_event_send(SW_EVENT_MAP, tgid, tid, &found, flags, want, added);
+}
 
-	e = event_reserve(SW_EVENT_MAP, sizeof(*e), pid_tgid >> 32, tid);
-	if (!e)
-		return;
-	e->vm_start = found.vm_start;
-	e->vm_end = found.vm_end;
-	e->pgoff = found.pgoff;
-	e->flags = flags;
-	e->interest = want;
-	e->added = added;
-	e->pad = 0;
-	file_describe(&e->file, e->data, found.file);
-	event_submit(e, SW_EVENT_MAP);
+/*
+ * Whether mmap's fd is a file named libcrypto.so.*: read from the fd table at syscall entry,
+ * so that every process's mappings can be checked without a lookup at exit for each.
+ */
+static __always_inline bool fd_names_libcrypto(long fd)
+{
+	static const char prefix[] = "libcrypto.so.";
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	const unsigned char *name;
+	char got[sizeof(prefix) - 1];
+
+	if (!fds || fd >= BPF_CORE_READ(fdt, max_fds) ||
+	    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return false;
+	name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
+	if (!name || bpf_probe_read_kernel(got, sizeof(got), name))
+		return false;
+	for (int i = 0; i < (int)sizeof(got); i++)
+		if (got[i] != prefix[i])
+			return false;
+	return true;
 }
 
 SEC("tp/syscalls/sys_enter_mmap")
@@ -666,7 +734,7 @@ int handle__sys_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 
 	if (!(prot & PROT_EXEC) || fd < 0)
 		return 0;
-	map_pending(0, 0);
+	map_pending(0, fd_names_libcrypto(fd) ? SW_MAP_LIBCRYPTO : 0);
 	return 0;
 }
 

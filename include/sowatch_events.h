@@ -31,9 +31,10 @@ enum sw_event_kind {
 	SW_EVENT_EXEC = 1,
 	SW_EVENT_FORK = 2,
 	SW_EVENT_EXIT = 3,
-	SW_EVENT_MAP = 4,	      /* a file became executable in a process of interest */
-	SW_EVENT_DSO_LOAD = 5,	      /* libcrypto's DSO_load() was called */
-	SW_EVENT_DSO_LOAD_RETURN = 6, /* ... and returned */
+	SW_EVENT_MAP = 4,	       /* a file became executable in a process of interest */
+	SW_EVENT_DSO_LOAD = 5,	       /* libcrypto's DSO_load() was called */
+	SW_EVENT_DSO_LOAD_RETURN = 6,  /* ... and returned */
+	SW_EVENT_LIBCRYPTO_MAPPED = 7, /* a libcrypto file no probe watches yet was mapped */
 	SW_EVENT_KIND_MAX,
 };
 
@@ -56,6 +57,7 @@ enum sw_map_flags {
 	SW_MAP_IN_DSO_LOAD = 1 << 1,  /* mapped while this thread was inside DSO_load() */
 	SW_MAP_IN_CONTAINER = 1 << 2, /* the process lives in another mount namespace */
 	SW_MAP_KILLED = 1 << 3,	      /* enforce mode: killed before the module's code ran */
+	SW_MAP_LIBCRYPTO = 1 << 4,    /* the file is named libcrypto.so.* */
 };
 
 /*

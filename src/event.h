@@ -39,6 +39,8 @@ enum event_kind {
 	EVENT_MODULE_LOAD,	/* libcrypto was asked to load a module (the library layer) */
 	EVENT_MODULE_LOAD_DONE, /* ... and that call returned */
 	EVENT_NS_GONE,		/* every process of pid namespace ns is gone (a sandbox ended) */
+	/* A libcrypto file no library-layer probe watches was mapped (uses `map`) */
+	EVENT_LIBCRYPTO_MAPPED,
 };
 
 struct event {

@@ -819,7 +819,8 @@ void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const
 	case EVENT_EXIT:
 		openssl_detector_flush(d, p);
 		break;
-	case EVENT_NS_GONE: /* handled by the pipeline, per process */
+	case EVENT_NS_GONE:	     /* handled by the pipeline, per process */
+	case EVENT_LIBCRYPTO_MAPPED: /* handled by the eBPF source */
 	case EVENT_FORK:
 		break;
 	}

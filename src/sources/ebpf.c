@@ -17,18 +17,26 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "proc/procfile.h"
 #include "sources/ebpf_decode.h"
 #include "sowatch.skel.h"
 #include "util/log.h"
 
-#define MAX_LIBCRYPTO 16
+/* As many as the kernel's libcrypto_files map holds */
+#define MAX_LIBCRYPTO 1024
+
+/* The library layer's two probes on one libcrypto file */
+struct libcrypto_probe {
+	struct bpf_link *entry, *ret;
+};
 
 struct ebpf_source {
 	struct sowatch_bpf *skel;
 	struct ring_buffer *rb;
 	struct ebpf_decoder decoder;
-	struct bpf_link *uprobes[2 * MAX_LIBCRYPTO];
-	int n_uprobes;
+	event_handler_fn on_event; /* where events go; the source keeps its own first */
+	void *ctx;
+	struct libcrypto_probe *libcrypto;
 	int n_libcrypto;
 };
 
@@ -90,6 +98,157 @@ static void tracefs_ensure_mounted(void)
 		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
 }
 
+/* The kernel's dev_t encoding (major << 20 | minor), as BPF programs see s_dev */
+static uint32_t kernel_dev(dev_t dev)
+{
+	return (uint32_t)(major(dev) << 20 | minor(dev));
+}
+
+/* Returns 0, -EEXIST when already there with BPF_NOEXIST, or -errno. */
+static int file_map_add(struct bpf_map *map, dev_t dev, uint64_t ino, uint64_t flags)
+{
+	struct {
+		uint64_t ino;
+		uint32_t dev;
+		uint32_t pad;
+	} key = { .ino = ino, .dev = kernel_dev(dev) };
+	uint8_t one = 1;
+
+	if (bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), flags))
+		return -errno;
+	return 0;
+}
+
+static void file_map_remove(struct bpf_map *map, dev_t dev, uint64_t ino)
+{
+	struct {
+		uint64_t ino;
+		uint32_t dev;
+		uint32_t pad;
+	} key = { .ino = ino, .dev = kernel_dev(dev) };
+
+	bpf_map__delete_elem(map, &key, sizeof(key), 0);
+}
+
+/*
+ * The library layer on one libcrypto file: a uprobe and a uretprobe on its DSO_load().
+ * Uprobes belong to the file (the inode whose pages are mapped), so they fire in every process
+ * that maps it, containers included. `path` must name that very file.
+ */
+static int libcrypto_attach(struct ebpf_source *src, const char *path, const char *shown)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "DSO_load");
+	struct libcrypto_probe p;
+
+	if (src->n_libcrypto >= MAX_LIBCRYPTO)
+		return -ENOSPC;
+	if (!src->libcrypto) {
+		src->libcrypto = calloc(MAX_LIBCRYPTO, sizeof(*src->libcrypto));
+		if (!src->libcrypto)
+			return -ENOMEM;
+	}
+	p.entry =
+	    bpf_program__attach_uprobe_opts(src->skel->progs.handle__dso_load, -1, path, 0, &opts);
+	if (!p.entry)
+		return -errno;
+	opts.retprobe = true;
+	p.ret = bpf_program__attach_uprobe_opts(src->skel->progs.handle__dso_load_return, -1, path,
+						0, &opts);
+	if (!p.ret) {
+		int err = -errno;
+
+		bpf_link__destroy(p.entry);
+		return err;
+	}
+	src->libcrypto[src->n_libcrypto++] = p;
+	log_info("library-layer probe on %s", shown);
+	return 0;
+}
+
+/*
+ * The host's libcrypto files, probed at start. Any other (a container image's own, one
+ * installed later) is probed when first mapped: the kernel reports it once.
+ */
+static void libcrypto_attach_host(struct ebpf_source *src)
+{
+	static const char *const dirs[] = { "/usr/lib/x86_64-linux-gnu",
+					    "/usr/lib/aarch64-linux-gnu",
+					    "/usr/lib64",
+					    "/usr/lib",
+					    "/lib64",
+					    "/usr/local/lib",
+					    NULL };
+
+	for (const char *const *dir = dirs; *dir; dir++) {
+		DIR *d = opendir(*dir);
+		struct dirent *de;
+
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			char path[PATH_MAX];
+			struct stat st;
+			int err;
+
+			if (strncmp(de->d_name, "libcrypto.so.", 13) != 0)
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", *dir, de->d_name);
+			if (stat(path, &st) || !S_ISREG(st.st_mode))
+				continue;
+			/* Known to the kernel even if no probe fits: it is not reported when mapped. */
+			err = file_map_add(src->skel->maps.libcrypto_files, st.st_dev, st.st_ino,
+					   BPF_NOEXIST);
+			if (err == -EEXIST)
+				continue; /* the same file under another name */
+			if (!err)
+				err = libcrypto_attach(src, path, path);
+			if (err)
+				log_warn("no library-layer probe on %s: %s", path, strerror(-err));
+		}
+		closedir(d);
+	}
+}
+
+/*
+ * A libcrypto file first mapped by a process (a container image's own, say): probe it, opened
+ * through that process's view so that its path means the file the kernel saw. Until the probes
+ * are on, a load through it is seen by the intent and effect layers only.
+ */
+static void libcrypto_mapped(struct ebpf_source *src, const struct event *ev)
+{
+	const struct file_ref *f = &ev->map.file;
+	const char *name = f->path ? f->path : "(unnamed)";
+	char fd_path[64];
+	struct stat st;
+	int fd, err;
+
+	fd = proc_file_open(ev->pid, f, ev->map.start, ev->map.end, false, &st);
+	if (fd < 0) {
+		/* Gone already: the next process to map it makes the kernel say so again */
+		file_map_remove(src->skel->maps.libcrypto_files, f->real_dev, f->real_ino);
+		log_warn("libcrypto %s mapped by pid %u: cannot open it to probe it: %s", name,
+			 ev->pid, strerror(-fd));
+		return;
+	}
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+	err = libcrypto_attach(src, fd_path, name);
+	close(fd);
+	if (err)
+		log_warn("no library-layer probe on %s (mapped by pid %u): %s", name, ev->pid,
+			 strerror(-err));
+}
+
+/* Decoded events: the source's own first, the others to the pipeline. */
+static void source_event(const struct event *ev, void *ctx)
+{
+	struct ebpf_source *src = ctx;
+
+	if (ev->kind == EVENT_LIBCRYPTO_MAPPED)
+		libcrypto_mapped(src, ev);
+	else
+		src->on_event(ev, src->ctx);
+}
+
 static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct ebpf_source *src = ctx;
@@ -102,68 +261,6 @@ static int handle_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static bool file_identity_seen(const struct stat *seen, int n, const struct stat *st)
-{
-	for (int i = 0; i < n; i++)
-		if (seen[i].st_dev == st->st_dev && seen[i].st_ino == st->st_ino)
-			return true;
-	return false;
-}
-
-/*
- * The library layer: a uprobe on DSO_load() in every libcrypto of the host. Uprobes belong to
- * the file (inode), so they also fire in containers that use the same file.
- */
-static void libcrypto_attach_all(struct ebpf_source *src)
-{
-	static const char *const dirs[] = { "/usr/lib/x86_64-linux-gnu",
-					    "/usr/lib/aarch64-linux-gnu",
-					    "/usr/lib64",
-					    "/usr/lib",
-					    "/lib64",
-					    "/usr/local/lib",
-					    NULL };
-	struct stat seen[MAX_LIBCRYPTO];
-
-	for (const char *const *dir = dirs; *dir; dir++) {
-		DIR *d = opendir(*dir);
-		struct dirent *de;
-
-		if (!d)
-			continue;
-		while ((de = readdir(d)) && src->n_libcrypto < MAX_LIBCRYPTO) {
-			LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "DSO_load");
-			char path[PATH_MAX];
-			struct stat st;
-			struct bpf_link *entry, *ret;
-
-			if (strncmp(de->d_name, "libcrypto.so.", 13) != 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", *dir, de->d_name);
-			if (stat(path, &st) || !S_ISREG(st.st_mode) ||
-			    file_identity_seen(seen, src->n_libcrypto, &st))
-				continue;
-			entry = bpf_program__attach_uprobe_opts(src->skel->progs.handle__dso_load,
-								-1, path, 0, &opts);
-			opts.retprobe = true;
-			ret = entry ? bpf_program__attach_uprobe_opts(
-					  src->skel->progs.handle__dso_load_return, -1, path, 0,
-					  &opts)
-				    : NULL;
-			if (!entry || !ret) {
-				log_warn("no library-layer probe on %s (no DSO_load there?)", path);
-				bpf_link__destroy(entry);
-				continue;
-			}
-			src->uprobes[src->n_uprobes++] = entry;
-			src->uprobes[src->n_uprobes++] = ret;
-			seen[src->n_libcrypto++] = st;
-			log_debug("library-layer probe on %s", path);
-		}
-		closedir(d);
-	}
-}
-
 int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx, bool enforce,
 		     const char **ret_error)
 {
@@ -172,8 +269,10 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 
 	if (!src)
 		return -ENOMEM;
-	src->decoder.on_event = on_event;
-	src->decoder.ctx = ctx;
+	src->on_event = on_event;
+	src->ctx = ctx;
+	src->decoder.on_event = source_event;
+	src->decoder.ctx = src;
 	ebpf_source_sync_clocks(src);
 	libbpf_set_print(libbpf_print);
 	tracefs_ensure_mounted();
@@ -214,7 +313,7 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		*ret_error = "cannot attach to the kernel's tracepoints (is tracefs available?)";
 		goto err_free;
 	}
-	libcrypto_attach_all(src);
+	libcrypto_attach_host(src);
 
 	src->rb = ring_buffer__new(bpf_map__fd(src->skel->maps.events), handle_record, src, NULL);
 	if (!src->rb) {
@@ -249,32 +348,12 @@ int ebpf_source_poll(struct ebpf_source *src, int timeout_ms)
 
 int ebpf_source_watch_exe(struct ebpf_source *src, uint64_t dev, uint64_t ino)
 {
-	struct {
-		uint64_t ino;
-		uint32_t dev;
-		uint32_t pad;
-	} key = { .ino = ino, .dev = (uint32_t)(major(dev) << 20 | minor(dev)) };
-	uint8_t one = 1;
-
-	if (bpf_map__update_elem(src->skel->maps.openssl_exes, &key, sizeof(key), &one, sizeof(one),
-				 BPF_ANY))
-		return -errno;
-	return 0;
+	return file_map_add(src->skel->maps.openssl_exes, dev, ino, BPF_ANY);
 }
 
 int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino)
 {
-	struct {
-		uint64_t ino;
-		uint32_t dev;
-		uint32_t pad;
-	} key = { .ino = ino, .dev = (uint32_t)(major(dev) << 20 | minor(dev)) };
-	uint8_t one = 1;
-
-	if (bpf_map__update_elem(src->skel->maps.trusted_dirs, &key, sizeof(key), &one, sizeof(one),
-				 BPF_ANY))
-		return -errno;
-	return 0;
+	return file_map_add(src->skel->maps.trusted_dirs, dev, ino, BPF_ANY);
 }
 
 int ebpf_source_watch_process(struct ebpf_source *src, uint32_t pid)
@@ -325,8 +404,11 @@ void ebpf_source_close(struct ebpf_source *src)
 	if (!src)
 		return;
 	ring_buffer__free(src->rb);
-	for (int i = 0; i < src->n_uprobes; i++)
-		bpf_link__destroy(src->uprobes[i]);
+	for (int i = 0; i < src->n_libcrypto; i++) {
+		bpf_link__destroy(src->libcrypto[i].entry);
+		bpf_link__destroy(src->libcrypto[i].ret);
+	}
+	free(src->libcrypto);
 	sowatch_bpf__destroy(src->skel);
 	free(src);
 }

@@ -154,7 +154,8 @@ out_free:
 	return err;
 }
 
-static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, struct event *ev)
+static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, enum event_kind kind,
+		      struct event *ev)
 {
 	char *path;
 
@@ -163,7 +164,7 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, st
 	path = path_from_components(e->data, e->file.path_len);
 	if (!path)
 		return -ENOMEM;
-	ev->kind = EVENT_MAP;
+	ev->kind = kind;
 	file_ref_fill(&ev->map.file, &e->file, path);
 	ev->map.start = e->vm_start;
 	ev->map.end = e->vm_end;
@@ -201,6 +202,7 @@ static const size_t record_size[SW_EVENT_KIND_MAX] = {
 	[SW_EVENT_MAP] = sizeof(struct sw_map_event),
 	[SW_EVENT_DSO_LOAD] = sizeof(struct sw_dso_load_event),
 	[SW_EVENT_DSO_LOAD_RETURN] = sizeof(struct sw_dso_load_return_event),
+	[SW_EVENT_LIBCRYPTO_MAPPED] = sizeof(struct sw_map_event),
 };
 
 int ebpf_decode_record(struct ebpf_decoder *dec, const void *data, size_t size)
@@ -241,7 +243,10 @@ int ebpf_decode_record(struct ebpf_decoder *dec, const void *data, size_t size)
 		break;
 	}
 	case SW_EVENT_MAP:
-		err = decode_map(dec, data, &ev);
+		err = decode_map(dec, data, EVENT_MAP, &ev);
+		break;
+	case SW_EVENT_LIBCRYPTO_MAPPED:
+		err = decode_map(dec, data, EVENT_LIBCRYPTO_MAPPED, &ev);
 		break;
 	case SW_EVENT_DSO_LOAD:
 		err = decode_dso_load(dec, data, &ev);

@@ -591,6 +591,20 @@ class Sensor:
             time.sleep(0.05)
 
 
+    def wait_for_log(self, text, timeout=10.0):
+        """Wait until the sensor's log has a line containing text."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, "rb") as f:
+                for line in f.read().decode("utf-8", "replace").splitlines():
+                    if text in line:
+                        return line
+            if not self.alive() or time.monotonic() > deadline:
+                raise AssertionError("no log line with %r within %ss\n%s"
+                                     % (text, timeout, self.log_tail(20)))
+            time.sleep(0.05)
+
+
 # --------------------------------------------------------------------------
 # Negative tests
 

@@ -42,7 +42,7 @@ static void on_event(const struct event *ev, void *ctx)
 			keep(c->strings[c->n++], ev->exec.argv[i]);
 		for (size_t i = 0; i < ev->exec.envc && c->n < 16; i++)
 			keep(c->strings[c->n++], ev->exec.env[i]);
-	} else if (ev->kind == EVENT_MAP) {
+	} else if (ev->kind == EVENT_MAP || ev->kind == EVENT_LIBCRYPTO_MAPPED) {
 		keep(c->map_path, ev->map.file.path);
 	} else if (ev->kind == EVENT_MODULE_LOAD) {
 		keep(c->name, ev->module_load.name);
@@ -179,6 +179,31 @@ static void test_map_memfd_and_deleted(void **state)
 	free(e);
 }
 
+static void test_libcrypto_mapped(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_map_event *e = calloc(1, sizeof(*e));
+
+	e->hdr.kind = SW_EVENT_LIBCRYPTO_MAPPED;
+	e->file.real_dev = 8 << 20 | 1;
+	e->file.real_ino = 4242;
+	memcpy(e->data, "libcrypto.so.3\0lib\0opt\0", 23);
+	e->file.path_len = 23;
+	e->vm_start = 0x7f0000000000;
+	e->vm_end = 0x7f0000100000;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_int_equal(c.ev.kind, EVENT_LIBCRYPTO_MAPPED);
+	assert_string_equal(c.map_path, "/opt/lib/libcrypto.so.3");
+	assert_int_equal(major(c.ev.map.file.real_dev), 8);
+	assert_int_equal(minor(c.ev.map.file.real_dev), 1);
+	assert_int_equal(c.ev.map.file.real_ino, 4242);
+	assert_int_equal(c.ev.map.start, 0x7f0000000000);
+	e->file.path_len = SW_PATH_MAX + 1;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	free(e);
+}
+
 static void test_dso_load_names(void **state)
 {
 	struct captured c = { 0 };
@@ -209,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_exec_cut_argument),
 		cmocka_unit_test(test_malformed_records),
 		cmocka_unit_test(test_map_memfd_and_deleted),
+		cmocka_unit_test(test_libcrypto_mapped),
 		cmocka_unit_test(test_dso_load_names),
 	};
 
