@@ -44,6 +44,13 @@ const volatile __u32 host_mnt_ns = 0;
  * constructors.
  */
 const volatile bool enforce = false;
+/* Where enforce mode acts: enum sw_enforce_where */
+const volatile __u32 enforce_where = SW_ENFORCE_ALL;
+/*
+ * Enforce severity low: also kill a container process that maps an added library (the
+ * overlay's writable layer, memory, a deleted file), as Added Library Loaded reports.
+ */
+const volatile bool enforce_added = false;
 /* FMODE_BACKING of this kernel (it moved between releases); 0 before backing files existed. */
 const volatile __u32 fmode_backing = 0;
 
@@ -578,6 +585,14 @@ static __always_inline bool module_file_trusted(struct file *file)
 	return bpf_map_lookup_elem(&trusted_dirs, &key) != NULL;
 }
 
+static __always_inline bool enforce_applies(void)
+{
+	if (enforce_where == SW_ENFORCE_ALL)
+		return true;
+	return in_container((struct task_struct *)bpf_get_current_task()) ==
+	       (enforce_where == SW_ENFORCE_CONTAINERS);
+}
+
 /* Remember an exec-granting call of a process of interest until its syscall returns. */
 static __always_inline void map_pending(__u64 start, __u32 flags)
 {
@@ -692,7 +707,9 @@ static __always_inline void map_report(__u64 addr)
 		added = added_reasons((struct task_struct *)bpf_get_current_task(), found.file);
 	if (!want && !added)
 		return; /* a container's own library, of no interest otherwise */
-	if (enforce && (flags & SW_MAP_IN_DSO_LOAD) && !module_file_trusted(found.file)) {
+	if (enforce && enforce_applies() &&
+	    (((flags & SW_MAP_IN_DSO_LOAD) && !module_file_trusted(found.file)) ||
+	     (enforce_added && (added & SW_ADDED_ENFORCEABLE)))) {
 		/* SIGKILL now: constructors run only after the loader's mmaps return. */
 		bpf_send_signal(9);
 		flags |= SW_MAP_KILLED;

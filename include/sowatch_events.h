@@ -78,6 +78,16 @@ enum sw_added_reason {
 	SW_ADDED_AFTER_START = 1 << 4, /* set by user space: changed after the start */
 };
 
+/* Reasons enforce mode acts on: outside the root alone is mostly the host's bind mounts */
+#define SW_ADDED_ENFORCEABLE (SW_ADDED_UPPER_LAYER | SW_ADDED_IN_MEMORY | SW_ADDED_DELETED)
+
+/* Where enforce mode kills: every process, container processes only, or host ones only */
+enum sw_enforce_where {
+	SW_ENFORCE_ALL = 0,
+	SW_ENFORCE_CONTAINERS = 1,
+	SW_ENFORCE_HOST = 2,
+};
+
 enum sw_path_flags {
 	SW_PATH_TRUNCATED = 1 << 0, /* too deep or too long: the root-most components are missing */
 	SW_PATH_UNREACHABLE = 1 << 1, /* the walk ended outside any mount root (detached) */

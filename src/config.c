@@ -18,13 +18,20 @@ struct config_key {
 	const char *key;
 	size_t offset; /* into struct config */
 	size_t size;
+	const char *const *choices; /* NULL-terminated; NULL: any text */
 };
 
-#define RES(field)                                                                                 \
+/* A text value at cfg.field; choices: its allowed values (NULL: any) */
+#define KEY(section, key, field, choices)                                                          \
 	{                                                                                          \
-		"resource", #field, offsetof(struct config, resource.field),                       \
-		    sizeof(((struct config *)0)->resource.field)                                   \
+		section, key, offsetof(struct config, field), sizeof(((struct config *)0)->field), \
+		    choices                                                                        \
 	}
+#define RES(field) KEY("resource", #field, resource.field, NULL)
+
+static const char *const enforce_modes[] = { "off", "kill", NULL };
+static const char *const enforce_wheres[] = { "all", "containers", "host", NULL };
+static const char *const enforce_severities[] = { "critical", "low", NULL };
 
 static const struct config_key keys[] = {
 	RES(project),
@@ -32,12 +39,11 @@ static const struct config_key keys[] = {
 	RES(name),
 	RES(type),
 	RES(project_display_name),
-	{ "outputs", "jsonl", offsetof(struct config, jsonl_path),
-	  sizeof(((struct config *)0)->jsonl_path) },
-	{ "store", "path", offsetof(struct config, store_path),
-	  sizeof(((struct config *)0)->store_path) },
-	{ "enforce", "mode", offsetof(struct config, enforce_mode),
-	  sizeof(((struct config *)0)->enforce_mode) },
+	KEY("outputs", "jsonl", jsonl_path, NULL),
+	KEY("store", "path", store_path, NULL),
+	KEY("enforce", "mode", enforce_mode, enforce_modes),
+	KEY("enforce", "where", enforce_where, enforce_wheres),
+	KEY("enforce", "severity", enforce_severity, enforce_severities),
 	{ 0 },
 };
 
@@ -92,6 +98,28 @@ static int next(yaml_parser_t *parser, yaml_event_t *ev, const char *name)
 	return -EINVAL;
 }
 
+static bool one_of(const char *value, const char *const *choices)
+{
+	for (; *choices; choices++)
+		if (strcmp(value, *choices) == 0)
+			return true;
+	return false;
+}
+
+/* "expected a, b or c for" */
+static void choices_text(const char *const *choices, char *out, size_t size)
+{
+	size_t n = snprintf(out, size, "expected");
+
+	for (size_t i = 0; choices[i] && n < size; i++) {
+		const char *sep = i == 0 ? " " : choices[i + 1] ? ", " : " or ";
+
+		n += snprintf(out + n, size - n, "%s%s", sep, choices[i]);
+	}
+	if (n < size)
+		snprintf(out + n, size - n, " for");
+}
+
 /* section: { key: scalar, ... } */
 static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *name,
 			 const char *section)
@@ -140,11 +168,12 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 			yaml_event_delete(&ev);
 			return err;
 		}
-		if (strcmp(section, "enforce") == 0 && strcmp(key, "mode") == 0 &&
-		    strcmp((const char *)ev.data.scalar.value, "off") != 0 &&
-		    strcmp((const char *)ev.data.scalar.value, "kill") != 0) {
-			err =
-			    fail(name, &ev.start_mark, "expected off or kill for", "enforce.mode");
+		if (k->choices && !one_of((const char *)ev.data.scalar.value, k->choices)) {
+			char what[256], full[256];
+
+			choices_text(k->choices, what, sizeof(what));
+			snprintf(full, sizeof(full), "%s.%s", section, key);
+			err = fail(name, &ev.start_mark, what, full);
 			yaml_event_delete(&ev);
 			return err;
 		}

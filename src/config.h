@@ -36,6 +36,8 @@ struct config {
 	char jsonl_path[PATH_MAX]; /* "" = not set */
 	char store_path[PATH_MAX]; /* "" = not set */
 	char enforce_mode[8];	   /* "", "off" or "kill" */
+	char enforce_where[16];	   /* "", "all", "containers" or "host" */
+	char enforce_severity[16]; /* "", "critical" or "low" */
 	/* Trusted modules: never reported. Each names module_path and module_sha256. */
 	struct config_rule *allow;
 	size_t n_allow;

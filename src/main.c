@@ -154,7 +154,7 @@ static void log_stop_summary(const struct pipeline *pl, uint64_t dropped)
 /* The sources `run` was asked for. */
 struct sources {
 	bool want_ebpf, want_gvisor;
-	bool enforce; /* enforce.mode: kill */
+	struct enforce_policy enforce; /* from the configuration's enforce: */
 	const char *gvisor_socket;
 	struct ebpf_source *ebpf;
 	struct gvisor_source *gvisor;
@@ -191,19 +191,26 @@ static int sources_open(struct sources *s, struct pipeline *pl)
 	int err;
 
 	if (s->want_ebpf) {
-		err = ebpf_source_open(&s->ebpf, pipeline_handle, pl, s->enforce, &error);
+		err = ebpf_source_open(&s->ebpf, pipeline_handle, pl, &s->enforce, &error);
 		if (err) {
 			fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
 			return err;
 		}
-		if (s->enforce) {
+		if (s->enforce.kill) {
+			static const char *const where[] = {
+				[SW_ENFORCE_ALL] = "any process",
+				[SW_ENFORCE_CONTAINERS] = "a container process",
+				[SW_ENFORCE_HOST] = "a host process",
+			};
 			int n = trust_policy_for_each_dir(pipeline_trust(pl), 2,
 							  trust_dir_in_kernel, s->ebpf);
 
-			log_info(
-			    "enforce mode: a module loaded from outside %d trusted directories "
-			    "gets its process killed before its code runs",
-			    n);
+			log_info("enforce mode: %s is killed before a module's code runs when the "
+				 "module is from outside %d trusted directories%s",
+				 where[s->enforce.where], n,
+				 s->enforce.added_libraries ? ", or (in a container) when it "
+							      "maps an added library"
+							    : "");
 		}
 	}
 	if (s->want_gvisor) {
@@ -333,7 +340,11 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	opts.resource = cfg.resource;
-	srcs.enforce = strcmp(cfg.enforce_mode, "kill") == 0;
+	srcs.enforce.kill = strcmp(cfg.enforce_mode, "kill") == 0;
+	srcs.enforce.where = strcmp(cfg.enforce_where, "containers") == 0 ? SW_ENFORCE_CONTAINERS
+			     : strcmp(cfg.enforce_where, "host") == 0	  ? SW_ENFORCE_HOST
+									  : SW_ENFORCE_ALL;
+	srcs.enforce.added_libraries = strcmp(cfg.enforce_severity, "low") == 0;
 	if (!opts.jsonl_path)
 		opts.jsonl_path = cfg.jsonl_path[0] ? cfg.jsonl_path : "-";
 	if (!opts.store_path)

@@ -84,6 +84,9 @@ static void write_properties(struct jw_writer *j, const struct finding *f)
 	jw_kv_string(j, "libraryPath", f->module.path ? f->module.path : "");
 	jw_kv_bool(j, "libraryDeleted", f->module.deleted);
 	jw_kv_bool(j, "libraryMemfd", f->module.memfd);
+	if (f->killed)
+		jw_kv_string(j, "enforcement",
+			     "killed: the process was stopped before the library's code could run");
 }
 
 const struct finding_kind added_library_finding_kind = {
@@ -152,6 +155,7 @@ void added_library_detector_on_event(struct added_library_detector *d, struct pr
 	f.module.loaded = true;
 	f.module.deleted = file->deleted;
 	f.module.memfd = file->memfd;
+	f.killed = ev->map.killed;
 	f.module.dev = file->dev;
 	f.module.ino = file->ino;
 	f.module.hashed = proc_file_digest(p->host_pid, file, ev->map.start, ev->map.end, false,

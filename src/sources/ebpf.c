@@ -261,8 +261,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx, bool enforce,
-		     const char **ret_error)
+int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx,
+		     const struct enforce_policy *enforce, const char **ret_error)
 {
 	struct ebpf_source *src = calloc(1, sizeof(*src));
 	int err;
@@ -284,7 +284,9 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		goto err_free;
 	}
 	src->skel->rodata->self_tgid = getpid();
-	src->skel->rodata->enforce = enforce;
+	src->skel->rodata->enforce = enforce->kill;
+	src->skel->rodata->enforce_where = enforce->where;
+	src->skel->rodata->enforce_added = enforce->added_libraries;
 	src->skel->rodata->host_mnt_ns = host_mount_namespace();
 	src->skel->rodata->fmode_backing = kernel_fmode_backing();
 	err = sowatch_bpf__load(src->skel);

@@ -12,12 +12,19 @@
 
 struct ebpf_source;
 
+/* Enforce mode, as the kernel applies it */
+struct enforce_policy {
+	bool kill;		     /* off when false */
+	enum sw_enforce_where where; /* which processes */
+	bool added_libraries;	     /* severity low: Added Library Loaded too */
+};
+
 /*
  * Load and attach every program. On failure returns -errno and, through ret_error (static
  * storage), one sentence for the user naming what failed.
  */
-int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx, bool enforce,
-		     const char **ret_error);
+int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx,
+		     const struct enforce_policy *enforce, const char **ret_error);
 /* Enforce mode: files of this directory (its device and inode) may be loaded by libcrypto. */
 int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino);
 /* Follow changes of the wall clock (NTP, settimeofday) in the time stamps of events. */

@@ -1,50 +1,61 @@
 # SPDX-License-Identifier: Apache-2.0
 """End-to-end tests of enforce mode (`enforce: {mode: kill}`): a custom module's
 process is killed before the module's code runs; legitimate engines and
-providers run normally."""
+providers run normally. Scoped: `where: containers` spares the host, and
+`severity: low` also stops added libraries in containers."""
 
 import os
+import shutil
 import signal
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import container  # noqa: E402
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
 
-SENSOR = None
 SKIP_REASON = None
-CONFIG_DIR = None
 
 
 def setUpModule():
-    global SENSOR, SKIP_REASON, CONFIG_DIR
-    SKIP_REASON = harness.require_environment()
-    if SKIP_REASON:
-        return
-    harness.fixture_module()
-    CONFIG_DIR = harness.Workspace()
-    cfg = CONFIG_DIR.write("sowatch.yaml", "enforce:\n  mode: kill\n")
-    SENSOR = harness.Sensor(config=cfg).start()
+    global SKIP_REASON
+    SKIP_REASON = harness.require_environment() or container.runc_available()
+    if SKIP_REASON and harness.in_ci():
+        raise RuntimeError("CI must run these tests: " + SKIP_REASON)
+    if not SKIP_REASON:
+        harness.fixture_module()
 
 
-def tearDownModule():
-    global SENSOR
-    if SENSOR is not None:
-        s, SENSOR = SENSOR, None
-        s.stop()
-    if CONFIG_DIR is not None:
-        CONFIG_DIR.cleanup()
+class SensorWithConfig(unittest.TestCase):
+    """One sensor per class: each class enforces with its own configuration."""
+    CONFIG = None
+    sensor = None
 
+    @classmethod
+    def setUpClass(cls):
+        if SKIP_REASON:
+            return
+        cls.config_dir = harness.Workspace()
+        cfg = cls.config_dir.write("sowatch.yaml", cls.CONFIG)
+        cls.sensor = harness.Sensor(config=cfg).start()
 
-class Enforce(unittest.TestCase):
+    @classmethod
+    def tearDownClass(cls):
+        if cls.sensor is not None:
+            cls.sensor.stop()
+            cls.config_dir.cleanup()
 
     def setUp(self):
         if SKIP_REASON:
             self.skipTest(SKIP_REASON)
         self.ws = harness.Workspace()
         self.addCleanup(self.ws.cleanup)
+
+
+class Enforce(SensorWithConfig):
+    CONFIG = "enforce:\n  mode: kill\n"
 
     def test_req_engine_killed_before_the_constructor(self):
         mod = self.ws.module()
@@ -55,7 +66,7 @@ class Enforce(unittest.TestCase):
         r = run_cmd(argv, marker=marker, cwd=self.ws.dir)
         self.assertEqual(r.returncode, -signal.SIGKILL, r.output)
         self.assertIsNone(read_marker(marker), "the module's constructor ran")
-        fd = SENSOR.wait_for(for_process(r.pid, mod))
+        fd = self.sensor.wait_for(for_process(r.pid, mod))
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
         self.assertRegex(fd.props.get("enforcement", ""), r"^killed")
 
@@ -79,9 +90,60 @@ class Enforce(unittest.TestCase):
         # finding about the legitimate runs would be too.
         mod = self.ws.module(stem="sync")
         r = run_cmd([harness.fixture_loader(), "path", mod, "0"])
-        SENSOR.wait_for(for_process(r.pid, mod))
-        self.assertEqual([fd.raw[:300] for fd in SENSOR.findings()
+        self.sensor.wait_for(for_process(r.pid, mod))
+        self.assertEqual([fd.raw[:300] for fd in self.sensor.findings()
                           if fd.process.get("pid") in pids], [])
+
+class EnforceScoped(SensorWithConfig):
+    CONFIG = "enforce:\n  mode: kill\n  where: containers\n  severity: low\n"
+
+    def test_host_process_spared(self):
+        """where: containers: a host load is reported, not stopped."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
+        self.assertEqual(read_marker(marker), r.pid, r.output)
+        fd = self.sensor.wait_for(for_process(r.pid, mod))
+        self.assertEqual(fd.f.get("severity"), "CRITICAL")
+        self.assertNotIn("enforcement", fd.props)
+
+    def test_container_process_killed(self):
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        with container.Container(self.ws.dir, layout="docker") as c:
+            r = c.exec([OPENSSL, "engine", "-t", mod],
+                       env={"SOWATCH_TEST_MARKER": marker})
+        self.assertNotEqual(r.returncode, 0, r.output)
+        self.assertIsNone(read_marker(marker), "the module's constructor ran")
+        fd = self.sensor.wait_for(for_process(r.pid, mod))
+        self.assertRegex(fd.props.get("enforcement", ""), r"^killed")
+        self.assertEqual(fd.props.get("containerId"), c.id)
+
+    def test_added_library_killed_image_library_not(self):
+        """severity: low: a library written into the container's writable
+        layer is stopped before its constructor; the image's own runs."""
+        loader = self.ws.path("loader")
+        shutil.copy2(harness.fixture_loader(), loader)
+        lower = "/opt/lib/liblower-%s.so" % harness.rand()
+        upper = "/opt/lib/libupper-%s.so" % harness.rand()
+        low_marker, up_marker = self.ws.marker("low"), self.ws.marker("up")
+        with container.Container(self.ws.dir, layout="docker",
+                                 image_files={lower: harness.fixture_module()}) as c:
+            low = c.exec([loader, "dlopen", lower, "0"],
+                         env={"SOWATCH_TEST_MARKER": low_marker})
+            c.add_file(upper, harness.fixture_module())
+            up = c.exec([loader, "dlopen", upper, "0"],
+                        env={"SOWATCH_TEST_MARKER": up_marker})
+        self.assertEqual(low.returncode, 0, low.output)
+        self.assertIsInstance(read_marker(low_marker), int, low.output)
+        self.assertNotEqual(up.returncode, 0, up.output)
+        self.assertIsNone(read_marker(up_marker), "the library's constructor ran")
+        fd = self.sensor.wait_for(
+            lambda fd: fd.process["libraries"][0]["path"] == upper)
+        self.assertEqual(fd.f["category"], "Execution: Added Library Loaded")
+        self.assertRegex(fd.props.get("enforcement", ""), r"^killed")
+        self.assertEqual(fd.process["pid"], str(up.pid))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -31,9 +31,16 @@ static void test_full_file(void **state)
 			      "  type: k8s_cluster\n"
 			      "  project_display_name: Acme production\n"
 			      "outputs:\n"
-			      "  jsonl: /var/log/sowatch.jsonl\n",
+			      "  jsonl: /var/log/sowatch.jsonl\n"
+			      "enforce:\n"
+			      "  mode: kill\n"
+			      "  where: containers\n"
+			      "  severity: low\n",
 			      &err),
 			 0);
+	assert_string_equal(cfg.enforce_mode, "kill");
+	assert_string_equal(cfg.enforce_where, "containers");
+	assert_string_equal(cfg.enforce_severity, "low");
 	assert_string_equal(cfg.resource.project, "acme-prod");
 	assert_string_equal(cfg.resource.source, "1234");
 	assert_string_equal(cfg.resource.type, "k8s_cluster");
@@ -77,6 +84,10 @@ static void test_errors_name_line_and_key(void **state)
 	expect_error("\t\x01\xff: :\n", "test.yaml:");
 	expect_error("enforce:\n  mode: block\n",
 		     "test.yaml:2: expected off or kill for 'enforce.mode'");
+	expect_error("enforce:\n  mode: kill\n  where: pods\n",
+		     "test.yaml:3: expected all, containers or host for 'enforce.where'");
+	expect_error("enforce:\n  severity: high\n",
+		     "test.yaml:2: expected critical or low for 'enforce.severity'");
 	expect_error("resource:\n  project: a/b\n",
 		     "test.yaml:2: must be non-empty and hold no '/': 'resource.project'");
 	expect_error("resource:\n  source: \"\"\n", "'resource.source'");
