@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "sources/gvisor.h"
 #include "store/store.h"
 #include "util/log.h"
+#include "util/privileges.h"
 
 #define COUNTERS_PERIOD_MS 1000
 #define SWEEP_PERIOD_MS	   30000
@@ -151,6 +153,26 @@ static void log_stop_summary(const struct pipeline *pl, uint64_t dropped)
 		 (unsigned long long)dropped);
 }
 
+/*
+ * Once everything is open, keep only what running needs: probing libcrypto files as they
+ * appear (CAP_BPF, CAP_PERFMON, and CAP_SYS_ADMIN, which /proc/PID/map_files also asks for),
+ * reading other processes' /proc entries (CAP_SYS_PTRACE) and files (CAP_DAC_READ_SEARCH).
+ * Loading kernel modules, raw I/O, networking, changing owners or ids: gone for good.
+ */
+static int privileges_drop(void)
+{
+	static const int keep[] = { CAP_SYS_ADMIN, CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE,
+				    CAP_DAC_READ_SEARCH };
+	int err = privileges_keep_only(keep, sizeof(keep) / sizeof(keep[0]));
+
+	if (err)
+		log_error("cannot drop privileges: %s", strerror(-err));
+	else
+		log_info("privileges dropped: keeping only CAP_SYS_ADMIN, CAP_BPF, CAP_PERFMON, "
+			 "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH");
+	return err;
+}
+
 /* The sources `run` was asked for. */
 struct sources {
 	bool want_ebpf, want_gvisor;
@@ -204,6 +226,13 @@ static int sources_open(struct sources *s, struct pipeline *pl)
 			};
 			int n = trust_policy_for_each_dir(pipeline_trust(pl), 2,
 							  trust_dir_in_kernel, s->ebpf);
+
+			err = ebpf_source_freeze_trust(s->ebpf);
+			if (err) {
+				log_error("cannot freeze the trusted directories: %s",
+					  strerror(-err));
+				return err;
+			}
 
 			log_info("enforce mode: %s is killed before a module's code runs when the "
 				 "module is from outside %d trusted directories%s",
@@ -375,6 +404,8 @@ static int cmd_run(int argc, char **argv)
 							.ctx = srcs.ebpf });
 	if (srcs.ebpf && ebpf_source_libcrypto_probes(srcs.ebpf) == 0)
 		log_warn("no libcrypto with DSO_load found: the library layer is off");
+	if (privileges_drop())
+		goto out;
 
 	/* No SA_RESTART: a signal must interrupt the wait. */
 	sigaction(SIGINT, &sa, NULL);
@@ -395,6 +426,7 @@ static int cmd_run(int argc, char **argv)
 			if (srcs.ebpf) {
 				counters_check(srcs.ebpf, pl, &last_dropped);
 				ebpf_source_sync_clocks(srcs.ebpf);
+				ebpf_source_check_alive(srcs.ebpf, now);
 			}
 			gvisor_check(&srcs, pl, last_dropped);
 			pipeline_tick(pl);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 #include "proc/procfile.h"
 #include "sources/ebpf_decode.h"
+#include "sources/heartbeat.h"
 #include "sowatch.skel.h"
 #include "util/log.h"
 
@@ -38,6 +40,8 @@ struct ebpf_source {
 	void *ctx;
 	struct libcrypto_probe *libcrypto;
 	int n_libcrypto;
+	struct heartbeat heartbeat;
+	pid_t canary_pid; /* the last canary child: its exit event is the heartbeat */
 };
 
 static int64_t clock_ns(clockid_t clock)
@@ -245,8 +249,14 @@ static void source_event(const struct event *ev, void *ctx)
 
 	if (ev->kind == EVENT_LIBCRYPTO_MAPPED)
 		libcrypto_mapped(src, ev);
-	else
+	else if (ev->kind == EVENT_EXIT && src->canary_pid &&
+		 ev->pid == (uint32_t)src->canary_pid) {
+		if (heartbeat_seen(&src->heartbeat) == HEARTBEAT_RECOVERED)
+			log_error("events from the kernel flow again");
+		log_debug("heartbeat: canary %d came back", src->canary_pid);
+	} else {
 		src->on_event(ev, src->ctx);
+	}
 }
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -358,6 +368,13 @@ int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino)
 	return file_map_add(src->skel->maps.trusted_dirs, dev, ino, BPF_ANY);
 }
 
+int ebpf_source_freeze_trust(struct ebpf_source *src)
+{
+	if (bpf_map_freeze(bpf_map__fd(src->skel->maps.trusted_dirs)))
+		return -errno;
+	return 0;
+}
+
 int ebpf_source_watch_process(struct ebpf_source *src, uint32_t pid)
 {
 	uint32_t want = SW_INTEREST_USER, cur;
@@ -394,6 +411,34 @@ int ebpf_source_counters(struct ebpf_source *src, struct sw_counters ret[SW_EVEN
 	}
 	free(percpu);
 	return 0;
+}
+
+void ebpf_source_check_alive(struct ebpf_source *src, uint64_t now_ms)
+{
+	switch (heartbeat_tick(&src->heartbeat, now_ms)) {
+	case HEARTBEAT_SEND: {
+		/* A child that exits at once: its exit goes through a tracepoint and the ring. */
+		pid_t pid = vfork();
+
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0)
+			return;
+		waitpid(pid, NULL, 0);
+		src->canary_pid = pid;
+		heartbeat_sent(&src->heartbeat, now_ms);
+		break;
+	}
+	case HEARTBEAT_ALARM:
+		log_error(
+		    "NO EVENTS FROM THE KERNEL for %d s: sowatch's BPF programs were detached "
+		    "or its ring buffer stopped. Nothing is being detected.",
+		    HEARTBEAT_TIMEOUT_MS / 1000);
+		break;
+	case HEARTBEAT_WAIT:
+	case HEARTBEAT_RECOVERED:
+		break;
+	}
 }
 
 int ebpf_source_libcrypto_probes(const struct ebpf_source *src)

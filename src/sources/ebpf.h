@@ -27,6 +27,11 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		     const struct enforce_policy *enforce, const char **ret_error);
 /* Enforce mode: files of this directory (its device and inode) may be loaded by libcrypto. */
 int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino);
+/*
+ * No more trusted directories: the kernel refuses any later change to the list, from sowatch
+ * or from anyone else holding the map (a root attacker with bpftool, say).
+ */
+int ebpf_source_freeze_trust(struct ebpf_source *src);
 /* Follow changes of the wall clock (NTP, settimeofday) in the time stamps of events. */
 void ebpf_source_sync_clocks(struct ebpf_source *src);
 /* A file descriptor that polls readable when the ring buffer holds records. */
@@ -40,6 +45,12 @@ int ebpf_source_watch_process(struct ebpf_source *src, uint32_t pid);
 /* Sum of the per-CPU counters, indexed by enum sw_event_kind. */
 int ebpf_source_counters(struct ebpf_source *src, struct sw_counters ret[SW_EVENT_KIND_MAX]);
 /* How many libcrypto copies carry the library-layer probe. */
+/*
+ * Called about once a second: sends the kernel side a canary now and then, and logs an error
+ * when it does not come back (programs detached, ring buffer stopped).
+ */
+void ebpf_source_check_alive(struct ebpf_source *src, uint64_t now_ms);
+
 int ebpf_source_libcrypto_probes(const struct ebpf_source *src);
 void ebpf_source_close(struct ebpf_source *src);
 

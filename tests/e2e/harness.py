@@ -490,6 +490,10 @@ class Sensor:
                                  % (self.returncode, self.log_tail()))
         with open(self.log_path, "rb") as f:
             self.final_log = f.read().decode("utf-8", "replace")
+        # Every sensor of every test also checks its own heartbeat: no false alarm.
+        if "NO EVENTS FROM THE KERNEL" in self.final_log:
+            raise AssertionError("the sensor lost its kernel events:\n%s"
+                                 % self.log_tail())
         if not keep_artifacts():
             shutil.rmtree(self.dir, ignore_errors=True)
         else:
