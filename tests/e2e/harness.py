@@ -40,6 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURE_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "module.c")
 LOADER_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "loader.c")
+SPAWNER_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "spawner.c")
 
 OPENSSL = "/usr/bin/openssl"
 CATEGORY = "Execution: Suspicious OpenSSL Shared Object Loaded"
@@ -161,6 +162,13 @@ def fixture_loader():
     deleted file or a memfd, or from a thread that outlives main."""
     return _build_fixture(LOADER_SRC, "loader",
                           lambda out, src: ["-o", out, src, "-lcrypto", "-lpthread", "-ldl"])
+
+
+def fixture_spawner():
+    """Path of tests/fixtures/spawner.c built once: fork+exec or dlopen in a
+    loop, as fast as one process can."""
+    return _build_fixture(SPAWNER_SRC, "spawner",
+                          lambda out, src: ["-O2", "-o", out, src, "-ldl"])
 
 
 def interest_pids():
