@@ -124,6 +124,158 @@ static int add_provider(struct module_requests *out, const char *v, const char *
 	return add_req(out, MODULE_PROVIDER, ref, v, origin);
 }
 
+/*
+ * The file libcrypto opens for a module named `name` searched in dir[0..dlen): DSO_merge()
+ * (dlfcn_merger: a name starting with '/' wins, else the directory less one trailing '/', then
+ * '/', then the name), after DSO_convert_filename() with DSO_FLAG_NAME_TRANSLATION_EXT_ONLY when
+ * ext (".so" appended to a name without '/'). The result holds a '/', so dlopen() takes it as a
+ * path: relative ones are relative to the cwd.
+ */
+static int add_merged(struct module_requests *out, enum module_kind kind, const char *dir,
+		      size_t dlen, const char *name, bool ext, const char *origin)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int err = 0;
+
+	if (name[0] != '/') {
+		if (dlen && dir[dlen - 1] == '/')
+			dlen--;
+		err = strbuf_add(&sb, dir, dlen);
+		if (!err)
+			err = strbuf_addc(&sb, '/');
+	}
+	if (!err)
+		err = strbuf_adds(&sb, name);
+	if (!err && ext && !strchr(name, '/'))
+		err = strbuf_adds(&sb, ".so");
+	if (!err)
+		err = add_req(out, kind, MODREF_PATH, sb.buf, origin);
+	strbuf_release(&sb);
+	return err;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The dynamic engine's ctrls (crypto/engine/eng_dyn.c), from `engine -pre` or a config section */
+
+/*
+ * int_load() walks every DIR_ADD directory, but OpenSSL 3.0 only ever opens the first: a failed
+ * DSO_load() leaves its file name on the engine's DSO and every later DSO_load() on that DSO is
+ * refused (DSO_R_DSO_ALREADY_LOADED), which also means DIR_LOAD:1 never reaches the directories
+ * after its direct load. The loop is what OpenSSL means, so it is what gets reported, up to this
+ * many directories.
+ */
+#define DYN_MAX_DIRS 8
+
+/* The origins reported for one way of giving ctrls. */
+struct dyn_origins {
+	const char *so_path, *dir_add, *id;
+	const char *dir_id;	 /* a DIR_ADD directory and the ID's file name */
+	const char *dir_so_path; /* a DIR_ADD directory and SO_PATH */
+};
+
+static const struct dyn_origins dyn_pre = { "-pre SO_PATH", "-pre DIR_ADD", "-pre ID",
+					    "-pre DIR_ADD + ID", "-pre DIR_ADD + SO_PATH" };
+static const struct dyn_origins dyn_post = { "-post SO_PATH", "-post DIR_ADD", "-post ID",
+					     "-post DIR_ADD + ID", "-post DIR_ADD + SO_PATH" };
+static const struct dyn_origins dyn_config = { "config SO_PATH", "config DIR_ADD", "config ID",
+					       "config DIR_ADD + ID", "config DIR_ADD + SO_PATH" };
+
+/* One dynamic engine fed its ctrls in order. Values point into the caller's strings. */
+struct dyn_engine {
+	const char *id;
+	const char *lib;  /* DYNAMIC_LIBNAME: SO_PATH, or the ID once a LOAD made it the name */
+	bool lib_from_id; /* then the file is "<ID>.so" (DSO_FLAG_NAME_TRANSLATION_EXT_ONLY) */
+	int dir_load;	  /* 0: never the directories, 1 (default): after a direct load, 2: only */
+	const char *dirs[DYN_MAX_DIRS];
+	size_t ndirs;
+	const char *done_lib; /* a repeated LOAD of the same name reports only new directories */
+	size_t done_dirs;
+};
+
+static void dyn_init(struct dyn_engine *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->dir_load = 1;
+}
+
+/* ENGINE_ctrl_cmd_string's numeric argument (all of it, as strtol reads it), then its range. */
+static void dyn_set_dir_load(struct dyn_engine *d, const char *arg)
+{
+	char *end;
+	long v;
+
+	if (!arg)
+		return;
+	v = strtol(arg, &end, 10);
+	if (end != arg && !*end && v >= 0 && v <= 2)
+		d->dir_load = (int)v;
+}
+
+/*
+ * dynamic_load(): without SO_PATH the ID becomes the name, for good (a later ID does not change
+ * it); the file is then "<ID>.so". The direct load (DIR_LOAD 0 or 1) opens the name itself: a
+ * path is reported where SO_PATH or ID gave it, a bare name is the dynamic loader's to find.
+ * What is left is each DIR_ADD directory merged with the name.
+ */
+static int dyn_load(struct module_requests *out, struct dyn_engine *d,
+		    const struct dyn_origins *origins)
+{
+	size_t i;
+	int err = 0;
+
+	if (!d->lib && d->id) {
+		d->lib = d->id;
+		d->lib_from_id = true;
+	}
+	/* An absolute name is the only file: reported as the SO_PATH or ID that gave it. */
+	if (!d->lib || !d->dir_load || d->lib[0] == '/')
+		return 0;
+	for (i = d->done_lib == d->lib ? d->done_dirs : 0; i < d->ndirs && !err; i++)
+		err = add_merged(out, MODULE_ENGINE, d->dirs[i], strlen(d->dirs[i]), d->lib,
+				 d->lib_from_id,
+				 d->lib_from_id ? origins->dir_id : origins->dir_so_path);
+	d->done_lib = d->lib;
+	d->done_dirs = d->ndirs;
+	return err;
+}
+
+/*
+ * dynamic_ctrl() for one ctrl: cmd[0..clen) and its argument, NULL for none (a string ctrl then
+ * fails and changes nothing; "" clears SO_PATH and ID). SO_PATH, DIR_ADD and ID are reported as
+ * given, whatever engine gets them; LOAD reports what it would open. Other ctrls (LIST_ADD,
+ * NO_VCHECK, an engine's own) change nothing a load depends on. OpenSSL matches ctrl names
+ * exactly; any case here costs nothing and misses nothing.
+ */
+static int dyn_ctrl(struct module_requests *out, struct dyn_engine *d,
+		    const struct dyn_origins *origins, const char *cmd, size_t clen,
+		    const char *arg)
+{
+#define CTRL_IS(n) (clen == strlen(n) && !strncasecmp(cmd, n, clen))
+	if (CTRL_IS("LOAD"))
+		return dyn_load(out, d, origins);
+	if (!arg)
+		return 0;
+	if (CTRL_IS("SO_PATH")) {
+		d->lib = *arg ? arg : NULL;
+		d->lib_from_id = false;
+		if (*arg)
+			return add_req(out, MODULE_ENGINE, path_or_name(arg, strlen(arg)), arg,
+				       origins->so_path);
+	} else if (CTRL_IS("ID")) {
+		d->id = *arg ? arg : NULL;
+		return add_engine(out, arg, origins->id);
+	} else if (CTRL_IS("DIR_ADD")) {
+		if (*arg && d->ndirs < DYN_MAX_DIRS)
+			d->dirs[d->ndirs++] = arg;
+		if (*arg)
+			return add_req(out, MODULE_ENGINE, MODREF_DIR, arg, origins->dir_add);
+	} else if (CTRL_IS("DIR_LOAD")) {
+		dyn_set_dir_load(d, arg);
+	}
+#undef CTRL_IS
+	return 0;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Command line */
 
@@ -181,7 +333,7 @@ static bool is_openssl_command(const char *s)
 enum cmd_class {
 	CMD_GENERIC,	 /* a known command: the options every command may have */
 	CMD_ENGINE,	 /* `engine`: also -pre/-post and engine ids as positionals */
-	CMD_FIPSINSTALL, /* also -module */
+	CMD_FIPSINSTALL, /* also -module and -provider_name */
 	CMD_UNKNOWN,	 /* not a name we know: every module-naming option */
 };
 
@@ -193,6 +345,7 @@ enum opt_action {
 	OPT_PROVIDER_PATH,
 	OPT_CONFIG,
 	OPT_MODULE,
+	OPT_PROVIDER_NAME,
 	OPT_PRE,
 	OPT_POST,
 };
@@ -213,6 +366,7 @@ static const struct opt_def module_opts[] = {
 	{ "provider-path", OPT_PROVIDER_PATH, true, "-provider-path" },
 	{ "config", OPT_CONFIG, true, "-config" },
 	{ "module", OPT_MODULE, true, "fipsinstall -module" },
+	{ "provider_name", OPT_PROVIDER_NAME, true, "fipsinstall -provider_name" },
 	{ "pre", OPT_PRE, true, "-pre" },
 	{ "post", OPT_POST, true, "-post" },
 };
@@ -226,7 +380,8 @@ static const struct opt_def *find_opt(enum cmd_class cls, const char *name, size
 
 		if (strlen(o->name) != len || memcmp(o->name, name, len))
 			continue;
-		if (o->action == OPT_MODULE && cls != CMD_FIPSINSTALL && cls != CMD_UNKNOWN)
+		if ((o->action == OPT_MODULE || o->action == OPT_PROVIDER_NAME) &&
+		    cls != CMD_FIPSINSTALL && cls != CMD_UNKNOWN)
 			return NULL;
 		if ((o->action == OPT_PRE || o->action == OPT_POST) && cls != CMD_ENGINE &&
 		    cls != CMD_UNKNOWN)
@@ -243,25 +398,18 @@ static bool is_flag_of(enum cmd_class cls, const char *name, size_t len)
 	return in_words(known_flags, name, len);
 }
 
-/* An engine ctrl "CMD[:ARG]" as given to `engine -pre/-post` (apps/engine.c util_do_cmds). */
-static int engine_ctrl(struct module_requests *out, const char *v, bool post)
+/*
+ * An engine ctrl "CMD[:ARG]" as given to `engine -pre/-post` (apps/engine.c util_do_cmds). The
+ * dynamic engine sees them in argv order: OpenSSL runs all -pre before any -post, and -post only
+ * once the engine is loaded, so this order can only report more, never less.
+ */
+static int engine_ctrl(struct module_requests *out, struct dyn_engine *dyn, const char *v,
+		       bool post)
 {
 	const char *colon = strchr(v, ':');
 	size_t clen = colon ? (size_t)(colon - v) : strlen(v);
-	const char *arg = colon ? colon + 1 : NULL;
 
-	if (!arg || !*arg)
-		return 0;
-	/* OpenSSL matches ctrl names exactly; any case here costs nothing and misses nothing. */
-	if (clen == 7 && !strncasecmp(v, "SO_PATH", 7))
-		return add_req(out, MODULE_ENGINE, path_or_name(arg, strlen(arg)), arg,
-			       post ? "-post SO_PATH" : "-pre SO_PATH");
-	if (clen == 7 && !strncasecmp(v, "DIR_ADD", 7))
-		return add_req(out, MODULE_ENGINE, MODREF_DIR, arg,
-			       post ? "-post DIR_ADD" : "-pre DIR_ADD");
-	if (clen == 2 && !strncasecmp(v, "ID", 2))
-		return add_engine(out, arg, post ? "-post ID" : "-pre ID");
-	return 0;
+	return dyn_ctrl(out, dyn, post ? &dyn_post : &dyn_pre, v, clen, colon ? colon + 1 : NULL);
 }
 
 #define ENGINE_URI_PREFIX "org.openssl.engine:"
@@ -283,7 +431,38 @@ static int engine_uri(struct module_requests *out, const char *v)
 	return add_engine_n(out, id, (size_t)(end - id), "org.openssl.engine: URI");
 }
 
-static int apply_opt(struct module_requests *out, const struct opt_def *o, const char *val)
+/* What options say only together, known once argv is read. Values point into argv. */
+struct args_state {
+	struct dyn_engine dyn;
+	const char *fips_module;   /* fipsinstall -module */
+	const char *fips_provider; /* fipsinstall -provider_name */
+};
+
+/*
+ * `fipsinstall -module FILE` only reads FILE, to MAC it. What it loads is the provider named by
+ * -provider_name ("fips" by default) with FILE's directory as the default search path
+ * (apps/fipsinstall.c, OSSL_PROVIDER_set_default_search_path): "<dir>/fips.so". The directory
+ * is FILE up to the '/' opt_path_end() finds, which ignores a '/' in first place: "m.so" and
+ * "/m.so" both leave "" and so "/fips.so".
+ */
+static int fips_report(struct module_requests *out, const struct args_state *st)
+{
+	const char *m = st->fips_module, *name = st->fips_provider ? st->fips_provider : "fips";
+	size_t dlen = 0, i;
+
+	if (!m || builtin_provider(name))
+		return 0;
+	for (i = strlen(m); i-- > 1;) {
+		if (m[i] == '/') {
+			dlen = i + 1;
+			break;
+		}
+	}
+	return add_merged(out, MODULE_PROVIDER, m, dlen, name, true, "fipsinstall -module");
+}
+
+static int apply_opt(struct module_requests *out, struct args_state *st, const struct opt_def *o,
+		     const char *val)
 {
 	/* An empty value names nothing OpenSSL could load. */
 	if (o->takes_value && !*val)
@@ -300,11 +479,15 @@ static int apply_opt(struct module_requests *out, const struct opt_def *o, const
 	case OPT_CONFIG:
 		return add_req(out, MODULE_UNKNOWN, MODREF_CONFIG, val, o->origin);
 	case OPT_MODULE:
-		return add_req(out, MODULE_PROVIDER, MODREF_PATH, val, o->origin);
+		st->fips_module = val;
+		return 0;
+	case OPT_PROVIDER_NAME:
+		st->fips_provider = val;
+		return 0;
 	case OPT_PRE:
-		return engine_ctrl(out, val, false);
+		return engine_ctrl(out, &st->dyn, val, false);
 	case OPT_POST:
-		return engine_ctrl(out, val, true);
+		return engine_ctrl(out, &st->dyn, val, true);
 	case OPT_NONE:
 		break;
 	}
@@ -340,10 +523,12 @@ int openssl_args_parse(const char *const *argv, size_t argc, struct module_reque
 	bool prev_wants_value = false; /* previous element may be an option awaiting a value */
 	bool prev_known_value = false; /* previous element is a modelled option awaiting one */
 	bool ended = false;
+	struct args_state st = { 0 };
 	int err;
 
 	if (!argv || argc == 0 || !out)
 		return 0;
+	dyn_init(&st.dyn);
 	if (argv[0] && is_openssl_command(base_name(argv[0]))) {
 		cls = classify_cmd(base_name(argv[0]));
 		start = 1;
@@ -416,12 +601,12 @@ int openssl_args_parse(const char *const *argv, size_t argc, struct module_reque
 		}
 		prev_wants_value = false;
 		if (!o->takes_value) {
-			err = apply_opt(out, o, NULL);
+			err = apply_opt(out, &st, o, NULL);
 		} else if (eq) {
-			err = apply_opt(out, o, eq + 1);
+			err = apply_opt(out, &st, o, eq + 1);
 		} else if (i + 1 < argc && argv[i + 1]) {
 			/* The next element is this option's value, yet it is examined again too. */
-			err = apply_opt(out, o, argv[i + 1]);
+			err = apply_opt(out, &st, o, argv[i + 1]);
 			prev_wants_value = true;
 			prev_known_value = true;
 		} else {
@@ -430,7 +615,7 @@ int openssl_args_parse(const char *const *argv, size_t argc, struct module_reque
 		if (err)
 			return err;
 	}
-	return 0;
+	return fips_report(out, &st);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1322,7 +1507,9 @@ static int eval_engine(struct cfg *c, const char *key, const char *secname)
 	m = &c->memo[sid];
 	if (!m->engine_done) {
 		bool have_engine = false;
+		struct dyn_engine dyn;
 
+		dyn_init(&dyn);
 		m->engine_done = true;
 		for (i = c->sec[sid].first; i != NO_IDX && !err && eval_tick(c);
 		     i = c->ent[i].next) {
@@ -1342,15 +1529,9 @@ static int eval_engine(struct cfg *c, const char *key, const char *secname)
 				if (!have_engine)
 					m->engine_by_name = true;
 				have_engine = true;
-				if (!strcmp(ctrl, "SO_PATH"))
-					err = add_req(c->out, MODULE_ENGINE,
-						      path_or_name(val, strlen(val)), val,
-						      "config SO_PATH");
-				else if (!strcmp(ctrl, "DIR_ADD"))
-					err = add_req(c->out, MODULE_ENGINE, MODREF_DIR, val,
-						      "config DIR_ADD");
-				else if (!strcmp(ctrl, "ID"))
-					err = add_engine(c->out, val, "config ID");
+				/* "EMPTY" is how a config passes no argument (LOAD = EMPTY). */
+				err = dyn_ctrl(c->out, &dyn, &dyn_config, ctrl, strlen(ctrl),
+					       strcmp(val, "EMPTY") ? val : NULL);
 			}
 		}
 	}

@@ -45,6 +45,9 @@ void module_requests_free(struct module_requests *r);
 /*
  * argv[0] is the program name: if its basename is an OpenSSL command name (a symlink `engine` or
  * `dgst` to openssl runs that command) the command is that basename, else argv[1].
+ * Files reported are those OpenSSL opens, where argv says enough to know them: the dynamic
+ * engine's `-pre DIR_ADD:D -pre ID:X -pre LOAD` gives "D/X.so"; `fipsinstall -module F` gives
+ * "fips.so" (or -provider_name's) in F's directory, F itself being only read.
  * Appends to *out; returns 0 or -ENOMEM (what was appended before the failure stays).
  */
 int openssl_args_parse(const char *const *argv, size_t argc, struct module_requests *out);
@@ -58,7 +61,8 @@ int openssl_env_parse(const char *const *env, size_t envc, struct module_request
 
 /*
  * Read an OpenSSL config file and report what it would load: engine sections' dynamic_path,
- * SO_PATH, DIR_ADD, ID ctrls and the engine loaded by name; provider sections' module (or the
+ * SO_PATH, DIR_ADD, ID ctrls, the file a LOAD ctrl opens in a DIR_ADD directory (as for
+ * `engine -pre`) and the engine loaded by name; provider sections' module (or the
  * provider name when there is none); conf modules that are not built in (loaded from a DSO named
  * by their "path"); .include targets (files and directories, depth <= 8, <= 64 files, cycle-safe,
  * <= 1 MiB read per file).

@@ -146,9 +146,10 @@ static void test_engine_command(void **state)
 
 	PARSE(&r, "openssl", "engine", "-pre", "DIR_ADD:/d", "-pre", "ID:foo", "-pre", "LOAD",
 	      "dynamic");
-	EXPECT_N(&r, 2);
+	EXPECT_N(&r, 3);
 	EXPECT(&r, MODULE_ENGINE, MODREF_DIR, "/d", "-pre DIR_ADD");
 	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "foo", "-pre ID");
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/foo.so", "-pre DIR_ADD + ID");
 	module_requests_free(&r);
 
 	/* OpenSSL 3.0 still runs -pre given after the engine id. */
@@ -162,6 +163,129 @@ static void test_engine_command(void **state)
 	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "pkcs11", "engine command");
 	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "-odd", "engine command");
 	module_requests_free(&r);
+}
+
+/* What the dynamic engine's LOAD opens in its DIR_ADD directories (crypto/engine/eng_dyn.c). */
+static void test_dynamic_engine_dirs(void **state)
+{
+	struct module_requests r = { 0 };
+	size_t i;
+
+	(void)state;
+	/* ID "xyz" is the file "xyz.so" in the directory: what `strace` shows OpenSSL 3.0 open. */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/tmp/d", "-pre", "ID:xyz",
+	      "-pre", "DIR_LOAD:2", "-pre", "LOAD");
+	EXPECT_N(&r, 3);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/tmp/d/xyz.so", "-pre DIR_ADD + ID");
+	module_requests_free(&r);
+
+	/* One trailing '/' goes; a relative directory stays relative (dlopen: to the cwd). */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre=DIR_ADD:d/", "-pre", "ID:xyz", "-pre",
+	      "DIR_LOAD:02", "-pre", "LIST_ADD:1", "--pre", "LOAD");
+	EXPECT_N(&r, 3);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "d/xyz.so", "-pre DIR_ADD + ID");
+	module_requests_free(&r);
+
+	/* SO_PATH is merged as given, every directory in order; an ID with a '/' gets no ".so". */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "DIR_ADD:/", "-pre",
+	      "SO_PATH:foo", "-pre", "DIR_LOAD:2", "-pre", "LOAD");
+	EXPECT_N(&r, 5);
+	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "foo", "-pre SO_PATH");
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/foo", "-pre DIR_ADD + SO_PATH");
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/foo", "-pre DIR_ADD + SO_PATH");
+	module_requests_free(&r);
+
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "ID:sub/x", "-pre",
+	      "LOAD");
+	EXPECT_N(&r, 3);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "sub/x", "-pre ID");
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/sub/x", "-pre DIR_ADD + ID");
+	module_requests_free(&r);
+
+	/* An absolute name wins over the directory: only the name itself. */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "SO_PATH:/abs/m.so",
+	      "-pre", "DIR_LOAD:2", "-pre", "LOAD");
+	EXPECT_N(&r, 2);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/abs/m.so", "-pre SO_PATH");
+	module_requests_free(&r);
+
+	/* DIR_LOAD:0 never searches; a value OpenSSL rejects leaves the default (1), which does. */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "ID:x", "-pre",
+	      "DIR_LOAD:0", "-pre", "LOAD");
+	EXPECT_N(&r, 2);
+	module_requests_free(&r);
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "ID:x", "-pre",
+	      "DIR_LOAD:0", "-pre", "DIR_LOAD:3", "-pre", "DIR_LOAD:2x", "-pre", "LOAD");
+	EXPECT_N(&r, 2);
+	module_requests_free(&r);
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "ID:x", "-pre",
+	      "DIR_LOAD: 1", "-pre", "LOAD");
+	EXPECT_N(&r, 3);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/x.so", "-pre DIR_ADD + ID");
+	module_requests_free(&r);
+
+	/* Nothing is opened without LOAD, nor from a directory added after it... */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "ID:x");
+	EXPECT_N(&r, 2);
+	module_requests_free(&r);
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "ID:x", "-pre", "LOAD", "-pre",
+	      "DIR_ADD:/d");
+	EXPECT_N(&r, 2);
+	module_requests_free(&r);
+	/* ...until the next LOAD. A LOAD fixes the ID's name: a later ID does not change it. */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "ID:x", "-pre", "LOAD", "-pre",
+	      "DIR_ADD:/d", "-pre", "LOAD", "-pre", "ID:y", "-pre", "LOAD", "-pre", "LOAD");
+	EXPECT_N(&r, 4);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/x.so", "-pre DIR_ADD + ID");
+	module_requests_free(&r);
+	/* A later SO_PATH does. */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "ID:x", "-pre",
+	      "LOAD", "-pre", "SO_PATH:z", "-pre", "LOAD");
+	EXPECT_N(&r, 5);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/x.so", "-pre DIR_ADD + ID");
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/z", "-pre DIR_ADD + SO_PATH");
+	module_requests_free(&r);
+
+	/* An empty SO_PATH clears it (OpenSSL says "Failure", yet the ID is then the name). */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "DIR_ADD:/d", "-pre", "SO_PATH:a", "-pre",
+	      "SO_PATH:", "-pre", "ID:x", "-pre", "DIR_LOAD:2", "-pre", "LOAD");
+	EXPECT_N(&r, 4);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/x.so", "-pre DIR_ADD + ID");
+	module_requests_free(&r);
+
+	/* A symlink named engine, and ctrls given with -post. */
+	PARSE(&r, "/tmp/engine", "dynamic", "-post", "DIR_ADD:/d", "-post", "ID:x", "-post",
+	      "LOAD");
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d/x.so", "-post DIR_ADD + ID");
+	module_requests_free(&r);
+
+	/* Not another command's option. */
+	PARSE(&r, "openssl", "req", "-pre", "DIR_ADD:/d", "-pre", "ID:x", "-pre", "LOAD");
+	EXPECT_N(&r, 0);
+	module_requests_free(&r);
+
+	/* Directories past the first few are not kept (OpenSSL 3.0 opens only the first). */
+	{
+		const char *argv[64] = { "openssl", "engine", "dynamic" };
+		char dirs[20][16];
+		size_t argc = 3, found = 0;
+
+		for (i = 0; i < 20; i++) {
+			snprintf(dirs[i], sizeof(dirs[i]), "DIR_ADD:/d%zu", i);
+			argv[argc++] = "-pre";
+			argv[argc++] = dirs[i];
+		}
+		argv[argc++] = "-pre";
+		argv[argc++] = "ID:x";
+		argv[argc++] = "-pre";
+		argv[argc++] = "LOAD";
+		assert_int_equal(openssl_args_parse(argv, argc, &r), 0);
+		EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/d0/x.so", "-pre DIR_ADD + ID");
+		for (i = 0; i < r.n; i++)
+			found += !strcmp(r.items[i].origin, "-pre DIR_ADD + ID");
+		assert_true(found >= 1 && found <= 8);
+		module_requests_free(&r);
+	}
 }
 
 static void test_symlinked_command(void **state)
@@ -231,7 +355,7 @@ static void test_unknown_options_do_not_derail(void **state)
 	      "SO_PATH:/q.so");
 	EXPECT_N(&r, 3);
 	EXPECT(&r, MODULE_PROVIDER, MODREF_NAME, "p", "-provider");
-	EXPECT(&r, MODULE_PROVIDER, MODREF_PATH, "/m.so", "fipsinstall -module");
+	EXPECT(&r, MODULE_PROVIDER, MODREF_PATH, "/fips.so", "fipsinstall -module");
 	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/q.so", "-pre SO_PATH");
 	module_requests_free(&r);
 
@@ -283,9 +407,39 @@ static void test_providers(void **state)
 	EXPECT(&r, MODULE_PROVIDER, MODREF_PATH, "/p/q.so", "-provider");
 	module_requests_free(&r);
 
+	/*
+	 * fipsinstall reads -module's file and loads the provider -provider_name names ("fips")
+	 * from that file's directory; opt_path_end() ignores a leading '/', so "F" and "/F" leave
+	 * an empty directory, and OpenSSL 3.0 opens "/fips.so" (strace).
+	 */
 	PARSE(&r, "openssl", "fipsinstall", "-module", "F", "-out", "fips.cnf");
 	EXPECT_N(&r, 1);
-	EXPECT(&r, MODULE_PROVIDER, MODREF_PATH, "F", "fipsinstall -module");
+	EXPECT(&r, MODULE_PROVIDER, MODREF_PATH, "/fips.so", "fipsinstall -module");
+	module_requests_free(&r);
+
+	PARSE(&r, "openssl", "fipsinstall", "-module", "./m.so", "-out", "fips.cnf");
+	EXPECT_N(&r, 1);
+	EXPECT(&r, MODULE_PROVIDER, MODREF_PATH, "./fips.so", "fipsinstall -module");
+	module_requests_free(&r);
+
+	PARSE(&r, "openssl", "fipsinstall", "-provider_name", "../d/xyz", "-out", "fips.cnf",
+	      "-module", "/tmp/fd/anything");
+	EXPECT_N(&r, 1);
+	EXPECT(&r, MODULE_PROVIDER, MODREF_PATH, "/tmp/fd/../d/xyz", "fipsinstall -module");
+	module_requests_free(&r);
+
+	PARSE(&r, "openssl", "fipsinstall", "-module", "/tmp/fd/anything", "-provider_name", "x",
+	      "-provider_name=/abs/p.so");
+	EXPECT_N(&r, 1);
+	EXPECT(&r, MODULE_PROVIDER, MODREF_PATH, "/abs/p.so", "fipsinstall -module");
+	module_requests_free(&r);
+
+	/* A built-in provider name loads no file; without -module nothing is loaded. */
+	PARSE(&r, "openssl", "fipsinstall", "-module", "/x/m.so", "-provider_name", "default");
+	EXPECT_N(&r, 0);
+	module_requests_free(&r);
+	PARSE(&r, "openssl", "fipsinstall", "-provider_name", "evil", "-out", "fips.cnf");
+	EXPECT_N(&r, 0);
 	module_requests_free(&r);
 
 	/* -module means nothing to other known commands. */
@@ -448,10 +602,35 @@ static void test_config_engine_chain(void **state)
 				     "ID = foo\n"
 				     "LOAD = EMPTY\n");
 	assert_int_equal(openssl_config_parse("", tpath(t, "c.cnf"), NULL, &r), 0);
-	EXPECT_N(&r, 3);
+	EXPECT_N(&r, 4);
 	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "./rel.so", "config SO_PATH");
 	EXPECT(&r, MODULE_ENGINE, MODREF_DIR, "/opt/e", "config DIR_ADD");
 	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "foo", "config ID");
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/opt/e/./rel.so", "config DIR_ADD + SO_PATH");
+	module_requests_free(&r);
+
+	/* The same ctrls as `engine -pre`: the ID's file in the added directory, once LOADed. */
+	write_str(tpath(t, "d.cnf"), "openssl_conf = init\n"
+				     "[init]\n"
+				     "engines = eng\n"
+				     "[eng]\n"
+				     "dyn = d\n"
+				     "nold = n\n"
+				     "[d]\n"
+				     "engine_id = dynamic\n"
+				     "DIR_ADD = /opt/e/\n"
+				     "ID = foo\n"
+				     "DIR_LOAD = 2\n"
+				     "LIST_ADD = 1\n"
+				     "LOAD = EMPTY\n"
+				     "[n]\n"
+				     "engine_id = dynamic\n"
+				     "DIR_ADD = /opt/n\n"
+				     "ID = bar\n");
+	assert_int_equal(openssl_config_parse("", tpath(t, "d.cnf"), NULL, &r), 0);
+	EXPECT_N(&r, 5);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/opt/e/foo.so", "config DIR_ADD + ID");
+	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "bar", "config ID");
 	module_requests_free(&r);
 }
 
@@ -655,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_other_engine_options),
 		cmocka_unit_test(test_engine_path_and_name),
 		cmocka_unit_test(test_engine_command),
+		cmocka_unit_test(test_dynamic_engine_dirs),
 		cmocka_unit_test(test_symlinked_command),
 		cmocka_unit_test(test_double_dash),
 		cmocka_unit_test(test_unknown_options_do_not_derail),
