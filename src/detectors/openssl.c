@@ -58,7 +58,8 @@ struct module_attempt {
  */
 struct ossl_state {
 	bool is_openssl;
-	char root[64]; /* "/proc/PID/root": the process's view of the file system */
+	char root[64];	   /* "/proc/PID/root": the process's view of the file system */
+	uint32_t host_pid; /* 0: not a host process (a sandbox's) */
 	struct module_attempt *attempts;
 	size_t n_attempts, cap_attempts;
 	/* The DSO_load() call in flight (index + 1, 0 for none) and its thread: its first
@@ -314,6 +315,7 @@ static struct ossl_state *state_new(struct proc *p, bool is_openssl)
 	/* A sandbox's files are read where the host sees them (see hash_sandboxed_exe()). */
 	if (p->host_pid)
 		snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->host_pid);
+	st->host_pid = p->host_pid;
 	p->detector_state[DETECTOR_OPENSSL] = st;
 	p->detector_free[DETECTOR_OPENSSL] = state_free;
 	return st;
@@ -362,9 +364,9 @@ static enum trust_role attempt_role(const struct module_attempt *a)
 static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 			  struct module_attempt *a)
 {
-	char through_root[PATH_MAX + 64];
 	struct file_ref ref = { .path = a->path };
 	struct stat sb;
+	int fd;
 
 	if (!a->path) {
 		/* A bare name for dlopen()'s own search: only its mapping can tell. */
@@ -372,12 +374,10 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 		a->trust_reason = "resolved by the dynamic loader's search path";
 		return;
 	}
-	/* /proc paths were already turned into the host's names for the process's entries. */
-	if (path_is_under(a->path, "/proc"))
-		snprintf(through_root, sizeof(through_root), "%s", a->path);
-	else
-		snprintf(through_root, sizeof(through_root), "%s%s", st->root, a->path);
-	if (stat(through_root, &sb) == 0 || stat(a->path, &sb) == 0) {
+	/* As the process would open it (never sowatch's own /proc/self) */
+	fd = proc_file_open(st->host_pid, &ref, 0, 0, false, &sb);
+	if (fd >= 0) {
+		close(fd);
 		ref.dev = sb.st_dev;
 		ref.ino = sb.st_ino;
 		ref.uid = sb.st_uid;
@@ -511,7 +511,7 @@ static void intent_add_requests(struct openssl_detector *d, struct proc *p, stru
 				const struct event *ev)
 {
 	const char *provider_dir = NULL;
-	char path[PATH_MAX];
+	char path[PATH_MAX], own[PATH_MAX];
 
 	for (size_t i = 0; i < reqs->n; i++)
 		if (reqs->items[i].ref == MODREF_DIR && reqs->items[i].kind == MODULE_PROVIDER &&
@@ -524,6 +524,10 @@ static void intent_add_requests(struct openssl_detector *d, struct proc *p, stru
 		if ((r->ref != MODREF_PATH && r->ref != MODREF_NAME) || !r->value[0])
 			continue; /* a flag such as -engine_impl names nothing by itself */
 		request_resolve(d, p, cwd, r, provider_dir, path, sizeof(path));
+		/* /proc/self/fd/N: that process's fd, read through the host's /proc */
+		if (path[0] && p->host_pid &&
+		    proc_path_resolve(p->host_pid, ev->pid, "/", path, own, sizeof(own)) == 0)
+			snprintf(path, sizeof(path), "%s", own);
 		if (path[0])
 			attempt_request(d, st, r->value, path, r->origin, r->kind, LAYER_INTENT,
 					ev);
@@ -725,6 +729,36 @@ static struct module_attempt *attempt_of_mapping(struct ossl_state *st, const st
 	return attempt_find(st, file->path, file->dev, file->ino);
 }
 
+/* "/proc/self/fd/N", "/proc/PID/fd/N", "/dev/fd/N": a name for whatever file that fd holds */
+static bool names_an_fd(const char *path)
+{
+	const char *rest;
+
+	if (!path)
+		return false;
+	if (strncmp(path, "/dev/fd/", 8) == 0)
+		return true;
+	if (strncmp(path, "/proc/", 6) != 0 || !(rest = strchr(path + 6, '/')))
+		return false;
+	return strncmp(rest, "/fd/", 4) == 0;
+}
+
+/*
+ * A module asked for through an fd name that could not be opened from here (a sandbox's
+ * /proc/self/fd/N; a process gone before its fd was looked at): the first custom mapping that
+ * no other request explains is what it named.
+ */
+static struct module_attempt *attempt_named_by_fd(struct ossl_state *st)
+{
+	for (size_t i = 0; i < st->n_attempts; i++) {
+		struct module_attempt *a = &st->attempts[i];
+
+		if (!a->mapped && !a->have_id && names_an_fd(a->path))
+			return a;
+	}
+	return NULL;
+}
+
 static void on_map(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
 	const struct file_ref *file = &ev->map.file;
@@ -751,6 +785,8 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 		}
 		return;
 	}
+	if (!a)
+		a = attempt_named_by_fd(st);
 	if (!a) {
 		a = attempt_new(st, NULL, file->path, true);
 		if (a) {

@@ -4,12 +4,12 @@
 #endif
 #include "detectors/openssl_args.h"
 
+#include "proc/procfile.h"
 #include "util/strbuf.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -730,7 +730,6 @@ struct cfg {
 	char *includedir; /* .pragma includedir */
 	const char *root;
 	int rootfd;
-	bool no_openat2;
 	const char *conf_include_dir;
 	const char *cwd;
 	size_t files;
@@ -1109,30 +1108,21 @@ static void clear_comment(char *p)
 
 static int parse_buf(struct cfg *c, const char *path, char *buf, size_t len);
 
+/* A configuration file as the process reads it: never sowatch's own (see proc_view_open()). */
 static int open_in_root(struct cfg *c, const char *path)
 {
-	int flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
-	struct strbuf sb = STRBUF_INIT;
+	bool in_root = c->root && *c->root;
 	int fd;
 
-	if (!c->root || !*c->root)
-		return open(path, flags);
-	if (c->rootfd >= 0 && !c->no_openat2) {
-		struct open_how how = { .flags = (uint64_t)flags, .resolve = RESOLVE_IN_ROOT };
-
-		fd = (int)syscall(SYS_openat2, c->rootfd, path, &how, sizeof(how));
-		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EINVAL))
-			return fd;
-		c->no_openat2 = true;
-	}
-	if (strbuf_adds(&sb, c->root) || (path[0] != '/' && strbuf_addc(&sb, '/')) ||
-	    strbuf_adds(&sb, path)) {
-		strbuf_release(&sb);
-		errno = ENOMEM;
+	if (in_root && c->rootfd < 0) {
+		errno = ENOENT; /* the process is gone */
 		return -1;
 	}
-	fd = open(sb.buf, flags);
-	strbuf_release(&sb);
+	fd = proc_view_open(in_root ? c->rootfd : AT_FDCWD, path, in_root);
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
 	return fd;
 }
 

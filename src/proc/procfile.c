@@ -3,9 +3,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,10 +61,59 @@ static int digest_cached(int fd, const struct stat *st, struct file_digest *ret)
 	return 0;
 }
 
-/* Open `path` if it is the very file the kernel named; -ESTALE when it is another one. */
-static int open_if_same(const char *path, const struct file_ref *file, struct stat *st)
+int proc_view_open(int dirfd, const char *path, bool in_root)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.resolve = RESOLVE_NO_MAGICLINKS | (in_root ? RESOLVE_IN_ROOT : 0),
+	};
+	struct statfs sfs;
+	int fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+
+	if (fd < 0)
+		return -errno;
+	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC) {
+		close(fd);
+		return -EACCES;
+	}
+	return fd;
+}
+
+/* How a candidate name is opened */
+enum candidate_kind {
+	CANDIDATE_OURS,	   /* a /proc/PID/... name sowatch made: magic links are the point */
+	CANDIDATE_IN_ROOT, /* the process's path, inside its root */
+	CANDIDATE_AS_IS,   /* the process's path, from here */
+};
+
+static int candidate_open(uint32_t pid, const char *path, enum candidate_kind kind)
+{
+	char root[64];
+	int rootfd, fd;
+
+	switch (kind) {
+	case CANDIDATE_OURS:
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		return fd < 0 ? -errno : fd;
+	case CANDIDATE_IN_ROOT:
+		snprintf(root, sizeof(root), "/proc/%u/root", pid);
+		rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return -errno;
+		fd = proc_view_open(rootfd, path, true);
+		close(rootfd);
+		return fd;
+	case CANDIDATE_AS_IS:
+		break;
+	}
+	return proc_view_open(AT_FDCWD, path, false);
+}
+
+/* Open a candidate if it is the very file the kernel named; -ESTALE when it is another one. */
+static int open_if_same(uint32_t pid, const char *path, enum candidate_kind kind,
+			const struct file_ref *file, struct stat *st)
+{
+	int fd = candidate_open(pid, path, kind);
 
 	if (fd < 0)
 		return -errno;
@@ -83,24 +136,37 @@ static int open_if_same(const char *path, const struct file_ref *file, struct st
 int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
 		   bool is_exe, struct stat *ret_st)
 {
-	char candidates[4][PATH_MAX + 64];
+	struct {
+		char path[PATH_MAX + 64];
+		enum candidate_kind kind;
+	} c[4];
+	char own[32];
 	int n = 0, err = -ENOENT;
 
 	if (!pid) /* not a host process: /proc cannot tell, only the path might */
 		vm_start = vm_end = 0, is_exe = false;
-	if (vm_end > vm_start)
-		snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/map_files/%llx-%llx",
-			 pid, (unsigned long long)vm_start, (unsigned long long)vm_end);
-	if (is_exe)
-		snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/exe", pid);
+	if (vm_end > vm_start) {
+		snprintf(c[n].path, sizeof(c[n].path), "/proc/%u/map_files/%llx-%llx", pid,
+			 (unsigned long long)vm_start, (unsigned long long)vm_end);
+		c[n++].kind = CANDIDATE_OURS;
+	}
+	if (is_exe) {
+		snprintf(c[n].path, sizeof(c[n].path), "/proc/%u/exe", pid);
+		c[n++].kind = CANDIDATE_OURS;
+	}
 	if (file->path && file->path[0] == '/') {
-		if (pid)
-			snprintf(candidates[n++], sizeof(candidates[0]), "/proc/%u/root%s", pid,
-				 file->path);
-		snprintf(candidates[n++], sizeof(candidates[0]), "%s", file->path);
+		if (pid) {
+			snprintf(c[n].path, sizeof(c[n].path), "%s", file->path);
+			c[n++].kind = CANDIDATE_IN_ROOT;
+		}
+		/* The process's own /proc entries, as proc_path_resolve() names them */
+		snprintf(own, sizeof(own), "/proc/%u", pid);
+		snprintf(c[n].path, sizeof(c[n].path), "%s", file->path);
+		c[n++].kind =
+		    pid && path_is_under(file->path, own) ? CANDIDATE_OURS : CANDIDATE_AS_IS;
 	}
 	for (int i = 0; i < n; i++) {
-		int fd = open_if_same(candidates[i], file, ret_st);
+		int fd = open_if_same(pid, c[i].path, c[i].kind, file, ret_st);
 
 		if (fd >= 0)
 			return fd;

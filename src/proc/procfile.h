@@ -3,6 +3,7 @@
 #ifndef SOWATCH_PROCFILE_H
 #define SOWATCH_PROCFILE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -19,6 +20,14 @@
  */
 int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
 		     bool is_exe, struct file_digest *ret);
+
+/*
+ * Open `path`, a name a process gave (argv, environment, configuration), read-only, the way
+ * that process would reach it, relative to dirfd (inside it when in_root) without following
+ * magic links and never into a procfs: /proc/self, /dev/fd/N and the like name whoever reads
+ * them, which here would be sowatch and its own open files. Returns an fd or -errno.
+ */
+int proc_view_open(int dirfd, const char *path, bool in_root);
 
 /*
  * The same file opened read-only (the same candidates, the same identity check), with its

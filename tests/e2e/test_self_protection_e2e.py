@@ -117,5 +117,30 @@ class SelfProtection(unittest.TestCase):
         SENSOR.wait_for(for_process(r.pid, mod))
 
 
+    def test_fd_names_never_read_sowatchs_own_files(self):
+        """`openssl engine -t /proc/self/fd/N` names the reader's fd N: read
+        from the sensor, that would be the sensor's own store or output. No
+        finding may carry a hash of a file the sensor holds open."""
+        own = set()
+        for link in glob.glob("/proc/%d/fd/*" % SENSOR.proc.pid):
+            try:
+                target = os.path.realpath(link)
+                if os.path.isfile(target):
+                    own.add(harness.sha256_file(target))
+            except OSError:
+                continue
+        names = ["/proc/self/fd/%d" % n for n in range(3, 16)] + ["/dev/fd/3"]
+        pids = []
+        for name in names:
+            pids.append(run_cmd([OPENSSL, "engine", "-t", name]).pid)
+        # Run one after another: once the last one's finding is in, all are.
+        SENSOR.wait_for(for_process(pids[-1]))
+        hashed = [(fd.pid, lib.get("path"), lib.get("sha256"))
+                  for fd in SENSOR.findings() if fd.pid in map(str, pids)
+                  for lib in fd.process.get("libraries", [])]
+        self.assertTrue(hashed, "no finding for the fd names")
+        self.assertEqual([h for h in hashed if h[2] in own], [])
+
+
 if __name__ == "__main__":
     unittest.main()
