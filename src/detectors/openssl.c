@@ -615,6 +615,13 @@ static size_t program_run_by_loader(const struct openssl_detector *d, const stru
 	return i;
 }
 
+/* Any program linked with libcrypto reads OPENSSL_CONF and the like when it loads its config. */
+static bool env_steers_openssl(const struct proc *p)
+{
+	return proc_getenv(p, "OPENSSL_CONF") || proc_getenv(p, "OPENSSL_CONF_INCLUDE") ||
+	       proc_getenv(p, "OPENSSL_ENGINES") || proc_getenv(p, "OPENSSL_MODULES");
+}
+
 static void on_exec(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
 	struct module_requests reqs = { 0 };
@@ -623,16 +630,22 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 	size_t program = 0;
 	bool openssl = identify(d, p);
 
-	/* Most execs on a host stop here: not OpenSSL, and not run through the loader. */
-	if (!openssl && !is_dynamic_loader(p->exe.path))
+	/* Most execs on a host stop here: not OpenSSL, not run through the loader, no OpenSSL
+	 * variables in the environment. */
+	if (!openssl && !is_dynamic_loader(p->exe.path) && !env_steers_openssl(p))
 		return;
 	proc_workdir(p, cwd, sizeof(cwd));
-	if (!openssl && !(program = program_run_by_loader(d, p, cwd)))
+	if (!openssl && is_dynamic_loader(p->exe.path))
+		openssl = (program = program_run_by_loader(d, p, cwd)) != 0;
+	if (!openssl && !env_steers_openssl(p))
 		return;
-	st = state_new(p, true);
+	st = state_new(p, openssl);
 	if (!st)
 		return;
-	openssl_args_parse((const char *const *)p->argv + program, p->argc - program, &reqs);
+	/* Another program's arguments are not OpenSSL's: only its environment is read. */
+	if (st->is_openssl)
+		openssl_args_parse((const char *const *)p->argv + program, p->argc - program,
+				   &reqs);
 	openssl_env_parse((const char *const *)p->env, p->envc, &reqs);
 	intent_add_requests(d, p, st, cwd, &reqs, ev);
 	intent_add_config(d, p, st, cwd, &reqs, ev);
@@ -772,7 +785,8 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 		st = state_for_loading(d, p);
 	if (!st)
 		return;
-	if (!ev->map.in_module_load && !st->is_openssl)
+	/* Another program's mappings count when they are what its OpenSSL config asked for. */
+	if (!ev->map.in_module_load && !st->is_openssl && !attempt_of_mapping(st, ev))
 		return;
 	if (file->ino && file->dev == p->exe.dev && file->ino == p->exe.ino)
 		return; /* the program's own executable is never a module */
@@ -809,9 +823,14 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	report(d, p, a, file, ev);
 }
 
-static bool attempt_unreported(const struct module_attempt *a)
+/*
+ * Asked for, not trusted, not reported yet. What only another program's environment asked
+ * for counts once it is mapped: most programs never load OpenSSL's configuration at all.
+ */
+static bool attempt_unreported(const struct ossl_state *st, const struct module_attempt *a)
 {
-	return !a->trusted && !a->reported && a->path;
+	return !a->trusted && !a->reported && a->path &&
+	       (st->is_openssl || (a->layers & LAYER_LIBRARY));
 }
 
 /* libcrypto gave up on a module it never mapped: report the attempt now. */
@@ -823,7 +842,7 @@ static void on_module_load_done(struct openssl_detector *d, struct proc *p, cons
 	if (!a || st->loading_tid != ev->tid)
 		return;
 	st->loading = 0;
-	if (!ev->module_load_done.ok && attempt_unreported(a))
+	if (!ev->module_load_done.ok && attempt_unreported(st, a))
 		report(d, p, a, NULL, NULL);
 }
 
@@ -833,7 +852,7 @@ void openssl_detector_flush(struct openssl_detector *d, struct proc *p)
 	struct ossl_state *st = state_get(p);
 
 	for (size_t i = 0; st && i < st->n_attempts; i++)
-		if (attempt_unreported(&st->attempts[i]))
+		if (attempt_unreported(st, &st->attempts[i]))
 			report(d, p, &st->attempts[i], NULL, NULL);
 }
 

@@ -191,11 +191,12 @@ class Routes(unittest.TestCase):
 
     def test_python_ssl_no_openssl_process(self):
         """Python's ssl loads the configuration: no openssl process at all. The
-        library and effect layers see it in any program."""
+        environment names the configuration (intent); the library and effect
+        layers see the load in any program."""
         mod = self.ws.module()
         cnf = engine_conf(self.ws, mod)
         self.loads(["/usr/bin/python3", "-c", "import ssl; ssl.create_default_context()"],
-                   mod, env={"OPENSSL_CONF": cnf}, layers=("library", "effect"),
+                   mod, env={"OPENSSL_CONF": cnf}, layers=("intent", "library", "effect"),
                    binary=os.path.realpath("/usr/bin/python3"))
 
     def test_curl_no_openssl_process(self):
@@ -205,7 +206,19 @@ class Routes(unittest.TestCase):
         mod = self.ws.module()
         cnf = engine_conf(self.ws, mod)
         self.loads([curl, "--version"], mod, env={"OPENSSL_CONF": cnf},
-                   layers=("library", "effect"), binary=curl)
+                   layers=("intent", "library", "effect"), binary=curl)
+
+    def test_other_program_not_loading_its_config(self):
+        """OPENSSL_CONF in the environment of programs that never load
+        OpenSSL's configuration (a shell, ls): nothing was loaded, so no
+        finding, not even an attempt."""
+        mod = self.ws.module()
+        cnf = engine_conf(self.ws, mod)
+        marker = self.ws.marker()
+        pids = [run_cmd(argv, env={"OPENSSL_CONF": cnf}, marker=marker).pid
+                for argv in (["/bin/ls", self.ws.dir], ["/bin/sh", "-c", "true"])]
+        self.assertIsNone(read_marker(marker))
+        harness.assert_no_findings(SENSOR, self.ws, pids=pids)
 
     def test_config_dynamic_dir_add_id_load(self):
         """The same ctrls in a configuration's engine section: DIR_ADD, ID, DIR_LOAD,
