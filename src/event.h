@@ -41,6 +41,7 @@ enum event_kind {
 	EVENT_NS_GONE,		/* every process of pid namespace ns is gone (a sandbox ended) */
 	/* A libcrypto file no library-layer probe watches was mapped (uses `map`) */
 	EVENT_LIBCRYPTO_MAPPED,
+	EVENT_DROPPED, /* the source lost events before this point (a sandbox's full socket) */
 };
 
 struct event {
@@ -96,6 +97,9 @@ struct event {
 		struct {
 			bool ok; /* the module was loaded */
 		} module_load_done;
+		struct {
+			uint64_t count; /* events lost since the last EVENT_DROPPED */
+		} dropped;
 	};
 };
 

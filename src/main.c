@@ -135,7 +135,7 @@ static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_
 		log_warn("the kernel dropped %llu events so far (ring buffer full):%s",
 			 (unsigned long long)dropped, detail);
 		*last_dropped = dropped;
-		pipeline_set_event_drops(pl, dropped); /* gvisor_check() adds its own */
+		pipeline_set_event_drops(pl, dropped);
 	}
 }
 
@@ -262,7 +262,8 @@ static void sources_close(struct sources *s)
  * Say when gVisor sandboxes could not send us points (their socket buffer was full), and
  * let findings carry every source's losses.
  */
-static void gvisor_check(struct sources *s, struct pipeline *pl, uint64_t ebpf_dropped)
+/* Sandboxes' drops reach findings as events (EVENT_DROPPED); here they are logged. */
+static void gvisor_check(struct sources *s)
 {
 	struct gvisor_stats st;
 
@@ -273,7 +274,6 @@ static void gvisor_check(struct sources *s, struct pipeline *pl, uint64_t ebpf_d
 		log_warn("gVisor sandboxes dropped %llu points so far (sowatch too slow?)",
 			 (unsigned long long)st.dropped_by_gvisor);
 		s->gvisor_dropped = st.dropped_by_gvisor;
-		pipeline_set_event_drops(pl, ebpf_dropped + s->gvisor_dropped);
 	}
 }
 
@@ -428,7 +428,7 @@ static int cmd_run(int argc, char **argv)
 				ebpf_source_sync_clocks(srcs.ebpf);
 				ebpf_source_check_alive(srcs.ebpf, now);
 			}
-			gvisor_check(&srcs, pl, last_dropped);
+			gvisor_check(&srcs);
 			pipeline_tick(pl);
 			last_check = now;
 		}

@@ -29,7 +29,8 @@ struct pipeline {
 	const struct config *config;
 	struct finding_resource resource;
 	struct pipeline_watchers watchers;
-	uint64_t event_drops;
+	uint64_t event_drops;	     /* the kernel's, as main last read them */
+	uint64_t dropped_by_sources; /* told by EVENT_DROPPED (gVisor sandboxes) */
 	struct pipeline_stats stats;
 	struct unstored *unstored; /* newest first */
 	size_t n_unstored;
@@ -245,7 +246,7 @@ static void report(const struct finding *f, void *ctx)
 	}
 	copy.mute =
 	    rules_find(pl->config->mute, pl->config->n_mute, &subject) ? "MUTED" : "UNDEFINED";
-	copy.event_drops = pl->event_drops;
+	copy.event_drops = pl->event_drops + pl->dropped_by_sources;
 	copy.create_time_ns = now_ns();
 	err = finding_to_json(&copy, &pl->resource, pl->pt, ctr, &line);
 	if (!err) {
@@ -371,6 +372,10 @@ void pipeline_handle(const struct event *ev, void *ctx)
 			  ev->kind == EVENT_EXEC  ? (ev->exec.exe.path ? ev->exec.exe.path : "?")
 			  : ev->kind == EVENT_MAP ? (ev->map.file.path ? ev->map.file.path : "?")
 						  : "");
+	if (ev->kind == EVENT_DROPPED) {
+		pl->dropped_by_sources += ev->dropped.count;
+		return;
+	}
 	if (ev->kind == EVENT_NS_GONE) {
 		proctable_forget_ns(pl->pt, ev->ns, flush_process, pl);
 		return;
@@ -394,6 +399,9 @@ void pipeline_handle(const struct event *ev, void *ctx)
 		break;
 	default:
 		p = proctable_get_or_load(pl->pt, ev->ns, ev->pid);
+		/* A process whose start was lost: its source may still say where it runs */
+		if (p && !p->container_id[0] && ev->container_id)
+			snprintf(p->container_id, sizeof(p->container_id), "%s", ev->container_id);
 	}
 	if (p) {
 		openssl_detector_on_event(pl->openssl, p, ev);

@@ -42,7 +42,10 @@ void pipeline_handle(const struct event *ev, void *ctx);
 void pipeline_flush(struct pipeline *pl);
 /* Forget processes that ended unseen (reporting what they left pending); call now and then. */
 void pipeline_sweep(struct pipeline *pl);
-/* Events the sources lost so far: findings made from now on carry the figure. */
+/*
+ * Events the kernel lost so far (the eBPF source's counters): findings made from now on carry
+ * the figure, plus what other sources said they lost (EVENT_DROPPED).
+ */
 void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops);
 /* Once a second: retry what the store refused. */
 void pipeline_tick(struct pipeline *pl);

@@ -253,6 +253,13 @@ static bool identify(struct openssl_detector *d, struct proc *p)
 	struct stat st;
 	int fd, err;
 
+	/*
+	 * A sandbox process whose start never arrived (gVisor dropped it: an argv bigger than
+	 * the socket's buffer, a full socket): nothing says what it runs, so it is watched as
+	 * OpenSSL would be. The drop is counted in the findings' eventDrops.
+	 */
+	if (!p->host_pid && !p->exe.path && !p->exe_sha256[0])
+		return true;
 	if (!p->host_pid)
 		hash_sandboxed_exe(d, p);
 	/* A hash of the binary (from the source, or read above) settles it. */
@@ -876,6 +883,7 @@ void openssl_detector_on_event(struct openssl_detector *d, struct proc *p, const
 		break;
 	case EVENT_NS_GONE:	     /* handled by the pipeline, per process */
 	case EVENT_LIBCRYPTO_MAPPED: /* handled by the eBPF source */
+	case EVENT_DROPPED:	     /* handled by the pipeline */
 	case EVENT_FORK:
 		break;
 	}

@@ -98,6 +98,21 @@ static uint64_t conn_ns(const struct conn *c)
 	return h | (1ull << 63);
 }
 
+/* At most once per LOG_INTERVAL_NS, unless `last` (the connection ends: say it now). */
+static void log_drops(struct conn *c, uint64_t now, bool last)
+{
+	uint64_t dropped = gvisor_decoder_stats(c->dec)->dropped_by_gvisor;
+
+	if (dropped == c->drops_logged || (!last && now - c->last_drop_log_ns < LOG_INTERVAL_NS))
+		return;
+	log_warn("gvisor: sandbox %s could not send %llu points (%llu in all): its socket was "
+		 "full, or a point was bigger than the socket's buffer",
+		 conn_name(c), (unsigned long long)(dropped - c->drops_logged),
+		 (unsigned long long)dropped);
+	c->drops_logged = dropped;
+	c->last_drop_log_ns = now;
+}
+
 static void conn_close(struct gvisor_source *src, struct conn *c, bool rejected)
 {
 	if (c->dead)
@@ -111,6 +126,7 @@ static void conn_close(struct gvisor_source *src, struct conn *c, bool rejected)
 	if (rejected)
 		src->stats.rejected++;
 	if (c->dec) {
+		log_drops(c, clock_ns(CLOCK_MONOTONIC), true);
 		/* The sandbox's processes go with its connection: gVisor never reconnects. */
 		struct event ev = { .kind = EVENT_NS_GONE, .source = "gvisor", .ns = conn_ns(c) };
 
@@ -277,20 +293,6 @@ static void handshake(struct gvisor_source *src, struct conn *c)
 	timer_rearm(src);
 }
 
-static void log_drops(struct conn *c, uint64_t now)
-{
-	uint64_t dropped = gvisor_decoder_stats(c->dec)->dropped_by_gvisor;
-
-	if (dropped == c->drops_logged || now - c->last_drop_log_ns < LOG_INTERVAL_NS)
-		return;
-	log_warn("gvisor: sandbox %s could not send %llu points (%llu in all): its socket was "
-		 "full, or a point was bigger than the socket's buffer",
-		 conn_name(c), (unsigned long long)(dropped - c->drops_logged),
-		 (unsigned long long)dropped);
-	c->drops_logged = dropped;
-	c->last_drop_log_ns = now;
-}
-
 /* Returns messages decoded. */
 static int read_messages(struct gvisor_source *src, struct conn *c)
 {
@@ -343,7 +345,7 @@ static int read_messages(struct gvisor_source *src, struct conn *c)
 		}
 	}
 	now = clock_ns(CLOCK_MONOTONIC);
-	log_drops(c, now);
+	log_drops(c, now, false);
 	if (i == BATCH_PER_CONN && now - c->last_behind_log_ns >= LOG_INTERVAL_NS) {
 		log_debug("gvisor: sandbox %s has more queued: reading it in turns", conn_name(c));
 		c->last_behind_log_ns = now;

@@ -811,8 +811,15 @@ int gvisor_decode_message(struct gvisor_decoder *dec, const void *data, size_t s
 	if (header_size < GVISOR_HEADER_MIN || header_size > size)
 		goto malformed;
 	/* A cumulative count that wraps: add what it grew by */
-	dec->stats.dropped_by_gvisor += (uint32_t)(dropped - dec->last_dropped);
-	dec->last_dropped = dropped;
+	if (dropped != dec->last_dropped) {
+		/* Said before this message's own events, so findings they make carry it */
+		struct event ev = { .kind = EVENT_DROPPED, .source = "gvisor", .ns = dec->ns };
+
+		ev.dropped.count = (uint32_t)(dropped - dec->last_dropped);
+		dec->stats.dropped_by_gvisor += ev.dropped.count;
+		dec->last_dropped = dropped;
+		dec->on_event(&ev, dec->ctx);
+	}
 
 	if (type >= sizeof(message_kinds) / sizeof(message_kinds[0]) || !message_kinds[type].desc) {
 		dec->stats.unknown_type++;

@@ -564,8 +564,10 @@ static void test_headers(void **state)
 
 static void test_dropped_count(void **state)
 {
-	struct gvisor_decoder *dec = gvisor_decoder_new(NS, on_event, &(struct captured){ 0 });
+	struct captured cap = { 0 };
+	struct gvisor_decoder *dec = gvisor_decoder_new(NS, on_event, &cap);
 	uint32_t seq[] = { 0, 5, 5, 12, 0xfffffff0u, 3 };
+	uint64_t told = 0;
 	uint8_t *buf;
 	size_t size;
 
@@ -576,6 +578,14 @@ static void test_dropped_count(void **state)
 		free(buf);
 	}
 	assert_true(gvisor_decoder_stats(dec)->dropped_by_gvisor == 0xfffffff0ull + 16 + 3);
+	/* Each growth is told as an event too (the pipeline stamps findings with it) */
+	assert_int_equal(cap.calls, 4); /* 0->5, 5->12, 12->0xfffffff0, wrap to 3 */
+	for (int i = 0; i < cap.calls; i++) {
+		assert_int_equal(cap.e[i].ev.kind, EVENT_DROPPED);
+		assert_true(cap.e[i].ev.ns == NS);
+		told += cap.e[i].ev.dropped.count;
+	}
+	assert_true(told == 0xfffffff0ull + 16 + 3);
 	gvisor_decoder_free(dec);
 }
 
@@ -707,11 +717,16 @@ static void test_source_socket(void **state)
 		free(buf);
 	}
 	poll_all(src);
-	assert_int_equal(cap.calls, 2);
-	assert_int_equal(cap.e[0].ev.kind, EVENT_EXIT);
+	/* per sandbox: its drops (told first), then its exit */
+	assert_int_equal(cap.calls, 4);
+	assert_int_equal(cap.e[0].ev.kind, EVENT_DROPPED);
+	assert_int_equal(cap.e[0].ev.dropped.count, 3);
+	assert_int_equal(cap.e[1].ev.kind, EVENT_EXIT);
+	assert_int_equal(cap.e[2].ev.kind, EVENT_DROPPED);
+	assert_int_equal(cap.e[3].ev.kind, EVENT_EXIT);
 	/* each sandbox its own pid space */
-	assert_true(cap.e[0].ev.ns != cap.e[1].ev.ns);
-	assert_true(cap.e[0].ev.ns >> 63);
+	assert_true(cap.e[1].ev.ns != cap.e[3].ev.ns);
+	assert_true(cap.e[1].ev.ns >> 63);
 
 	/*
 	 * A garbage handshake, and an oversized message: closed, the others unharmed. A message
