@@ -66,6 +66,8 @@ struct ossl_state {
 	 * mapping is the module, and a failed call is reported when it returns. */
 	size_t loading;
 	uint32_t loading_tid;
+	/* Run as `ld.so PROGRAM`: the loader maps the program itself, which is no module */
+	char *loaded_program;
 };
 
 static void write_properties(struct jw_writer *j, const struct finding *f)
@@ -302,8 +304,10 @@ static void state_free(void *state)
 
 	for (size_t i = 0; st && i < st->n_attempts; i++)
 		attempt_release(&st->attempts[i]);
-	if (st)
+	if (st) {
 		free(st->attempts);
+		free(st->loaded_program);
+	}
 	free(st);
 }
 
@@ -583,11 +587,11 @@ static bool is_dynamic_loader(const char *path)
 
 /*
  * For `ld.so [OPTIONS] PROGRAM ARGS...` whose PROGRAM is an OpenSSL binary: the index of
- * PROGRAM in argv (its own argv[0] from there on); else 0. The exe is the loader, so only the
+ * PROGRAM in argv (its own argv[0] from there on), and its absolute path in program; else 0. The exe is the loader, so only the
  * argument says what runs, and a renamed copy is known by its content.
  */
 static size_t program_run_by_loader(const struct openssl_detector *d, const struct proc *p,
-				    const char *cwd)
+				    const char *cwd, char *program, size_t size)
 {
 	static const char *const takes_value[] = { "--library-path",
 						   "--glibc-hwcaps-prepend",
@@ -619,6 +623,7 @@ static size_t program_run_by_loader(const struct openssl_detector *d, const stru
 	/* One file, opened once: its size and its hash cannot come from two different files. */
 	if (digest_path_if_size_known(d, paths, &digest) || !known_hash(d, digest.sha256))
 		return 0;
+	snprintf(program, size, "%s", path);
 	return i;
 }
 
@@ -633,7 +638,7 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 {
 	struct module_requests reqs = { 0 };
 	struct ossl_state *st;
-	char cwd[PATH_MAX];
+	char cwd[PATH_MAX], program_path[PATH_MAX] = "";
 	size_t program = 0;
 	bool openssl = identify(d, p);
 
@@ -643,12 +648,15 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 		return;
 	proc_workdir(p, cwd, sizeof(cwd));
 	if (!openssl && is_dynamic_loader(p->exe.path))
-		openssl = (program = program_run_by_loader(d, p, cwd)) != 0;
+		openssl = (program = program_run_by_loader(d, p, cwd, program_path,
+							   sizeof(program_path))) != 0;
 	if (!openssl && !env_steers_openssl(p))
 		return;
 	st = state_new(p, openssl);
 	if (!st)
 		return;
+	if (program_path[0])
+		st->loaded_program = strdup(program_path);
 	/* Another program's arguments are not OpenSSL's: only its environment is read. */
 	if (st->is_openssl)
 		openssl_args_parse((const char *const *)p->argv + program, p->argc - program,
@@ -797,6 +805,8 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 		return;
 	if (file->ino && file->dev == p->exe.dev && file->ino == p->exe.ino)
 		return; /* the program's own executable is never a module */
+	if (st->loaded_program && file->path && strcmp(file->path, st->loaded_program) == 0)
+		return; /* nor the program ld.so was asked to run */
 
 	a = attempt_of_mapping(st, ev);
 	if (trust_decide(d->env.trust, file, attempt_role(a), st->root, &reason) != TRUST_CUSTOM) {

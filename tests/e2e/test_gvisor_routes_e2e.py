@@ -280,6 +280,55 @@ class GVisorRoutes(gv.GVisorTest):
                     "-keyout", self.ws.path("k"), "-out", self.ws.path("c")],
                    mod)
 
+    def test_edited_system_openssl_cnf(self):
+        """The system openssl.cnf, replaced inside the sandbox (a bind mount
+        over it, in the sandbox's own mount table): argv is only `openssl
+        version`. The effect layer sees the module mapped; the intent layer
+        reads configuration files where the host sees them, so it may not."""
+        mod = self.ws.module()
+        real = os.path.realpath("/etc/ssl/openssl.cnf")
+        with open(real) as f:
+            text = f.read()
+        edited = self.ws.write("system-%s.cnf" % harness.rand(), text.replace(
+            "[openssl_init]\n",
+            "[openssl_init]\nengines = eng_sect\n", 1) + (
+            "\n[eng_sect]\ne = esec\n[esec]\ndynamic_path = %s\n" % mod))
+        argv = ["openssl", "version"]
+        run_argv = ["/bin/sh", "-c", 'mount --bind "$1" "$2" && exec openssl version',
+                    "sh", edited, real]
+        self.loads(argv, mod, run_argv=run_argv, layers=("effect",),
+                   optional=("intent",))
+
+    def test_fipsinstall_loads_fips_so_beside_module(self):
+        """`fipsinstall -module FILE` reads FILE and loads fips.so from FILE's
+        directory."""
+        mod = self.ws.module(name="fips.so")
+        data = self.ws.write("anything-%s" % harness.rand(), "not a module\n")
+        fd, _, _ = self.loads(
+            ["openssl", "fipsinstall", "-module", data,
+             "-out", self.ws.path("fips-%s.cnf" % harness.rand())], mod)
+        self.assertEqual(fd.props.get("requestOrigin"), "fipsinstall -module")
+
+    def test_engine_option_name_through_ld_library_path(self):
+        """-engine NAME, found as libNAME.so through LD_LIBRARY_PATH: the
+        effect layer sees it (the intent layer does not search
+        LD_LIBRARY_PATH)."""
+        name = "e%s" % harness.rand()
+        mod = self.ws.module(name="lib%s.so" % name)
+        self.loads(["openssl", "req", "-engine", name, "-new", "-x509",
+                    "-nodes", "-subj", "/CN=x", "-keyout", self.ws.path("k"),
+                    "-out", self.ws.path("c")], mod,
+                   env={"LD_LIBRARY_PATH": self.ws.dir}, layers=("effect",))
+
+    def test_run_through_the_dynamic_loader(self):
+        """`ld.so /usr/bin/openssl ...`: the program is the loader; the
+        intent layer reads openssl's own arguments."""
+        mod = self.ws.module()
+        ldso = os.path.realpath("/lib64/ld-linux-x86-64.so.2")
+        argv = [ldso, OPENSSL, "engine", "-t", mod]
+        fd, _, _ = self.loads(argv, mod, binary=ldso)
+        self.assertEqual(fd.props.get("requestedModule"), mod)
+
     # -- many modules, long command lines
 
     def test_two_modules_in_one_process(self):
