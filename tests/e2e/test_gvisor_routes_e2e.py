@@ -299,6 +299,34 @@ class GVisorRoutes(gv.GVisorTest):
         self.loads(argv, mod, run_argv=run_argv, layers=("effect",),
                    optional=("intent",))
 
+    def test_engine_option_spellings(self):
+        """-keygen_engine, --engine=VALUE, -ssl_client_engine."""
+        for stem, argv in (
+                ("kg", ["openssl", "req", "-new", "-newkey", "rsa:1024",
+                        "-keygen_engine", "./M", "-nodes", "-subj", "/CN=x",
+                        "-keyout", "k", "-out", "r"]),
+                ("eq", ["openssl", "req", "--engine=./M", "-new", "-x509",
+                        "-nodes", "-subj", "/CN=x", "-keyout", "k", "-out", "c"]),
+                ("sc", ["openssl", "s_client", "-ssl_client_engine", "./M",
+                        "-connect", "127.0.0.1:1"])):
+            with self.subTest(stem):
+                mod = self.ws.module(stem=stem)
+                name = "./" + os.path.basename(mod)
+                self.loads([a.replace("./M", name) for a in argv], mod,
+                           cwd=self.ws.dir)
+
+    def test_config_include_dir_from_openssl_conf_include(self):
+        """OPENSSL_CONF_INCLUDE names where a relative .include is found."""
+        mod = self.ws.module()
+        inc = self.ws.path("inc-%s" % harness.rand())
+        os.makedirs(inc)
+        part = engine_conf(self.ws, mod, name="part")
+        os.rename(part, os.path.join(inc, os.path.basename(part)))
+        main = self.ws.write("main-%s.cnf" % harness.rand(),
+                             ".include %s\n" % os.path.basename(part))
+        self.loads(["openssl", "version"], mod,
+                   env={"OPENSSL_CONF": main, "OPENSSL_CONF_INCLUDE": inc})
+
     def test_fipsinstall_loads_fips_so_beside_module(self):
         """`fipsinstall -module FILE` reads FILE and loads fips.so from FILE's
         directory."""

@@ -302,6 +302,38 @@ class Routes(unittest.TestCase):
         self.assertEqual(fd.props.get("requestOrigin"), "fipsinstall -module")
         self.assertEqual(fd.props.get("moduleKind"), "provider")
 
+    def test_engine_option_spellings(self):
+        """-keygen_engine, --engine=VALUE, -ssl_client_engine: each loads the
+        module as -engine does."""
+        for stem, argv in (
+                ("kg", ["req", "-new", "-newkey", "rsa:1024", "-keygen_engine", "./M",
+                        "-nodes", "-subj", "/CN=x", "-keyout", "k", "-out", "r"]),
+                ("eq", ["req", "--engine=./M", "-new", "-x509", "-nodes",
+                        "-subj", "/CN=x", "-keyout", "k", "-out", "c"]),
+                ("sc", ["s_client", "-ssl_client_engine", "./M",
+                        "-connect", "127.0.0.1:1"])):
+            with self.subTest(stem):
+                mod = self.ws.module(stem=stem)
+                name = os.path.basename(mod)
+                full = [OPENSSL] + [a.replace("./M", "./" + name)
+                                    if "./M" in a else a for a in argv]
+                self.loads(full, mod, cwd=self.ws.dir,
+                           layers=("intent", "library", "effect"))
+
+    def test_config_include_dir_from_openssl_conf_include(self):
+        """OPENSSL_CONF_INCLUDE: a relative .include is found in that
+        directory, not beside the configuration."""
+        mod = self.ws.module()
+        inc = self.ws.path("inc-%s" % harness.rand())
+        os.makedirs(inc)
+        part = engine_conf(self.ws, mod, name="part")
+        os.rename(part, os.path.join(inc, os.path.basename(part)))
+        main = self.ws.write("main-%s.cnf" % harness.rand(),
+                             ".include %s\n" % os.path.basename(part))
+        self.loads([OPENSSL, "version"], mod,
+                   env={"OPENSSL_CONF": main, "OPENSSL_CONF_INCLUDE": inc},
+                   layers=("intent", "library", "effect"))
+
     def test_engine_option_name_through_ld_library_path(self):
         """-engine NAME that ENGINE_by_id does not find: the apps then try the dynamic
         engine's SO_PATH:NAME, i.e. dlopen("libNAME.so"), through LD_LIBRARY_PATH.
