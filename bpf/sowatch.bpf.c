@@ -585,12 +585,24 @@ static __always_inline bool module_file_trusted(struct file *file)
 	return bpf_map_lookup_elem(&trusted_dirs, &key) != NULL;
 }
 
+/* The initial user namespace's inode number (PROC_USER_INIT_INO) */
+#define USER_NS_INIT_INO 0xEFFFFFFDU
+
+/*
+ * For enforce mode, a container is another mount namespace owned by the initial user
+ * namespace, as container runtimes make them: `unshare -Urm`, open to any user, must not
+ * make a host process a "container" that `where: host` spares.
+ */
 static __always_inline bool enforce_applies(void)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	bool container;
+
 	if (enforce_where == SW_ENFORCE_ALL)
 		return true;
-	return in_container((struct task_struct *)bpf_get_current_task()) ==
-	       (enforce_where == SW_ENFORCE_CONTAINERS);
+	container = in_container(task) &&
+		    BPF_CORE_READ(task, nsproxy, mnt_ns, user_ns, ns.inum) == USER_NS_INIT_INO;
+	return container == (enforce_where == SW_ENFORCE_CONTAINERS);
 }
 
 /* Remember an exec-granting call of a process of interest until its syscall returns. */
@@ -671,10 +683,16 @@ static __always_inline void libcrypto_first_mapping(__u32 tgid, __u32 tid,
 	struct file_key key = {};
 	__u8 one = 1;
 
+	/*
+	 * Only files a user could not have planted: anyone can name a file libcrypto.so.N, and
+	 * each probed file costs sowatch fds and an entry of a bounded map.
+	 */
+	if (BPF_CORE_READ(real, i_uid.val) != 0 || (BPF_CORE_READ(real, i_mode) & 022))
+		return;
 	key.ino = BPF_CORE_READ(real, i_ino);
 	key.dev = BPF_CORE_READ(real, i_sb, s_dev);
 	if (bpf_map_update_elem(&libcrypto_files, &key, &one, BPF_NOEXIST))
-		return; /* known, or the map is full (user space then says so) */
+		return; /* known, or the map is full */
 	if (!map_event_send(SW_EVENT_LIBCRYPTO_MAPPED, tgid, tid, found, flags, 0, 0))
 		bpf_map_delete_elem(&libcrypto_files, &key);
 }

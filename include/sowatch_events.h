@@ -78,8 +78,12 @@ enum sw_added_reason {
 	SW_ADDED_AFTER_START = 1 << 4, /* set by user space: changed after the start */
 };
 
-/* Reasons enforce mode acts on: outside the root alone is mostly the host's bind mounts */
-#define SW_ADDED_ENFORCEABLE (SW_ADDED_UPPER_LAYER | SW_ADDED_IN_MEMORY | SW_ADDED_DELETED)
+/*
+ * Reasons enforce mode acts on. Not outside the root alone (mostly the host's bind mounts),
+ * nor in memory: runtimes map code from memfds and tmpfs on their own (.NET's W^X double
+ * mapping, JNA's extracted libraries).
+ */
+#define SW_ADDED_ENFORCEABLE (SW_ADDED_UPPER_LAYER | SW_ADDED_DELETED)
 
 /* Where enforce mode kills: every process, container processes only, or host ones only */
 enum sw_enforce_where {

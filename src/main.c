@@ -110,9 +110,13 @@ static void source_watch_process(uint32_t pid, void *ctx)
 }
 
 static const char *const kind_names[SW_EVENT_KIND_MAX] = {
-	[SW_EVENT_EXEC] = "exec",	  [SW_EVENT_FORK] = "fork",
-	[SW_EVENT_EXIT] = "exit",	  [SW_EVENT_MAP] = "map",
-	[SW_EVENT_DSO_LOAD] = "dso_load", [SW_EVENT_DSO_LOAD_RETURN] = "dso_load_return",
+	[SW_EVENT_EXEC] = "exec",
+	[SW_EVENT_FORK] = "fork",
+	[SW_EVENT_EXIT] = "exit",
+	[SW_EVENT_MAP] = "map",
+	[SW_EVENT_DSO_LOAD] = "dso_load",
+	[SW_EVENT_DSO_LOAD_RETURN] = "dso_load_return",
+	[SW_EVENT_LIBCRYPTO_MAPPED] = "libcrypto_mapped",
 };
 
 /* Say loudly when the kernel had to drop events, and let findings carry the figure. */

@@ -211,22 +211,19 @@ static int digest_if_size_known(const struct openssl_detector *d, int fd, const 
 }
 
 /* The digest of the first path that opens as a regular file, if its size is a known one. */
-static int digest_path_if_size_known(const struct openssl_detector *d, const char *const *paths,
-				     struct file_digest *ret)
+/* The file a process names (host_pid 0: a sandbox's, read at the same path here), hashed. */
+static int digest_path_if_size_known(const struct openssl_detector *d, uint32_t host_pid,
+				     const char *path, struct file_digest *ret)
 {
-	for (; *paths; paths++) {
-		int fd = open(*paths, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), err;
-		struct stat st;
+	struct file_ref ref = { .path = path };
+	struct stat st;
+	int fd = proc_file_open(host_pid, &ref, 0, 0, false, &st), err;
 
-		if (fd < 0)
-			continue;
-		err = fstat(fd, &st) || !S_ISREG(st.st_mode)
-			  ? -EINVAL
-			  : digest_if_size_known(d, fd, &st, ret);
-		close(fd);
-		return err;
-	}
-	return -ENOENT;
+	if (fd < 0)
+		return fd;
+	err = S_ISREG(st.st_mode) ? digest_if_size_known(d, fd, &st, ret) : -EINVAL;
+	close(fd);
+	return err;
 }
 
 /*
@@ -236,12 +233,11 @@ static int digest_path_if_size_known(const struct openssl_detector *d, const cha
  */
 static void hash_sandboxed_exe(const struct openssl_detector *d, struct proc *p)
 {
-	const char *paths[] = { p->exe.path, NULL };
 	struct file_digest digest;
 
 	if (p->exe_sha256[0] || !p->exe.path || p->exe.path[0] != '/')
 		return;
-	if (digest_path_if_size_known(d, paths, &digest) == 0)
+	if (digest_path_if_size_known(d, 0, p->exe.path, &digest) == 0)
 		snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s", digest.sha256);
 }
 
@@ -601,8 +597,7 @@ static size_t program_run_by_loader(const struct openssl_detector *d, const stru
 						   "--preload",
 						   "--argv0",
 						   NULL };
-	char path[PATH_MAX], through_root[PATH_MAX + 64];
-	const char *paths[] = { through_root, path, NULL };
+	char path[PATH_MAX];
 	struct file_digest digest;
 	size_t i;
 
@@ -616,12 +611,9 @@ static size_t program_run_by_loader(const struct openssl_detector *d, const stru
 			}
 	if (i >= p->argc || path_join(cwd[0] ? cwd : "/", p->argv[i], path, sizeof(path)))
 		return 0;
-	if (p->host_pid)
-		snprintf(through_root, sizeof(through_root), "/proc/%u/root%s", p->host_pid, path);
-	else
-		snprintf(through_root, sizeof(through_root), "%s", path);
 	/* One file, opened once: its size and its hash cannot come from two different files. */
-	if (digest_path_if_size_known(d, paths, &digest) || !known_hash(d, digest.sha256))
+	if (digest_path_if_size_known(d, p->host_pid, path, &digest) ||
+	    !known_hash(d, digest.sha256))
 		return 0;
 	snprintf(program, size, "%s", path);
 	return i;

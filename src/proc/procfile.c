@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "proc/procfile.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -61,10 +62,32 @@ static int digest_cached(int fd, const struct stat *st, struct file_digest *ret)
 	return 0;
 }
 
+/*
+ * An O_PATH fd made readable, if it is a regular file (or a directory): opening anything else
+ * can act (a watchdog starts on open, a tape rewinds), so it is never opened for reading.
+ */
+static int reopen_if_file(int pathfd)
+{
+	char self[64];
+	struct stat st;
+	int fd;
+
+	if (fstat(pathfd, &st) || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+		close(pathfd);
+		return -EACCES;
+	}
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pathfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		fd = -errno;
+	close(pathfd);
+	return fd;
+}
+
 int proc_view_open(int dirfd, const char *path, bool in_root)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.flags = O_PATH | O_CLOEXEC,
 		.resolve = RESOLVE_NO_MAGICLINKS | (in_root ? RESOLVE_IN_ROOT : 0),
 	};
 	struct statfs sfs;
@@ -72,11 +95,37 @@ int proc_view_open(int dirfd, const char *path, bool in_root)
 
 	if (fd < 0)
 		return -errno;
-	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC) {
+	if (fstatfs(fd, &sfs) || sfs.f_type == PROC_SUPER_MAGIC) {
 		close(fd);
 		return -EACCES;
 	}
-	return fd;
+	return reopen_if_file(fd);
+}
+
+/*
+ * "/proc/PID/fd/N" or "/proc/PID/task/TID/fd/N" of process pid, digits only: the one form of a
+ * process's name that sowatch opens through its magic link (proc_path_resolve() made it from
+ * the process's own /proc/self/fd/N).
+ */
+static bool names_own_fd(uint32_t pid, const char *path)
+{
+	char prefix[32];
+	size_t n = (size_t)snprintf(prefix, sizeof(prefix), "/proc/%u/", pid);
+	const char *p = path + n;
+
+	if (strncmp(path, prefix, n) != 0)
+		return false;
+	if (strncmp(p, "task/", 5) == 0) {
+		p += 5;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		p += strspn(p, "0123456789");
+		if (*p++ != '/')
+			return false;
+	}
+	if (strncmp(p, "fd/", 3) != 0 || !isdigit((unsigned char)p[3]))
+		return false;
+	return p[3 + strspn(p + 3, "0123456789")] == '\0';
 }
 
 /* How a candidate name is opened */
@@ -93,8 +142,8 @@ static int candidate_open(uint32_t pid, const char *path, enum candidate_kind ki
 
 	switch (kind) {
 	case CANDIDATE_OURS:
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		return fd < 0 ? -errno : fd;
+		fd = open(path, O_PATH | O_CLOEXEC);
+		return fd < 0 ? -errno : reopen_if_file(fd);
 	case CANDIDATE_IN_ROOT:
 		snprintf(root, sizeof(root), "/proc/%u/root", pid);
 		rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -116,7 +165,7 @@ static int open_if_same(uint32_t pid, const char *path, enum candidate_kind kind
 	int fd = candidate_open(pid, path, kind);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/*
 	 * Through a path, an overlay's file shows the overlay's identity; through map_files,
 	 * the layer's. A source that knows no identity at all (gVisor names files by path
@@ -140,7 +189,6 @@ int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
 		char path[PATH_MAX + 64];
 		enum candidate_kind kind;
 	} c[4];
-	char own[32];
 	int n = 0, err = -ENOENT;
 
 	if (!pid) /* not a host process: /proc cannot tell, only the path might */
@@ -159,11 +207,9 @@ int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
 			snprintf(c[n].path, sizeof(c[n].path), "%s", file->path);
 			c[n++].kind = CANDIDATE_IN_ROOT;
 		}
-		/* The process's own /proc entries, as proc_path_resolve() names them */
-		snprintf(own, sizeof(own), "/proc/%u", pid);
 		snprintf(c[n].path, sizeof(c[n].path), "%s", file->path);
 		c[n++].kind =
-		    pid && path_is_under(file->path, own) ? CANDIDATE_OURS : CANDIDATE_AS_IS;
+		    pid && names_own_fd(pid, file->path) ? CANDIDATE_OURS : CANDIDATE_AS_IS;
 	}
 	for (int i = 0; i < n; i++) {
 		int fd = open_if_same(pid, c[i].path, c[i].kind, file, ret_st);

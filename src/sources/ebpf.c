@@ -254,6 +254,7 @@ static void source_event(const struct event *ev, void *ctx)
 		if (heartbeat_seen(&src->heartbeat) == HEARTBEAT_RECOVERED)
 			log_error("events from the kernel flow again");
 		log_debug("heartbeat: canary %d came back", src->canary_pid);
+		src->canary_pid = 0; /* a later process may get the pid */
 	} else {
 		src->on_event(ev, src->ctx);
 	}

@@ -107,6 +107,17 @@ class EnforceScoped(SensorWithConfig):
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
         self.assertNotIn("enforcement", fd.props)
 
+    def test_unprivileged_namespaces_are_not_a_container(self):
+        """`unshare -Urm` (open to any user) makes another mount namespace,
+        but one owned by a new user namespace: still the host for enforce
+        mode, so `where: containers` spares it (and `where: host` would stop
+        it)."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        r = run_cmd(["unshare", "-Urm", OPENSSL, "engine", "-t", mod], marker=marker)
+        self.assertIsInstance(read_marker(marker), int, r.output)
+        self.assertNotEqual(r.returncode, -signal.SIGKILL, r.output)
+
     def test_container_process_killed(self):
         mod = self.ws.module()
         marker = self.ws.marker()
