@@ -4,6 +4,8 @@
 #   make test       build everything, then run tests/run (unit tests, then end-to-end as root)
 #   make unit       unit tests only (no root needed)
 #   make fuzz       libFuzzer harnesses (clang)
+#   make bench      as root: what sowatch costs workloads, against no sensor, auditd and
+#                   bpftrace (bench/run.py; BENCH_ARGS=--quick for a two-minute smoke run)
 #   make format     clang-format the C sources in place; `make format-check` only checks
 #
 # Generated files live in build/ and are never committed.
@@ -33,7 +35,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all test unit fuzz format format-check clean
+.PHONY: all test unit fuzz bench format format-check clean
 all: $(BUILD)/sowatch
 
 $(BUILD)/vmlinux.h:
@@ -90,6 +92,26 @@ fuzz: $(FUZZ_BINS)
 
 test: all $(UNIT_BINS) $(BUILD)/sowatch-asan
 	tests/run
+
+# Not part of `make test`: about ten minutes, as root. Installs what it needs first (from a
+# fresh clone: the build's packages, auditd, bpftrace, gnuplot), then builds and runs.
+# Figures in build/bench.json, the plot in docs/bench.png (see bench/README.md).
+PYTHON     ?= /usr/bin/python3
+BENCH_ARGS ?=
+$(BUILD)/bench/workload: bench/workload.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) -O2 -Wall -Wextra -Werror $< -ldl -o $@
+
+$(BUILD)/bench/module.so: tests/fixtures/module.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(CC) -shared -fPIC $< -o $@
+
+bench:
+	scripts/install-deps.sh --bench
+	$(MAKE) all $(BUILD)/bench/workload $(BUILD)/bench/module.so
+	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 format:
 	clang-format -i $(wildcard bpf/*.c include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)

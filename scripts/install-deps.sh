@@ -4,6 +4,7 @@
 #
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh --test   also what the test suite uses
+#   scripts/install-deps.sh --bench  also what `make bench` compares against and plots with
 set -euo pipefail
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -33,8 +34,24 @@ test=(
 	clang-format           # make format-check
 )
 
+bench=(
+	python3                # bench/run.py (Debian's /usr/bin/python3, standard library only)
+	auditd                 # a configuration to compare with: auditd with an execve rule
+	bpftrace               # another: a bpftrace script tracing execs and executable mappings
+	gnuplot-nox            # the plot of slowdown ratios (docs/bench.png)
+)
+
 pkgs=("${build[@]}")
-[[ ${1:-} == --test ]] && pkgs+=("${test[@]}")
+for arg in "$@"; do
+	case $arg in
+	--test) pkgs+=("${test[@]}") ;;
+	--bench) pkgs+=("${bench[@]}") ;;
+	*)
+		echo "install-deps: unknown option $arg (use --test and/or --bench)" >&2
+		exit 2
+		;;
+	esac
+done
 
 export DEBIAN_FRONTEND=noninteractive
 missing=()
