@@ -633,16 +633,18 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 	char cwd[PATH_MAX], program_path[PATH_MAX] = "";
 	size_t program = 0;
 	bool openssl = identify(d, p);
+	bool loader = !openssl && is_dynamic_loader(p->exe.path);
+	bool steered = !openssl && env_steers_openssl(p);
 
 	/* Most execs on a host stop here: not OpenSSL, not run through the loader, no OpenSSL
 	 * variables in the environment. */
-	if (!openssl && !is_dynamic_loader(p->exe.path) && !env_steers_openssl(p))
+	if (!openssl && !loader && !steered)
 		return;
 	proc_workdir(p, cwd, sizeof(cwd));
-	if (!openssl && is_dynamic_loader(p->exe.path))
+	if (loader)
 		openssl = (program = program_run_by_loader(d, p, cwd, program_path,
 							   sizeof(program_path))) != 0;
-	if (!openssl && !env_steers_openssl(p))
+	if (!openssl && !steered)
 		return;
 	st = state_new(p, openssl);
 	if (!st)

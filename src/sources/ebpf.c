@@ -102,20 +102,22 @@ static void tracefs_ensure_mounted(void)
 		log_warn("cannot mount tracefs on /sys/kernel/tracing: %s", strerror(errno));
 }
 
-/* The kernel's dev_t encoding (major << 20 | minor), as BPF programs see s_dev */
-static uint32_t kernel_dev(dev_t dev)
+/* A file's key in the kernel's maps: its inode and dev_t as BPF programs see s_dev */
+struct file_key {
+	uint64_t ino;
+	uint32_t dev; /* major << 20 | minor */
+	uint32_t pad;
+};
+
+static struct file_key file_key_of(dev_t dev, uint64_t ino)
 {
-	return (uint32_t)(major(dev) << 20 | minor(dev));
+	return (struct file_key){ .ino = ino, .dev = (uint32_t)(major(dev) << 20 | minor(dev)) };
 }
 
 /* Returns 0, -EEXIST when already there with BPF_NOEXIST, or -errno. */
 static int file_map_add(struct bpf_map *map, dev_t dev, uint64_t ino, uint64_t flags)
 {
-	struct {
-		uint64_t ino;
-		uint32_t dev;
-		uint32_t pad;
-	} key = { .ino = ino, .dev = kernel_dev(dev) };
+	struct file_key key = file_key_of(dev, ino);
 	uint8_t one = 1;
 
 	if (bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), flags))
@@ -125,11 +127,7 @@ static int file_map_add(struct bpf_map *map, dev_t dev, uint64_t ino, uint64_t f
 
 static void file_map_remove(struct bpf_map *map, dev_t dev, uint64_t ino)
 {
-	struct {
-		uint64_t ino;
-		uint32_t dev;
-		uint32_t pad;
-	} key = { .ino = ino, .dev = kernel_dev(dev) };
+	struct file_key key = file_key_of(dev, ino);
 
 	bpf_map__delete_elem(map, &key, sizeof(key), 0);
 }

@@ -231,6 +231,19 @@ class Workspace:
         self.cleanup()
 
 
+def engine_conf(ws, mod, name="inc"):
+    """A configuration file in workspace ws whose engines section loads mod
+    (dynamic_path): the configuration route to a module."""
+    return ws.write("%s-%s.cnf" % (name, rand()), (
+        "openssl_conf = init\n"
+        "[init]\n"
+        "engines = eng\n"
+        "[eng]\n"
+        "e = esec\n"
+        "[esec]\n"
+        "dynamic_path = %s\n") % mod)
+
+
 def read_marker(path):
     """The pid the module's constructor wrote, or None if no marker."""
     try:

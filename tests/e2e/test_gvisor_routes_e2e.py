@@ -42,6 +42,7 @@ import harness  # noqa: E402
 import sandbox  # noqa: E402
 import test_gvisor_e2e as gv  # noqa: E402
 from harness import OPENSSL, read_marker, sha256_file  # noqa: E402
+from harness import engine_conf  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 CURL = "/usr/bin/curl"
@@ -55,17 +56,6 @@ def setUpModule():
 def tearDownModule():
     gv.tearDownModule()
 
-
-def engine_conf(ws, mod, name="inc"):
-    """A configuration whose engines section loads mod (dynamic_path)."""
-    return ws.write("%s-%s.cnf" % (name, harness.rand()), (
-        "openssl_conf = init\n"
-        "[init]\n"
-        "engines = eng\n"
-        "[eng]\n"
-        "e = esec\n"
-        "[esec]\n"
-        "dynamic_path = %s\n") % mod)
 
 
 def in_container(container_id):

@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import container  # noqa: E402
 import harness  # noqa: E402
 from harness import for_process, read_marker, run_cmd  # noqa: E402
+from harness import engine_conf  # noqa: E402
 
 SENSOR = None
 SKIP_REASON = None
@@ -43,16 +44,6 @@ def tearDownModule():
         s, SENSOR = SENSOR, None
         s.stop()
 
-
-def engine_conf(ws, mod):
-    return ws.write("lib-%s.cnf" % harness.rand(), (
-        "openssl_conf = init\n"
-        "[init]\n"
-        "engines = eng\n"
-        "[eng]\n"
-        "e = esec\n"
-        "[esec]\n"
-        "dynamic_path = %s\n") % mod)
 
 
 PYTHON_SSL = ["/usr/bin/python3", "-c",
@@ -93,7 +84,7 @@ class LibraryLayer(unittest.TestCase):
 
         mod = self.ws.module()
         marker = self.ws.marker()
-        env["OPENSSL_CONF"] = engine_conf(self.ws, mod)
+        env["OPENSSL_CONF"] = engine_conf(self.ws, mod, "lib")
         r = run_cmd(PYTHON_SSL, env=env, marker=marker)
         self.assertEqual(read_marker(marker), r.pid, r.output)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
@@ -113,7 +104,7 @@ class LibraryLayer(unittest.TestCase):
 
             mod = self.ws.module()
             marker = self.ws.marker()
-            env["OPENSSL_CONF"] = engine_conf(self.ws, mod)
+            env["OPENSSL_CONF"] = engine_conf(self.ws, mod, "lib")
             env["SOWATCH_TEST_MARKER"] = marker
             r = c.exec(PYTHON_SSL, env=env)
             self.assertEqual(r.returncode, 0, r.output)
