@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
+from harness import engine_conf  # noqa: E402
 
 SENSOR = None
 SKIP_REASON = None
@@ -35,16 +36,6 @@ def tearDownModule():
         s, SENSOR = SENSOR, None
         s.stop()
 
-
-def engine_conf(ws, mod, name="inc"):
-    return ws.write("%s-%s.cnf" % (name, harness.rand()), (
-        "openssl_conf = init\n"
-        "[init]\n"
-        "engines = eng\n"
-        "[eng]\n"
-        "e = esec\n"
-        "[esec]\n"
-        "dynamic_path = %s\n") % mod)
 
 
 class Routes(unittest.TestCase):
@@ -273,10 +264,15 @@ class Routes(unittest.TestCase):
             "dynamic_path = %s\n") % (init, mod))
 
         marker = self.ws.marker()
-        # unshare execs sh, which execs openssl: one pid throughout.
+        # unshare execs sh, which execs openssl: one pid throughout. openssl reads a
+        # FIFO held open for a second, so that its mount namespace is still there when
+        # the sensor reads its configuration on a loaded machine (a process gone by
+        # then is seen by the library and effect layers only).
+        fifo = self.ws.path("hold-%s" % harness.rand())
+        os.mkfifo(fifo)
         r = run_cmd(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                     'mount --bind "$1" "$2" && exec "$3" version',
-                     "sh", edited, real, OPENSSL], marker=marker)
+                     'mount --bind "$1" "$2" && { sleep 1 > "$4" & exec "$3" dgst -sha256 < "$4"; }',
+                     "sh", edited, real, OPENSSL, fifo], marker=marker)
         self.assertEqual(harness.sha256_file(real), before, "the real %s changed" % real)
         self.assertEqual(read_marker(marker), r.pid,
                          "the module's constructor did not run:\n" + r.output)
@@ -284,7 +280,7 @@ class Routes(unittest.TestCase):
         self.assertEqual(fd.f.get("category"), CATEGORY)
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
         self.assertIs(fd.props.get("loaded"), True)
-        self.assertEqual(fd.process.get("args"), [OPENSSL, "version"])
+        self.assertEqual(fd.process.get("args"), [OPENSSL, "dgst", "-sha256"])
         self.assertEqual(fd.process["libraries"][0]["path"], mod)
         self.assertEqual(fd.process["libraries"][0]["sha256"], harness.sha256_file(mod))
         for layer in ("intent", "library", "effect"):
