@@ -438,7 +438,7 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->gid = bpf_get_current_uid_gid() >> 32;
-	e->flags = 0;
+	e->flags = in_container(task) ? 0 : SW_EXEC_HOST_MOUNT_NS;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->start_time_ns = BPF_CORE_READ(task, start_boottime);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));

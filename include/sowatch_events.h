@@ -50,6 +50,7 @@ enum sw_exec_flags {
 	SW_EXEC_ENV_TRUNCATED = 1 << 1,
 	SW_EXEC_ARGV_UNREADABLE = 1 << 2,
 	SW_EXEC_ENV_UNREADABLE = 1 << 3,
+	SW_EXEC_HOST_MOUNT_NS = 1 << 4, /* the host's mount namespace: sowatch sees its files */
 };
 
 enum sw_map_flags {

@@ -72,6 +72,7 @@ struct event {
 			size_t envc;
 			bool env_truncated;
 			uint64_t cgroup_id;
+			bool host_mount_ns; /* its files are the host's: read them as they are */
 			/* CLOCK_BOOTTIME: with the pid, names the process across restarts */
 			uint64_t start_boottime_ns;
 		} exec;

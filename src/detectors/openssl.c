@@ -319,8 +319,11 @@ static struct ossl_state *state_new(struct proc *p, bool is_openssl)
 	if (!st)
 		return NULL;
 	st->is_openssl = is_openssl;
-	/* A sandbox's files are read where the host sees them (see hash_sandboxed_exe()). */
-	if (p->host_pid)
+	/*
+	 * A sandbox's files are read where the host sees them (see hash_sandboxed_exe()), and so
+	 * are those of a process in the host's mount namespace, which need not be alive then.
+	 */
+	if (p->host_pid && !p->host_mount_ns)
 		snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->host_pid);
 	st->host_pid = p->host_pid;
 	p->detector_state[DETECTOR_OPENSSL] = st;

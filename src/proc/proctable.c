@@ -270,6 +270,7 @@ struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
 	p->envc = p->env ? ev->exec.envc : 0;
 	p->env_truncated = ev->exec.env_truncated || !p->env;
 	p->cgroup_id = ev->exec.cgroup_id;
+	p->host_mount_ns = ev->exec.host_mount_ns;
 	p->start_boottime_ns = ev->exec.start_boottime_ns;
 	snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s",
 		 ev->exec.exe_sha256 ? ev->exec.exe_sha256 : "");
@@ -310,6 +311,7 @@ struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
 		p->envc = p->env ? parent->envc : 0;
 		p->env_truncated = parent->env_truncated;
 		p->cgroup_id = parent->cgroup_id;
+		p->host_mount_ns = parent->host_mount_ns;
 		memcpy(p->container_id, parent->container_id, sizeof(p->container_id));
 		memcpy(p->exe_sha256, parent->exe_sha256, sizeof(p->exe_sha256));
 	}

@@ -36,6 +36,7 @@ struct proc {
 	char container_id[65];	    /* "" on the host */
 	uint64_t start_boottime_ns; /* when it started, CLOCK_BOOTTIME */
 	bool from_procfs;	    /* seeded from /proc: no exec was seen, fields may be partial */
+	bool host_mount_ns;	    /* the kernel said so at exec: its paths are the host's */
 	void *detector_state[DETECTOR_SLOTS];
 	void (*detector_free[DETECTOR_SLOTS])(void *);
 	struct proc *next; /* hash chain */

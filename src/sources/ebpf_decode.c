@@ -140,6 +140,7 @@ static int decode_exec(struct ebpf_decoder *dec, const struct sw_exec_event *e, 
 	ev->exec.env = envp;
 	ev->exec.envc = envc;
 	ev->exec.env_truncated = e->flags & (SW_EXEC_ENV_TRUNCATED | SW_EXEC_ENV_UNREADABLE);
+	ev->exec.host_mount_ns = e->flags & SW_EXEC_HOST_MOUNT_NS;
 	ev->exec.cgroup_id = e->cgroup_id;
 	ev->exec.start_boottime_ns = e->start_time_ns;
 	dec->on_event(ev, dec->ctx);
