@@ -54,9 +54,18 @@ const volatile bool enforce_added = false;
 /* FMODE_BACKING of this kernel (it moved between releases); 0 before backing files existed. */
 const volatile __u32 fmode_backing = 0;
 
+/*
+ * 8 MiB: at the fastest spawn storm this machine kind reaches (about 3000 execs a second, a
+ * few KiB each) that is over a second of events, while the reader drains it every
+ * SW_DRAIN_PERIOD_MS. Its pages are mapped into sowatch twice, so it is most of sowatch's RSS.
+ */
+#define EVENTS_RING_BYTES (8 << 20)
+/* Unread bytes past which every event wakes the reader: it is late, the buffer must not fill. */
+#define EVENTS_WAKE_BACKLOG (EVENTS_RING_BYTES / 8)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 << 20);
+	__uint(max_entries, EVENTS_RING_BYTES);
 } events SEC(".maps");
 
 struct {
@@ -155,9 +164,33 @@ static __always_inline void interest_set(__u32 tgid, __u32 want)
 		count(SW_EVENT_MAP, COUNT_DROPPED);
 }
 
+static __always_inline void header_fill(struct sw_event_header *hdr, __u32 kind, __u32 size,
+					__u32 tgid, __u32 tid)
+{
+	hdr->kind = kind;
+	hdr->size = size;
+	hdr->time_ns = bpf_ktime_get_boot_ns();
+	hdr->tgid = tgid;
+	hdr->tid = tid;
+}
+
 /*
- * The one place that reserves ring buffer space: an event that cannot be written is counted as
- * dropped, never lost silently.
+ * Waking the reader costs the CPU that makes the event an interrupt and a cross-CPU wake-up,
+ * about 10 us in a virtual machine: more than the rest of an exec's handling. An event that
+ * can lead to a finding (a module, a process of interest) wakes the reader at once, and it
+ * reads everything before it in order; the rest wait for its next drain, at most
+ * SW_DRAIN_PERIOD_MS later, unless the buffer fills up faster than that.
+ */
+static __always_inline __u64 wakeup_flags(bool urgent)
+{
+	if (urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= EVENTS_WAKE_BACKLOG)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
+/*
+ * Ring buffer space for a fixed-size event. This, event_submit() and event_output() are the
+ * only writers: an event that cannot be written is counted as dropped, never lost silently.
  */
 static __always_inline void *event_reserve(__u32 kind, __u32 size, __u32 tgid, __u32 tid)
 {
@@ -169,18 +202,24 @@ static __always_inline void *event_reserve(__u32 kind, __u32 size, __u32 tgid, _
 		count(kind, COUNT_DROPPED);
 		return NULL;
 	}
-	hdr->kind = kind;
-	hdr->size = size;
-	hdr->time_ns = bpf_ktime_get_boot_ns();
-	hdr->tgid = tgid;
-	hdr->tid = tid;
+	header_fill(hdr, kind, size, tgid, tid);
 	return hdr;
 }
 
-static __always_inline void event_submit(void *event, __u32 kind)
+static __always_inline void event_submit(void *event, __u32 kind, bool urgent)
 {
-	bpf_ringbuf_submit(event, 0);
+	bpf_ringbuf_submit(event, wakeup_flags(urgent));
 	count(kind, COUNT_SENT);
+}
+
+/* Copy an event built elsewhere (hdr filled, hdr->size its length) into the ring buffer. */
+static __always_inline void event_output(struct sw_event_header *hdr, __u32 size, bool urgent)
+{
+	count(hdr->kind, COUNT_SEEN);
+	if (bpf_ringbuf_output(&events, hdr, size, wakeup_flags(urgent)))
+		count(hdr->kind, COUNT_DROPPED);
+	else
+		count(hdr->kind, COUNT_SENT);
 }
 
 /*
@@ -363,12 +402,14 @@ static __always_inline __u16 file_describe(struct sw_file *out, __u8 *area, stru
 	out->real_ino = BPF_CORE_READ(real, i_ino);
 	out->real_dev = BPF_CORE_READ(real, i_sb, s_dev);
 	out->ctime_ns = inode_ctime_ns(real);
+	out->size = BPF_CORE_READ(real, i_size);
 	out->fs_magic = BPF_CORE_READ(inode, i_sb, s_magic);
 	out->nlink = BPF_CORE_READ(real, __i_nlink);
 	out->mode = BPF_CORE_READ(inode, i_mode);
 	out->uid = BPF_CORE_READ(inode, i_uid.val);
 	len = path_write(area, user.dentry, user.mnt, &out->path_flags);
 	out->path_len = len;
+	out->pad = 0;
 	return len;
 }
 
@@ -414,6 +455,14 @@ static __always_inline __u32 added_reasons(struct task_struct *task, struct file
 	return why;
 }
 
+/* An exec event is built here, then only its used part is copied into the ring buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sw_exec_event);
+} exec_scratch SEC(".maps");
+
 /* sched_process_exec(struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
 SEC("tp/sched/sched_process_exec")
 int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
@@ -426,19 +475,21 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	struct file *exe;
 	unsigned long start, end, len;
 	__u32 tid = (__u32)pid_tgid;
-	__u32 argv_len, env_len, exe_len = 0, want = 0;
+	__u32 argv_len, env_len, exe_len = 0, cwd_len, size, want = 0, zero = 0;
 	struct file_key key = {};
 
 	if (tgid == self_tgid)
 		return 0;
-	e = event_reserve(SW_EVENT_EXEC, sizeof(*e), tgid, tid);
+	e = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!e)
 		return 0;
+	header_fill(&e->hdr, SW_EVENT_EXEC, 0, tgid, tid);
 
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->gid = bpf_get_current_uid_gid() >> 32;
 	e->flags = in_container(task) ? 0 : SW_EXEC_HOST_MOUNT_NS;
+	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->start_time_ns = BPF_CORE_READ(task, start_boottime);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
@@ -492,10 +543,15 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 		struct fs_struct *fs = BPF_CORE_READ(task, fs);
 
 		e->cwd_flags = SW_PATH_UNREACHABLE;
-		e->cwd_len = path_write(e->data + off, BPF_CORE_READ(fs, pwd.dentry),
-					BPF_CORE_READ(fs, pwd.mnt), &e->cwd_flags);
+		cwd_len = path_write(e->data + off, BPF_CORE_READ(fs, pwd.dentry),
+				     BPF_CORE_READ(fs, pwd.mnt), &e->cwd_flags);
+		e->cwd_len = cwd_len;
+		size = offsetof(struct sw_exec_event, data) + off + cwd_len;
 	}
-	event_submit(e, SW_EVENT_EXEC);
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	e->hdr.size = size;
+	event_output(&e->hdr, size, want != 0);
 
 	/*
 	 * A new image starts with a clean slate: only what it is decides interest. A module
@@ -532,7 +588,7 @@ int BPF_PROG(handle__sched_process_fork, struct task_struct *parent, struct task
 	e->ppid = ptgid;
 	e->pad = 0;
 	e->start_time_ns = BPF_CORE_READ(child, start_boottime);
-	event_submit(e, SW_EVENT_FORK);
+	event_submit(e, SW_EVENT_FORK, want != NULL);
 	return 0;
 }
 
@@ -545,6 +601,7 @@ int handle__sched_process_exit(void *ctx)
 	__u32 tgid = pid_tgid >> 32;
 	__u32 tid = (__u32)pid_tgid;
 	struct sw_exit_event *e;
+	bool urgent;
 
 	bpf_map_delete_elem(&dso_loading, &tid);
 	bpf_map_delete_elem(&pending_maps, &tid);
@@ -554,14 +611,15 @@ int handle__sched_process_exit(void *ctx)
 	 */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0 || tgid == self_tgid)
 		return 0;
-	bpf_map_delete_elem(&interest, &tgid);
+	/* A process of interest's exit can settle an attempt: report it now. */
+	urgent = bpf_map_delete_elem(&interest, &tgid) == 0;
 
 	e = event_reserve(SW_EVENT_EXIT, sizeof(*e), tgid, tid);
 	if (!e)
 		return 0;
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	e->pad = 0;
-	event_submit(e, SW_EVENT_EXIT);
+	event_submit(e, SW_EVENT_EXIT, urgent);
 	return 0;
 }
 
@@ -667,7 +725,7 @@ static __always_inline bool map_event_send(__u32 kind, __u32 tgid, __u32 tid,
 	e->added = added;
 	e->pad = 0;
 	file_describe(&e->file, e->data, found->file);
-	event_submit(e, kind);
+	event_submit(e, kind, true);
 	return true;
 }
 
@@ -844,7 +902,7 @@ int BPF_KPROBE(handle__dso_load, void *dso, const char *filename)
 	n = filename ? bpf_probe_read_user_str(e->data, sizeof(e->data), filename) : 0;
 	e->name_len = n > 0 ? n : 0;
 	e->pad = 0;
-	event_submit(e, SW_EVENT_DSO_LOAD);
+	event_submit(e, SW_EVENT_DSO_LOAD, true);
 	return 0;
 }
 
@@ -868,6 +926,6 @@ int BPF_KRETPROBE(handle__dso_load_return, void *ret)
 	if (!e)
 		return 0;
 	e->ret = (__u64)ret;
-	event_submit(e, SW_EVENT_DSO_LOAD_RETURN);
+	event_submit(e, SW_EVENT_DSO_LOAD_RETURN, true);
 	return 0;
 }

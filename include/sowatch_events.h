@@ -26,6 +26,11 @@
 #define SW_NAME_MAX	256  /* one component, NUL included (NAME_MAX + 1) */
 #define SW_PATH_DEPTH	64   /* components walked before the path is marked truncated */
 #define SW_DSO_NAME_MAX 4096
+/*
+ * The user side reads the ring buffer at least this often. Events that cannot lead to a
+ * finding by themselves do not wake it: waking costs more than making the event.
+ */
+#define SW_DRAIN_PERIOD_MS 100
 
 enum sw_event_kind {
 	SW_EVENT_EXEC = 1,
@@ -115,6 +120,7 @@ struct sw_file {
 	__u64 ino;
 	__u64 real_ino;
 	__s64 ctime_ns; /* last change of the mapped file, CLOCK_REALTIME; 0 unknown */
+	__u64 size;	/* bytes */
 	__u32 real_dev;
 	__u32 dev;	/* kernel dev_t: major << 20 | minor */
 	__u32 fs_magic; /* superblock magic: tmpfs, overlayfs, ... */
@@ -123,11 +129,14 @@ struct sw_file {
 	__u32 uid;
 	__u16 path_len; /* bytes of path components in data[] */
 	__u16 path_flags;
+	__u32 pad;
 };
 
 /*
  * data[]: argv (argv_len) | environment (env_len) | exe path components (exe.path_len)
  *         | working directory path components (cwd_len)
+ * The record ends with the working directory: hdr.size is the fixed part plus the four
+ * regions, so a typical exec takes a few KiB of the ring buffer, not sizeof(struct).
  */
 struct sw_exec_event {
 	struct sw_event_header hdr;
@@ -143,7 +152,7 @@ struct sw_exec_event {
 	__u32 env_len;
 	__u16 cwd_len;
 	__u16 cwd_flags; /* enum sw_path_flags */
-	__u32 pad;
+	__u32 mnt_ns;	 /* the mount namespace's inode number */
 	char comm[SW_COMM_LEN];
 	struct sw_file exe;
 	/* The last region needs room for a whole component past SW_PATH_MAX. */
@@ -198,7 +207,7 @@ struct sw_counters {
 };
 
 _Static_assert(sizeof(struct sw_event_header) == 24, "header layout is fixed");
-_Static_assert(sizeof(struct sw_file) == 56, "sw_file layout is fixed");
+_Static_assert(sizeof(struct sw_file) == 64, "sw_file layout is fixed");
 _Static_assert((SW_ARGV_MAX & (SW_ARGV_MAX - 1)) == 0, "masks need a power of two");
 _Static_assert((SW_ENV_MAX & (SW_ENV_MAX - 1)) == 0, "masks need a power of two");
 _Static_assert((SW_PATH_MAX & (SW_PATH_MAX - 1)) == 0, "masks need a power of two");

@@ -23,6 +23,7 @@ struct file_ref {
 	/* The file whose pages are mapped: for a file of an overlay, the layer's; else the same */
 	uint64_t real_dev, real_ino;
 	int64_t ctime_ns; /* its last change, CLOCK_REALTIME; 0 when unknown */
+	uint64_t size;	  /* bytes; 0 when unknown */
 	uint32_t mode;
 	uint32_t uid;
 	bool deleted;	     /* no name left in the file system */
@@ -72,6 +73,7 @@ struct event {
 			size_t envc;
 			bool env_truncated;
 			uint64_t cgroup_id;
+			uint32_t mount_ns;  /* the mount namespace's inode number; 0 unknown */
 			bool host_mount_ns; /* its files are the host's: read them as they are */
 			/* CLOCK_BOOTTIME: with the pid, names the process across restarts */
 			uint64_t start_boottime_ns;

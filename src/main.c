@@ -420,7 +420,9 @@ static int cmd_run(int argc, char **argv)
 	while (!stop_requested) {
 		uint64_t now;
 
-		err = sources_wait(&srcs, epfd, 100);
+		err = sources_wait(&srcs, epfd, SW_DRAIN_PERIOD_MS);
+		if (err >= 0 && srcs.ebpf)
+			err = ebpf_source_drain(srcs.ebpf);
 		if (err < 0) {
 			log_error("reading the sources failed: %s", strerror(-err));
 			goto out;
@@ -443,7 +445,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	/* What the sources already hold is still reported. */
 	if (srcs.ebpf) {
-		ebpf_source_poll(srcs.ebpf, 0);
+		ebpf_source_drain(srcs.ebpf);
 		counters_check(srcs.ebpf, pl, &last_dropped);
 	}
 	if (srcs.gvisor)

@@ -357,6 +357,11 @@ int ebpf_source_poll(struct ebpf_source *src, int timeout_ms)
 	return n == -EINTR ? 0 : n;
 }
 
+int ebpf_source_drain(struct ebpf_source *src)
+{
+	return ring_buffer__consume(src->rb);
+}
+
 int ebpf_source_watch_exe(struct ebpf_source *src, uint64_t dev, uint64_t ino)
 {
 	return file_map_add(src->skel->maps.openssl_exes, dev, ino, BPF_ANY);

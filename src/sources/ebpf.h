@@ -34,10 +34,16 @@ int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino);
 int ebpf_source_freeze_trust(struct ebpf_source *src);
 /* Follow changes of the wall clock (NTP, settimeofday) in the time stamps of events. */
 void ebpf_source_sync_clocks(struct ebpf_source *src);
-/* A file descriptor that polls readable when the ring buffer holds records. */
+/*
+ * A file descriptor that polls readable when the kernel wakes the reader: at once for events
+ * that may lead to a finding, else only when the ring buffer fills up. The rest is read by
+ * ebpf_source_drain() at least every SW_DRAIN_PERIOD_MS.
+ */
 int ebpf_source_fd(const struct ebpf_source *src);
 /* Handle what is in the ring buffer, waiting at most timeout_ms. Returns records handled. */
 int ebpf_source_poll(struct ebpf_source *src, int timeout_ms);
+/* Handle what is in the ring buffer now, woken or not. Returns records handled. */
+int ebpf_source_drain(struct ebpf_source *src);
 /* Executables with this identity are OpenSSL: their processes get mapping events from exec on. */
 int ebpf_source_watch_exe(struct ebpf_source *src, uint64_t dev, uint64_t ino);
 /* Produce mapping events for this process from now on. */

@@ -69,6 +69,7 @@ static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, char *p
 	ref->real_dev = makedev(f->real_dev >> 20, f->real_dev & ((1U << 20) - 1));
 	ref->real_ino = f->real_ino;
 	ref->ctime_ns = f->ctime_ns;
+	ref->size = f->size;
 	ref->mode = f->mode;
 	ref->uid = f->uid;
 	ref->on_tmpfs = in_memory;
@@ -96,17 +97,21 @@ static size_t split_strings(const uint8_t *data, size_t len, const char **out, c
 	return n;
 }
 
-static int decode_exec(struct ebpf_decoder *dec, const struct sw_exec_event *e, struct event *ev)
+/* An exec record ends where its data does: `size` bytes, the fixed part checked already. */
+static int decode_exec(struct ebpf_decoder *dec, const struct sw_exec_event *e, size_t size,
+		       struct event *ev)
 {
 	size_t argv_len = e->argv_len, env_len = e->env_len;
 	size_t exe_len = e->exe.path_len, cwd_len = e->cwd_len;
+	size_t data_len = size - offsetof(struct sw_exec_event, data);
 	const char **argv = NULL, **envp = NULL;
 	char *argv_copy = NULL, *env_copy = NULL, *exe_path = NULL, *cwd = NULL;
 	size_t argc, envc = 0, all_env;
 	int err = -ENOMEM;
 
 	if (argv_len >= SW_ARGV_MAX || env_len >= SW_ENV_MAX || exe_len > SW_PATH_MAX ||
-	    cwd_len > SW_PATH_MAX || argv_len + env_len + exe_len + cwd_len > sizeof(e->data))
+	    cwd_len > SW_PATH_MAX || argv_len + env_len + exe_len + cwd_len > data_len ||
+	    argv_len + env_len + exe_len + cwd_len > sizeof(e->data))
 		return -EBADMSG;
 
 	/* Worst case: every byte a separate empty string. */
@@ -142,6 +147,7 @@ static int decode_exec(struct ebpf_decoder *dec, const struct sw_exec_event *e, 
 	ev->exec.env_truncated = e->flags & (SW_EXEC_ENV_TRUNCATED | SW_EXEC_ENV_UNREADABLE);
 	ev->exec.host_mount_ns = e->flags & SW_EXEC_HOST_MOUNT_NS;
 	ev->exec.cgroup_id = e->cgroup_id;
+	ev->exec.mount_ns = e->mnt_ns;
 	ev->exec.start_boottime_ns = e->start_time_ns;
 	dec->on_event(ev, dec->ctx);
 	err = 0;
@@ -196,8 +202,9 @@ static int decode_dso_load(struct ebpf_decoder *dec, const struct sw_dso_load_ev
 	return 0;
 }
 
+/* The smallest record of each kind: an exec record is cut after its last region. */
 static const size_t record_size[SW_EVENT_KIND_MAX] = {
-	[SW_EVENT_EXEC] = sizeof(struct sw_exec_event),
+	[SW_EVENT_EXEC] = offsetof(struct sw_exec_event, data),
 	[SW_EVENT_FORK] = sizeof(struct sw_fork_event),
 	[SW_EVENT_EXIT] = sizeof(struct sw_exit_event),
 	[SW_EVENT_MAP] = sizeof(struct sw_map_event),
@@ -224,7 +231,7 @@ int ebpf_decode_record(struct ebpf_decoder *dec, const void *data, size_t size)
 
 	switch (hdr->kind) {
 	case SW_EVENT_EXEC:
-		err = decode_exec(dec, data, &ev);
+		err = decode_exec(dec, data, size, &ev);
 		break;
 	case SW_EVENT_FORK: {
 		const struct sw_fork_event *e = data;

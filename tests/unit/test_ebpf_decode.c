@@ -118,6 +118,29 @@ static void test_exec_cut_argument(void **state)
 	free(e);
 }
 
+/* The kernel sends an exec record only up to the end of its last region. */
+static void test_exec_record_ends_with_its_data(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_exec_event *e = exec_record(S("openssl\0version\0"), S("OPENSSL_CONF=/c\0"),
+					      S("openssl\0bin\0"), S("tmp\0"));
+	size_t used = offsetof(struct sw_exec_event, data) + e->argv_len + e->env_len +
+		      e->exe.path_len + e->cwd_len;
+
+	assert_int_equal(ebpf_decode_record(&dec, e, used), 0);
+	assert_int_equal(c.calls, 1);
+	assert_string_equal(c.exe, "/bin/openssl");
+	assert_string_equal(c.cwd, "/tmp");
+	assert_int_equal(c.ev.exec.argc, 2);
+	/* one byte short of what the lengths claim: refused, nothing read past the record */
+	assert_int_equal(ebpf_decode_record(&dec, e, used - 1), -EBADMSG);
+	assert_int_equal(ebpf_decode_record(&dec, e, offsetof(struct sw_exec_event, data)),
+			 -EBADMSG);
+	assert_int_equal(c.calls, 1);
+	free(e);
+}
+
 static void test_malformed_records(void **state)
 {
 	struct captured c = { 0 };
@@ -232,6 +255,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exec),
 		cmocka_unit_test(test_exec_cut_argument),
+		cmocka_unit_test(test_exec_record_ends_with_its_data),
 		cmocka_unit_test(test_malformed_records),
 		cmocka_unit_test(test_map_memfd_and_deleted),
 		cmocka_unit_test(test_libcrypto_mapped),
