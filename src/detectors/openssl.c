@@ -200,14 +200,20 @@ int openssl_detector_add_default_binaries(struct openssl_detector *d)
  * Hash the open file when it has the size of a known OpenSSL binary (most files do not, and
  * are never read): 0, or -ENOENT for another size, or -errno.
  */
+static bool size_known(const struct openssl_detector *d, uint64_t size)
+{
+	for (size_t i = 0; i < d->n_hashes; i++)
+		if ((uint64_t)d->hashes[i].size == size)
+			return true;
+	return false;
+}
+
 static int digest_if_size_known(const struct openssl_detector *d, int fd, const struct stat *st,
 				struct file_digest *ret)
 {
-	bool size_known = false;
-
-	for (size_t i = 0; i < d->n_hashes && !size_known; i++)
-		size_known = d->hashes[i].size == st->st_size;
-	return size_known ? hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, ret) : -ENOENT;
+	if (!size_known(d, (uint64_t)st->st_size))
+		return -ENOENT;
+	return hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, ret);
 }
 
 /* The digest of the first path that opens as a regular file, if its size is a known one. */
@@ -267,6 +273,9 @@ static bool identify(struct openssl_detector *d, struct proc *p)
 		return false;
 	if (known_id(d, p->exe.dev, p->exe.ino))
 		return true;
+	/* The kernel said the size at exec: most programs are told apart without a read. */
+	if (p->exe.size && !size_known(d, p->exe.size))
+		return false;
 	/*
 	 * Through /proc/PID/exe, or, when a short-lived process is gone already, its path: the
 	 * file must still be the one the kernel named (device and inode).

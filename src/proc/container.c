@@ -159,8 +159,8 @@ static void all_roots(const char *const *extra_roots, const char **out)
 	out[n] = NULL;
 }
 
-bool container_id_of_pid_roots(uint32_t pid, const char *const *extra_roots,
-			       char ret_id[CONTAINER_ID_MAX])
+int container_id_of_pid_roots(uint32_t pid, const char *const *extra_roots,
+			      char ret_id[CONTAINER_ID_MAX])
 {
 	const char *roots[N_DEFAULT_ROOTS + MAX_EXTRA_ROOTS + 1];
 	char path[64], line[4096], prev[4096] = "";
@@ -168,12 +168,12 @@ bool container_id_of_pid_roots(uint32_t pid, const char *const *extra_roots,
 	FILE *f;
 
 	if (pid == 0)
-		return false;
+		return -ESRCH;
 	all_roots(extra_roots, roots);
 	snprintf(path, sizeof(path), "/proc/%u/cgroup", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return false;
+		return -errno;
 	/* "hierarchy-id:controllers:path"; v1 hybrid repeats one path on most lines */
 	while (!found && fgets(line, sizeof(line), f)) {
 		char *cg = strchr(line, ':');
@@ -190,12 +190,14 @@ bool container_id_of_pid_roots(uint32_t pid, const char *const *extra_roots,
 		found = container_id_from_cgroup_path_roots(cg, roots, ret_id);
 	}
 	fclose(f);
-	return found;
+	if (found)
+		return 1;
+	return first ? -ESRCH : 0; /* a live process is in at least one cgroup */
 }
 
 bool container_id_of_pid(uint32_t pid, char ret_id[CONTAINER_ID_MAX])
 {
-	return container_id_of_pid_roots(pid, NULL, ret_id);
+	return container_id_of_pid_roots(pid, NULL, ret_id) > 0;
 }
 
 /* ---- Reading the runtime's files ---- */

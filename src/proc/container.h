@@ -45,11 +45,14 @@ bool container_id_from_cgroup_path(const char *path, const char *runc_state_dir,
  * NULL: none). */
 bool container_id_from_cgroup_path_roots(const char *path, const char *const *roots,
 					 char ret_id[CONTAINER_ID_MAX]);
-/* The same over every line of /proc/PID/cgroup, plain runc names looked up under the default
- * roots and extra_roots (NULL-terminated, or NULL). */
-bool container_id_of_pid_roots(uint32_t pid, const char *const *extra_roots,
-			       char ret_id[CONTAINER_ID_MAX]);
-/* container_id_of_pid_roots(pid, NULL, ret_id) */
+/*
+ * The same over every line of /proc/PID/cgroup, plain runc names looked up under the default
+ * roots and extra_roots (NULL-terminated, or NULL): 1 with the id, 0 when the process is in
+ * no container, -errno when its cgroups could not be read (it is gone).
+ */
+int container_id_of_pid_roots(uint32_t pid, const char *const *extra_roots,
+			      char ret_id[CONTAINER_ID_MAX]);
+/* Whether container_id_of_pid_roots(pid, NULL, ret_id) found a container */
 bool container_id_of_pid(uint32_t pid, char ret_id[CONTAINER_ID_MAX]);
 
 struct container_label {

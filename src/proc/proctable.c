@@ -247,6 +247,26 @@ void proctable_seed_from_procfs(struct proctable *pt)
 	closedir(d);
 }
 
+/*
+ * A host process's container, from its cgroups, read once per mount namespace: a fork stays in
+ * its parent's container, and a runtime gives a container's first process a new mount
+ * namespace before that process execs. A spawn storm then costs no /proc read per exec. A
+ * process gone before it is read keeps what its fork inherited.
+ */
+static void container_of_exec(struct proc *p, uint32_t mount_ns)
+{
+	char id[CONTAINER_ID_MAX] = "";
+	int found;
+
+	if (mount_ns && mount_ns == p->container_mount_ns)
+		return;
+	found = container_id_of_pid_roots(p->host_pid, NULL, id);
+	if (found < 0)
+		return;
+	snprintf(p->container_id, sizeof(p->container_id), "%s", found ? id : "");
+	p->container_mount_ns = mount_ns;
+}
+
 struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
 {
 	struct proc *p = proctable_get(pt, ev->ns, ev->pid);
@@ -274,11 +294,11 @@ struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
 	p->start_boottime_ns = ev->exec.start_boottime_ns;
 	snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s",
 		 ev->exec.exe_sha256 ? ev->exec.exe_sha256 : "");
-	/* The source may know the container; else the cgroup, which an exec does not change. */
+	/* The source may know the container; else the cgroup, read in each new mount namespace. */
 	if (ev->container_id)
 		snprintf(p->container_id, sizeof(p->container_id), "%s", ev->container_id);
-	else if (!p->container_id[0] && p->host_pid)
-		container_id_of_pid(p->host_pid, p->container_id);
+	else if (p->host_pid)
+		container_of_exec(p, ev->exec.mount_ns);
 	return p;
 }
 
@@ -294,6 +314,7 @@ struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
 	if (!p)
 		return NULL;
 	p->container_id[0] = '\0'; /* the parent's, below; else read again at exec */
+	p->container_mount_ns = 0;
 	p->ppid = ev->fork.ppid;
 	p->start_boottime_ns = ev->fork.start_boottime_ns;
 	if (parent) {
@@ -313,6 +334,7 @@ struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
 		p->cgroup_id = parent->cgroup_id;
 		p->host_mount_ns = parent->host_mount_ns;
 		memcpy(p->container_id, parent->container_id, sizeof(p->container_id));
+		p->container_mount_ns = parent->container_mount_ns;
 		memcpy(p->exe_sha256, parent->exe_sha256, sizeof(p->exe_sha256));
 	}
 	if (ev->container_id)

@@ -33,10 +33,11 @@ struct proc {
 	size_t envc;
 	bool env_truncated;
 	uint64_t cgroup_id;
-	char container_id[65];	    /* "" on the host */
-	uint64_t start_boottime_ns; /* when it started, CLOCK_BOOTTIME */
-	bool from_procfs;	    /* seeded from /proc: no exec was seen, fields may be partial */
-	bool host_mount_ns;	    /* the kernel said so at exec: its paths are the host's */
+	char container_id[65];	     /* "" on the host */
+	uint32_t container_mount_ns; /* the mount namespace it was read in; 0 not read */
+	uint64_t start_boottime_ns;  /* when it started, CLOCK_BOOTTIME */
+	bool from_procfs;   /* seeded from /proc: no exec was seen, fields may be partial */
+	bool host_mount_ns; /* the kernel said so at exec: its paths are the host's */
 	void *detector_state[DETECTOR_SLOTS];
 	void (*detector_free[DETECTOR_SLOTS])(void *);
 	struct proc *next; /* hash chain */
