@@ -181,6 +181,18 @@ def proc_cpu_seconds(pid):
     return total / 1e9
 
 
+def stop_process(proc, sig, timeout):
+    """Ask proc to stop with sig; kill it after timeout seconds. True when it obeyed."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return False
+
+
 def proc_status_kib(pid, key):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -781,12 +793,7 @@ class Sowatch:
             "rss_at_stop": rss_breakdown(pid),
             "kernel_counters": self.kernel_counters(),
         }
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(self.STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        if not stop_process(self.proc, signal.SIGTERM, self.STOP_TIMEOUT):
             raise BenchError("sowatch ignored SIGTERM for %ss:\n%s"
                              % (self.STOP_TIMEOUT, self.log_tail()))
         self._drain.join(5)
@@ -891,12 +898,7 @@ class Auditd:
             run_quiet(["auditctl", "-d", "always,exit"] + AUDIT_RULE, check=False)
             self.rule_added = False
         if self.proc is not None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, signal.SIGTERM, 20)
             self.ctx.own_pids.discard(self.proc.pid)
             self.proc = None
         if self.saved:
@@ -970,12 +972,7 @@ class Bpftrace:
         figures = {"ready_seconds": self.ready_seconds,
                    "cpu_seconds": self.cpu_seconds() - self.cpu0,
                    "peak_rss_kib": proc_status_kib(self.proc.pid, "VmHWM")}
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, signal.SIGINT, 30)
         self.errf.close()
         self.ctx.own_pids.discard(self.proc.pid)
         lost = re.findall(r"Lost (\d+) events", self._stderr())
