@@ -725,7 +725,13 @@ static __always_inline bool map_event_send(__u32 kind, __u32 tgid, __u32 tid,
 	e->added = added;
 	e->pad = 0;
 	file_describe(&e->file, e->data, found->file);
-	event_submit(e, kind, true);
+	/*
+	 * A module's mapping, a kill, an added library or a new libcrypto is wanted now; an
+	 * OpenSSL process's own libraries can wait for the next drain.
+	 */
+	event_submit(e, kind,
+		     kind == SW_EVENT_LIBCRYPTO_MAPPED || added ||
+			 (flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_KILLED)));
 	return true;
 }
 
