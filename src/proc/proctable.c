@@ -247,24 +247,47 @@ void proctable_seed_from_procfs(struct proctable *pt)
 	closedir(d);
 }
 
+/* A host process in mount namespace mount_ns whose container was found. */
+static const struct proc *neighbour_in_mount_ns(const struct proctable *pt, const struct proc *self,
+						uint32_t mount_ns)
+{
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (const struct proc *q = pt->buckets[b]; q; q = q->next)
+			if (q != self && q->ns == 0 && q->container_mount_ns == mount_ns &&
+			    q->container_id[0])
+				return q;
+	return NULL;
+}
+
 /*
  * A host process's container, from its cgroups, read once per mount namespace: a fork stays in
  * its parent's container, and a runtime gives a container's first process a new mount
- * namespace before that process execs. A spawn storm then costs no /proc read per exec. A
- * process gone before it is read keeps what its fork inherited.
+ * namespace before that process execs. A spawn storm then costs no /proc read per exec.
+ *
+ * Outside the host's mount namespace, "no container" is never remembered (an exiting process
+ * shows the root cgroup), and a process gone before it is read (`runc exec` of a short
+ * command) takes the container of another process of its mount namespace.
  */
-static void container_of_exec(struct proc *p, uint32_t mount_ns)
+static void container_of_exec(struct proctable *pt, struct proc *p, uint32_t mount_ns,
+			      bool host_mount_ns)
 {
 	char id[CONTAINER_ID_MAX] = "";
+	const struct proc *q;
 	int found;
 
 	if (mount_ns && mount_ns == p->container_mount_ns)
 		return;
 	found = container_id_of_pid_roots(p->host_pid, NULL, id);
-	if (found < 0)
-		return;
-	snprintf(p->container_id, sizeof(p->container_id), "%s", found ? id : "");
-	p->container_mount_ns = mount_ns;
+	if (found > 0 || (found == 0 && host_mount_ns)) {
+		snprintf(p->container_id, sizeof(p->container_id), "%s", found > 0 ? id : "");
+		p->container_mount_ns = mount_ns;
+	} else if (mount_ns && !host_mount_ns && (q = neighbour_in_mount_ns(pt, p, mount_ns))) {
+		memcpy(p->container_id, q->container_id, sizeof(p->container_id));
+		p->container_mount_ns = mount_ns;
+	} else if (found == 0) {
+		p->container_id[0] = '\0';
+		p->container_mount_ns = 0;
+	}
 }
 
 struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
@@ -298,7 +321,7 @@ struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
 	if (ev->container_id)
 		snprintf(p->container_id, sizeof(p->container_id), "%s", ev->container_id);
 	else if (p->host_pid)
-		container_of_exec(p, ev->exec.mount_ns);
+		container_of_exec(pt, p, ev->exec.mount_ns, ev->exec.host_mount_ns);
 	return p;
 }
 
