@@ -55,13 +55,19 @@ const volatile bool enforce_added = false;
 const volatile __u32 fmode_backing = 0;
 
 /*
- * 8 MiB: at the fastest spawn storm this machine kind reaches (about 3000 execs a second, a
- * few KiB each) that is over a second of events, while the reader drains it every
- * SW_DRAIN_PERIOD_MS. Its pages are mapped into sowatch twice, so it is most of sowatch's RSS.
+ * 8 MiB: at the fastest spawn storm a 2-CPU machine reaches (about 3600 execs a second of a
+ * few KiB each) that is about a second of events, while the reader drains it at least every
+ * SW_DRAIN_PERIOD_MS; execs with the largest argv and environment (25 KiB) fill it ten times
+ * faster. Its pages are mapped into sowatch twice, so it is most of sowatch's RSS.
  */
 #define EVENTS_RING_BYTES (8 << 20)
 /* Unread bytes past which every event wakes the reader: it is late, the buffer must not fill. */
 #define EVENTS_WAKE_BACKLOG (EVENTS_RING_BYTES / 8)
+/*
+ * Unread bytes past which only urgent events are written, the others dropped (and counted):
+ * a reader stalled by an exec storm still gets the module loads.
+ */
+#define EVENTS_URGENT_ONLY (EVENTS_RING_BYTES / 8 * 7)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -192,12 +198,19 @@ static __always_inline __u64 wakeup_flags(bool urgent)
  * Ring buffer space for a fixed-size event. This, event_submit() and event_output() are the
  * only writers: an event that cannot be written is counted as dropped, never lost silently.
  */
-static __always_inline void *event_reserve(__u32 kind, __u32 size, __u32 tgid, __u32 tid)
+static __always_inline bool room_for(bool urgent)
 {
-	struct sw_event_header *hdr;
+	return urgent || bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) < EVENTS_URGENT_ONLY;
+}
+
+static __always_inline void *event_reserve(__u32 kind, __u32 size, __u32 tgid, __u32 tid,
+					   bool urgent)
+{
+	struct sw_event_header *hdr = NULL;
 
 	count(kind, COUNT_SEEN);
-	hdr = bpf_ringbuf_reserve(&events, size, 0);
+	if (room_for(urgent))
+		hdr = bpf_ringbuf_reserve(&events, size, 0);
 	if (!hdr) {
 		count(kind, COUNT_DROPPED);
 		return NULL;
@@ -216,7 +229,7 @@ static __always_inline void event_submit(void *event, __u32 kind, bool urgent)
 static __always_inline void event_output(struct sw_event_header *hdr, __u32 size, bool urgent)
 {
 	count(hdr->kind, COUNT_SEEN);
-	if (bpf_ringbuf_output(&events, hdr, size, wakeup_flags(urgent)))
+	if (!room_for(urgent) || bpf_ringbuf_output(&events, hdr, size, wakeup_flags(urgent)))
 		count(hdr->kind, COUNT_DROPPED);
 	else
 		count(hdr->kind, COUNT_SENT);
@@ -582,7 +595,7 @@ int BPF_PROG(handle__sched_process_fork, struct task_struct *parent, struct task
 	if (want)
 		interest_set(tgid, *want);
 
-	e = event_reserve(SW_EVENT_FORK, sizeof(*e), tgid, pid);
+	e = event_reserve(SW_EVENT_FORK, sizeof(*e), tgid, pid, want != NULL);
 	if (!e)
 		return 0;
 	e->ppid = ptgid;
@@ -614,7 +627,7 @@ int handle__sched_process_exit(void *ctx)
 	/* A process of interest's exit can settle an attempt: report it now. */
 	urgent = bpf_map_delete_elem(&interest, &tgid) == 0;
 
-	e = event_reserve(SW_EVENT_EXIT, sizeof(*e), tgid, tid);
+	e = event_reserve(SW_EVENT_EXIT, sizeof(*e), tgid, tid, urgent);
 	if (!e)
 		return 0;
 	e->exit_code = BPF_CORE_READ(task, exit_code);
@@ -713,7 +726,13 @@ static __always_inline bool map_event_send(__u32 kind, __u32 tgid, __u32 tid,
 					   const struct vma_found *found, __u32 flags, __u32 want,
 					   __u32 added)
 {
-	struct sw_map_event *e = event_reserve(kind, sizeof(*e), tgid, tid);
+	/*
+	 * A module's mapping, a kill, an added library or a new libcrypto is wanted now; an
+	 * OpenSSL process's own libraries can wait for the next drain.
+	 */
+	bool urgent = kind == SW_EVENT_LIBCRYPTO_MAPPED || added ||
+		      (flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_KILLED));
+	struct sw_map_event *e = event_reserve(kind, sizeof(*e), tgid, tid, urgent);
 
 	if (!e)
 		return false;
@@ -725,13 +744,7 @@ static __always_inline bool map_event_send(__u32 kind, __u32 tgid, __u32 tid,
 	e->added = added;
 	e->pad = 0;
 	file_describe(&e->file, e->data, found->file);
-	/*
-	 * A module's mapping, a kill, an added library or a new libcrypto is wanted now; an
-	 * OpenSSL process's own libraries can wait for the next drain.
-	 */
-	event_submit(e, kind,
-		     kind == SW_EVENT_LIBCRYPTO_MAPPED || added ||
-			 (flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_KILLED)));
+	event_submit(e, kind, urgent);
 	return true;
 }
 
@@ -902,7 +915,7 @@ int BPF_KPROBE(handle__dso_load, void *dso, const char *filename)
 	want = (cur ? *cur : 0) | SW_INTEREST_DSO_LOAD;
 	interest_set(tgid, want);
 
-	e = event_reserve(SW_EVENT_DSO_LOAD, sizeof(*e), tgid, tid);
+	e = event_reserve(SW_EVENT_DSO_LOAD, sizeof(*e), tgid, tid, true);
 	if (!e)
 		return 0;
 	n = filename ? bpf_probe_read_user_str(e->data, sizeof(e->data), filename) : 0;
@@ -928,7 +941,7 @@ int BPF_KRETPROBE(handle__dso_load_return, void *ret)
 		bpf_map_delete_elem(&dso_loading, &tid);
 
 	/* A failed load is an attempt that can be reported now, not at exit. */
-	e = event_reserve(SW_EVENT_DSO_LOAD_RETURN, sizeof(*e), pid_tgid >> 32, tid);
+	e = event_reserve(SW_EVENT_DSO_LOAD_RETURN, sizeof(*e), pid_tgid >> 32, tid, true);
 	if (!e)
 		return 0;
 	e->ret = (__u64)ret;

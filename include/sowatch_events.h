@@ -31,6 +31,8 @@
  * finding by themselves do not wake it: waking costs more than making the event.
  */
 #define SW_DRAIN_PERIOD_MS 100
+/* ... and within this after a read that found records (a storm, or a record half written) */
+#define SW_DRAIN_BUSY_MS 10
 
 enum sw_event_kind {
 	SW_EVENT_EXEC = 1,

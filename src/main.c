@@ -281,22 +281,34 @@ static void gvisor_check(struct sources *s)
 	}
 }
 
-/* Wait for any source, up to timeout_ms, and handle what is ready. 0 or -errno. */
+/*
+ * Wait for any source, up to timeout_ms, handle what is ready, then whatever the kernel
+ * queued without waking us. Returns the eBPF records handled, or -errno.
+ */
 static int sources_wait(struct sources *s, int epfd, int timeout_ms)
 {
 	struct epoll_event ready[4];
-	int n = epoll_wait(epfd, ready, 4, timeout_ms);
+	int n = epoll_wait(epfd, ready, 4, timeout_ms), records = 0;
 
-	if (n < 0)
-		return errno == EINTR ? 0 : -errno;
+	if (n < 0 && errno != EINTR)
+		return -errno;
 	for (int i = 0; i < n; i++) {
-		int err = ready[i].data.u32 == 0 ? ebpf_source_poll(s->ebpf, 0)
+		int got = ready[i].data.u32 == 0 ? ebpf_source_poll(s->ebpf, 0)
 						 : gvisor_source_poll(s->gvisor, 0);
 
-		if (err < 0)
-			return err;
+		if (got < 0)
+			return got;
+		if (ready[i].data.u32 == 0)
+			records += got;
 	}
-	return 0;
+	if (s->ebpf) {
+		int got = ebpf_source_drain(s->ebpf);
+
+		if (got < 0)
+			return got;
+		records += got;
+	}
+	return records;
 }
 
 static int epoll_watch(int epfd, int fd, uint32_t tag)
@@ -325,6 +337,7 @@ static int cmd_run(int argc, char **argv)
 	struct pipeline *pl = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t last_check = 0, last_sweep = monotonic_ms(), last_dropped = 0;
+	bool busy = false; /* the last wait handled eBPF records */
 	int opt, err, epfd = -1, status = 1;
 
 	optind = 1;
@@ -420,9 +433,12 @@ static int cmd_run(int argc, char **argv)
 	while (!stop_requested) {
 		uint64_t now;
 
-		err = sources_wait(&srcs, epfd, SW_DRAIN_PERIOD_MS);
-		if (err >= 0 && srcs.ebpf)
-			err = ebpf_source_drain(srcs.ebpf);
+		/*
+		 * After reading records, look again soon: a record another CPU was still writing
+		 * stops the read, and it does not wake us when it is done.
+		 */
+		err = sources_wait(&srcs, epfd, busy ? SW_DRAIN_BUSY_MS : SW_DRAIN_PERIOD_MS);
+		busy = err > 0;
 		if (err < 0) {
 			log_error("reading the sources failed: %s", strerror(-err));
 			goto out;
