@@ -18,6 +18,7 @@
 
 #define MAX_KNOWN_IDS	   256
 #define MAX_KNOWN_HASHES   32
+#define MAX_NOT_OPENSSL	   64
 #define MAX_NAMED_ATTEMPTS 1024 /* per process, for names never mapped; mappings always count */
 
 struct known_hash {
@@ -33,6 +34,15 @@ struct openssl_detector {
 	size_t n_ids;
 	struct known_hash hashes[MAX_KNOWN_HASHES];
 	size_t n_hashes;
+	/*
+	 * Programs of an OpenSSL binary's size that hashed to something else, as (dev, ino,
+	 * ctime): not hashed again at every exec. Any write changes the ctime. A small ring.
+	 */
+	struct {
+		uint64_t dev, ino;
+		int64_t ctime_ns;
+	} not_openssl[MAX_NOT_OPENSSL];
+	size_t next_not_openssl;
 };
 
 /* One module a process asked for, or mapped: the unit of a finding. */
@@ -147,6 +157,26 @@ static void learn_id(struct openssl_detector *d, uint64_t dev, uint64_t ino)
 	d->n_ids++;
 	if (d->env.watch_exe)
 		d->env.watch_exe(dev, ino, d->env.ctx);
+}
+
+static bool known_not_openssl(const struct openssl_detector *d, const struct file_ref *f)
+{
+	for (size_t i = 0; f->ctime_ns && i < MAX_NOT_OPENSSL; i++)
+		if (d->not_openssl[i].ino == f->ino && d->not_openssl[i].dev == f->dev &&
+		    d->not_openssl[i].ctime_ns == f->ctime_ns)
+			return true;
+	return false;
+}
+
+static void learn_not_openssl(struct openssl_detector *d, const struct file_ref *f)
+{
+	size_t i = d->next_not_openssl++ % MAX_NOT_OPENSSL;
+
+	if (!f->ctime_ns)
+		return;
+	d->not_openssl[i].dev = f->dev;
+	d->not_openssl[i].ino = f->ino;
+	d->not_openssl[i].ctime_ns = f->ctime_ns;
 }
 
 static bool known_hash(const struct openssl_detector *d, const char *sha256)
@@ -274,7 +304,7 @@ static bool identify(struct openssl_detector *d, struct proc *p)
 	if (known_id(d, p->exe.dev, p->exe.ino))
 		return true;
 	/* The kernel said the size at exec: most programs are told apart without a read. */
-	if (p->exe.size && !size_known(d, p->exe.size))
+	if ((p->exe.size && !size_known(d, p->exe.size)) || known_not_openssl(d, &p->exe))
 		return false;
 	/*
 	 * Through /proc/PID/exe, or, when a short-lived process is gone already, its path: the
@@ -285,6 +315,8 @@ static bool identify(struct openssl_detector *d, struct proc *p)
 		return false;
 	err = digest_if_size_known(d, fd, &st, &digest);
 	close(fd);
+	if (!err && !known_hash(d, digest.sha256))
+		learn_not_openssl(d, &p->exe);
 	if (err || !known_hash(d, digest.sha256))
 		return false;
 	learn_id(d, p->exe.dev, p->exe.ino);
