@@ -141,6 +141,54 @@ static void test_namespaces_are_apart(void **state)
 	proctable_free(pt);
 }
 
+/*
+ * The container is read from /proc once per mount namespace. A process gone before it is read
+ * (these pids never exist) takes the container of another process of its mount namespace.
+ */
+static void test_container_of_a_process_gone_before_its_exec_is_read(void **state)
+{
+	static const char *const argv[] = { "openssl", "version" };
+	static const char id[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	struct proctable *pt;
+	struct proc *init, *p;
+	struct event ev = exec_event(NO_SUCH_PID, 1, argv, 2);
+	struct event fork_ev = { .kind = EVENT_FORK, .pid = NO_SUCH_PID - 2 };
+
+	assert_int_equal(proctable_new(&pt), 0);
+	ev.exec.mount_ns = 4026532001u;
+	init = proctable_exec(pt, &ev);
+	assert_non_null(init);
+	assert_string_equal(init->container_id, ""); /* unreadable, no neighbour: unknown */
+	/* as if its cgroups had been read while it was alive */
+	snprintf(init->container_id, sizeof(init->container_id), "%s", id);
+	init->container_mount_ns = ev.exec.mount_ns;
+
+	ev.pid = ev.tid = NO_SUCH_PID - 1;
+	p = proctable_exec(pt, &ev);
+	assert_string_equal(p->container_id, id);
+	assert_int_equal(p->container_mount_ns, 4026532001u);
+
+	/* a fork keeps it, and an exec in the same mount namespace reads nothing */
+	fork_ev.fork.ppid = NO_SUCH_PID - 1;
+	p = proctable_fork(pt, &fork_ev);
+	assert_string_equal(p->container_id, id);
+	ev.pid = ev.tid = NO_SUCH_PID - 2;
+	p = proctable_exec(pt, &ev);
+	assert_string_equal(p->container_id, id);
+
+	/* another mount namespace, or the host's, does not take it */
+	ev.pid = ev.tid = NO_SUCH_PID - 3;
+	ev.exec.mount_ns = 4026532002u;
+	p = proctable_exec(pt, &ev);
+	assert_string_equal(p->container_id, "");
+	ev.pid = ev.tid = NO_SUCH_PID - 4;
+	ev.exec.mount_ns = 4026532001u;
+	ev.exec.host_mount_ns = true;
+	p = proctable_exec(pt, &ev);
+	assert_string_equal(p->container_id, "");
+	proctable_free(pt);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +196,7 @@ int main(void)
 		cmocka_unit_test(test_exec_replaces_image),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_namespaces_are_apart),
+		cmocka_unit_test(test_container_of_a_process_gone_before_its_exec_is_read),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
