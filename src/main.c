@@ -282,33 +282,26 @@ static void gvisor_check(struct sources *s)
 }
 
 /*
- * Wait for any source, up to timeout_ms, handle what is ready, then whatever the kernel
- * queued without waking us. Returns the eBPF records handled, or -errno.
+ * Wait for any source, up to timeout_ms, and handle what is ready. The ring buffer is read
+ * whether it woke us or not: the kernel queues most events without a wake-up. Returns the
+ * eBPF records handled, or -errno.
  */
 static int sources_wait(struct sources *s, int epfd, int timeout_ms)
 {
 	struct epoll_event ready[4];
-	int n = epoll_wait(epfd, ready, 4, timeout_ms), records = 0;
+	int n = epoll_wait(epfd, ready, 4, timeout_ms);
 
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	for (int i = 0; i < n; i++) {
-		int got = ready[i].data.u32 == 0 ? ebpf_source_poll(s->ebpf, 0)
-						 : gvisor_source_poll(s->gvisor, 0);
+		if (ready[i].data.u32 == 1) {
+			int err = gvisor_source_poll(s->gvisor, 0);
 
-		if (got < 0)
-			return got;
-		if (ready[i].data.u32 == 0)
-			records += got;
+			if (err < 0)
+				return err;
+		}
 	}
-	if (s->ebpf) {
-		int got = ebpf_source_drain(s->ebpf);
-
-		if (got < 0)
-			return got;
-		records += got;
-	}
-	return records;
+	return s->ebpf ? ebpf_source_drain(s->ebpf) : 0;
 }
 
 static int epoll_watch(int epfd, int fd, uint32_t tag)

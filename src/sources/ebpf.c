@@ -350,13 +350,6 @@ int ebpf_source_fd(const struct ebpf_source *src)
 	return ring_buffer__epoll_fd(src->rb);
 }
 
-int ebpf_source_poll(struct ebpf_source *src, int timeout_ms)
-{
-	int n = ring_buffer__poll(src->rb, timeout_ms);
-
-	return n == -EINTR ? 0 : n;
-}
-
 int ebpf_source_drain(struct ebpf_source *src)
 {
 	return ring_buffer__consume(src->rb);

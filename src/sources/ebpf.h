@@ -40,8 +40,6 @@ void ebpf_source_sync_clocks(struct ebpf_source *src);
  * ebpf_source_drain() at least every SW_DRAIN_PERIOD_MS.
  */
 int ebpf_source_fd(const struct ebpf_source *src);
-/* Handle what is in the ring buffer, waiting at most timeout_ms. Returns records handled. */
-int ebpf_source_poll(struct ebpf_source *src, int timeout_ms);
 /* Handle what is in the ring buffer now, woken or not. Returns records handled. */
 int ebpf_source_drain(struct ebpf_source *src);
 /* Executables with this identity are OpenSSL: their processes get mapping events from exec on. */
