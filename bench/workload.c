@@ -11,8 +11,8 @@
  * output: "<iterations> <seconds>", the seconds being the loop's wall-clock time (monotonic).
  * Exits non-zero as soon as one iteration fails (a child exiting non-zero is a failure).
  *
- * tests/fixtures/spawner.c does the same for a duration only; a benchmark wants the same
- * amount of work in every configuration, so that the times compare.
+ * A benchmark wants the same amount of work in every configuration (-n), so that the times
+ * compare; the flood test (tests/e2e/test_flood_e2e.py) wants a duration (-t).
  *
  * Build: cc -O2 -o workload bench/workload.c -ldl
  */

@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURE_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "module.c")
 LOADER_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "loader.c")
-SPAWNER_SRC = os.path.join(REPO_ROOT, "tests", "fixtures", "spawner.c")
+WORKLOAD_SRC = os.path.join(REPO_ROOT, "bench", "workload.c")
 
 OPENSSL = "/usr/bin/openssl"
 CATEGORY = "Execution: Suspicious OpenSSL Shared Object Loaded"
@@ -164,10 +164,10 @@ def fixture_loader():
                           lambda out, src: ["-o", out, src, "-lcrypto", "-lpthread", "-ldl"])
 
 
-def fixture_spawner():
-    """Path of tests/fixtures/spawner.c built once: fork+exec or dlopen in a
-    loop, as fast as one process can."""
-    return _build_fixture(SPAWNER_SRC, "spawner",
+def fixture_workload():
+    """Path of bench/workload.c (make bench's) built once: fork+exec or
+    dlopen in a loop, as fast as one process can."""
+    return _build_fixture(WORKLOAD_SRC, "workload",
                           lambda out, src: ["-O2", "-o", out, src, "-ldl"])
 
 

@@ -28,7 +28,7 @@ def setUpModule():
     if SKIP_REASON:
         return
     harness.fixture_module()
-    harness.fixture_spawner()
+    harness.fixture_workload()
     SENSOR = harness.Sensor().start()
 
 
@@ -54,12 +54,12 @@ class Flood(unittest.TestCase):
         self.addCleanup(self.ws.cleanup)
 
     def test_load_during_the_fastest_flood(self):
-        spawner = harness.fixture_spawner()
-        workers = [subprocess.Popen([spawner, "exec", str(FLOOD_SECONDS), "/bin/true"],
+        workload = harness.fixture_workload()
+        workers = [subprocess.Popen([workload, "exec", "-t", str(FLOOD_SECONDS), "/bin/true"],
                                     stdout=subprocess.PIPE)
                    for _ in range(2 * (os.cpu_count() or 1))]
         workers.append(subprocess.Popen(
-            [spawner, "dlopen", str(FLOOD_SECONDS), UNRELATED_LIBRARY],
+            [workload, "dlopen", "-t", str(FLOOD_SECONDS), UNRELATED_LIBRARY],
             stdout=subprocess.PIPE))
         try:
             time.sleep(FLOOD_SECONDS / 3)
@@ -68,7 +68,8 @@ class Flood(unittest.TestCase):
             r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
             self.assertEqual(read_marker(marker), r.pid, r.output)
         finally:
-            counts = [int(w.communicate()[0] or 0) for w in workers]
+            # each prints "<iterations> <seconds>"
+            counts = [int((w.communicate()[0].split() or [0])[0]) for w in workers]
         for w in workers:
             self.assertEqual(w.returncode, 0)
         fd = SENSOR.wait_for(for_process(r.pid, mod), timeout=60)
