@@ -231,9 +231,10 @@ class Workspace:
         self.cleanup()
 
 
-def engine_conf(ws, mod, name="inc"):
+def engine_conf(ws, mod, name="inc", init=False):
     """A configuration file in workspace ws whose engines section loads mod
-    (dynamic_path): the configuration route to a module."""
+    (dynamic_path): the configuration route to a module. init: the section
+    also says `init = 1`."""
     return ws.write("%s-%s.cnf" % (name, rand()), (
         "openssl_conf = init\n"
         "[init]\n"
@@ -241,7 +242,8 @@ def engine_conf(ws, mod, name="inc"):
         "[eng]\n"
         "e = esec\n"
         "[esec]\n"
-        "dynamic_path = %s\n") % mod)
+        "dynamic_path = %s\n"
+        "%s") % (mod, "init = 1\n" if init else ""))
 
 
 def read_marker(path):

@@ -297,15 +297,7 @@ class TestSandboxLoads(GVisorTest):
     def test_openssl_conf_dynamic_path(self):
         mod = self.ws.module()
         marker = self.ws.marker()
-        cnf = self.ws.write("evil-%s.cnf" % harness.rand(), (
-            "openssl_conf = init\n"
-            "[init]\n"
-            "engines = eng\n"
-            "[eng]\n"
-            "e = esec\n"
-            "[esec]\n"
-            "dynamic_path = %s\n"
-            "init = 1\n") % mod)
+        cnf = harness.engine_conf(self.ws, mod, name="evil", init=True)
         argv = ["openssl", "version"]
         r, pid = self.run_sandboxed(argv, marker, env={"OPENSSL_CONF": cnf})
         self.assertEqual(r.returncode, 0, r.output)

@@ -194,15 +194,7 @@ class TestLoads(E2ETest):
     def test_openssl_conf_dynamic_path(self):
         mod = self.ws.module()
         marker = self.ws.marker()
-        cnf = self.ws.write("evil-%s.cnf" % harness.rand(), (
-            "openssl_conf = init\n"
-            "[init]\n"
-            "engines = eng\n"
-            "[eng]\n"
-            "e = esec\n"
-            "[esec]\n"
-            "dynamic_path = %s\n"
-            "init = 1\n") % mod)
+        cnf = harness.engine_conf(self.ws, mod, name="evil", init=True)
         argv = ["openssl", "version"]
         r = run_cmd(argv, env={"OPENSSL_CONF": cnf}, marker=marker)
         self.assertEqual(r.returncode, 0, r.output)
