@@ -999,6 +999,21 @@ class Context:
         self.active = []  # configurations started and not stopped (cleanup)
 
 
+def session_start(ctx, cfg):
+    """Start cfg's sensor (known to the cleanup from then on) and let it settle."""
+    ctx.active.append(cfg)
+    cfg.start()
+    settle(cfg.pids())
+    return cfg
+
+
+def session_stop(ctx, cfg):
+    """Stop cfg's sensor; its figures at stop."""
+    figures = cfg.stop()
+    ctx.active.remove(cfg)
+    return figures
+
+
 def run_group(ctx, workloads, name, configs, rnd, rng):
     """One workload under every configuration, in a random order, a sensor
     started just before the run and stopped just after it."""
@@ -1006,10 +1021,7 @@ def run_group(ctx, workloads, name, configs, rnd, rng):
     order = list(configs)
     rng.shuffle(order)
     for cfg_name in order:
-        cfg = CONFIG_CLASSES[cfg_name](ctx)
-        ctx.active.append(cfg)
-        cfg.start()
-        settle(cfg.pids())
+        cfg = session_start(ctx, CONFIG_CLASSES[cfg_name](ctx))
         c0 = cfg.cpu_seconds()
         k0 = cfg.kernel_counters() if cfg_name == "sowatch" else None
         m0 = machine_busy_seconds()
@@ -1030,8 +1042,7 @@ def run_group(ctx, workloads, name, configs, rnd, rng):
                 r["sowatch_kernel_counters"] = {k: k1[k] - k0[k] for k in k0}
         session = {"round": rnd, "config": cfg_name, "workload": name,
                    "events": r["events"]}
-        session.update(cfg.stop())
-        ctx.active.remove(cfg)
+        session.update(session_stop(ctx, cfg))
         r.update({"round": rnd, "config": cfg_name, "workload": name})
         runs.append(r)
         sessions.append(session)
@@ -1083,10 +1094,7 @@ def latency_phase(ctx, fixtures, loads):
         shutil.copyfile(fixtures["module.so"], dst)
         os.chmod(dst, 0o755)
         modules.append(dst)
-    s = Sowatch(ctx, "latency")
-    ctx.active.append(s)
-    s.start()
-    settle(s.pids())
+    s = session_start(ctx, Sowatch(ctx, "latency"))
     env = workload_env()
     samples = []
     offset = 0
@@ -1141,8 +1149,7 @@ def latency_phase(ctx, fixtures, loads):
                                      "(pid %d):\n%s" % (mod, p.pid, s.log_tail()))
                 time.sleep(0.001)
     finally:
-        figures = s.stop()
-        ctx.active.remove(s)
+        figures = session_stop(ctx, s)
     res = {"loads": loads, "seconds": time.monotonic() - t_phase, "session": figures,
            "severities": sorted({x["severity"] for x in samples})}
     for key in ("event_to_create_ms", "event_to_seen_ms", "start_to_seen_ms"):
@@ -1229,10 +1236,7 @@ def profile_phase(ctx, workloads, names):
 def ramp_phase(ctx, fixtures, workers_list, seconds):
     """The spawn storm with more and more workers while sowatch runs: the exec
     rate reached, and the kernel's drops at each step."""
-    s = Sowatch(ctx, "ramp")
-    ctx.active.append(s)
-    s.start()
-    settle(s.pids())
+    s = session_start(ctx, Sowatch(ctx, "ramp"))
     env = workload_env()
     steps = []
     try:
@@ -1267,8 +1271,7 @@ def ramp_phase(ctx, fixtures, workers_list, seconds):
             log("ramp: %d workers, %.0f execs/s, %d drops" % (
                 n, step["exec_rate"], step["drops_logged"]))
     finally:
-        figures = s.stop()
-        ctx.active.remove(s)
+        figures = session_stop(ctx, s)
     clean = [st for st in steps if st["drops_logged"] == 0 and st.get("drops_kernel", 0) == 0]
     best_clean = max(clean, key=lambda st: st["exec_rate"]) if clean else None
     fastest = max(steps, key=lambda st: st["exec_rate"])
