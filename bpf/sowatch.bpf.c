@@ -112,15 +112,28 @@ struct {
 } trusted_dirs SEC(".maps");
 
 /*
- * (real dev, real inode) of the libcrypto files whose DSO_load() has (or is getting) a uprobe:
- * a libcrypto mapped for the first time, a container image's own for one, is reported once.
+ * (real dev, real inode) of the files whose DSO_load() has (or is getting) a uprobe, or that
+ * user space found has none: a libcrypto mapped for the first time, a container image's own
+ * for one, is reported once.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct file_key);
 	__type(value, __u8);
-} libcrypto_files SEC(".maps");
+} probed_files SEC(".maps");
+
+/*
+ * (real dev, real inode) of the big executables user space has read for OpenSSL linked in:
+ * the exec of any other wakes it at once (see SW_EXE_SCAN_MIN_SIZE). Forgetting one costs a
+ * wake-up, never a miss.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} exes_scanned SEC(".maps");
 
 /* tid -> what an mmap/mprotect call in flight asked for, between syscall entry and exit */
 struct pending_map {
@@ -426,6 +439,14 @@ static __always_inline __u16 file_describe(struct sw_file *out, __u8 *area, stru
 	return len;
 }
 
+/* x86's 32-bit user code segment selector (__USER32_CS): the task runs in compat mode */
+#define USER32_CS 0x23
+
+static __always_inline bool regs_ia32(struct pt_regs *regs)
+{
+	return (BPF_CORE_READ(regs, cs) & 0xffff) == USER32_CS;
+}
+
 static __always_inline bool in_container(struct task_struct *task)
 {
 	return host_mnt_ns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != host_mnt_ns;
@@ -490,6 +511,7 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	__u32 tid = (__u32)pid_tgid;
 	__u32 argv_len, env_len, exe_len = 0, cwd_len, size, want = 0, zero = 0;
 	struct file_key key = {};
+	bool new_program = false;
 
 	if (tgid == self_tgid)
 		return 0;
@@ -502,6 +524,9 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->gid = bpf_get_current_uid_gid() >> 32;
 	e->flags = in_container(task) ? 0 : SW_EXEC_HOST_MOUNT_NS;
+	/* The new image's first return to user space: compat mode for a 32-bit program */
+	if (regs_ia32((struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf())))
+		e->flags |= SW_EXEC_IA32;
 	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->start_time_ns = BPF_CORE_READ(task, start_boottime);
@@ -547,6 +572,10 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 		key.dev = e->exe.dev;
 		if (bpf_map_lookup_elem(&openssl_exes, &key))
 			want = SW_INTEREST_OPENSSL_EXE;
+		key.ino = e->exe.real_ino;
+		key.dev = e->exe.real_dev;
+		new_program = e->exe.size >= SW_EXE_SCAN_MIN_SIZE &&
+			      !bpf_map_lookup_elem(&exes_scanned, &key);
 	} else {
 		__builtin_memset(&e->exe, 0, sizeof(e->exe));
 	}
@@ -564,7 +593,7 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (size > sizeof(*e))
 		size = sizeof(*e);
 	e->hdr.size = size;
-	event_output(&e->hdr, size, want != 0);
+	event_output(&e->hdr, size, want != 0 || new_program || (e->flags & SW_EXEC_IA32));
 
 	/*
 	 * A new image starts with a clean slate: only what it is decides interest. A module
@@ -768,10 +797,10 @@ static __always_inline void libcrypto_first_mapping(__u32 tgid, __u32 tid,
 		return;
 	key.ino = BPF_CORE_READ(real, i_ino);
 	key.dev = BPF_CORE_READ(real, i_sb, s_dev);
-	if (bpf_map_update_elem(&libcrypto_files, &key, &one, BPF_NOEXIST))
+	if (bpf_map_update_elem(&probed_files, &key, &one, BPF_NOEXIST))
 		return; /* known, or the map is full */
 	if (!map_event_send(SW_EVENT_LIBCRYPTO_MAPPED, tgid, tid, found, flags, 0, 0))
-		bpf_map_delete_elem(&libcrypto_files, &key);
+		bpf_map_delete_elem(&probed_files, &key);
 }
 
 /* At syscall exit: if `addr` now lies in an executable file mapping, say which file. */
@@ -813,12 +842,13 @@ static __always_inline void map_report(__u64 addr)
 }
 
 /*
- * Whether mmap's fd is a file named libcrypto.so.*: read from the fd table at syscall entry,
- * so that every process's mappings can be checked without a lookup at exit for each.
+ * Whether mmap's fd is a file named libcrypto*: read from the fd table at syscall entry, so
+ * that every process's mappings can be checked without a lookup at exit for each. The prefix
+ * alone also takes the copies bundled under names of their own (libcrypto-1a2b3c4d.so.3).
  */
 static __always_inline bool fd_names_libcrypto(long fd)
 {
-	static const char prefix[] = "libcrypto.so.";
+	static const char prefix[] = "libcrypto";
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds = BPF_CORE_READ(fdt, fd);
@@ -838,62 +868,127 @@ static __always_inline bool fd_names_libcrypto(long fd)
 	return true;
 }
 
+/* At mmap entry: a file mapped executable is looked at when the call returns. */
+static __always_inline void mmap_enter(long prot, long fd)
+{
+	if (!(prot & PROT_EXEC) || fd < 0)
+		return;
+	map_pending(0, fd_names_libcrypto(fd) ? SW_MAP_LIBCRYPTO : 0);
+}
+
+static __always_inline void mmap_exit(unsigned long ret)
+{
+	if (ret >= (unsigned long)-MAX_ERRNO) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&pending_maps, &tid);
+		return;
+	}
+	map_report(ret);
+}
+
+static __always_inline void mprotect_enter(__u64 start, long prot)
+{
+	if (prot & PROT_EXEC)
+		map_pending(start, SW_MAP_MPROTECT);
+}
+
+static __always_inline void mprotect_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_map *p;
+
+	if (ret != 0) {
+		bpf_map_delete_elem(&pending_maps, &tid);
+		return;
+	}
+	p = bpf_map_lookup_elem(&pending_maps, &tid);
+	if (p)
+		map_report(p->start);
+}
+
 SEC("tp/syscalls/sys_enter_mmap")
 int handle__sys_enter_mmap(struct trace_event_raw_sys_enter *ctx)
 {
-	long prot = ctx->args[2];
-	long fd = ctx->args[4];
-
-	if (!(prot & PROT_EXEC) || fd < 0)
-		return 0;
-	map_pending(0, fd_names_libcrypto(fd) ? SW_MAP_LIBCRYPTO : 0);
+	mmap_enter(ctx->args[2], ctx->args[4]);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_exit_mmap")
 int handle__sys_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
-	unsigned long ret = ctx->ret;
-
-	if (ret >= (unsigned long)-MAX_ERRNO) {
-		__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-		bpf_map_delete_elem(&pending_maps, &tid);
-		return 0;
-	}
-	map_report(ret);
+	mmap_exit(ctx->ret);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_mprotect")
 int handle__sys_enter_mprotect(struct trace_event_raw_sys_enter *ctx)
 {
-	if (!(ctx->args[2] & PROT_EXEC))
-		return 0;
-	map_pending(ctx->args[0], SW_MAP_MPROTECT);
+	mprotect_enter(ctx->args[0], ctx->args[2]);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_exit_mprotect")
 int handle__sys_exit_mprotect(struct trace_event_raw_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct pending_map *p;
-
-	if (ctx->ret != 0) {
-		bpf_map_delete_elem(&pending_maps, &tid);
-		return 0;
-	}
-	p = bpf_map_lookup_elem(&pending_maps, &tid);
-	if (!p)
-		return 0;
-	map_report(p->start);
+	mprotect_exit(ctx->ret);
 	return 0;
 }
 
-/* DSO *DSO_load(DSO *dso, const char *filename, DSO_METHOD *meth, int flags) */
-SEC("uprobe")
-int BPF_KPROBE(handle__dso_load, void *dso, const char *filename)
+/* The ia32 system calls that map code (arch/x86/entry/syscalls/syscall_32.tbl) */
+#define IA32_NR_OLD_MMAP 90 /* old_mmap(struct mmap_arg_struct32 *) */
+#define IA32_NR_MPROTECT 125
+#define IA32_NR_MMAP2	 192
+
+struct ia32_mmap_args {
+	__u32 addr, len, prot, flags, fd, offset;
+};
+
+/*
+ * A 32-bit process's system calls: the per-syscall tracepoints above never fire for them
+ * (x86 ignores compat system calls there). These two run for every system call of every
+ * process, so user space attaches them only once a 32-bit program has run on this host.
+ * Arguments of an ia32 system call are in ebx, ecx, edx, esi, edi, ebp, in that order.
+ */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(handle__sys_enter_ia32, struct pt_regs *regs, long id)
+{
+	struct ia32_mmap_args a;
+
+	if (!regs_ia32(regs))
+		return 0;
+	if (id == IA32_NR_MMAP2) {
+		mmap_enter((__u32)BPF_CORE_READ(regs, dx), (__s32)BPF_CORE_READ(regs, di));
+	} else if (id == IA32_NR_OLD_MMAP) {
+		if (!bpf_probe_read_user(&a, sizeof(a),
+					 (void *)(__u64)(__u32)BPF_CORE_READ(regs, bx)))
+			mmap_enter(a.prot, (__s32)a.fd);
+	} else if (id == IA32_NR_MPROTECT) {
+		mprotect_enter((__u32)BPF_CORE_READ(regs, bx), (__u32)BPF_CORE_READ(regs, dx));
+	}
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(handle__sys_exit_ia32, struct pt_regs *regs, long ret)
+{
+	long id;
+
+	if (!regs_ia32(regs))
+		return 0;
+	id = BPF_CORE_READ(regs, orig_ax);
+	if (id == IA32_NR_MMAP2 || id == IA32_NR_OLD_MMAP)
+		mmap_exit(ret); /* an error is a negative long here too */
+	else if (id == IA32_NR_MPROTECT)
+		mprotect_exit(ret);
+	return 0;
+}
+
+/*
+ * DSO *DSO_load(DSO *dso, const char *filename, DSO_METHOD *meth, int flags), entered: the
+ * thread is inside it until it returns, and its process's mappings are of interest from now.
+ */
+static __always_inline int dso_load_enter(const char *filename)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tgid = pid_tgid >> 32;
@@ -925,6 +1020,27 @@ int BPF_KPROBE(handle__dso_load, void *dso, const char *filename)
 	return 0;
 }
 
+SEC("uprobe")
+int BPF_KPROBE(handle__dso_load, void *dso, const char *filename)
+{
+	return dso_load_enter(filename);
+}
+
+/*
+ * The same in a 32-bit (ia32) process: cdecl passes every argument on the stack, above the
+ * return address, each 4 bytes wide.
+ */
+SEC("uprobe")
+int BPF_KPROBE(handle__dso_load_ia32)
+{
+	__u32 filename = 0;
+
+	if (!regs_ia32(ctx) ||
+	    bpf_probe_read_user(&filename, sizeof(filename), (void *)(PT_REGS_SP(ctx) + 8)))
+		filename = 0;
+	return dso_load_enter((const char *)(unsigned long)filename);
+}
+
 SEC("uretprobe")
 int BPF_KRETPROBE(handle__dso_load_return, void *ret)
 {
@@ -944,7 +1060,8 @@ int BPF_KRETPROBE(handle__dso_load_return, void *ret)
 	e = event_reserve(SW_EVENT_DSO_LOAD_RETURN, sizeof(*e), pid_tgid >> 32, tid, true);
 	if (!e)
 		return 0;
-	e->ret = (__u64)ret;
+	/* In compat mode the upper half of rax is undefined: only eax is the result. */
+	e->ret = regs_ia32(ctx) ? (__u32)(__u64)ret : (__u64)ret;
 	event_submit(e, SW_EVENT_DSO_LOAD_RETURN, true);
 	return 0;
 }

@@ -27,6 +27,13 @@
 #define SW_PATH_DEPTH	64   /* components walked before the path is marked truncated */
 #define SW_DSO_NAME_MAX 4096
 /*
+ * Programs at least this big are read by user space for OpenSSL linked in (DSO_load): OpenSSL's
+ * code that reaches it (the DSO, ENGINE or provider machinery and what they pull in) is
+ * several hundred KiB in any build seen. The exec of one whose file is new to user space wakes
+ * it at once, so that the probe goes on before the program gets far.
+ */
+#define SW_EXE_SCAN_MIN_SIZE (512 << 10)
+/*
  * The user side reads the ring buffer at least this often. Events that cannot lead to a
  * finding by themselves do not wake it: waking costs more than making the event.
  */
@@ -58,6 +65,7 @@ enum sw_exec_flags {
 	SW_EXEC_ARGV_UNREADABLE = 1 << 2,
 	SW_EXEC_ENV_UNREADABLE = 1 << 3,
 	SW_EXEC_HOST_MOUNT_NS = 1 << 4, /* the host's mount namespace: sowatch sees its files */
+	SW_EXEC_IA32 = 1 << 5,		/* a 32-bit (ia32) program */
 };
 
 enum sw_map_flags {
@@ -65,7 +73,7 @@ enum sw_map_flags {
 	SW_MAP_IN_DSO_LOAD = 1 << 1,  /* mapped while this thread was inside DSO_load() */
 	SW_MAP_IN_CONTAINER = 1 << 2, /* the process lives in another mount namespace */
 	SW_MAP_KILLED = 1 << 3,	      /* enforce mode: killed before the module's code ran */
-	SW_MAP_LIBCRYPTO = 1 << 4,    /* the file is named libcrypto.so.* */
+	SW_MAP_LIBCRYPTO = 1 << 4,    /* the file is named libcrypto* */
 };
 
 /*

@@ -77,6 +77,10 @@ struct event {
 			bool host_mount_ns; /* its files are the host's: read them as they are */
 			/* CLOCK_BOOTTIME: with the pid, names the process across restarts */
 			uint64_t start_boottime_ns;
+			/* The program has OpenSSL linked in (it defines DSO_load, as node does) */
+			bool carries_openssl;
+			bool nodejs; /* ... and it is a Node.js runtime */
+			bool ia32;   /* a 32-bit x86 program (compat system calls) */
 		} exec;
 		struct {
 			uint32_t ppid;

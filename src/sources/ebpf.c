@@ -19,13 +19,23 @@
 #include <bpf/libbpf.h>
 
 #include "proc/procfile.h"
+#include "sources/elf_openssl.h"
 #include "sources/ebpf_decode.h"
 #include "sources/heartbeat.h"
 #include "sowatch.skel.h"
 #include "util/log.h"
 
-/* As many as the kernel's libcrypto_files map holds */
+/* As many as the kernel's probed_files map holds */
 #define MAX_LIBCRYPTO 1024
+/* Executables whose symbols were read, by identity: a cache, a newcomer takes the slot */
+#define EXE_VERDICTS 4096
+
+struct exe_verdict {
+	uint64_t dev, ino; /* the identity whose pages are mapped (real_dev, real_ino) */
+	int64_t ctime_ns;
+	bool carries_openssl; /* defines DSO_load, which is probed */
+	bool nodejs;
+};
 
 /* The library layer's two probes on one libcrypto file */
 struct libcrypto_probe {
@@ -42,6 +52,10 @@ struct ebpf_source {
 	int n_libcrypto;
 	struct heartbeat heartbeat;
 	pid_t canary_pid; /* the last canary child: its exit event is the heartbeat */
+	struct exe_verdict exe_verdicts[EXE_VERDICTS];
+	/* The raw tracepoints for 32-bit processes' system calls, attached at the first one */
+	struct bpf_link *ia32_enter, *ia32_exit;
+	bool ia32_failed;
 };
 
 static int64_t clock_ns(clockid_t clock)
@@ -133,15 +147,23 @@ static void file_map_remove(struct bpf_map *map, dev_t dev, uint64_t ino)
 }
 
 /*
- * The library layer on one libcrypto file: a uprobe and a uretprobe on its DSO_load().
- * Uprobes belong to the file (the inode whose pages are mapped), so they fire in every process
- * that maps it, containers included. `path` must name that very file.
+ * The library layer on one file that carries DSO_load() (a libcrypto, or a program with OpenSSL
+ * linked in): a uprobe and a uretprobe at its first instruction. Uprobes belong to the file
+ * (the inode whose pages are mapped), so they fire in every process that maps it, containers
+ * included, and in those already running. `path` must name that very file; `elf` is what
+ * elf_openssl_scan() read from it.
  */
-static int libcrypto_attach(struct ebpf_source *src, const char *path, const char *shown)
+static int probe_attach(struct ebpf_source *src, const char *path, const char *shown,
+			const struct elf_openssl *elf)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "DSO_load");
+	/* A 32-bit process passes its arguments on the stack and has its own programs. */
+	struct bpf_program *entry = elf->is_32bit ? src->skel->progs.handle__dso_load_ia32
+						  : src->skel->progs.handle__dso_load;
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	struct libcrypto_probe p;
 
+	if (!elf->has_dso_load)
+		return -ENOENT;
 	if (src->n_libcrypto >= MAX_LIBCRYPTO)
 		return -ENOSPC;
 	if (!src->libcrypto) {
@@ -149,13 +171,12 @@ static int libcrypto_attach(struct ebpf_source *src, const char *path, const cha
 		if (!src->libcrypto)
 			return -ENOMEM;
 	}
-	p.entry =
-	    bpf_program__attach_uprobe_opts(src->skel->progs.handle__dso_load, -1, path, 0, &opts);
+	p.entry = bpf_program__attach_uprobe_opts(entry, -1, path, elf->dso_load_offset, &opts);
 	if (!p.entry)
 		return -errno;
 	opts.retprobe = true;
 	p.ret = bpf_program__attach_uprobe_opts(src->skel->progs.handle__dso_load_return, -1, path,
-						0, &opts);
+						elf->dso_load_offset, &opts);
 	if (!p.ret) {
 		int err = -errno;
 
@@ -163,52 +184,108 @@ static int libcrypto_attach(struct ebpf_source *src, const char *path, const cha
 		return err;
 	}
 	src->libcrypto[src->n_libcrypto++] = p;
-	log_info("library-layer probe on %s", shown);
+	log_info("library-layer probe on %s%s%s", shown, elf->is_32bit ? " (32-bit)" : "",
+		 elf->is_nodejs ? " (Node.js)" : "");
 	return 0;
 }
 
 /*
- * The host's libcrypto files, probed at start. Any other (a container image's own, one
- * installed later) is probed when first mapped: the kernel reports it once.
+ * Probe the file open on fd if it carries DSO_load and is not probed yet: the kernel's
+ * probed_files map says which are, by (dev, ino), the identity whose pages are mapped (for a
+ * file of an overlay, the layer's). Returns 0 when probed now, -EEXIST when it was already,
+ * -ENOENT when it has no DSO_load, or -errno.
  */
-static void libcrypto_attach_host(struct ebpf_source *src)
+static int probe_fd(struct ebpf_source *src, int fd, dev_t dev, uint64_t ino, const char *shown,
+		    struct elf_openssl *ret_elf)
 {
-	static const char *const dirs[] = { "/usr/lib/x86_64-linux-gnu",
-					    "/usr/lib/aarch64-linux-gnu",
-					    "/usr/lib64",
-					    "/usr/lib",
-					    "/lib64",
-					    "/usr/local/lib",
-					    NULL };
+	char fd_path[64];
+	int err = elf_openssl_scan(fd, ret_elf);
 
-	for (const char *const *dir = dirs; *dir; dir++) {
-		DIR *d = opendir(*dir);
-		struct dirent *de;
+	if (err)
+		return err;
+	if (!ret_elf->has_dso_load)
+		return -ENOENT;
+	err = file_map_add(src->skel->maps.probed_files, dev, ino, BPF_NOEXIST);
+	if (err)
+		return err;
+	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+	err = probe_attach(src, fd_path, shown, ret_elf);
+	if (err)
+		file_map_remove(src->skel->maps.probed_files, dev, ino);
+	return err;
+}
 
-		if (!d)
+static int probe_path(struct ebpf_source *src, const char *path)
+{
+	struct elf_openssl elf;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), err;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < ELF_OPENSSL_MIN_SIZE)
+		err = -ENOENT;
+	else
+		err = probe_fd(src, fd, st.st_dev, st.st_ino, path, &elf);
+	close(fd);
+	return err;
+}
+
+/* The files of dir whose names start with prefix (any, when NULL): regular files or links. */
+static void probe_host_dir(struct ebpf_source *src, const char *dir, const char *prefix, bool links)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		int err;
+
+		if (de->d_name[0] == '.' || (de->d_type == DT_LNK) != links ||
+		    (prefix && strncmp(de->d_name, prefix, strlen(prefix)) != 0))
 			continue;
-		while ((de = readdir(d))) {
-			char path[PATH_MAX];
-			struct stat st;
-			int err;
-
-			if (strncmp(de->d_name, "libcrypto.so.", 13) != 0)
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", *dir, de->d_name);
-			if (stat(path, &st) || !S_ISREG(st.st_mode))
-				continue;
-			/* Known to the kernel even if no probe fits: it is not reported when mapped. */
-			err = file_map_add(src->skel->maps.libcrypto_files, st.st_dev, st.st_ino,
-					   BPF_NOEXIST);
-			if (err == -EEXIST)
-				continue; /* the same file under another name */
-			if (!err)
-				err = libcrypto_attach(src, path, path);
-			if (err)
-				log_warn("no library-layer probe on %s: %s", path, strerror(-err));
-		}
-		closedir(d);
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		err = probe_path(src, path);
+		/* Only a library named for it is worth a word when it cannot be probed. */
+		if (err && err != -EEXIST && err != -ENOENT && err != -ENOEXEC && prefix)
+			log_warn("no library-layer probe on %s: %s", path, strerror(-err));
 	}
+	closedir(d);
+}
+
+/*
+ * At start: the host's libcrypto files and the programs in the usual bin directories that
+ * carry OpenSSL (node, say), so that a load made right after a process starts is seen. Any
+ * other (a container image's own, one installed later, a program elsewhere) is probed when
+ * first mapped or executed: see libcrypto_mapped() and exec_scan().
+ */
+static void probe_host_files(struct ebpf_source *src)
+{
+	static const struct {
+		const char *dir;
+		const char *prefix; /* NULL: every file big enough */
+	} places[] = {
+		{ "/usr/lib/x86_64-linux-gnu", "libcrypto" },
+		{ "/usr/lib/i386-linux-gnu", "libcrypto" },
+		{ "/usr/lib/aarch64-linux-gnu", "libcrypto" },
+		{ "/usr/lib64", "libcrypto" },
+		{ "/usr/lib", "libcrypto" },
+		{ "/lib64", "libcrypto" },
+		{ "/usr/local/lib", "libcrypto" },
+		{ "/usr/bin", NULL },
+		{ "/usr/sbin", NULL },
+		{ "/usr/local/bin", NULL },
+		{ "/usr/local/sbin", NULL },
+		{ "/bin", NULL },
+		{ "/sbin", NULL },
+	};
+
+	/* Files first, so that a file is named by its own name, not by a link to it. */
+	for (int links = 0; links < 2; links++)
+		for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++)
+			probe_host_dir(src, places[i].dir, places[i].prefix, links);
 }
 
 /*
@@ -220,24 +297,103 @@ static void libcrypto_mapped(struct ebpf_source *src, const struct event *ev)
 {
 	const struct file_ref *f = &ev->map.file;
 	const char *name = f->path ? f->path : "(unnamed)";
-	char fd_path[64];
+	struct elf_openssl elf;
 	struct stat st;
 	int fd, err;
 
+	/* The kernel marked it as seen; probe_fd() marks it again once probed. */
+	file_map_remove(src->skel->maps.probed_files, f->real_dev, f->real_ino);
 	fd = proc_file_open(ev->pid, f, ev->map.start, ev->map.end, false, &st);
 	if (fd < 0) {
 		/* Gone already: the next process to map it makes the kernel say so again */
-		file_map_remove(src->skel->maps.libcrypto_files, f->real_dev, f->real_ino);
 		log_warn("libcrypto %s mapped by pid %u: cannot open it to probe it: %s", name,
 			 ev->pid, strerror(-fd));
 		return;
 	}
-	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
-	err = libcrypto_attach(src, fd_path, name);
+	err = probe_fd(src, fd, f->real_dev, f->real_ino, name, &elf);
 	close(fd);
-	if (err)
+	if (err == -ENOENT || err == -ENOEXEC)
+		/* No DSO_load to probe: never report it again. */
+		file_map_add(src->skel->maps.probed_files, f->real_dev, f->real_ino, BPF_ANY);
+	else if (err && err != -EEXIST)
 		log_warn("no library-layer probe on %s (mapped by pid %u): %s", name, ev->pid,
 			 strerror(-err));
+}
+
+/*
+ * A program that carries OpenSSL itself (node): known by the symbols of its executable, read
+ * once per file version. The answer is kept by the identity whose pages are mapped and the
+ * ctime, which any write changes.
+ */
+static struct exe_verdict *exe_verdict_slot(struct ebpf_source *src, const struct file_ref *exe)
+{
+	uint64_t h = (exe->real_ino * 0x9E3779B97F4A7C15ull) ^ exe->real_dev;
+
+	return &src->exe_verdicts[h % EXE_VERDICTS];
+}
+
+/*
+ * Whether an executed program carries OpenSSL's module loader; the first time a version of it
+ * is seen, its symbols are read and, when it does, DSO_load is probed. Most programs are too
+ * small to be read at all.
+ */
+static struct exe_verdict exec_scan(struct ebpf_source *src, const struct event *ev)
+{
+	const struct file_ref *exe = &ev->exec.exe;
+	struct exe_verdict *v, none = { 0 };
+	struct elf_openssl elf;
+	struct stat st;
+	int fd, err;
+
+	if (!exe->real_ino || exe->size < ELF_OPENSSL_MIN_SIZE)
+		return none;
+	v = exe_verdict_slot(src, exe);
+	if (v->dev == exe->real_dev && v->ino == exe->real_ino && v->ctime_ns == exe->ctime_ns)
+		return *v;
+	fd = proc_file_open(ev->pid, exe, 0, 0, true, &st);
+	if (fd < 0)
+		return none; /* gone, and its file too: the next exec of it tries again */
+	/* Read once: its next exec need not wake sowatch. */
+	file_map_add(src->skel->maps.exes_scanned, exe->real_dev, exe->real_ino, BPF_ANY);
+	err = probe_fd(src, fd, exe->real_dev, exe->real_ino, exe->path ? exe->path : "(unnamed)",
+		       &elf);
+	close(fd);
+	if (err && err != -EEXIST && err != -ENOENT && err != -ENOEXEC)
+		log_warn("no library-layer probe on %s (run by pid %u): %s",
+			 exe->path ? exe->path : "(unnamed)", ev->pid, strerror(-err));
+	*v = (struct exe_verdict){
+		.dev = exe->real_dev,
+		.ino = exe->real_ino,
+		.ctime_ns = exe->ctime_ns,
+		.carries_openssl = elf.has_dso_load,
+		.nodejs = elf.is_nodejs,
+	};
+	return *v;
+}
+
+/*
+ * The per-syscall tracepoints never fire for a 32-bit process's system calls, so its mappings
+ * are watched by two programs on every system call of every process. That costs every
+ * process, so they go on only once a 32-bit program has run here, and stay on.
+ */
+static void ia32_watch(struct ebpf_source *src, const struct event *ev)
+{
+	if (src->ia32_enter || src->ia32_failed)
+		return;
+	src->ia32_enter = bpf_program__attach(src->skel->progs.handle__sys_enter_ia32);
+	src->ia32_exit =
+	    src->ia32_enter ? bpf_program__attach(src->skel->progs.handle__sys_exit_ia32) : NULL;
+	if (!src->ia32_exit) {
+		log_warn("cannot watch 32-bit processes' system calls: %s: their module mappings "
+			 "are seen by the library layer only",
+			 strerror(errno));
+		bpf_link__destroy(src->ia32_enter);
+		src->ia32_enter = NULL;
+		src->ia32_failed = true;
+		return;
+	}
+	log_info("a 32-bit program ran (pid %u): watching 32-bit system calls from now on",
+		 ev->pid);
 }
 
 /* Decoded events: the source's own first, the others to the pipeline. */
@@ -245,10 +401,20 @@ static void source_event(const struct event *ev, void *ctx)
 {
 	struct ebpf_source *src = ctx;
 
-	if (ev->kind == EVENT_LIBCRYPTO_MAPPED)
+	if (ev->kind == EVENT_LIBCRYPTO_MAPPED) {
 		libcrypto_mapped(src, ev);
-	else if (ev->kind == EVENT_EXIT && src->canary_pid &&
-		 ev->pid == (uint32_t)src->canary_pid) {
+	} else if (ev->kind == EVENT_EXEC) {
+		struct exe_verdict v = exec_scan(src, ev);
+
+		if (ev->exec.ia32)
+			ia32_watch(src, ev);
+		struct event told = *ev;
+
+		told.exec.carries_openssl = v.carries_openssl;
+		told.exec.nodejs = v.nodejs;
+		src->on_event(&told, src->ctx);
+	} else if (ev->kind == EVENT_EXIT && src->canary_pid &&
+		   ev->pid == (uint32_t)src->canary_pid) {
 		if (heartbeat_seen(&src->heartbeat) == HEARTBEAT_RECOVERED)
 			log_error("events from the kernel flow again");
 		log_debug("heartbeat: canary %d came back", src->canary_pid);
@@ -324,7 +490,7 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		*ret_error = "cannot attach to the kernel's tracepoints (is tracefs available?)";
 		goto err_free;
 	}
-	libcrypto_attach_host(src);
+	probe_host_files(src);
 
 	src->rb = ring_buffer__new(bpf_map__fd(src->skel->maps.events), handle_record, src, NULL);
 	if (!src->rb) {
@@ -448,6 +614,8 @@ void ebpf_source_close(struct ebpf_source *src)
 	if (!src)
 		return;
 	ring_buffer__free(src->rb);
+	bpf_link__destroy(src->ia32_enter);
+	bpf_link__destroy(src->ia32_exit);
 	for (int i = 0; i < src->n_libcrypto; i++) {
 		bpf_link__destroy(src->libcrypto[i].entry);
 		bpf_link__destroy(src->libcrypto[i].ret);

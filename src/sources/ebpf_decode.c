@@ -146,6 +146,7 @@ static int decode_exec(struct ebpf_decoder *dec, const struct sw_exec_event *e, 
 	ev->exec.envc = envc;
 	ev->exec.env_truncated = e->flags & (SW_EXEC_ENV_TRUNCATED | SW_EXEC_ENV_UNREADABLE);
 	ev->exec.host_mount_ns = e->flags & SW_EXEC_HOST_MOUNT_NS;
+	ev->exec.ia32 = e->flags & SW_EXEC_IA32;
 	ev->exec.cgroup_id = e->cgroup_id;
 	ev->exec.mount_ns = e->mnt_ns;
 	ev->exec.start_boottime_ns = e->start_time_ns;
