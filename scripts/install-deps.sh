@@ -31,6 +31,9 @@ test=(
 	runc                   # real containers
 	runsc                  # real gVisor sandboxes (the gvisor source)
 	libengine-pkcs11-openssl # a legitimate engine: must give no finding
+	nodejs                 # a program with OpenSSL linked in (the machines' own build; Debian's if none)
+	gcc-multilib           # 32-bit (-m32) test modules
+	libssl3:i386           # a 32-bit libcrypto beside the host's, for a 32-bit openssl
 	clang-format           # make format-check
 )
 
@@ -54,6 +57,13 @@ for arg in "$@"; do
 done
 
 export DEBIAN_FRONTEND=noninteractive
+# The i386 packages need the architecture before apt-get update.
+for p in "${pkgs[@]}"; do
+	if [[ $p == *:i386 ]] && ! dpkg --print-foreign-architectures | grep -qx i386; then
+		dpkg --add-architecture i386
+		break
+	fi
+done
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -63,3 +73,17 @@ if ((${#missing[@]})); then
 	apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 echo "install-deps: ${#pkgs[@]} packages present (${#missing[@]} installed now)"
+
+# A 32-bit openssl cannot be installed beside the host's (both are /usr/bin/openssl): the tests
+# unpack this copy of Debian's package into their own folder.
+if [[ " $* " == *" --test "* ]]; then
+	i386_debs=/var/cache/sowatch-test
+	if ! compgen -G "$i386_debs/openssl_*_i386.deb" >/dev/null; then
+		mkdir -p "$i386_debs"
+		(cd "$i386_debs" && apt-get download -q openssl:i386 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+	fi
+	compgen -G "$i386_debs/openssl_*_i386.deb" >/dev/null || {
+		echo "install-deps: could not download openssl:i386 into $i386_debs" >&2
+		exit 1
+	}
+fi

@@ -128,10 +128,11 @@ _fixtures = {}
 
 
 def _build_fixture(src, out_name, cc_args):
-    """Compile a fixture once per test process into a private temporary dir."""
+    """Compile a fixture once per test process into a private temporary dir
+    (once per source and output name)."""
     with _fixture_lock:
-        if src in _fixtures:
-            return _fixtures[src]
+        if (src, out_name) in _fixtures:
+            return _fixtures[src, out_name]
         outdir = tempfile.mkdtemp(prefix="sowatch-e2e-fixture-")
         atexit.register(shutil.rmtree, outdir, True)
         out = os.path.join(outdir, out_name)
@@ -142,7 +143,7 @@ def _build_fixture(src, out_name, cc_args):
         if proc.returncode != 0:
             raise RuntimeError("building %s failed:\n%s" % (
                 src, proc.stdout.decode(errors="replace")))
-        _fixtures[src] = out
+        _fixtures[src, out_name] = out
         return out
 
 
@@ -154,6 +155,12 @@ def fixture_module():
         return os.path.abspath(given)
     return _build_fixture(FIXTURE_SRC, "m.so",
                           lambda out, src: ["-shared", "-fPIC", "-o", out, src])
+
+
+def fixture_module32():
+    """The test module built for 32-bit (ia32) processes (-m32)."""
+    return _build_fixture(FIXTURE_SRC, "m32.so",
+                          lambda out, src: ["-m32", "-shared", "-fPIC", "-o", out, src])
 
 
 def fixture_loader():
