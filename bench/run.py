@@ -83,7 +83,9 @@ READY_LINE = "sowatch: ready"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 NPROC = os.cpu_count() or 1
 
-CONFIGS = ("none", "sowatch", "auditd", "bpftrace")
+# "baseline" (last, so the plot's columns stay put) is sowatch from another build, run only
+# with --baseline: a change's cost, before and after, side by side in one run.
+CONFIGS = ("none", "sowatch", "auditd", "bpftrace", "baseline")
 SENSORS = CONFIGS[1:]
 WORKLOADS = ("spawn", "dlopen", "openssl", "build")
 
@@ -982,8 +984,18 @@ class Bpftrace:
         return figures
 
 
+class SowatchBaseline(Sowatch):
+    """The same sensor from another build (--baseline BIN)."""
+
+    name = "baseline"
+
+    def __init__(self, ctx, tag="baseline"):
+        super().__init__(ctx, tag)
+        self.binary = ctx.args.baseline
+
+
 CONFIG_CLASSES = {"none": NoSensor, "sowatch": Sowatch, "auditd": Auditd,
-                  "bpftrace": Bpftrace}
+                  "bpftrace": Bpftrace, "baseline": SowatchBaseline}
 
 
 # --------------------------------------------------------------------------
@@ -1399,6 +1411,18 @@ def budgets(summary, configs, names, cpu, latency, ramp, peak_rss_kib):
                     mine["median"] < theirs["median"],
                     "%.3f < %.3f%s" % (mine["median"], theirs["median"],
                                        " (95% CIs overlap: within noise)" if overlap else ""))
+        if "baseline" in configs:
+            # A change must not cost more than the build before it, beyond noise.
+            for name in names:
+                mine = summary[name]["sowatch"]["ratio"]
+                before = summary[name]["baseline"]["ratio"]
+                overlap = mine["ci95"][0] <= before["ci95"][1] and \
+                    before["ci95"][0] <= mine["ci95"][1]
+                add("%s: sowatch not above baseline" % name, mine["median"], before["median"],
+                    mine["median"] <= before["median"] or overlap,
+                    "%.3f vs %.3f before%s" % (mine["median"], before["median"],
+                                               " (95% CIs overlap: within noise)"
+                                               if overlap else ""))
     if latency:
         for key, what in (("event_to_create_ms", "eventTime -> createTime"),
                           ("event_to_seen_ms", "eventTime -> line seen")):
@@ -1590,7 +1614,7 @@ def parse_args(argv):
     ap.add_argument("--quick", action="store_true",
                     help="a smoke run: 3 rounds of smaller workloads (about 2 minutes)")
     ap.add_argument("--rounds", type=int, help="rounds (default 12, 3 with --quick)")
-    ap.add_argument("--configs", default=",".join(CONFIGS),
+    ap.add_argument("--configs", default=",".join(CONFIGS[:-1]),
                     help="comma-separated, from %s (none is always run)" % ",".join(CONFIGS))
     ap.add_argument("--workloads", default=",".join(WORKLOADS),
                     help="comma-separated, from %s" % ",".join(WORKLOADS))
@@ -1609,6 +1633,9 @@ def parse_args(argv):
     ap.add_argument("--seed", type=int, help="random order of configurations and workloads")
     ap.add_argument("--sowatch", default=os.path.join(BUILD, "sowatch"),
                     help="the sensor binary (default build/sowatch)")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="also run this sowatch binary (configuration 'baseline'), for a "
+                         "before/after comparison in one run")
     ap.add_argument("--json", help="where the figures go (default build/bench.json, "
                                    "build/bench-quick.json with --quick)")
     ap.add_argument("--png", help="where the plot goes (default docs/bench.png, "
@@ -1629,6 +1656,10 @@ def parse_args(argv):
             ap.error("unknown workload %r" % w)
     if "none" not in args.configs:
         args.configs.insert(0, "none")
+    if args.baseline and "baseline" not in args.configs:
+        args.configs.append("baseline")
+    if "baseline" in args.configs and not args.baseline:
+        ap.error("the baseline configuration needs --baseline BIN")
     args.configs = [c for c in CONFIGS if c in args.configs]
     args.workloads = [w for w in WORKLOADS if w in args.workloads]
     sizes = dict(SIZES["quick" if args.quick else "full"])
