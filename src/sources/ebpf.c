@@ -27,6 +27,12 @@
 
 /* As many as the kernel's probed_files map holds */
 #define MAX_LIBCRYPTO 1024
+/*
+ * Of which files any user could have written (not root's, or writable by others: a node
+ * installed under a home directory, say). Anyone can make such files, so they get a share of
+ * their own, and cannot use up the probes that root's files need.
+ */
+#define MAX_PROBES_USER_FILES 256
 /* Executables whose symbols were read, by identity: a cache, a newcomer takes the slot */
 #define EXE_VERDICTS 4096
 
@@ -50,6 +56,7 @@ struct ebpf_source {
 	void *ctx;
 	struct libcrypto_probe *libcrypto;
 	int n_libcrypto;
+	int n_user_probes; /* of n_libcrypto, on files any user could have written */
 	struct heartbeat heartbeat;
 	pid_t canary_pid; /* the last canary child: its exit event is the heartbeat */
 	struct exe_verdict exe_verdicts[EXE_VERDICTS];
@@ -199,12 +206,24 @@ static int probe_fd(struct ebpf_source *src, int fd, dev_t dev, uint64_t ino, co
 		    struct elf_openssl *ret_elf)
 {
 	char fd_path[64];
+	struct stat st;
+	bool users;
 	int err = elf_openssl_scan(fd, ret_elf);
 
 	if (err)
 		return err;
 	if (!ret_elf->has_dso_load)
 		return -ENOENT;
+	if (fstat(fd, &st))
+		return -errno;
+	users = st.st_uid != 0 || (st.st_mode & 022);
+	if (users && src->n_user_probes >= MAX_PROBES_USER_FILES) {
+		if (src->n_user_probes++ == MAX_PROBES_USER_FILES)
+			log_error("%d files that carry OpenSSL and are writable by users are probed "
+				  "already: no more such files get the library layer (this one: %s)",
+				  MAX_PROBES_USER_FILES, shown);
+		return -ENOSPC;
+	}
 	err = file_map_add(src->skel->maps.probed_files, dev, ino, BPF_NOEXIST);
 	if (err)
 		return err;
@@ -212,6 +231,8 @@ static int probe_fd(struct ebpf_source *src, int fd, dev_t dev, uint64_t ino, co
 	err = probe_attach(src, fd_path, shown, ret_elf);
 	if (err)
 		file_map_remove(src->skel->maps.probed_files, dev, ino);
+	else if (users)
+		src->n_user_probes++;
 	return err;
 }
 
@@ -358,7 +379,7 @@ static struct exe_verdict exec_scan(struct ebpf_source *src, const struct event 
 	err = probe_fd(src, fd, exe->real_dev, exe->real_ino, exe->path ? exe->path : "(unnamed)",
 		       &elf);
 	close(fd);
-	if (err && err != -EEXIST && err != -ENOENT && err != -ENOEXEC)
+	if (err && err != -EEXIST && err != -ENOENT && err != -ENOEXEC && err != -ENOSPC)
 		log_warn("no library-layer probe on %s (run by pid %u): %s",
 			 exe->path ? exe->path : "(unnamed)", ev->pid, strerror(-err));
 	*v = (struct exe_verdict){
