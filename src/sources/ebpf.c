@@ -171,8 +171,16 @@ static int probe_attach(struct ebpf_source *src, const char *path, const char *s
 
 	if (!elf->has_dso_load)
 		return -ENOENT;
-	if (src->n_libcrypto >= MAX_LIBCRYPTO)
+	if (src->n_libcrypto >= MAX_LIBCRYPTO) {
+		static bool told;
+
+		if (!told)
+			log_error("%d files carry the library layer's probe already: no more can "
+				  "(this one: %s)",
+				  MAX_LIBCRYPTO, shown);
+		told = true;
 		return -ENOSPC;
+	}
 	if (!src->libcrypto) {
 		src->libcrypto = calloc(MAX_LIBCRYPTO, sizeof(*src->libcrypto));
 		if (!src->libcrypto)
@@ -219,9 +227,10 @@ static int probe_fd(struct ebpf_source *src, int fd, dev_t dev, uint64_t ino, co
 	users = st.st_uid != 0 || (st.st_mode & 022);
 	if (users && src->n_user_probes >= MAX_PROBES_USER_FILES) {
 		if (src->n_user_probes++ == MAX_PROBES_USER_FILES)
-			log_error("%d files that carry OpenSSL and are writable by users are probed "
-				  "already: no more such files get the library layer (this one: %s)",
-				  MAX_PROBES_USER_FILES, shown);
+			log_error(
+			    "%d files that carry OpenSSL and are writable by users are probed "
+			    "already: no more such files get the library layer (this one: %s)",
+			    MAX_PROBES_USER_FILES, shown);
 		return -ENOSPC;
 	}
 	err = file_map_add(src->skel->maps.probed_files, dev, ino, BPF_NOEXIST);
