@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "detectors/openssl_args.h"
+#include "detectors/openssl_config.h"
 #include "proc/procfile.h"
 #include "util/json.h"
 #include "util/log.h"

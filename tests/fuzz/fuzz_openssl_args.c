@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "detectors/openssl_args.h"
+#include "detectors/openssl_config.h"
 
 #define MAX_ARGS 256
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "detectors/openssl_args.h"
+#include "detectors/openssl_config.h"
 
 #define ARGV(...)  ((const char *const[]){ __VA_ARGS__ })
 #define NARGS(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
