@@ -395,6 +395,8 @@ int openssl_env_parse(const char *const *env, size_t envc, struct module_request
 			err = modreq_add(out, MODULE_ENGINE, MODREF_DIR, v, "OPENSSL_ENGINES");
 		else if (ENV_IS("OPENSSL_MODULES"))
 			err = modreq_add(out, MODULE_PROVIDER, MODREF_DIR, v, "OPENSSL_MODULES");
+		else if (ENV_IS("PKCS11_MODULE_PATH"))
+			err = modreq_add_pkcs11_module(out, v, "PKCS11_MODULE_PATH");
 		else if (ENV_IS("LD_LIBRARY_PATH"))
 			err = split_list(out, v, ":;", MODULE_ENGINE, true, "LD_LIBRARY_PATH");
 		else if (ENV_IS("LD_PRELOAD"))

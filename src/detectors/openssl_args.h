@@ -25,7 +25,11 @@ int openssl_args_parse(const char *const *argv, size_t argc, struct module_reque
 /*
  * env: "NAME=value" strings. OPENSSL_CONF, OPENSSL_CONF_INCLUDE, OPENSSL_ENGINES,
  * OPENSSL_MODULES, LD_LIBRARY_PATH (each entry a MODREF_DIR for engines, as bare engine names
- * end in dlopen) and LD_PRELOAD (each entry, MODULE_UNKNOWN) are reported; the rest is ignored.
+ * end in dlopen), LD_PRELOAD (each entry, MODULE_UNKNOWN) and PKCS11_MODULE_PATH are reported;
+ * the rest is ignored. PKCS11_MODULE_PATH (MODULE_PKCS11) is the module libp11's pkcs11 engine
+ * loads, Debian 12's 0.4.12 included: read when the engine is bound (ctx_new), then replaced by
+ * any MODULE_PATH ctrl (argv or config), else p11-kit-proxy.so. Whether the engine is loaded at
+ * all, and whether a ctrl overrides it, is not known here, so it is always reported.
  */
 int openssl_env_parse(const char *const *env, size_t envc, struct module_requests *out);
 

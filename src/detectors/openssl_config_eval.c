@@ -105,6 +105,9 @@ static int eval_provider(struct cfg *c, const char *key, const char *secname)
 				err = modreq_add(c->out, MODULE_PROVIDER,
 						 modref_of(val, strlen(val)), val, "config module");
 				m->has_module = true;
+			} else if (!strcmp(cn, "pkcs11_module")) {
+				/* libp11's provider (0.4.14 on) reads it from its section. */
+				err = modreq_add_pkcs11_module(c->out, val, "config pkcs11_module");
 			}
 		}
 	}

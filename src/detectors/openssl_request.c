@@ -125,6 +125,19 @@ int modreq_add_provider(struct module_requests *out, const char *v, const char *
 }
 
 /*
+ * A PKCS#11 module for libp11 (the pkcs11 engine, or its provider): C_LoadModule() passes the
+ * value to dlopen() as it is, so a value with '/' is a path (relative ones from the process's
+ * cwd) and a bare name is the dynamic loader's search (MODREF_NAME: LD_LIBRARY_PATH, the cache,
+ * the system directories), which only the mapping can settle.
+ */
+int modreq_add_pkcs11_module(struct module_requests *out, const char *v, const char *origin)
+{
+	if (!*v)
+		return 0;
+	return modreq_add(out, MODULE_PKCS11, modref_of(v, strlen(v)), v, origin);
+}
+
+/*
  * The file libcrypto opens for a module named `name` searched in dir[0..dlen): DSO_merge()
  * (dlfcn_merger: a name starting with '/' wins, else the directory less one trailing '/', then
  * '/', then the name), after DSO_convert_filename() with DSO_FLAG_NAME_TRANSLATION_EXT_ONLY when
@@ -157,15 +170,31 @@ int modreq_add_merged(struct module_requests *out, enum module_kind kind, const 
 /* ------------------------------------------------------------------------------------------ */
 /* The dynamic engine's ctrls (crypto/engine/eng_dyn.c), from `engine -pre` or a config section */
 
-/*
- * One way of giving the dynamic engine its ctrls and the origins reported for it.
- */
-const struct dyn_origins dyn_origins_pre = { "-pre SO_PATH", "-pre DIR_ADD", "-pre ID",
-					     "-pre DIR_ADD + ID", "-pre DIR_ADD + SO_PATH" };
-const struct dyn_origins dyn_origins_post = { "-post SO_PATH", "-post DIR_ADD", "-post ID",
-					      "-post DIR_ADD + ID", "-post DIR_ADD + SO_PATH" };
-const struct dyn_origins dyn_origins_config = { "config SO_PATH", "config DIR_ADD", "config ID",
-						"config DIR_ADD + ID", "config DIR_ADD + SO_PATH" };
+/* The ways of giving an engine its ctrls, and the origins reported for each. */
+const struct dyn_origins dyn_origins_pre = {
+	.so_path = "-pre SO_PATH",
+	.dir_add = "-pre DIR_ADD",
+	.id = "-pre ID",
+	.dir_id = "-pre DIR_ADD + ID",
+	.dir_so_path = "-pre DIR_ADD + SO_PATH",
+	.module_path = "-pre MODULE_PATH",
+};
+const struct dyn_origins dyn_origins_post = {
+	.so_path = "-post SO_PATH",
+	.dir_add = "-post DIR_ADD",
+	.id = "-post ID",
+	.dir_id = "-post DIR_ADD + ID",
+	.dir_so_path = "-post DIR_ADD + SO_PATH",
+	.module_path = "-post MODULE_PATH",
+};
+const struct dyn_origins dyn_origins_config = {
+	.so_path = "config SO_PATH",
+	.dir_add = "config DIR_ADD",
+	.id = "config ID",
+	.dir_id = "config DIR_ADD + ID",
+	.dir_so_path = "config DIR_ADD + SO_PATH",
+	.module_path = "config MODULE_PATH",
+};
 
 void dyn_engine_init(struct dyn_engine *d)
 {
@@ -217,7 +246,10 @@ static int dyn_load(struct module_requests *out, struct dyn_engine *d,
 /*
  * dynamic_ctrl() for one ctrl: cmd[0..clen) and its argument, NULL for none (a string ctrl then
  * fails and changes nothing; "" clears SO_PATH and ID). SO_PATH, DIR_ADD and ID are reported as
- * given, whatever engine gets them; LOAD reports what it would open. Other ctrls (LIST_ADD,
+ * given, whatever engine gets them; LOAD reports what it would open. MODULE_PATH is the pkcs11
+ * engine's (libp11 eng_front.c): the PKCS#11 module it dlopen()s as given, outside DSO_load.
+ * Reported whatever engine gets it too: a copy of that engine can carry any id, and the dynamic
+ * engine passes ctrls it does not know to the engine it loaded. Other ctrls (LIST_ADD,
  * NO_VCHECK, an engine's own) change nothing a load depends on. OpenSSL matches ctrl names
  * exactly; any case here costs nothing and misses nothing.
  */
@@ -246,6 +278,9 @@ int dyn_engine_ctrl(struct module_requests *out, struct dyn_engine *d,
 			return modreq_add(out, MODULE_ENGINE, MODREF_DIR, arg, origins->dir_add);
 	} else if (CTRL_IS("DIR_LOAD")) {
 		dyn_set_dir_load(d, arg);
+	} else if (CTRL_IS("MODULE_PATH")) {
+		if (*arg)
+			return modreq_add_pkcs11_module(out, arg, origins->module_path);
 	}
 #undef CTRL_IS
 	return 0;

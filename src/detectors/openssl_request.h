@@ -11,7 +11,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum module_kind { MODULE_ENGINE, MODULE_PROVIDER, MODULE_UNKNOWN };
+enum module_kind {
+	MODULE_ENGINE,
+	MODULE_PROVIDER,
+	MODULE_UNKNOWN,
+	/*
+	 * A PKCS#11 module that libp11's pkcs11 engine (or provider) dlopen()s itself, outside
+	 * DSO_load: MODULE_PATH, PKCS11_MODULE_PATH. Such modules live in the system's library
+	 * directories (p11-kit-proxy.so, the pkcs11 directory), not in ENGINESDIR.
+	 */
+	MODULE_PKCS11,
+};
 
 enum module_ref {
 	/*
@@ -60,6 +70,8 @@ bool openssl_builtin_provider(const char *name);
 int modreq_add_engine_n(struct module_requests *out, const char *v, size_t len, const char *origin);
 int modreq_add_engine(struct module_requests *out, const char *v, const char *origin);
 int modreq_add_provider(struct module_requests *out, const char *v, const char *origin);
+/* A PKCS#11 module named to libp11 (MODULE_PKCS11); an empty value adds nothing. */
+int modreq_add_pkcs11_module(struct module_requests *out, const char *v, const char *origin);
 /* The file libcrypto opens for `name` searched in dir[0..dlen) (DSO_merge), as MODREF_PATH. */
 int modreq_add_merged(struct module_requests *out, enum module_kind kind, const char *dir,
 		      size_t dlen, const char *name, bool ext, const char *origin);
@@ -82,6 +94,7 @@ struct dyn_origins {
 	const char *so_path, *dir_add, *id;
 	const char *dir_id;	 /* a DIR_ADD directory and the ID's file name */
 	const char *dir_so_path; /* a DIR_ADD directory and SO_PATH */
+	const char *module_path; /* the pkcs11 engine's MODULE_PATH */
 };
 
 /* One dynamic engine fed its ctrls in order. Values point into the caller's strings. */
