@@ -753,8 +753,9 @@ static void cfg_free(struct cfg *c)
 		close(c->rootfd);
 }
 
-int openssl_config_parse_ex(const char *root, const char *path, const char *conf_include_dir,
-			    const char *cwd, struct module_requests *out)
+int openssl_config_parse_app(const char *root, const char *path, const char *conf_include_dir,
+			     const char *cwd, const char *appname, bool default_section,
+			     struct module_requests *out)
 {
 	struct strbuf full = STRBUF_INIT;
 	struct cfg c;
@@ -767,6 +768,8 @@ int openssl_config_parse_ex(const char *root, const char *path, const char *conf
 	c.root = root;
 	c.conf_include_dir = conf_include_dir;
 	c.cwd = cwd;
+	c.appname = appname;
+	c.default_section = default_section;
 	c.out = out;
 	c.expand_budget = CONF_EXPAND_BUDGET;
 	c.eval_budget = CONF_EVAL_BUDGET;
@@ -789,6 +792,12 @@ int openssl_config_parse_ex(const char *root, const char *path, const char *conf
 	strbuf_release(&full);
 	cfg_free(&c);
 	return err;
+}
+
+int openssl_config_parse_ex(const char *root, const char *path, const char *conf_include_dir,
+			    const char *cwd, struct module_requests *out)
+{
+	return openssl_config_parse_app(root, path, conf_include_dir, cwd, NULL, false, out);
 }
 
 int openssl_config_parse(const char *root, const char *path, const char *conf_include_dir,

@@ -160,9 +160,35 @@ static bool is_appname_key(const char *n)
 	return l >= 5 && !strcmp(n + l - 5, "_conf");
 }
 
+/* module_run for every line of an init section. */
+static int eval_init_section(struct cfg *c, uint32_t sid)
+{
+	uint32_t j;
+	int err = 0;
+
+	for (j = c->sec[sid].first; j != NO_IDX && !err && eval_tick(c); j = c->ent[j].next)
+		err = eval_module(c, c->ent[j].name, c->ent[j].value);
+	return err;
+}
+
+/*
+ * CONF_modules_load() given the program's appname: the init section its key in the default
+ * section names, else, with CONF_MFLAGS_DEFAULT_SECTION, the one "openssl_conf" names.
+ */
+static int eval_appname(struct cfg *c)
+{
+	const char *init = cfg_get_string(c, NULL, c->appname);
+	uint32_t sid;
+
+	if (!init && c->default_section)
+		init = cfg_get_string(c, NULL, "openssl_conf");
+	sid = init ? cfg_find_section(c, init) : NO_IDX;
+	return sid == NO_IDX ? 0 : eval_init_section(c, sid);
+}
+
 int cfg_eval(struct cfg *c)
 {
-	uint32_t def = cfg_find_section(c, "default"), i, j, sid;
+	uint32_t def = cfg_find_section(c, "default"), i, sid;
 	uint32_t *seen = NULL;
 	size_t nseen = 0, capseen = 0, k;
 	int err = 0;
@@ -172,6 +198,9 @@ int cfg_eval(struct cfg *c)
 	c->memo = calloc(c->nsec, sizeof(*c->memo));
 	if (!c->memo)
 		return -ENOMEM;
+	if (c->appname)
+		return eval_appname(c);
+	/* The program is not known: what any program's appname could load. */
 	for (i = c->sec[def].first; i != NO_IDX && !err && eval_tick(c); i = c->ent[i].next) {
 		if (!is_appname_key(c->ent[i].name))
 			continue;
@@ -194,8 +223,7 @@ int cfg_eval(struct cfg *c)
 			seen = ns;
 		}
 		seen[nseen++] = sid;
-		for (j = c->sec[sid].first; j != NO_IDX && !err && eval_tick(c); j = c->ent[j].next)
-			err = eval_module(c, c->ent[j].name, c->ent[j].value);
+		err = eval_init_section(c, sid);
 	}
 	free(seen);
 	return err;

@@ -60,6 +60,8 @@ struct cfg {
 	int rootfd;
 	const char *conf_include_dir;
 	const char *cwd;
+	const char *appname;  /* CONF_modules_load's; NULL: every "*_conf" key */
+	bool default_section; /* CONF_MFLAGS_DEFAULT_SECTION: fall back to openssl_conf */
 	size_t files;
 	size_t expand_budget;
 	size_t eval_budget;
