@@ -10,6 +10,8 @@ const char *const env_of_interest[] = {
 	"OPENSSL_MODULES",
 	"LD_PRELOAD",
 	"LD_LIBRARY_PATH",
+	/* the PKCS#11 module libp11's pkcs11 engine loads when no MODULE_PATH ctrl names one */
+	"PKCS11_MODULE_PATH",
 	NULL,
 };
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "detectors/openssl_args.h"
+#include "detectors/openssl_config.h"
 #include "proc/procfile.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -134,6 +135,7 @@ static const char *const kind_names[] = {
 	[MODULE_ENGINE] = "engine",
 	[MODULE_PROVIDER] = "provider",
 	[MODULE_UNKNOWN] = "unknown",
+	[MODULE_PKCS11] = "pkcs11-module",
 };
 
 /* -------------------------------------------------------------------------------------------
@@ -406,6 +408,9 @@ static struct module_attempt *attempt_find(struct ossl_state *st, const char *pa
  */
 static enum trust_role attempt_role(const struct module_attempt *a)
 {
+	/* A PKCS#11 module is the pkcs11 engine's to load, and lives with the system's libraries. */
+	if (a && !(a->layers & LAYER_LIBRARY) && a->kind == MODULE_PKCS11)
+		return ROLE_DEPENDENCY;
 	if (a && ((a->layers & LAYER_LIBRARY) || a->kind != MODULE_UNKNOWN))
 		return ROLE_MODULE;
 	return ROLE_DEPENDENCY;

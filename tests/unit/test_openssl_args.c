@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "detectors/openssl_args.h"
+#include "detectors/openssl_config.h"
 
 #define ARGV(...)  ((const char *const[]){ __VA_ARGS__ })
 #define NARGS(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
@@ -584,9 +585,10 @@ static void test_config_engine_chain(void **state)
 				     "[unreferenced]\n"
 				     "dynamic_path = /tmp/never.so\n");
 	assert_int_equal(openssl_config_parse("", tpath(t, "e.cnf"), NULL, &r), 0);
-	EXPECT_N(&r, 2);
+	EXPECT_N(&r, 3);
 	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/tmp/evil.so", "config dynamic_path");
 	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "pkcs11", "config engine");
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "/usr/lib/p11.so", "config MODULE_PATH");
 	module_requests_free(&r);
 
 	/* ctrls on the dynamic engine; "engines.1" is still the engines module. */
@@ -827,6 +829,109 @@ static void test_config_hostile(void **state)
 	free(data);
 }
 
+/* ---- the pkcs11 engine's own module (libp11): MODULE_PATH, PKCS11_MODULE_PATH ---- */
+
+static void test_pkcs11_module_args(void **state)
+{
+	struct module_requests r = { 0 };
+
+	/* `openssl engine pkcs11 -pre MODULE_PATH:...`: the ctrl runs before the engine's init. */
+	PARSE(&r, "openssl", "engine", "-t", "pkcs11", "-pre", "MODULE_PATH:/tmp/evil.so");
+	EXPECT_N(&r, 2);
+	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "pkcs11", "engine command");
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "/tmp/evil.so", "-pre MODULE_PATH");
+	module_requests_free(&r);
+
+	/* -post, a relative path (dlopen opens it from the cwd), --pre=, any case. */
+	PARSE(&r, "openssl", "engine", "pkcs11", "-post", "MODULE_PATH:./m.so",
+	      "--pre=module_path:x/y");
+	EXPECT_N(&r, 3);
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "./m.so", "-post MODULE_PATH");
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "x/y", "-pre MODULE_PATH");
+	module_requests_free(&r);
+
+	/* A bare name is dlopen()'s search: reported as a name. Empty or missing: nothing. */
+	PARSE(&r, "openssl", "engine", "pkcs11", "-pre", "MODULE_PATH:libevil.so", "-pre",
+	      "MODULE_PATH:", "-pre", "MODULE_PATH");
+	EXPECT_N(&r, 2);
+	EXPECT(&r, MODULE_PKCS11, MODREF_NAME, "libevil.so", "-pre MODULE_PATH");
+	module_requests_free(&r);
+
+	/* Through the dynamic engine: it hands MODULE_PATH to the pkcs11 engine it loaded. */
+	PARSE(&r, "openssl", "engine", "dynamic", "-pre", "SO_PATH:/usr/lib/x/pkcs11.so", "-pre",
+	      "LOAD", "-pre", "MODULE_PATH:/dev/shm/p.so");
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/usr/lib/x/pkcs11.so", "-pre SO_PATH");
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "/dev/shm/p.so", "-pre MODULE_PATH");
+	module_requests_free(&r);
+
+	/* Not the engine command: -pre is not an option there, so no ctrl. */
+	PARSE(&r, "openssl", "req", "-pre", "MODULE_PATH:/tmp/evil.so");
+	EXPECT_N(&r, 0);
+	module_requests_free(&r);
+}
+
+static void test_pkcs11_module_env(void **state)
+{
+	static const char *const env[] = { "PKCS11_MODULE_PATH=/tmp/evil.so", "PKCS11_MODULE_PATH=",
+					   "PKCS11_MODULE_PATH=opensc-pkcs11.so",
+					   "PKCS11_MODULE_PATHX=/tmp/no.so" };
+	struct module_requests r = { 0 };
+
+	assert_int_equal(openssl_env_parse(env, sizeof(env) / sizeof(env[0]), &r), 0);
+	EXPECT_N(&r, 2);
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "/tmp/evil.so", "PKCS11_MODULE_PATH");
+	EXPECT(&r, MODULE_PKCS11, MODREF_NAME, "opensc-pkcs11.so", "PKCS11_MODULE_PATH");
+	module_requests_free(&r);
+}
+
+static void test_pkcs11_module_config(void **state)
+{
+	struct tmpdir *t = *state;
+	struct module_requests r = { 0 };
+
+	/* Debian's documented pkcs11 engine section, and a ctrl name with a "n." prefix. */
+	write_str(tpath(t, "p.cnf"),
+		  "openssl_conf = init\n"
+		  "[init]\n"
+		  "engines = eng\n"
+		  "[eng]\n"
+		  "pkcs11 = pkcs11_section\n"
+		  "other = o\n"
+		  "[pkcs11_section]\n"
+		  "engine_id = pkcs11\n"
+		  "dynamic_path = /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so\n"
+		  "MODULE_PATH = /tmp/evil.so\n"
+		  "init = 1\n"
+		  "[o]\n"
+		  "engine_id = o\n"
+		  "1.MODULE_PATH = rel/m.so\n"
+		  "2.MODULE_PATH = EMPTY\n");
+	assert_int_equal(openssl_config_parse("", tpath(t, "p.cnf"), NULL, &r), 0);
+	EXPECT_N(&r, 4);
+	EXPECT(&r, MODULE_ENGINE, MODREF_PATH, "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so",
+	       "config dynamic_path");
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "/tmp/evil.so", "config MODULE_PATH");
+	EXPECT(&r, MODULE_ENGINE, MODREF_NAME, "o", "config engine");
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "rel/m.so", "config MODULE_PATH");
+	module_requests_free(&r);
+
+	/* libp11's provider (0.4.14 on) takes the module from its provider section. */
+	write_str(tpath(t, "q.cnf"),
+		  "openssl_conf = init\n"
+		  "[init]\n"
+		  "providers = prov\n"
+		  "[prov]\n"
+		  "pkcs11 = p\n"
+		  "[p]\n"
+		  "module = /usr/lib/x86_64-linux-gnu/ossl-modules/pkcs11prov.so\n"
+		  "pkcs11_module = /tmp/evil.so\n"
+		  "activate = 1\n");
+	assert_int_equal(openssl_config_parse("", tpath(t, "q.cnf"), NULL, &r), 0);
+	EXPECT_N(&r, 2);
+	EXPECT(&r, MODULE_PKCS11, MODREF_PATH, "/tmp/evil.so", "config pkcs11_module");
+	module_requests_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -843,6 +948,9 @@ int main(void)
 		cmocka_unit_test(test_config_option),
 		cmocka_unit_test(test_harmless_commands),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_pkcs11_module_args),
+		cmocka_unit_test(test_pkcs11_module_env),
+		cmocka_unit_test_setup_teardown(test_pkcs11_module_config, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_config_engine_chain, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_config_providers_and_modules, setup_dir,
 						teardown_dir),
