@@ -12,6 +12,8 @@ const char *const env_of_interest[] = {
 	"LD_LIBRARY_PATH",
 	/* the PKCS#11 module libp11's pkcs11 engine loads when no MODULE_PATH ctrl names one */
 	"PKCS11_MODULE_PATH",
+	/* node's options, --openssl-config among them, can come from here too */
+	"NODE_OPTIONS",
 	NULL,
 };
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "detectors/openssl_args.h"
+#include "detectors/node_args.h"
 #include "detectors/openssl_config.h"
 #include "proc/procfile.h"
 #include "util/json.h"
@@ -590,10 +591,14 @@ static void intent_add_requests(struct openssl_detector *d, struct proc *p, stru
 	}
 }
 
-/* Follow every configuration file the process will read, as it sees them. */
+/*
+ * Follow every configuration file the process will read, as it sees them: those named in reqs
+ * (-config, OPENSSL_CONF), else the system's own openssl.cnf. appname: the section the program
+ * starts from (node's), NULL for OpenSSL's own way.
+ */
 static void intent_add_config(struct openssl_detector *d, struct proc *p, struct ossl_state *st,
 			      const char *cwd, const struct module_requests *reqs,
-			      const struct event *ev)
+			      const char *appname, const struct event *ev)
 {
 	struct module_requests from_config = { 0 };
 	const char *include_dir = proc_getenv(p, "OPENSSL_CONF_INCLUDE");
@@ -607,17 +612,44 @@ static void intent_add_config(struct openssl_detector *d, struct proc *p, struct
 			continue;
 		named = true;
 		if (path_join(cwd[0] ? cwd : "/", r->value, path, sizeof(path)) == 0)
-			openssl_config_parse_ex(st->root, path, include_dir, cwd, &from_config);
+			openssl_config_parse_app(st->root, path, include_dir, cwd, appname, false,
+						 &from_config);
 	}
 	if (!named) {
 		/* No -config, no OPENSSL_CONF: the system's own openssl.cnf is read. */
 		char sysconf[PATH_MAX + 16];
 
 		snprintf(sysconf, sizeof(sysconf), "%s/openssl.cnf", d->env.trust->openssl_dir);
-		openssl_config_parse_ex(st->root, sysconf, include_dir, cwd, &from_config);
+		openssl_config_parse_app(st->root, sysconf, include_dir, cwd, appname, false,
+					 &from_config);
 	}
 	intent_add_requests(d, p, st, cwd, &from_config, ev);
 	module_requests_free(&from_config);
+}
+
+/*
+ * Node.js reads one configuration file (--openssl-config, else OPENSSL_CONF, else OpenSSL's
+ * default, taken as the system's), from its own section (nodejs_conf unless
+ * --openssl-shared-config), and --openssl-legacy-provider loads the legacy provider.
+ */
+static void intent_add_node(struct openssl_detector *d, struct proc *p, struct ossl_state *st,
+			    const char *cwd, const struct event *ev)
+{
+	struct node_openssl_opts o;
+	struct module_requests reqs = { 0 };
+
+	if (node_openssl_options((const char *const *)p->argv, p->argc, (const char *const *)p->env,
+				 p->envc, &o))
+		return;
+	if (o.config_file)
+		modreq_add(&reqs, MODULE_UNKNOWN, MODREF_CONFIG, o.config_file,
+			   o.config_from_option ? "--openssl-config" : "OPENSSL_CONF");
+	if (o.legacy_provider)
+		modreq_add_provider(&reqs, "legacy", "--openssl-legacy-provider");
+	intent_add_requests(d, p, st, cwd, &reqs, ev);
+	intent_add_config(d, p, st, cwd, &reqs, o.appname, ev);
+	module_requests_free(&reqs);
+	node_openssl_opts_free(&o);
 }
 
 /* The dynamic loader run as a program (`ld.so PROGRAM ARGS...`) runs its first argument. */
@@ -672,7 +704,8 @@ static size_t program_run_by_loader(const struct openssl_detector *d, const stru
 static bool env_steers_openssl(const struct proc *p)
 {
 	return proc_getenv(p, "OPENSSL_CONF") || proc_getenv(p, "OPENSSL_CONF_INCLUDE") ||
-	       proc_getenv(p, "OPENSSL_ENGINES") || proc_getenv(p, "OPENSSL_MODULES");
+	       proc_getenv(p, "OPENSSL_ENGINES") || proc_getenv(p, "OPENSSL_MODULES") ||
+	       proc_getenv(p, "PKCS11_MODULE_PATH");
 }
 
 static void on_exec(struct openssl_detector *d, struct proc *p, const struct event *ev)
@@ -684,16 +717,18 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 	bool openssl = identify(d, p);
 	bool loader = !openssl && is_dynamic_loader(p->exe.path);
 	bool steered = !openssl && env_steers_openssl(p);
+	/* A program with OpenSSL linked in (node) reads its configuration like any other. */
+	bool linked = !openssl && ev->exec.carries_openssl;
 
 	/* Most execs on a host stop here: not OpenSSL, not run through the loader, no OpenSSL
-	 * variables in the environment. */
-	if (!openssl && !loader && !steered)
+	 * inside, no OpenSSL variables in the environment. */
+	if (!openssl && !loader && !steered && !linked)
 		return;
 	proc_workdir(p, cwd, sizeof(cwd));
 	if (loader)
 		openssl = (program = program_run_by_loader(d, p, cwd, program_path,
 							   sizeof(program_path))) != 0;
-	if (!openssl && !steered)
+	if (!openssl && !steered && !linked)
 		return;
 	st = state_new(p, openssl);
 	if (!st)
@@ -706,7 +741,10 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 				   &reqs);
 	openssl_env_parse((const char *const *)p->env, p->envc, &reqs);
 	intent_add_requests(d, p, st, cwd, &reqs, ev);
-	intent_add_config(d, p, st, cwd, &reqs, ev);
+	if (!st->is_openssl && ev->exec.nodejs)
+		intent_add_node(d, p, st, cwd, ev);
+	else
+		intent_add_config(d, p, st, cwd, &reqs, NULL, ev);
 	module_requests_free(&reqs);
 }
 

@@ -97,12 +97,19 @@ class NodeLinkedOpenSSL(unittest.TestCase):
     def test_set_engine_in_a_container_with_its_own_node(self):
         """A container image with its own copy of node (a file of the
         overlay's lower layer, unknown at start): the sensor reads its
-        symbols when it first runs and probes it before it gets to load."""
+        symbols when it first runs and probes it. (The probe goes on a few
+        milliseconds after that first start: a load made sooner by the very
+        first run is a documented limitation, so the test runs it once
+        first.)"""
         inside = "/opt/node-%s/bin/node" % harness.rand()
         mod = self.ws.module()
         marker = self.ws.marker()
         with container.Container(self.ws.dir, layout="docker",
                                  image_files={inside: NODE}) as c:
+            # Long enough to be there when the sensor opens it, whatever its speed.
+            warm = c.exec([inside, "-e", "setTimeout(() => {}, 1000)"])
+            self.assertEqual(warm.returncode, 0, warm.output)
+            SENSOR.wait_for_log("library-layer probe on %s (Node.js)" % inside)
             r = c.exec([inside, "-e", SET_ENGINE, mod],
                        env={"SOWATCH_TEST_MARKER": marker})
             self.assertEqual(r.returncode, 0, r.output)
@@ -131,7 +138,29 @@ class NodeLinkedOpenSSL(unittest.TestCase):
         # node aborts when the provider does not initialise: the code ran first.
         self.assertEqual(read_marker(marker), r.pid, r.output)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
-        self.assertNodeFinding(fd, mod)
+        self.assertNodeFinding(fd, mod, layers=("intent", "library", "effect"))
+        self.assertEqual(fd.props.get("moduleKind"), "provider")
+
+    def test_provider_from_node_options(self):
+        """The same option in NODE_OPTIONS (quoted, as a shell would pass a
+        path with a space): nothing about OpenSSL in argv at all."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        conf = self.ws.write("node opts-%s.cnf" % harness.rand(), (
+            "nodejs_conf = node_init\n"
+            "[node_init]\n"
+            "providers = provs\n"
+            "[provs]\n"
+            "evil = evil_sect\n"
+            "[evil_sect]\n"
+            "module = %s\n"
+            "activate = 1\n") % mod)
+        env = {"NODE_OPTIONS": '--openssl-config="%s"' % conf}
+        r = run_cmd([NODE, "-e", "1"], env=env, marker=marker)
+        self.assertEqual(read_marker(marker), r.pid, r.output)
+        fd = SENSOR.wait_for(for_process(r.pid, mod))
+        self.assertNodeFinding(fd, mod, layers=("intent", "library", "effect"))
+        self.assertEqual(fd.props.get("requestOrigin"), "config module")
 
     def test_engine_from_shared_openssl_conf(self):
         """OPENSSL_CONF with --openssl-shared-config: node reads the
