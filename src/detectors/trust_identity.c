@@ -157,6 +157,19 @@ static int64_t ctime_ns_of(const struct stat *st)
 	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
+/*
+ * The ctime the kernel reported for the mapping, against the file's now. Since Linux 6.13
+ * (multigrain timestamps) the top bit of inode->i_ctime_nsec is a flag (I_CTIME_QUERIED),
+ * which the BPF side reads along with the nanoseconds: the same ctime can arrive 2^31 ns
+ * ahead. (It also makes one file two cache keys: verified at most twice.)
+ */
+static bool same_ctime(int64_t reported, const struct stat *st)
+{
+	int64_t now = ctime_ns_of(st);
+
+	return reported == now || reported == now + ((int64_t)1 << 31);
+}
+
 /* The host's file at its path, open as fd: is it what its package installed? */
 static const char *package_verdict(struct trust_identity *ti, const struct file_ref *file, int fd,
 				   const struct stat *st, bool *cacheable, const char **trusted)
@@ -200,7 +213,7 @@ static const char *package_verdict(struct trust_identity *ti, const struct file_
 	}
 	/* What we hashed must be what was mapped: any write in between changes the ctime */
 	if (fstat(fd, &after) || ctime_ns_of(&after) != ctime_ns_of(st) ||
-	    (file->ctime_ns && file->ctime_ns != ctime_ns_of(st))) {
+	    (file->ctime_ns && !same_ctime(file->ctime_ns, st))) {
 		*cacheable = false;
 		return trust_reason_changed;
 	}
