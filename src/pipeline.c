@@ -12,6 +12,7 @@
 #include "detectors/added_library.h"
 #include "detectors/openssl.h"
 #include "detectors/trust.h"
+#include "detectors/trust_identity.h"
 #include "findings/rules.h"
 #include "outputs/jsonl.h"
 #include "proc/container.h"
@@ -278,6 +279,20 @@ static void watch_process(uint32_t pid, void *ctx)
 		pl->watchers.watch_process(pid, pl->watchers.ctx);
 }
 
+/* Trust by identity: the host's package database for what lies in the trusted directories */
+static int trust_identity_setup(struct trust_policy *tp)
+{
+	const char *dirs[16];
+	size_t n = 0;
+
+	dirs[n++] = tp->engines_dir;
+	dirs[n++] = tp->modules_dir;
+	for (const char *const *d = tp->lib_dirs; d && *d && n < 15; d++)
+		dirs[n++] = *d;
+	dirs[n] = NULL;
+	return trust_identity_new(&tp->identity, "/var/lib/dpkg/info", dirs);
+}
+
 int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, const char **ret_error)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
@@ -291,6 +306,11 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 	err = trust_policy_init(&pl->trust);
 	if (err) {
 		*ret_error = "cannot learn OpenSSL's module directories from libcrypto";
+		goto err_free;
+	}
+	err = trust_identity_setup(&pl->trust);
+	if (err) {
+		*ret_error = "out of memory";
 		goto err_free;
 	}
 	err = proctable_new(&pl->pt);
@@ -345,6 +365,8 @@ const struct trust_policy *pipeline_trust(const struct pipeline *pl)
 
 void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watchers)
 {
+	long entries;
+
 	pl->watchers = *watchers;
 	if (openssl_detector_add_default_binaries(pl->openssl) == 0)
 		log_warn("no openssl binary found in the usual places: copies of it will only be "
@@ -352,6 +374,10 @@ void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watcher
 	proctable_seed_from_procfs(pl->pt);
 	log_info("ENGINESDIR %s, MODULESDIR %s; %zu processes known", pl->trust.engines_dir,
 		 pl->trust.modules_dir, proctable_size(pl->pt));
+	/* Now rather than at the first module: reading dpkg's database takes tens of ms */
+	entries = trust_identity_preload(pl->trust.identity);
+	if (entries >= 0)
+		log_info("dpkg database: %ld files in the trusted directories", entries);
 }
 
 static void flush_process(struct proc *p, void *ctx)
@@ -446,6 +472,7 @@ void pipeline_free(struct pipeline *pl)
 		return;
 	openssl_detector_free(pl->openssl);
 	added_library_detector_free(pl->added_library);
+	trust_identity_free(pl->trust.identity);
 	if (pl->unstored) {
 		store_retry(pl);
 		if (pl->n_unstored)

@@ -72,6 +72,7 @@ struct ossl_state {
 	bool is_openssl;
 	char root[64];	   /* "/proc/PID/root": the process's view of the file system */
 	uint32_t host_pid; /* 0: not a host process (a sandbox's) */
+	bool container;	   /* it belongs to a container: for trust, once its root is gone */
 	struct module_attempt *attempts;
 	size_t n_attempts, cap_attempts;
 	/* The DSO_load() call in flight (index + 1, 0 for none) and its thread: its first
@@ -370,6 +371,7 @@ static struct ossl_state *state_new(struct proc *p, bool is_openssl)
 	if (p->host_pid && !p->host_mount_ns)
 		snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->host_pid);
 	st->host_pid = p->host_pid;
+	st->container = p->container_id[0];
 	p->detector_state[DETECTOR_OPENSSL] = st;
 	p->detector_free[DETECTOR_OPENSSL] = state_free;
 	return st;
@@ -439,6 +441,7 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 		ref.ino = sb.st_ino;
 		ref.uid = sb.st_uid;
 		ref.mode = sb.st_mode;
+		ref.ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
 		a->have_id = true;
 		a->dev = sb.st_dev;
 		a->ino = sb.st_ino;
@@ -448,8 +451,10 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 		ref.uid = 0;
 		ref.mode = 0644;
 	}
-	a->trusted = trust_decide(d->env.trust, &ref, attempt_role(a), st->root,
-				  &a->trust_reason) != TRUST_CUSTOM;
+	a->trusted =
+	    trust_decide_view(d->env.trust, &ref, attempt_role(a),
+			      &(struct trust_view){ .root = st->root, .container = st->container },
+			      &a->trust_reason) != TRUST_CUSTOM;
 }
 
 /* A new attempt, or NULL when out of memory or past the limit for names never mapped. */
@@ -873,6 +878,7 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	const struct file_ref *file = &ev->map.file;
 	struct module_attempt *a, unstored = { 0 };
 	struct ossl_state *st = state_get(p);
+	struct trust_view view;
 	const char *reason;
 
 	if (!st && !ev->map.in_module_load && !identify(d, p))
@@ -890,7 +896,15 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 		return; /* nor the program ld.so was asked to run */
 
 	a = attempt_of_mapping(st, ev);
-	if (trust_decide(d->env.trust, file, attempt_role(a), st->root, &reason) != TRUST_CUSTOM) {
+	view = (struct trust_view){
+		.root = st->root,
+		.container = p->container_id[0],
+		/* The eBPF source answers `added` for every mapping it flags in_container */
+		.layers_known = ev->map.in_container && file->ino,
+		.added = ev->map.added,
+	};
+	if (trust_decide_view(d->env.trust, file, attempt_role(a), &view, &reason) !=
+	    TRUST_CUSTOM) {
 		if (a) {
 			a->mapped = true;
 			a->trusted = true;

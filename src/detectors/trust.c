@@ -9,6 +9,7 @@
 
 #include <openssl/crypto.h>
 
+#include "detectors/trust_identity.h"
 #include "util/path.h"
 
 static const char *const default_lib_dirs[] = {
@@ -82,6 +83,16 @@ static bool directory_is_safe(const char *root, const char *path)
 enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file_ref *file,
 				enum trust_role role, const char *root, const char **ret_reason)
 {
+	struct trust_view view = { .root = root };
+
+	return trust_decide_view(tp, file, role, &view, ret_reason);
+}
+
+enum trust_verdict trust_decide_view(const struct trust_policy *tp, const struct file_ref *file,
+				     enum trust_role role, const struct trust_view *view,
+				     const char **ret_reason)
+{
+	const char *root = view->root ? view->root : "";
 	char path[PATH_MAX];
 	enum trust_verdict where = TRUST_CUSTOM;
 
@@ -129,6 +140,18 @@ enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file
 		*ret_reason = "the module's directory is not owned by root or is writable by group "
 			      "or others";
 		return TRUST_CUSTOM;
+	}
+	/*
+	 * The right place, the right owner: now, is it the file that was installed there? A
+	 * source that gives no identity (gVisor's) leaves the place to decide.
+	 */
+	if (tp->identity && file->ino) {
+		struct file_ref at = *file;
+
+		at.path = path;
+		if (!trust_identity_check(tp->identity, &at, view, ret_reason))
+			return TRUST_CUSTOM;
+		return where;
 	}
 	*ret_reason = where == TRUST_MODULE_DIR ? "in OpenSSL's module directory, owned by root"
 						: "in a system library directory, owned by root";

@@ -7,6 +7,9 @@
  * directories; and in either case the file is owned by root and not writable by group or
  * others, and so is its directory. Anything else (other paths, memfds, deleted files, files
  * an unprivileged user could have written) is custom.
+ *
+ * A place is not enough: with an identity checker (trust_identity.h), the file must also be
+ * the one installed there, by the package manager or with the container's image.
  */
 #ifndef SOWATCH_TRUST_H
 #define SOWATCH_TRUST_H
@@ -22,6 +25,16 @@ struct trust_policy {
 	char engines_dir[PATH_MAX];
 	char modules_dir[PATH_MAX];
 	const char *const *lib_dirs; /* NULL-terminated */
+	/* Checks that a file at a trusted place is the installed one; NULL: the place decides */
+	struct trust_identity *identity;
+};
+
+/* The process that has the file, as far as trust needs to know it. */
+struct trust_view {
+	const char *root;  /* "/proc/PID/root", or "" for the host's view */
+	bool container;	   /* it belongs to a container (decides once its root is gone) */
+	bool layers_known; /* `added` below is the kernel's answer for this very mapping */
+	unsigned added;	   /* enum sw_added_reason */
 };
 
 enum trust_verdict {
@@ -48,6 +61,10 @@ enum trust_role {
  */
 enum trust_verdict trust_decide(const struct trust_policy *tp, const struct file_ref *file,
 				enum trust_role role, const char *root, const char **ret_reason);
+/* The same, with what is known of the process's view (see trust_identity_check()). */
+enum trust_verdict trust_decide_view(const struct trust_policy *tp, const struct file_ref *file,
+				     enum trust_role role, const struct trust_view *view,
+				     const char **ret_reason);
 
 /*
  * Every directory whose files the trust policy could accept, down to `depth` levels below
