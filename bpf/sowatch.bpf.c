@@ -396,6 +396,12 @@ struct inode___before_6_6 {
 	struct timespec64 i_ctime;
 } __attribute__((preserve_access_index));
 
+/*
+ * Since 6.13 (multigrain timestamps) the top bit of i_ctime_nsec is a flag, I_CTIME_QUERIED:
+ * set once someone has read the ctime. Nanoseconds never reach it (10^9 < 2^30).
+ */
+#define I_CTIME_NSEC_MASK 0x7fffffffU
+
 /* The inode's last change, CLOCK_REALTIME ns, whichever way this kernel stores it. */
 static __always_inline __s64 inode_ctime_ns(struct inode *inode)
 {
@@ -404,7 +410,7 @@ static __always_inline __s64 inode_ctime_ns(struct inode *inode)
 
 	if (bpf_core_field_exists(inode->i_ctime_sec))
 		return BPF_CORE_READ(inode, i_ctime_sec) * 1000000000 +
-		       BPF_CORE_READ(inode, i_ctime_nsec);
+		       (BPF_CORE_READ(inode, i_ctime_nsec) & I_CTIME_NSEC_MASK);
 	if (bpf_core_field_exists(v66->__i_ctime))
 		return BPF_CORE_READ(v66, __i_ctime.tv_sec) * 1000000000 +
 		       BPF_CORE_READ(v66, __i_ctime.tv_nsec);

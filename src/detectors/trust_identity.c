@@ -157,17 +157,10 @@ static int64_t ctime_ns_of(const struct stat *st)
 	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 }
 
-/*
- * The ctime the kernel reported for the mapping, against the file's now. Since Linux 6.13
- * (multigrain timestamps) the top bit of inode->i_ctime_nsec is a flag (I_CTIME_QUERIED),
- * which the BPF side reads along with the nanoseconds: the same ctime can arrive 2^31 ns
- * ahead. (It also makes one file two cache keys: verified at most twice.)
- */
+/* The ctime the kernel reported for the mapping, against the file's now. */
 static bool same_ctime(int64_t reported, const struct stat *st)
 {
-	int64_t now = ctime_ns_of(st);
-
-	return reported == now || reported == now + ((int64_t)1 << 31);
+	return reported == ctime_ns_of(st);
 }
 
 /* The host's file at its path, open as fd: is it what its package installed? */
