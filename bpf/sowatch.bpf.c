@@ -149,6 +149,20 @@ struct {
 	__type(value, struct pending_map);
 } pending_maps SEC(".maps");
 
+/*
+ * tid -> nesting depth of calls in flight into OpenSSL's engine and provider API (see
+ * SW_MAP_IN_OPENSSL_CALL). Rare in most programs; calls_in_flight counts the threads inside
+ * one, so that most mmaps look at that number only.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u32);
+} openssl_calls SEC(".maps");
+
+__u64 calls_in_flight = 0;
+
 /* tid -> nesting depth of DSO_load() calls in flight */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -181,6 +195,13 @@ static __always_inline void interest_set(__u32 tgid, __u32 want)
 {
 	if (bpf_map_update_elem(&interest, &tgid, &want, BPF_ANY))
 		count(SW_EVENT_MAP, COUNT_DROPPED);
+}
+
+/* A thread that execs or exits inside an OpenSSL call never returns from it. */
+static __always_inline void openssl_call_forget(__u32 tid)
+{
+	if (bpf_map_delete_elem(&openssl_calls, &tid) == 0)
+		__sync_fetch_and_sub(&calls_in_flight, 1);
 }
 
 static __always_inline void header_fill(struct sw_event_header *hdr, __u32 kind, __u32 size,
@@ -610,6 +631,7 @@ int handle__sched_process_exec(struct trace_event_raw_sched_process_exec *ctx)
 	else
 		bpf_map_delete_elem(&interest, &tgid);
 	bpf_map_delete_elem(&dso_loading, &tid);
+	openssl_call_forget(tid);
 	return 0;
 }
 
@@ -653,6 +675,7 @@ int handle__sched_process_exit(void *ctx)
 
 	bpf_map_delete_elem(&dso_loading, &tid);
 	bpf_map_delete_elem(&pending_maps, &tid);
+	openssl_call_forget(tid);
 	/*
 	 * The process is gone when its last thread goes, which need not be the leader (a main
 	 * thread may pthread_exit() first). do_exit() drops signal->live before this tracepoint.
@@ -711,6 +734,17 @@ static __always_inline bool enforce_applies(void)
 	return container == (enforce_where == SW_ENFORCE_CONTAINERS);
 }
 
+/* Whether the thread is inside one of OpenSSL's engine or provider calls. */
+static __always_inline bool in_openssl_call(__u32 tid)
+{
+	__u32 *depth;
+
+	if (!calls_in_flight)
+		return false;
+	depth = bpf_map_lookup_elem(&openssl_calls, &tid);
+	return depth && *depth; /* read: the verifier refuses an OR of two pointers */
+}
+
 /* Remember an exec-granting call of a process of interest until its syscall returns. */
 static __always_inline void map_pending(__u64 start, __u32 flags)
 {
@@ -719,6 +753,7 @@ static __always_inline void map_pending(__u64 start, __u32 flags)
 	__u32 tid = (__u32)pid_tgid;
 	struct pending_map p = { .start = start, .flags = flags };
 	__u32 *want = bpf_map_lookup_elem(&interest, &tgid);
+	bool in_call = in_openssl_call(tid);
 
 	/*
 	 * Container processes are looked at too, for libraries added to the container: their
@@ -727,8 +762,10 @@ static __always_inline void map_pending(__u64 start, __u32 flags)
 	if (!(flags & SW_MAP_MPROTECT) &&
 	    in_container((struct task_struct *)bpf_get_current_task()))
 		p.flags |= SW_MAP_IN_CONTAINER;
-	else if (!want && !(flags & SW_MAP_LIBCRYPTO))
+	else if (!want && !(flags & SW_MAP_LIBCRYPTO) && !in_call)
 		return;
+	if (in_call)
+		p.flags |= SW_MAP_IN_OPENSSL_CALL;
 	p.interest = want ? *want : 0;
 	if (bpf_map_lookup_elem(&dso_loading, &tid))
 		p.flags |= SW_MAP_IN_DSO_LOAD;
@@ -766,7 +803,7 @@ static __always_inline bool map_event_send(__u32 kind, __u32 tgid, __u32 tid,
 	 * OpenSSL process's own libraries can wait for the next drain.
 	 */
 	bool urgent = kind == SW_EVENT_LIBCRYPTO_MAPPED || added ||
-		      (flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_KILLED));
+		      (flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_IN_OPENSSL_CALL | SW_MAP_KILLED));
 	struct sw_map_event *e = event_reserve(kind, sizeof(*e), tgid, tid, urgent);
 
 	if (!e)
@@ -835,7 +872,7 @@ static __always_inline void map_report(__u64 addr)
 		libcrypto_first_mapping(tgid, tid, &found, flags);
 	if (flags & SW_MAP_IN_CONTAINER)
 		added = added_reasons((struct task_struct *)bpf_get_current_task(), found.file);
-	if (!want && !added)
+	if (!want && !added && !(flags & SW_MAP_IN_OPENSSL_CALL))
 		return; /* a container's own library, of no interest otherwise */
 	if (enforce && enforce_applies() &&
 	    (((flags & SW_MAP_IN_DSO_LOAD) && !module_file_trusted(found.file)) ||
@@ -1045,6 +1082,45 @@ int BPF_KPROBE(handle__dso_load_ia32)
 	    bpf_probe_read_user(&filename, sizeof(filename), (void *)(PT_REGS_SP(ctx) + 8)))
 		filename = 0;
 	return dso_load_enter((const char *)(unsigned long)filename);
+}
+
+/*
+ * One of OpenSSL's engine and provider calls (ENGINE_init, ENGINE_ctrl, ...), entered: what the
+ * thread maps until it returns, an engine or provider loaded it. Its arguments do not matter,
+ * so one program serves 64-bit and 32-bit processes.
+ */
+SEC("uprobe")
+int BPF_KPROBE(handle__openssl_call)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid, one = 1;
+	__u32 *depth;
+
+	if ((pid_tgid >> 32) == self_tgid)
+		return 0;
+	depth = bpf_map_lookup_elem(&openssl_calls, &tid);
+	if (depth)
+		(*depth)++; /* per-thread: no other writer */
+	else if (bpf_map_update_elem(&openssl_calls, &tid, &one, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&calls_in_flight, 1);
+	else
+		count(SW_EVENT_MAP, COUNT_DROPPED); /* full: its mappings would go unseen */
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(handle__openssl_call_return)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 *depth = bpf_map_lookup_elem(&openssl_calls, &tid);
+
+	if (!depth)
+		return 0;
+	if (*depth > 1)
+		(*depth)--;
+	else
+		openssl_call_forget(tid);
+	return 0;
 }
 
 SEC("uretprobe")

@@ -74,6 +74,12 @@ enum sw_map_flags {
 	SW_MAP_IN_CONTAINER = 1 << 2, /* the process lives in another mount namespace */
 	SW_MAP_KILLED = 1 << 3,	      /* enforce mode: killed before the module's code ran */
 	SW_MAP_LIBCRYPTO = 1 << 4,    /* the file is named libcrypto* */
+	/*
+	 * Mapped while this thread was inside one of OpenSSL's engine or provider calls
+	 * (ENGINE_init, ENGINE_ctrl, ENGINE_load_private_key, OSSL_PROVIDER_load, ...): what an
+	 * engine or provider loads by its own means, a PKCS#11 module say.
+	 */
+	SW_MAP_IN_OPENSSL_CALL = 1 << 5,
 };
 
 /*

@@ -94,9 +94,11 @@ struct event {
 			uint64_t start, end, pgoff;
 			bool via_mprotect;
 			bool in_module_load; /* happened inside libcrypto's DSO_load() */
-			bool in_container;   /* the process is in another mount namespace */
-			bool killed;	     /* enforce mode killed the process at this mapping */
-			unsigned added; /* enum sw_added_reason: why it may not be the image's */
+			/* ... inside OpenSSL's engine or provider API (an engine's own loads) */
+			bool in_openssl_call;
+			bool in_container; /* the process is in another mount namespace */
+			bool killed;	   /* enforce mode killed the process at this mapping */
+			unsigned added;	   /* enum sw_added_reason: why it may not be the image's */
 		} map;
 		struct {
 			const char *name; /* the file name exactly as libcrypto was given it */

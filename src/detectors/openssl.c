@@ -880,15 +880,17 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	struct ossl_state *st = state_get(p);
 	struct trust_view view;
 	const char *reason;
+	/* Inside DSO_load, or inside an engine's or provider's call (what it loads itself) */
+	bool openssls_doing = ev->map.in_module_load || ev->map.in_openssl_call;
 
-	if (!st && !ev->map.in_module_load && !identify(d, p))
+	if (!st && !openssls_doing && !identify(d, p))
 		return; /* a program's own libraries: not OpenSSL's doing */
 	if (!st)
 		st = state_for_loading(d, p);
 	if (!st)
 		return;
 	/* Another program's mappings count when they are what its OpenSSL config asked for. */
-	if (!ev->map.in_module_load && !st->is_openssl && !attempt_of_mapping(st, ev))
+	if (!openssls_doing && !st->is_openssl && !attempt_of_mapping(st, ev))
 		return;
 	if (file->ino && file->dev == p->exe.dev && file->ino == p->exe.ino)
 		return; /* the program's own executable is never a module */
@@ -919,6 +921,9 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 			a->kind = kind_by_place(d, file->path ? file->path : "");
 			a->time_ns = ev->time_ns;
 			a->source = ev->source;
+			/* Named nowhere: say why the mapping counted. */
+			if (ev->map.in_openssl_call && !ev->map.in_module_load)
+				a->origin = "engine or provider call";
 		} else {
 			a = &unstored; /* out of memory: report all the same */
 		}

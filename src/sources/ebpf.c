@@ -45,7 +45,9 @@ struct exe_verdict {
 
 /* The library layer's two probes on one libcrypto file */
 struct libcrypto_probe {
-	struct bpf_link *entry, *ret;
+	/* DSO_load's entry and return, then each of OpenSSL's calls' that the file has */
+	struct bpf_link *links[2 + 2 * ELF_OPENSSL_CALLS];
+	int n;
 };
 
 struct ebpf_source {
@@ -160,14 +162,41 @@ static void file_map_remove(struct bpf_map *map, dev_t dev, uint64_t ino)
  * included, and in those already running. `path` must name that very file; `elf` is what
  * elf_openssl_scan() read from it.
  */
+/* A uprobe (or uretprobe) of prog at offset in the file at path, kept in p. */
+static int probe_add(struct libcrypto_probe *p, struct bpf_program *prog, const char *path,
+		     uint64_t offset, bool retprobe)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = retprobe);
+	struct bpf_link *link = bpf_program__attach_uprobe_opts(prog, -1, path, offset, &opts);
+
+	if (!link)
+		return -errno;
+	p->links[p->n++] = link;
+	return 0;
+}
+
+static void probe_destroy(struct libcrypto_probe *p)
+{
+	for (int i = 0; i < p->n; i++)
+		bpf_link__destroy(p->links[i]);
+	p->n = 0;
+}
+
+/*
+ * The library layer on one file that carries DSO_load() (a libcrypto, or a program with OpenSSL
+ * linked in): a uprobe and a uretprobe at its first instruction, and at those of OpenSSL's
+ * engine and provider calls. Uprobes belong to the file (the inode whose pages are mapped), so
+ * they fire in every process that maps it, containers included, and in those already running.
+ * `path` must name that very file; `elf` is what elf_openssl_scan() read from it.
+ */
 static int probe_attach(struct ebpf_source *src, const char *path, const char *shown,
 			const struct elf_openssl *elf)
 {
 	/* A 32-bit process passes its arguments on the stack and has its own programs. */
 	struct bpf_program *entry = elf->is_32bit ? src->skel->progs.handle__dso_load_ia32
 						  : src->skel->progs.handle__dso_load;
-	LIBBPF_OPTS(bpf_uprobe_opts, opts);
-	struct libcrypto_probe p;
+	struct libcrypto_probe p = { .n = 0 };
+	int err, calls = 0;
 
 	if (!elf->has_dso_load)
 		return -ENOENT;
@@ -186,21 +215,33 @@ static int probe_attach(struct ebpf_source *src, const char *path, const char *s
 		if (!src->libcrypto)
 			return -ENOMEM;
 	}
-	p.entry = bpf_program__attach_uprobe_opts(entry, -1, path, elf->dso_load_offset, &opts);
-	if (!p.entry)
-		return -errno;
-	opts.retprobe = true;
-	p.ret = bpf_program__attach_uprobe_opts(src->skel->progs.handle__dso_load_return, -1, path,
-						elf->dso_load_offset, &opts);
-	if (!p.ret) {
-		int err = -errno;
-
-		bpf_link__destroy(p.entry);
+	err = probe_add(&p, entry, path, elf->dso_load_offset, false);
+	if (!err)
+		err = probe_add(&p, src->skel->progs.handle__dso_load_return, path,
+				elf->dso_load_offset, true);
+	if (err) {
+		probe_destroy(&p);
 		return err;
 	}
+	/* Without these, only what an engine or provider loads inside DSO_load is seen. */
+	for (int i = 0; i < ELF_OPENSSL_CALLS; i++) {
+		uint64_t at = elf->call_offsets[i];
+
+		if (!at)
+			continue;
+		err = probe_add(&p, src->skel->progs.handle__openssl_call, path, at, false);
+		if (!err)
+			err = probe_add(&p, src->skel->progs.handle__openssl_call_return, path, at,
+					true);
+		if (err)
+			log_warn("no probe on %s in %s: %s", elf_openssl_call_names[i], shown,
+				 strerror(-err));
+		else
+			calls++;
+	}
 	src->libcrypto[src->n_libcrypto++] = p;
-	log_info("library-layer probe on %s%s%s", shown, elf->is_32bit ? " (32-bit)" : "",
-		 elf->is_nodejs ? " (Node.js)" : "");
+	log_info("library-layer probe on %s%s%s: DSO_load and %d engine and provider calls", shown,
+		 elf->is_32bit ? " (32-bit)" : "", elf->is_nodejs ? " (Node.js)" : "", calls);
 	return 0;
 }
 
@@ -646,10 +687,8 @@ void ebpf_source_close(struct ebpf_source *src)
 	ring_buffer__free(src->rb);
 	bpf_link__destroy(src->ia32_enter);
 	bpf_link__destroy(src->ia32_exit);
-	for (int i = 0; i < src->n_libcrypto; i++) {
-		bpf_link__destroy(src->libcrypto[i].entry);
-		bpf_link__destroy(src->libcrypto[i].ret);
-	}
+	for (int i = 0; i < src->n_libcrypto; i++)
+		probe_destroy(&src->libcrypto[i]);
 	free(src->libcrypto);
 	sowatch_bpf__destroy(src->skel);
 	free(src);

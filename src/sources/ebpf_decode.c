@@ -179,6 +179,7 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, en
 	ev->map.pgoff = e->pgoff;
 	ev->map.via_mprotect = e->flags & SW_MAP_MPROTECT;
 	ev->map.in_module_load = e->flags & SW_MAP_IN_DSO_LOAD;
+	ev->map.in_openssl_call = e->flags & SW_MAP_IN_OPENSSL_CALL;
 	ev->map.in_container = e->flags & SW_MAP_IN_CONTAINER;
 	ev->map.killed = e->flags & SW_MAP_KILLED;
 	ev->map.added = e->added;

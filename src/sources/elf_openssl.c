@@ -39,6 +39,26 @@ static bool defines_function(const GElf_Sym *sym)
 	       sym->st_value != 0;
 }
 
+const char *const elf_openssl_call_names[ELF_OPENSSL_CALLS] = {
+	"ENGINE_by_id",		   /* binds a dynamic engine: its bind function runs */
+	"ENGINE_init",		   /* the engine's init function (config's init = 1 too) */
+	"ENGINE_ctrl",		   /* every ctrl, ENGINE_ctrl_cmd_string's among them */
+	"ENGINE_load_private_key", /* where libp11 loads its PKCS#11 module */
+	"ENGINE_load_public_key",
+	"OSSL_PROVIDER_load", /* the provider's init function */
+	"OSSL_PROVIDER_try_load",
+};
+
+/* The offset of the code at vaddr into ret, if it is one of OpenSSL's calls sowatch watches. */
+static void note_call(Elf *elf, const char *name, uint64_t vaddr, struct elf_openssl *ret)
+{
+	for (int i = 0; i < ELF_OPENSSL_CALLS; i++)
+		if (!ret->call_offsets[i] && strcmp(name, elf_openssl_call_names[i]) == 0) {
+			vaddr_to_offset(elf, vaddr, &ret->call_offsets[i]);
+			return;
+		}
+}
+
 /* Look through one symbol table for what elf_openssl cares about. */
 static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_openssl *ret)
 {
@@ -65,6 +85,8 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_
 			ret->has_dso_load = true;
 		else if (strcmp(name, "napi_module_register") == 0)
 			ret->is_nodejs = true;
+		else if (name[0] == 'E' || name[0] == 'O')
+			note_call(elf, name, sym.st_value, ret);
 	}
 }
 

@@ -16,11 +16,20 @@
 /* Smaller files are not read (see SW_EXE_SCAN_MIN_SIZE). */
 #define ELF_OPENSSL_MIN_SIZE SW_EXE_SCAN_MIN_SIZE
 
+/*
+ * OpenSSL's engine and provider calls: what a thread maps inside one of them, an engine or a
+ * provider loaded by its own means (the pkcs11 engine's PKCS#11 module, say).
+ */
+#define ELF_OPENSSL_CALLS 7
+extern const char *const elf_openssl_call_names[ELF_OPENSSL_CALLS];
+
 struct elf_openssl {
 	bool is_32bit;		  /* ELFCLASS32: arguments of its functions are on the stack */
 	bool has_dso_load;	  /* defines the function DSO_load */
 	uint64_t dso_load_offset; /* the file offset of its first instruction: the uprobe's */
-	bool is_nodejs;		  /* defines napi_module_register: a Node.js runtime */
+	/* The same for each of elf_openssl_call_names[]; 0 where not defined */
+	uint64_t call_offsets[ELF_OPENSSL_CALLS];
+	bool is_nodejs; /* defines napi_module_register: a Node.js runtime */
 };
 
 /*

@@ -48,6 +48,28 @@ print("asked the pkcs11 engine for a key")
 """
 
 
+# The same, with the module named by the program itself through the engine's
+# MODULE_PATH ctrl: nothing sowatch reads names it. What counts is that the
+# engine mapped it inside one of OpenSSL's engine calls.
+PY_ENGINE_CTRL = r"""
+import ctypes, sys
+c = ctypes.CDLL("libcrypto.so.3")
+c.ENGINE_by_id.restype = ctypes.c_void_p
+c.ENGINE_init.argtypes = [ctypes.c_void_p]
+c.ENGINE_ctrl_cmd_string.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p,
+                                     ctypes.c_int]
+c.ENGINE_load_private_key.restype = ctypes.c_void_p
+c.ENGINE_load_private_key.argtypes = [ctypes.c_void_p, ctypes.c_char_p,
+                                      ctypes.c_void_p, ctypes.c_void_p]
+e = c.ENGINE_by_id(b"pkcs11")
+if not e or c.ENGINE_ctrl_cmd_string(e, b"MODULE_PATH", sys.argv[2].encode(), 0) != 1 \
+        or c.ENGINE_init(e) != 1:
+    sys.exit("no pkcs11 engine")
+c.ENGINE_load_private_key(e, sys.argv[1].encode(), None, None)
+print("asked the pkcs11 engine for a key")
+"""
+
+
 def setUpModule():
     global SENSOR, SKIP_REASON
     SKIP_REASON = harness.require_environment()
@@ -126,6 +148,24 @@ class Pkcs11Module(unittest.TestCase):
         self.assertPkcs11Finding(fd, mod, "config MODULE_PATH")
         self.assertTrue(fd.process["binary"]["path"].startswith("/usr/bin/python3"),
                         fd.process["binary"])
+
+    def test_python_with_module_path_from_a_ctrl(self):
+        """Python sets MODULE_PATH with ENGINE_ctrl_cmd_string: no argv,
+        environment or configuration names the file. The engine maps it
+        inside ENGINE_load_private_key, one of the OpenSSL calls the library
+        layer watches: the effect layer reports it, saying why it counted."""
+        mod = self.ws.module("p11")
+        marker = self.ws.marker()
+        r = run_cmd([PYTHON, "-c", PY_ENGINE_CTRL, KEY_URI, mod], marker=marker)
+        self.assertEqual(read_marker(marker), r.pid, r.output)
+        fd = SENSOR.wait_for(for_process(r.pid, mod))
+        self.assertEqual(fd.f["severity"], "CRITICAL", fd.raw)
+        self.assertIs(fd.props.get("loaded"), True)
+        self.assertEqual(fd.props.get("detectionLayers"), ["effect"])
+        self.assertEqual(fd.props.get("requestOrigin"), "engine or provider call")
+        lib = fd.process["libraries"][0]
+        self.assertEqual(lib["path"], mod)
+        self.assertEqual(lib["sha256"], harness.sha256_file(mod))
 
     def test_p11_kit_proxy_gives_nothing(self):
         """The same two programs with no module named: libp11 loads p11-kit's

@@ -33,15 +33,15 @@ static int scan_path(const char *path, struct elf_openssl *ret)
 	return err;
 }
 
-/* DSO_load's file offset as binutils computes it: nm's address, then readelf's segments. */
-static unsigned long long offset_by_binutils(const char *path)
+/* A function's file offset as binutils computes it: nm's address, then readelf's segments. */
+static unsigned long long offset_by_binutils(const char *path, const char *symbol)
 {
 	char cmd[512];
 	unsigned long long vaddr = 0, off, seg_vaddr, filesz, ret = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd),
-		 "nm -D --defined-only %s | awk '$3 ~ /^DSO_load(@|$)/ {print $1}'", path);
+	snprintf(cmd, sizeof(cmd), "nm -D --defined-only %s | awk '$3 ~ /^%s(@|$)/ {print $1}'",
+		 path, symbol);
 	p = popen(cmd, "r");
 	assert_non_null(p);
 	assert_int_equal(fscanf(p, "%llx", &vaddr), 1);
@@ -70,7 +70,11 @@ static void test_libcrypto(void **state)
 	assert_true(elf.has_dso_load);
 	assert_false(elf.is_32bit);
 	assert_false(elf.is_nodejs);
-	assert_int_equal(elf.dso_load_offset, offset_by_binutils(LIBCRYPTO));
+	assert_int_equal(elf.dso_load_offset, offset_by_binutils(LIBCRYPTO, "DSO_load"));
+	/* Every engine and provider call is in libcrypto 3 */
+	for (int i = 0; i < ELF_OPENSSL_CALLS; i++)
+		assert_int_equal(elf.call_offsets[i],
+				 offset_by_binutils(LIBCRYPTO, elf_openssl_call_names[i]));
 }
 
 static void test_program_without_openssl(void **state)
@@ -80,6 +84,8 @@ static void test_program_without_openssl(void **state)
 	assert_int_equal(scan_path("/bin/true", &elf), 0);
 	assert_false(elf.has_dso_load);
 	assert_false(elf.is_nodejs);
+	for (int i = 0; i < ELF_OPENSSL_CALLS; i++)
+		assert_int_equal(elf.call_offsets[i], 0);
 }
 
 static void test_not_elf(void **state)
