@@ -805,7 +805,7 @@ out:
  * gVisor's runsc keeps a container's state as <root>/<id>_sandbox:<sandbox id>.state, a JSON
  * object with the OCI spec ("spec", annotations included), "bundleDir" and "createdAt".
  */
-static const char *const runsc_roots[] = {
+const char *const container_runsc_roots[] = {
 	"/var/run/runsc",
 	"/run/containerd/runsc/k8s.io",
 	"/run/containerd/runsc/default",
@@ -818,7 +818,7 @@ static int runsc_load(const char *id, struct container_info *ret)
 	int r = -ENOENT;
 
 	memset(ret, 0, sizeof(*ret));
-	for (const char *const *root = runsc_roots; *root && r == -ENOENT; root++) {
+	for (const char *const *root = container_runsc_roots; *root && r == -ENOENT; root++) {
 		DIR *d = opendir(*root);
 		struct dirent *de;
 

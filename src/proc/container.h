@@ -27,6 +27,11 @@
  * shim for the Kubernetes and default namespaces, docker's (moby) runc, crun's. NULL-terminated.
  */
 extern const char *const container_default_roots[];
+/*
+ * gVisor's runsc state directories searched by default: its own default and containerd's runsc
+ * shim's (Kubernetes and default namespaces). NULL-terminated.
+ */
+extern const char *const container_runsc_roots[];
 
 /*
  * The container id named by one cgroup path, in the layouts of docker (docker-<id>.scope,
