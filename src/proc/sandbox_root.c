@@ -203,7 +203,8 @@ int sandbox_runsc_root_from_cmdline(const char *cmdline, size_t len, char *ret, 
 		const char *flag = arg, *value;
 		size_t value_len;
 
-		if (n == 0 || strcmp(arg, "--") == 0 || (arg + n < end && is_runsc_command(arg)))
+		if (n == 0 || (n == 2 && memcmp(arg, "--", 2) == 0) ||
+		    (arg + n < end && is_runsc_command(arg)))
 			break;
 		/* Go's flag package takes "-root" and "--root" alike. */
 		if (n > 1 && flag[0] == '-' && flag[1] == '-')
