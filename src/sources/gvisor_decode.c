@@ -62,6 +62,8 @@ struct gvisor_decoder {
 	void *ctx;
 	gvisor_root_fn root_fn;
 	void *root_ctx;
+	time_t root_lookup_second; /* CLOCK_MONOTONIC */
+	unsigned root_lookups;	   /* in that second */
 	struct gcontainer *containers[GVISOR_MAX_CONTAINERS];
 	uint64_t container_clock;
 	struct gvisor_decoder_stats stats;
@@ -392,38 +394,72 @@ static void container_free(struct gcontainer *c)
 	free(c);
 }
 
-/* Ask where the container's files are (again: a container/start may follow a restart). */
+/*
+ * Whether another root lookup fits this second's budget: each reads directories and a file on
+ * the event thread, and the sentry, which names the containers, may be the attacker's.
+ */
+static bool root_lookup_allowed(struct gvisor_decoder *dec)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec != dec->root_lookup_second) {
+		dec->root_lookup_second = ts.tv_sec;
+		dec->root_lookups = 0;
+	}
+	if (dec->root_lookups >= GVISOR_ROOT_LOOKUPS_PER_S) {
+		dec->stats.root_lookups_skipped++;
+		return false;
+	}
+	dec->root_lookups++;
+	return true;
+}
+
+/* Ask where the container's files are (again at each start: it may have been restarted). */
 static void container_resolve_root(struct gvisor_decoder *dec, struct gcontainer *c)
 {
 	char root[GVISOR_PATH_MAX + 1];
 
 	free(c->root);
 	c->root = NULL;
-	if (dec->root_fn && dec->root_fn(c->id, root, sizeof(root), dec->root_ctx) &&
-	    root[0] == '/' && strcmp(root, "/") != 0)
+	if (dec->root_fn && root_lookup_allowed(dec) &&
+	    dec->root_fn(c->id, root, sizeof(root), dec->root_ctx) && root[0] == '/' &&
+	    strcmp(root, "/") != 0)
 		c->root = strdup(root); /* without memory: the host's paths, as before */
 }
 
-/*
- * The container named id, remembered (its root looked up) on first sight, or looked up again
- * when starting; the least recently used makes room. NULL for no id, one too long to be real,
- * or no memory: the host's paths.
- */
-static struct gcontainer *container_get(struct gvisor_decoder *dec, const char *id, bool starting)
+static struct gcontainer *container_find(struct gvisor_decoder *dec, const char *id)
 {
-	struct gcontainer **slot = NULL;
-
-	if (!id || !id[0] || strlen(id) > GVISOR_CONTAINER_ID_MAX)
-		return NULL;
-	for (int i = 0; i < GVISOR_MAX_CONTAINERS; i++) {
+	for (int i = 0; id && i < GVISOR_MAX_CONTAINERS; i++) {
 		struct gcontainer *c = dec->containers[i];
 
 		if (c && strcmp(c->id, id) == 0) {
 			c->last_use = ++dec->container_clock;
-			if (starting)
-				container_resolve_root(dec, c);
 			return c;
 		}
+	}
+	return NULL;
+}
+
+/*
+ * A container starting: remembered with its root looked up (again, if it was known); the least
+ * recently used makes room. Only a start makes an entry, so that a stream of made-up container
+ * ids in other points costs no lookup. NULL for no id, one too long to be real, or no memory:
+ * the host's paths.
+ */
+static struct gcontainer *container_start(struct gvisor_decoder *dec, const char *id)
+{
+	struct gcontainer **slot = NULL, *c;
+
+	if (!id || !id[0] || strlen(id) > GVISOR_CONTAINER_ID_MAX)
+		return NULL;
+	c = container_find(dec, id);
+	if (c) {
+		container_resolve_root(dec, c);
+		return c;
+	}
+	for (int i = 0; i < GVISOR_MAX_CONTAINERS; i++) {
+		c = dec->containers[i];
 		if (!slot || (*slot && (!c || c->last_use < (*slot)->last_use)))
 			slot = &dec->containers[i];
 	}
@@ -616,7 +652,7 @@ static int decode_start(struct gvisor_decoder *dec, const Gvisor__Start *m)
 		t.container_id = m->id;
 		snprintf(dec->container, sizeof(dec->container), "%s", m->id);
 	}
-	a.container = container_get(dec, t.container_id, true);
+	a.container = container_start(dec, t.container_id);
 	if (a.container)
 		container_set_cloud_run(a.container, m->env, m->n_env);
 	/* The OCI spec's args[0]: a path when absolute, else looked up in PATH by gVisor */
@@ -644,7 +680,7 @@ static int decode_execve_info(struct gvisor_decoder *dec, const Gvisor__ExecveIn
 	if (!task_ctx_get(dec, m->context_data, &t))
 		return 0;
 	a.exe_path = nonempty(m->binary_path);
-	a.container = container_get(dec, t.container_id, false);
+	a.container = container_find(dec, t.container_id);
 	a.cwd = t.cwd;
 	a.argv = m->argv;
 	a.argc = m->n_argv;
