@@ -264,6 +264,16 @@ out:
 	return r;
 }
 
+int container_read_small_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
+{
+	return read_small_file(dirfd, name, max, ret, ret_len, NULL);
+}
+
+bool container_id_is_valid(const char *id)
+{
+	return id && is_runc_id(id, strlen(id));
+}
+
 static json_t *parse(const char *buf, size_t len)
 {
 	json_error_t err;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "proc/sandbox_root.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -38,60 +37,6 @@ static const char *path_of(const json_t *v)
 	return s;
 }
 
-/*
- * Read dirfd/name, a regular file of at most max bytes, not through a symlink. A FIFO put
- * there would block an open for reading: O_NONBLOCK, and only regular files are read.
- */
-static int read_bounded(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
-{
-	struct stat st;
-	size_t len = 0;
-	char *buf = NULL;
-	int fd, r = 0;
-
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > max) {
-		r = S_ISREG(st.st_mode) ? -EFBIG : -EINVAL;
-		goto out;
-	}
-	buf = malloc(max + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
-	/* Up to max + 1 bytes: a file that grew past the limit since fstat is refused too. */
-	while (len <= max) {
-		ssize_t k = read(fd, buf + len, max + 1 - len);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0) {
-			r = -errno;
-			break;
-		}
-		if (k == 0)
-			break;
-		len += (size_t)k;
-	}
-	if (!r && len > max)
-		r = -EFBIG;
-out:
-	close(fd);
-	if (r) {
-		free(buf);
-		return r;
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 static json_t *parse_json(const char *buf, size_t len)
 {
 	json_error_t err;
@@ -121,7 +66,7 @@ static int root_from_bundle_config(const char *bundle, char *ret, size_t size)
 	dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
-	r = read_bounded(dfd, "config.json", SANDBOX_STATE_FILE_MAX, &buf, &len);
+	r = container_read_small_file(dfd, "config.json", SANDBOX_STATE_FILE_MAX, &buf, &len);
 	close(dfd);
 	if (r)
 		return r;
@@ -243,8 +188,8 @@ int sandbox_runsc_dirs_of_pid(pid_t pid, char *ret_state_dir, size_t state_size,
 		return -errno;
 	n = readlinkat(dfd, "cwd", ret_cwd, cwd_size - 1);
 	ret_cwd[n > 0 && ret_cwd[0] == '/' ? n : 0] = '\0';
-	/* /proc files report size 0: read_bounded() reads to EOF within the bound. */
-	r = read_bounded(dfd, "cmdline", CMDLINE_MAX, &cmdline, &len);
+	/* /proc files report size 0: container_read_small_file() reads to EOF within the bound. */
+	r = container_read_small_file(dfd, "cmdline", CMDLINE_MAX, &cmdline, &len);
 	close(dfd);
 	if (r)
 		return r;
@@ -253,19 +198,6 @@ int sandbox_runsc_dirs_of_pid(pid_t pid, char *ret_state_dir, size_t state_size,
 		ret_state_dir[0] = '\0';
 	free(cmdline);
 	return 0;
-}
-
-/* What runsc accepts as a container id: letters, digits, "_+-.", not "." or "..". */
-static bool is_container_id(const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n == 0 || n >= CONTAINER_ID_MAX || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && !strchr("_+-.", id[i]))
-			return false;
-	return true;
 }
 
 /* The state file of id in one directory: "<id>_sandbox:<sandbox id>.state". */
@@ -288,7 +220,8 @@ static int find_in_state_dir(const char *dir, const char *id, const char *cwd, c
 		    strncmp(de->d_name + idn, "_sandbox:", 9) != 0 ||
 		    strcmp(de->d_name + n - 6, ".state") != 0)
 			continue;
-		if (read_bounded(dirfd(d), de->d_name, SANDBOX_STATE_FILE_MAX, &buf, &len))
+		if (container_read_small_file(dirfd(d), de->d_name, SANDBOX_STATE_FILE_MAX, &buf,
+					      &len))
 			continue;
 		r = sandbox_root_from_state(buf, len, cwd, ret, size);
 		free(buf);
@@ -308,7 +241,7 @@ int sandbox_root_find(const char *id, const char *const *state_dirs, const char 
 	struct stat st;
 	int r = -ENOENT;
 
-	if (!id || !is_container_id(id))
+	if (!container_id_is_valid(id))
 		return -EINVAL;
 	for (const char *const *d = state_dirs; d && *d && n < SANDBOX_STATE_DIRS_MAX; d++)
 		if ((*d)[0] == '/')
