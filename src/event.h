@@ -45,6 +45,20 @@ enum event_kind {
 	EVENT_DROPPED, /* the source lost events before this point (a sandbox's full socket) */
 };
 
+/*
+ * The variables Cloud Run sets in every container it runs: which service, revision and
+ * configuration the workload belongs to. Whoever controls the process can set them too.
+ */
+enum cloud_run_var {
+	CLOUD_RUN_SERVICE,	 /* K_SERVICE */
+	CLOUD_RUN_REVISION,	 /* K_REVISION */
+	CLOUD_RUN_CONFIGURATION, /* K_CONFIGURATION */
+	CLOUD_RUN_VARS,
+};
+
+/* Values longer than this are not taken (Cloud Run's own names are at most 63 bytes). */
+#define CLOUD_RUN_VALUE_MAX 256
+
 struct event {
 	enum event_kind kind;
 	const char *source; /* "ebpf", ... */
@@ -81,6 +95,15 @@ struct event {
 			bool carries_openssl;
 			bool nodejs; /* ... and it is a Node.js runtime */
 			bool ia32;   /* a 32-bit x86 program (compat system calls) */
+			/*
+			 * A gVisor sandbox's root file system as the host sees it (an absolute
+			 * host path), through which the process's paths are read; NULL when
+			 * they are the host's own (the host's processes, and sandboxes whose
+			 * root is the host's "/" or could not be found).
+			 */
+			const char *sandbox_root;
+			/* Cloud Run's names for the workload (see cloud_run_from_env()) */
+			const char *cloud_run[CLOUD_RUN_VARS];
 		} exec;
 		struct {
 			uint32_t ppid;
@@ -115,5 +138,15 @@ struct event {
 /* The environment variables a source reports: the ones that steer OpenSSL's module loading. */
 extern const char *const env_of_interest[];
 bool env_is_of_interest(const char *entry, size_t len);
+
+/* "K_SERVICE", "K_REVISION", "K_CONFIGURATION", indexed by enum cloud_run_var */
+extern const char *const cloud_run_var_names[CLOUD_RUN_VARS];
+/*
+ * Cloud Run's variables in an environment ("NAME=value" entries; NULL entries skipped): each
+ * ret[i] points into env at the value of the first entry of that name, as getenv() finds it,
+ * or is NULL when absent, empty or longer than CLOUD_RUN_VALUE_MAX. The values are whatever
+ * bytes the environment held: escape them when writing them out. Returns how many were found.
+ */
+int cloud_run_from_env(char *const *env, size_t n, const char *ret[CLOUD_RUN_VARS]);
 
 #endif

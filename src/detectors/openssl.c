@@ -70,7 +70,13 @@ struct module_attempt {
  */
 struct ossl_state {
 	bool is_openssl;
-	char root[64];	   /* "/proc/PID/root": the process's view of the file system */
+	/*
+	 * Where the process's paths are read from here: "/proc/PID/root" (proc_root), a gVisor
+	 * sandbox's root as the host sees it (the process's sandbox_root, which lives as long
+	 * as this state), or "" for the host's own view.
+	 */
+	const char *root;
+	char proc_root[64];
 	uint32_t host_pid; /* 0: not a host process (a sandbox's) */
 	bool container;	   /* it belongs to a container: for trust, once its root is gone */
 	struct module_attempt *attempts;
@@ -250,14 +256,17 @@ static int digest_if_size_known(const struct openssl_detector *d, int fd, const 
 	return hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, ret);
 }
 
-/* The digest of the first path that opens as a regular file, if its size is a known one. */
-/* The file a process names (host_pid 0: a sandbox's, read at the same path here), hashed. */
+/*
+ * The file a process names, hashed if its size is a known one. host_pid 0: a sandbox's, read
+ * inside its root (NULL: at the same path here).
+ */
 static int digest_path_if_size_known(const struct openssl_detector *d, uint32_t host_pid,
-				     const char *path, struct file_digest *ret)
+				     const char *sandbox_root, const char *path,
+				     struct file_digest *ret)
 {
 	struct file_ref ref = { .path = path };
 	struct stat st;
-	int fd = proc_file_open(host_pid, &ref, 0, 0, false, &st), err;
+	int fd = proc_file_open_rooted(host_pid, sandbox_root, &ref, 0, 0, false, &st), err;
 
 	if (fd < 0)
 		return fd;
@@ -268,8 +277,9 @@ static int digest_path_if_size_known(const struct openssl_detector *d, uint32_t 
 
 /*
  * A process the host's /proc does not know (a gVisor sandbox's): its binary is read through
- * the sandbox's root as the host sees it, which for the sandboxes sowatch is told about is the
- * host's own root. The hash is kept on the process for its findings.
+ * the sandbox's root as the host sees it (the host's own for `runsc do`, and when runsc's
+ * state named none), so a sandbox's own copy of OpenSSL is known by its content. The hash is
+ * kept on the process for its findings.
  */
 static void hash_sandboxed_exe(const struct openssl_detector *d, struct proc *p)
 {
@@ -277,7 +287,7 @@ static void hash_sandboxed_exe(const struct openssl_detector *d, struct proc *p)
 
 	if (p->exe_sha256[0] || !p->exe.path || p->exe.path[0] != '/')
 		return;
-	if (digest_path_if_size_known(d, 0, p->exe.path, &digest) == 0)
+	if (digest_path_if_size_known(d, 0, p->sandbox_root, p->exe.path, &digest) == 0)
 		snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s", digest.sha256);
 }
 
@@ -365,11 +375,16 @@ static struct ossl_state *state_new(struct proc *p, bool is_openssl)
 		return NULL;
 	st->is_openssl = is_openssl;
 	/*
-	 * A sandbox's files are read where the host sees them (see hash_sandboxed_exe()), and so
-	 * are those of a process in the host's mount namespace, which need not be alive then.
+	 * A sandbox's files are read in its root as the host sees it (see hash_sandboxed_exe()),
+	 * and those of a process in the host's mount namespace as they are: it need not be alive.
 	 */
-	if (p->host_pid && !p->host_mount_ns)
-		snprintf(st->root, sizeof(st->root), "/proc/%u/root", p->host_pid);
+	st->root = "";
+	if (p->host_pid && !p->host_mount_ns) {
+		snprintf(st->proc_root, sizeof(st->proc_root), "/proc/%u/root", p->host_pid);
+		st->root = st->proc_root;
+	} else if (!p->host_pid && proc_root_is_own(p->sandbox_root)) {
+		st->root = p->sandbox_root;
+	}
 	st->host_pid = p->host_pid;
 	st->container = p->container_id[0];
 	p->detector_state[DETECTOR_OPENSSL] = st;
@@ -434,7 +449,7 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 		return;
 	}
 	/* As the process would open it (never sowatch's own /proc/self) */
-	fd = proc_file_open(st->host_pid, &ref, 0, 0, false, &sb);
+	fd = proc_file_open_rooted(st->host_pid, st->root, &ref, 0, 0, false, &sb);
 	if (fd >= 0) {
 		close(fd);
 		ref.dev = sb.st_dev;
@@ -698,7 +713,7 @@ static size_t program_run_by_loader(const struct openssl_detector *d, const stru
 	if (i >= p->argc || path_join(cwd[0] ? cwd : "/", p->argv[i], path, sizeof(path)))
 		return 0;
 	/* One file, opened once: its size and its hash cannot come from two different files. */
-	if (digest_path_if_size_known(d, p->host_pid, path, &digest) ||
+	if (digest_path_if_size_known(d, p->host_pid, p->sandbox_root, path, &digest) ||
 	    !known_hash(d, digest.sha256))
 		return 0;
 	snprintf(program, size, "%s", path);
@@ -820,10 +835,10 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	f.module.memfd = file->memfd;
 	f.module.dev = file->dev;
 	f.module.ino = file->ino;
-	f.module.hashed =
-	    (a->have_id || map_ev) &&
-	    proc_file_digest(p->host_pid, file, map_ev ? map_ev->map.start : 0,
-			     map_ev ? map_ev->map.end : 0, false, &f.module.digest) == 0;
+	f.module.hashed = (a->have_id || map_ev) &&
+			  proc_file_digest_rooted(
+			      p->host_pid, p->sandbox_root, file, map_ev ? map_ev->map.start : 0,
+			      map_ev ? map_ev->map.end : 0, false, &f.module.digest) == 0;
 	a->reported = true;
 	d->env.report(&f, d->env.ctx);
 }
@@ -873,9 +888,37 @@ static struct module_attempt *attempt_named_by_fd(struct ossl_state *st)
 	return NULL;
 }
 
+/*
+ * gVisor names a mapped file by path only, without owner, mode or identity. In a sandbox with
+ * a root of its own the file is there to look at: the trust policy then judges its real owner
+ * and mode, and its findings hash that very file. Returns file, or seen filled in.
+ */
+static const struct file_ref *sandbox_file_seen(const struct proc *p, const struct file_ref *file,
+						struct file_ref *seen)
+{
+	struct stat sb;
+	int fd;
+
+	if (p->host_pid || file->ino || file->memfd || !proc_root_is_own(p->sandbox_root))
+		return file;
+	fd = proc_file_open_rooted(0, p->sandbox_root, file, 0, 0, false, &sb);
+	if (fd < 0)
+		return file;
+	close(fd);
+	*seen = *file;
+	seen->dev = sb.st_dev;
+	seen->ino = seen->real_ino = sb.st_ino;
+	seen->real_dev = sb.st_dev;
+	seen->uid = sb.st_uid;
+	seen->mode = sb.st_mode;
+	seen->size = sb.st_size;
+	return seen;
+}
+
 static void on_map(struct openssl_detector *d, struct proc *p, const struct event *ev)
 {
-	const struct file_ref *file = &ev->map.file;
+	struct file_ref seen;
+	const struct file_ref *file = sandbox_file_seen(p, &ev->map.file, &seen);
 	struct module_attempt *a, unstored = { 0 };
 	struct ossl_state *st = state_get(p);
 	struct trust_view view;

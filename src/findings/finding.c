@@ -121,7 +121,8 @@ static void json_process(struct jw_writer *j, const struct proc *p,
 			 const struct finding_module *module)
 {
 	struct file_digest digest;
-	bool hashed = proc_file_digest(p->host_pid, &p->exe, 0, 0, true, &digest) == 0;
+	bool hashed = proc_file_digest_rooted(p->host_pid, p->sandbox_root, &p->exe, 0, 0, true,
+					      &digest) == 0;
 
 	if (!hashed && p->exe_sha256[0]) {
 		/* The source hashed it (gVisor): the hash, without a size we could check */
@@ -155,16 +156,76 @@ static void json_process(struct jw_writer *j, const struct proc *p,
 	jw_object_end(j);
 }
 
+/* A name as Cloud Run makes them: a DNS label (RFC 1035), a-z, 0-9 and '-', at most 63 bytes. */
+static bool cloud_run_name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 63 || s[0] < 'a' || s[0] > 'z' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * The process is a Cloud Run revision's: its service and revision are known and are names
+ * Cloud Run could have made (anything else, a process could have set to look like a path of
+ * the resource name, stays in sourceProperties only).
+ */
+static bool is_cloud_run_revision(const struct proc *p)
+{
+	return cloud_run_name_ok(p->cloud_run[CLOUD_RUN_SERVICE]) &&
+	       cloud_run_name_ok(p->cloud_run[CLOUD_RUN_REVISION]);
+}
+
 static void resource_name(const struct finding_resource *res, const struct proc *p, char *out,
 			  size_t size)
 {
 	if (res->name[0])
 		snprintf(out, size, "%s", res->name);
+	else if (is_cloud_run_revision(p))
+		snprintf(out, size, "//sowatch/hosts/%s/cloudRun/services/%s/revisions/%s",
+			 res->hostname, p->cloud_run[CLOUD_RUN_SERVICE],
+			 p->cloud_run[CLOUD_RUN_REVISION]);
 	else if (p->container_id[0])
 		snprintf(out, size, "//sowatch/hosts/%s/containers/%s", res->hostname,
 			 p->container_id);
 	else
 		snprintf(out, size, "//sowatch/hosts/%s", res->hostname);
+}
+
+/* K_SERVICE, K_REVISION, K_CONFIGURATION as the process had them, when it had any. */
+static void json_cloud_run(struct jw_writer *j, const struct proc *p)
+{
+	static const char *const keys[CLOUD_RUN_VARS] = {
+		[CLOUD_RUN_SERVICE] = "service",
+		[CLOUD_RUN_REVISION] = "revision",
+		[CLOUD_RUN_CONFIGURATION] = "configuration",
+	};
+	bool any = false;
+
+	for (int v = 0; v < CLOUD_RUN_VARS; v++)
+		any |= p->cloud_run[v] != NULL;
+	if (!any)
+		return;
+	jw_key(j, "cloudRun");
+	jw_object_begin(j);
+	for (int v = 0; v < CLOUD_RUN_VARS; v++)
+		if (p->cloud_run[v])
+			jw_kv_string(j, keys[v], p->cloud_run[v]);
+	jw_object_end(j);
+}
+
+static const char *resource_type(const struct finding_resource *res, const struct proc *p)
+{
+	if (res->type[0])
+		return res->type;
+	/* Google Cloud's own name for the resource a Cloud Run revision is (its logs use it) */
+	if (is_cloud_run_revision(p))
+		return "cloud_run_revision";
+	return p->container_id[0] ? "container" : "host";
 }
 
 static void json_labels(struct jw_writer *j, const struct container_info *ctr)
@@ -293,6 +354,7 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	jw_kv_string(&j, "sensor", f->sensor);
 	jw_kv_string(&j, "containerId", p->container_id);
 	jw_kv_uint_string(&j, "eventDrops", f->event_drops);
+	json_cloud_run(&j, p);
 	jw_object_end(&j);
 	jw_object_end(&j); /* finding */
 
@@ -300,8 +362,9 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	jw_object_begin(&j);
 	jw_kv_string(&j, "name", resource);
 	jw_kv_string(&j, "project_display_name", res->project_display_name);
-	jw_kv_string(&j, "type",
-		     res->type[0] ? res->type : (p->container_id[0] ? "container" : "host"));
+	jw_kv_string(&j, "type", resource_type(res, p));
+	if (is_cloud_run_revision(p))
+		jw_kv_string(&j, "display_name", p->cloud_run[CLOUD_RUN_REVISION]);
 	jw_object_end(&j);
 	jw_object_end(&j);
 	return jw_error(&j);

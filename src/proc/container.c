@@ -264,6 +264,16 @@ out:
 	return r;
 }
 
+int container_read_small_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len)
+{
+	return read_small_file(dirfd, name, max, ret, ret_len, NULL);
+}
+
+bool container_id_is_valid(const char *id)
+{
+	return id && is_runc_id(id, strlen(id));
+}
+
 static json_t *parse(const char *buf, size_t len)
 {
 	json_error_t err;
@@ -805,7 +815,7 @@ out:
  * gVisor's runsc keeps a container's state as <root>/<id>_sandbox:<sandbox id>.state, a JSON
  * object with the OCI spec ("spec", annotations included), "bundleDir" and "createdAt".
  */
-static const char *const runsc_roots[] = {
+const char *const container_runsc_roots[] = {
 	"/var/run/runsc",
 	"/run/containerd/runsc/k8s.io",
 	"/run/containerd/runsc/default",
@@ -818,7 +828,7 @@ static int runsc_load(const char *id, struct container_info *ret)
 	int r = -ENOENT;
 
 	memset(ret, 0, sizeof(*ret));
-	for (const char *const *root = runsc_roots; *root && r == -ENOENT; root++) {
+	for (const char *const *root = container_runsc_roots; *root && r == -ENOENT; root++) {
 		DIR *d = opendir(*root);
 		struct dirent *de;
 

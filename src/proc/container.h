@@ -27,6 +27,11 @@
  * shim for the Kubernetes and default namespaces, docker's (moby) runc, crun's. NULL-terminated.
  */
 extern const char *const container_default_roots[];
+/*
+ * gVisor's runsc state directories searched by default: its own default and containerd's runsc
+ * shim's (Kubernetes and default namespaces). NULL-terminated.
+ */
+extern const char *const container_runsc_roots[];
 
 /*
  * The container id named by one cgroup path, in the layouts of docker (docker-<id>.scope,
@@ -54,6 +59,15 @@ int container_id_of_pid_roots(uint32_t pid, const char *const *extra_roots,
 			      char ret_id[CONTAINER_ID_MAX]);
 /* Whether container_id_of_pid_roots(pid, NULL, ret_id) found a container */
 bool container_id_of_pid(uint32_t pid, char ret_id[CONTAINER_ID_MAX]);
+
+/*
+ * The whole of dirfd/name when it is a regular file (not a symlink, not a FIFO) of at most max
+ * bytes, NUL-terminated, in *ret (free it). Returns 0, or -errno (-EFBIG: too large). Files a
+ * runtime wrote, and /proc files (read to their end within max).
+ */
+int container_read_small_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+/* An id the OCI runtime accepts (letters, digits, "_+-."; not "." or ".."): safe in a path */
+bool container_id_is_valid(const char *id);
 
 struct container_label {
 	char *name;

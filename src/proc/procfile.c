@@ -236,6 +236,51 @@ int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_star
 	return err;
 }
 
+bool proc_root_is_own(const char *root)
+{
+	return root && root[0] && strcmp(root, "/") != 0;
+}
+
+int proc_file_open_rooted(uint32_t pid, const char *root, const struct file_ref *file,
+			  uint64_t vm_start, uint64_t vm_end, bool is_exe, struct stat *ret_st)
+{
+	int rootfd, fd;
+
+	if (pid || !proc_root_is_own(root))
+		return proc_file_open(pid, file, vm_start, vm_end, is_exe, ret_st);
+	if (!file->path || file->path[0] != '/')
+		return -ENOENT;
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	fd = proc_view_open(rootfd, file->path, true);
+	close(rootfd);
+	if (fd < 0)
+		return fd;
+	/* A sandbox names files by path only; when an identity is known, it must match. */
+	if (fstat(fd, ret_st) || ((file->ino || file->real_ino) &&
+				  !(ret_st->st_dev == file->dev && ret_st->st_ino == file->ino))) {
+		close(fd);
+		return -ESTALE;
+	}
+	return fd;
+}
+
+int proc_file_digest_rooted(uint32_t pid, const char *root, const struct file_ref *file,
+			    uint64_t vm_start, uint64_t vm_end, bool is_exe,
+			    struct file_digest *ret)
+{
+	struct stat st;
+	int fd = proc_file_open_rooted(pid, root, file, vm_start, vm_end, is_exe, &st);
+	int err;
+
+	if (fd < 0)
+		return fd;
+	err = digest_cached(fd, &st, ret);
+	close(fd);
+	return err;
+}
+
 int proc_path_resolve(uint32_t pid, uint32_t tid, const char *cwd, const char *name, char *out,
 		      size_t size)
 {

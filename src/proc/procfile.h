@@ -37,6 +37,21 @@ int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
 		   bool is_exe, struct stat *ret_st);
 
 /*
+ * proc_file_open() and proc_file_digest() for a process that may live in a gVisor sandbox: when
+ * pid is 0 (the host's /proc does not know the process) and root names the sandbox's root file
+ * system as the host sees it (not NULL, "" or "/"), the file's path is opened inside that root,
+ * symlinks (absolute ones included) resolved within it as the process would see them, never
+ * escaping it. Otherwise exactly proc_file_open() and proc_file_digest().
+ */
+int proc_file_open_rooted(uint32_t pid, const char *root, const struct file_ref *file,
+			  uint64_t vm_start, uint64_t vm_end, bool is_exe, struct stat *ret_st);
+int proc_file_digest_rooted(uint32_t pid, const char *root, const struct file_ref *file,
+			    uint64_t vm_start, uint64_t vm_end, bool is_exe,
+			    struct file_digest *ret);
+/* Whether root names a file system of its own: not NULL, "" or "/" */
+bool proc_root_is_own(const char *root);
+
+/*
  * A path as process pid (thread tid) means it, made absolute against cwd, with its
  * /proc/self and /proc/thread-self turned into the process's own /proc entries: read from
  * here, "self" would be sowatch. Returns 0, or -errno when it cannot be resolved.

@@ -72,6 +72,21 @@ static void proc_clear_image(struct proc *p)
 	strv_free(p->env, p->envc);
 	p->argv = p->env = NULL;
 	p->argc = p->envc = 0;
+	free(p->sandbox_root);
+	p->sandbox_root = NULL;
+	for (int v = 0; v < CLOUD_RUN_VARS; v++) {
+		free(p->cloud_run[v]);
+		p->cloud_run[v] = NULL;
+	}
+}
+
+/* What a sandbox said about where the process lives (its root, its Cloud Run names). */
+static void proc_set_sandbox(struct proc *p, const char *root, const char *const *cloud_run)
+{
+	/* Out of memory, the host's view is what is left: the same as a sandbox not found. */
+	p->sandbox_root = root ? strdup(root) : NULL;
+	for (int v = 0; v < CLOUD_RUN_VARS; v++)
+		p->cloud_run[v] = cloud_run[v] ? strdup(cloud_run[v]) : NULL;
 }
 
 static void proc_free(struct proc *p)
@@ -317,6 +332,7 @@ struct proc *proctable_exec(struct proctable *pt, const struct event *ev)
 	p->start_boottime_ns = ev->exec.start_boottime_ns;
 	snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s",
 		 ev->exec.exe_sha256 ? ev->exec.exe_sha256 : "");
+	proc_set_sandbox(p, ev->exec.sandbox_root, ev->exec.cloud_run);
 	/* The source may know the container; else the cgroup, read in each new mount namespace. */
 	if (ev->container_id)
 		snprintf(p->container_id, sizeof(p->container_id), "%s", ev->container_id);
@@ -358,6 +374,7 @@ struct proc *proctable_fork(struct proctable *pt, const struct event *ev)
 		p->host_mount_ns = parent->host_mount_ns;
 		memcpy(p->container_id, parent->container_id, sizeof(p->container_id));
 		p->container_mount_ns = parent->container_mount_ns;
+		proc_set_sandbox(p, parent->sandbox_root, (const char *const *)parent->cloud_run);
 		memcpy(p->exe_sha256, parent->exe_sha256, sizeof(p->exe_sha256));
 	}
 	if (ev->container_id)

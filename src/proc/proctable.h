@@ -38,6 +38,9 @@ struct proc {
 	uint64_t start_boottime_ns;  /* when it started, CLOCK_BOOTTIME */
 	bool from_procfs;   /* seeded from /proc: no exec was seen, fields may be partial */
 	bool host_mount_ns; /* the kernel said so at exec: its paths are the host's */
+	/* owned; a gVisor sandbox's root as the host sees it (event.exec.sandbox_root); NULL */
+	char *sandbox_root;
+	char *cloud_run[CLOUD_RUN_VARS]; /* owned; Cloud Run's names, NULL when not set */
 	void *detector_state[DETECTOR_SLOTS];
 	void (*detector_free[DETECTOR_SLOTS])(void *);
 	struct proc *next; /* hash chain */

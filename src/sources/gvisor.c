@@ -2,6 +2,7 @@
 #include "sources/gvisor.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc/sandbox_root.h"
 #include "sources/gvisor_decode.h"
 #include "util/log.h"
 
@@ -36,6 +38,10 @@ struct conn {
 	uint64_t drops_logged; /* dropped_by_gvisor when last logged */
 	uint64_t last_drop_log_ns, last_behind_log_ns;
 	char name[160];
+	/* What the runsc that connected was told, read at the handshake (it may exit later): its
+	 * state directory (--root), where its containers' roots are found, and its cwd. */
+	char runsc_state_dir[PATH_MAX];
+	char runsc_cwd[PATH_MAX];
 	struct conn *prev, *next;
 };
 
@@ -247,6 +253,27 @@ static void accept_all(struct gvisor_source *src)
 	timer_rearm(src);
 }
 
+/* gvisor_root_fn: a container's root, from runsc's state (see proc/sandbox_root.h). */
+static bool container_root(const char *container_id, char *ret, size_t size, void *ctx)
+{
+	struct conn *c = ctx;
+	const char *const dirs[] = { c->runsc_state_dir, NULL };
+	int r = sandbox_root_find(container_id, dirs, c->runsc_cwd, ret, size);
+
+	if (r == 0 && strcmp(ret, "/") != 0)
+		log_info("gvisor: container %s (pid %d): its files are read under %s", container_id,
+			 (int)c->peer_pid, ret);
+	else if (r == -ENOENT)
+		log_debug("gvisor: container %s (pid %d): no runsc state names it: its paths are "
+			  "read on the host",
+			  container_id, (int)c->peer_pid);
+	else if (r)
+		log_warn("gvisor: container %s (pid %d): runsc's state gives no usable root (%s): "
+			 "its paths are read on the host",
+			 container_id, (int)c->peer_pid, strerror(-r));
+	return r == 0;
+}
+
 /* The sandbox speaks first: its Handshake, then it waits for ours. */
 static void handshake(struct gvisor_source *src, struct conn *c)
 {
@@ -277,6 +304,13 @@ static void handshake(struct gvisor_source *src, struct conn *c)
 	}
 	len = gvisor_encode_handshake(out, sizeof(out));
 	c->dec = gvisor_decoder_new(conn_ns(c), src->on_event, src->ctx);
+	if (c->dec)
+		gvisor_decoder_set_root_fn(c->dec, container_root, c);
+	/* While runsc is still there: `runsc create` exits once the sandbox exists. */
+	if (c->peer_pid > 0 &&
+	    sandbox_runsc_dirs_of_pid(c->peer_pid, c->runsc_state_dir, sizeof(c->runsc_state_dir),
+				      c->runsc_cwd, sizeof(c->runsc_cwd)))
+		log_debug("gvisor: cannot read what runsc (pid %d) was told", (int)c->peer_pid);
 	if (len < 0 || !c->dec || send(c->fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) != len) {
 		log_warn("gvisor: cannot answer the handshake of pid %d: %s", (int)c->peer_pid,
 			 c->dec ? strerror(errno) : "out of memory");

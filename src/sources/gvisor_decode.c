@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -42,10 +44,28 @@ struct gproc {
 	struct gproc *prev, *next; /* most recently used first */
 };
 
+/*
+ * A container of the sandbox (a pod has several): where its files are on the host, and the
+ * Cloud Run names its start gave it, which its processes keep whatever their own environment
+ * says.
+ */
+struct gcontainer {
+	char id[GVISOR_CONTAINER_ID_MAX + 1];
+	char *root; /* NULL: the host's own paths */
+	char *cloud_run[CLOUD_RUN_VARS];
+	uint64_t last_use;
+};
+
 struct gvisor_decoder {
 	uint64_t ns;
 	event_handler_fn on_event;
 	void *ctx;
+	gvisor_root_fn root_fn;
+	void *root_ctx;
+	time_t root_lookup_second; /* CLOCK_MONOTONIC */
+	unsigned root_lookups;	   /* in that second */
+	struct gcontainer *containers[GVISOR_MAX_CONTAINERS];
+	uint64_t container_clock;
 	struct gvisor_decoder_stats stats;
 	uint32_t last_dropped; /* the sandbox's counter as last seen */
 	struct gproc *buckets[PROC_BUCKETS];
@@ -362,6 +382,117 @@ static char *open_resolve(struct gproc *p, const Gvisor__Open *m, const struct t
 	return out;
 }
 
+/* ---- Containers --------------------------------------------------------------------------- */
+
+static void container_free(struct gcontainer *c)
+{
+	if (!c)
+		return;
+	free(c->root);
+	for (int v = 0; v < CLOUD_RUN_VARS; v++)
+		free(c->cloud_run[v]);
+	free(c);
+}
+
+/*
+ * Whether another root lookup fits this second's budget: each reads directories and a file on
+ * the event thread, and the sentry, which names the containers, may be the attacker's.
+ */
+static bool root_lookup_allowed(struct gvisor_decoder *dec)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec != dec->root_lookup_second) {
+		dec->root_lookup_second = ts.tv_sec;
+		dec->root_lookups = 0;
+	}
+	if (dec->root_lookups >= GVISOR_ROOT_LOOKUPS_PER_S) {
+		dec->stats.root_lookups_skipped++;
+		return false;
+	}
+	dec->root_lookups++;
+	return true;
+}
+
+/* Ask where the container's files are (again at each start: it may have been restarted). */
+static void container_resolve_root(struct gvisor_decoder *dec, struct gcontainer *c)
+{
+	char root[GVISOR_PATH_MAX + 1];
+
+	free(c->root);
+	c->root = NULL;
+	if (dec->root_fn && root_lookup_allowed(dec) &&
+	    dec->root_fn(c->id, root, sizeof(root), dec->root_ctx) && root[0] == '/' &&
+	    strcmp(root, "/") != 0)
+		c->root = strdup(root); /* without memory: the host's paths, as before */
+}
+
+static struct gcontainer *container_find(struct gvisor_decoder *dec, const char *id)
+{
+	for (int i = 0; id && i < GVISOR_MAX_CONTAINERS; i++) {
+		struct gcontainer *c = dec->containers[i];
+
+		if (c && strcmp(c->id, id) == 0) {
+			c->last_use = ++dec->container_clock;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A container starting: remembered with its root looked up (again, if it was known); the least
+ * recently used makes room. Only a start makes an entry, so that a stream of made-up container
+ * ids in other points costs no lookup. NULL for no id, one too long to be real, or no memory:
+ * the host's paths.
+ */
+static struct gcontainer *container_start(struct gvisor_decoder *dec, const char *id)
+{
+	struct gcontainer **slot = NULL, *c;
+
+	if (!id || !id[0] || strlen(id) > GVISOR_CONTAINER_ID_MAX)
+		return NULL;
+	c = container_find(dec, id);
+	if (c) {
+		container_resolve_root(dec, c);
+		return c;
+	}
+	for (int i = 0; i < GVISOR_MAX_CONTAINERS; i++) {
+		c = dec->containers[i];
+		if (!slot || (*slot && (!c || c->last_use < (*slot)->last_use)))
+			slot = &dec->containers[i];
+	}
+	container_free(*slot);
+	*slot = calloc(1, sizeof(**slot));
+	if (!*slot)
+		return NULL;
+	snprintf((*slot)->id, sizeof((*slot)->id), "%s", id);
+	(*slot)->last_use = ++dec->container_clock;
+	container_resolve_root(dec, *slot);
+	return *slot;
+}
+
+/* A container's start sets its Cloud Run names: the platform's, from the OCI spec. */
+static void container_set_cloud_run(struct gcontainer *c, char *const *env, size_t envc)
+{
+	const char *found[CLOUD_RUN_VARS];
+
+	cloud_run_from_env(env, envc, found);
+	for (int v = 0; v < CLOUD_RUN_VARS; v++) {
+		free(c->cloud_run[v]);
+		c->cloud_run[v] = found[v] ? strdup(found[v]) : NULL;
+	}
+}
+
+static bool container_has_cloud_run(const struct gcontainer *c)
+{
+	for (int v = 0; c && v < CLOUD_RUN_VARS; v++)
+		if (c->cloud_run[v])
+			return true;
+	return false;
+}
+
 /* ---- Messages ---------------------------------------------------------------------------- */
 
 /* Only env_of_interest[]; env_out has room for n. */
@@ -403,6 +534,7 @@ struct exec_args {
 	size_t envc;
 	uint32_t exe_mode, exe_uid;
 	const char *exe_sha256;
+	struct gcontainer *container; /* NULL: not known, the host's paths */
 };
 
 static int emit_exec(struct gvisor_decoder *dec, const struct task_ctx *t,
@@ -439,36 +571,71 @@ static int emit_exec(struct gvisor_decoder *dec, const struct task_ctx *t,
 	ev.exec.env = env;
 	ev.exec.envc = env_filter(a->env, a->envc, env);
 	ev.exec.start_boottime_ns = t->group_start_ns;
+	ev.exec.sandbox_root = a->container ? a->container->root : NULL;
+	/* The container's start names the service; only without that does the process's own
+	 * environment (which it may have chosen) say it. */
+	if (container_has_cloud_run(a->container))
+		memcpy(ev.exec.cloud_run, a->container->cloud_run, sizeof(ev.exec.cloud_run));
+	else
+		cloud_run_from_env(a->env, a->envc, ev.exec.cloud_run);
 	dec->on_event(&ev, dec->ctx);
 	free(env);
 	free(exe);
 	return 0;
 }
 
+/* An executable regular file at path inside root (symlinks resolved within it), as gVisor would
+ * run it. */
+static bool executable_in_root(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111);
+	close(fd);
+	return ok;
+}
+
 /*
  * The file a bare command name runs, found the way gVisor finds it: the PATH of the
- * container's environment, searched through the sandbox's root as the host sees it (the
- * host's root for the sandboxes sowatch is told about). NULL when not found.
+ * container's environment, searched through the container's root as the host sees it (root;
+ * NULL for the host's own). NULL when not found.
  */
-static char *find_in_path(const char *name, char *const *env, size_t envc)
+static char *find_in_path(const char *name, char *const *env, size_t envc, const char *root)
 {
 	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	char candidate[GVISOR_PATH_MAX + 1];
+	char *found = NULL;
+	int rootfd = -1;
 
+	if (root) {
+		rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return NULL;
+	}
 	for (size_t i = 0; i < envc; i++)
 		if (env[i] && strncmp(env[i], "PATH=", 5) == 0)
 			path = env[i] + 5;
-	while (*path) {
+	while (*path && !found) {
 		size_t n = strcspn(path, ":");
 
 		if (n && path[0] == '/' &&
 		    (size_t)snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)n, path, name) <
 			sizeof(candidate) &&
-		    access(candidate, X_OK) == 0)
-			return strdup(candidate);
+		    (root ? executable_in_root(rootfd, candidate) : access(candidate, X_OK) == 0))
+			found = strdup(candidate);
 		path += n + (path[n] == ':');
 	}
-	return NULL;
+	if (rootfd >= 0)
+		close(rootfd);
+	return found;
 }
 
 /* container/start: the container's init, which gets no sentry/execve of its own. */
@@ -485,11 +652,15 @@ static int decode_start(struct gvisor_decoder *dec, const Gvisor__Start *m)
 		t.container_id = m->id;
 		snprintf(dec->container, sizeof(dec->container), "%s", m->id);
 	}
+	a.container = container_start(dec, t.container_id);
+	if (a.container)
+		container_set_cloud_run(a.container, m->env, m->n_env);
 	/* The OCI spec's args[0]: a path when absolute, else looked up in PATH by gVisor */
 	if (m->n_args && m->args[0][0] == '/')
 		a.exe_path = m->args[0];
 	else if (m->n_args && m->args[0][0] && !strchr(m->args[0], '/'))
-		a.exe_path = found = find_in_path(m->args[0], m->env, m->n_env);
+		a.exe_path = found = find_in_path(m->args[0], m->env, m->n_env,
+						  a.container ? a.container->root : NULL);
 	a.cwd = m->cwd && m->cwd[0] == '/' ? m->cwd : t.cwd;
 	a.argv = m->args;
 	a.argc = m->n_args;
@@ -509,6 +680,7 @@ static int decode_execve_info(struct gvisor_decoder *dec, const Gvisor__ExecveIn
 	if (!task_ctx_get(dec, m->context_data, &t))
 		return 0;
 	a.exe_path = nonempty(m->binary_path);
+	a.container = container_find(dec, t.container_id);
 	a.cwd = t.cwd;
 	a.argv = m->argv;
 	a.argc = m->n_argv;
@@ -858,7 +1030,15 @@ void gvisor_decoder_free(struct gvisor_decoder *dec)
 		return;
 	while (dec->lru_head)
 		proc_remove(dec, dec->lru_head);
+	for (int i = 0; i < GVISOR_MAX_CONTAINERS; i++)
+		container_free(dec->containers[i]);
 	free(dec);
+}
+
+void gvisor_decoder_set_root_fn(struct gvisor_decoder *dec, gvisor_root_fn fn, void *ctx)
+{
+	dec->root_fn = fn;
+	dec->root_ctx = ctx;
 }
 
 const struct gvisor_decoder_stats *gvisor_decoder_stats(const struct gvisor_decoder *dec)

@@ -29,12 +29,15 @@
 #include "event.h"
 #include "sources/ebpf_decode.h" /* event_handler_fn */
 
-#define GVISOR_HEADER_MIN    8
-#define GVISOR_WIRE_VERSION  1	   /* wire.CurrentVersion in gVisor 20221219 */
-#define GVISOR_HANDSHAKE_MAX 10240 /* what the sandbox reads our handshake into */
-#define GVISOR_MAX_PROCS     4096  /* processes with an fd table, per sandbox */
-#define GVISOR_MAX_FDS	     256   /* files remembered per process */
-#define GVISOR_PATH_MAX	     4096  /* longer paths are cut and marked path_truncated */
+#define GVISOR_HEADER_MIN	  8
+#define GVISOR_WIRE_VERSION	  1	/* wire.CurrentVersion in gVisor 20221219 */
+#define GVISOR_HANDSHAKE_MAX	  10240 /* what the sandbox reads our handshake into */
+#define GVISOR_MAX_PROCS	  4096	/* processes with an fd table, per sandbox */
+#define GVISOR_MAX_FDS		  256	/* files remembered per process */
+#define GVISOR_PATH_MAX		  4096	/* longer paths are cut and marked path_truncated */
+#define GVISOR_MAX_CONTAINERS	  32	/* containers whose root is remembered, per sandbox */
+#define GVISOR_CONTAINER_ID_MAX	  127	/* longer ids are not looked up */
+#define GVISOR_ROOT_LOOKUPS_PER_S 16	/* container starts per second whose root is looked up */
 
 struct gvisor_decoder_stats {
 	uint64_t messages;	    /* decoded, whatever their type */
@@ -44,10 +47,20 @@ struct gvisor_decoder_stats {
 	uint64_t dropped_by_gvisor; /* points the sandbox could not send (its counter, unwrapped) */
 	uint64_t procs_evicted;	    /* fd tables dropped, oldest first, to stay within bounds */
 	uint64_t fds_evicted;
-	uint64_t maps_untracked; /* executable mmap of an fd whose file was not known */
+	uint64_t maps_untracked;       /* executable mmap of an fd whose file was not known */
+	uint64_t root_lookups_skipped; /* container starts beyond GVISOR_ROOT_LOOKUPS_PER_S */
 };
 
 struct gvisor_decoder;
+
+/*
+ * Where container_id's files are, as the host sees them: its root file system as an absolute
+ * host path in ret, returning true; false when its paths are the host's own (its root is "/",
+ * or nothing says otherwise). Called on the event thread at each container/start (at most
+ * GVISOR_ROOT_LOOKUPS_PER_S a second per sandbox), so it may read a file or two, no more. A
+ * container whose start was not seen, or came over budget, has the host's paths.
+ */
+typedef bool (*gvisor_root_fn)(const char *container_id, char *ret, size_t size, void *ctx);
 
 /*
  * ns: the pid space of this sandbox (non-zero), put in every event. Returns NULL without
@@ -55,6 +68,8 @@ struct gvisor_decoder;
  */
 struct gvisor_decoder *gvisor_decoder_new(uint64_t ns, event_handler_fn on_event, void *ctx);
 void gvisor_decoder_free(struct gvisor_decoder *dec);
+/* Without one, every path is the host's (as for `runsc do`, whose root is the host's "/"). */
+void gvisor_decoder_set_root_fn(struct gvisor_decoder *dec, gvisor_root_fn fn, void *ctx);
 
 /*
  * Decode one message (header + payload) and emit its events. Returns 0; -EBADMSG for a

@@ -32,6 +32,10 @@ Two ways to start a sandbox (mode=):
          read-only; every path in files= (and cwd, and the marker's
          directory) is bind-mounted read-write at the same path, so module
          paths are the same inside and out and markers reach the host.
+         With root=DIR instead, the sandbox's root is DIR (written in the
+         spec relative to the bundle, as containerd writes "rootfs"),
+         read-write and without bind mounts: paths inside are DIR's, and a
+         marker written inside lands in DIR (make_rootfs() builds one).
 
 A bare `runsc --network=none --platform=ptrace --pod-init-config=P do ARGV`
 (run_plain_do()) keeps runsc's overlay: reads work, writes (markers) are lost,
@@ -138,9 +142,11 @@ def _bind_dirs(paths):
 
 
 def make_bundle(bundle, args, env, cwd="/", binds=(), annotations=None,
-                hostname="sowatch-e2e"):
+                hostname="sowatch-e2e", root=None):
     """Write an OCI config.json in bundle: the host's "/" read-only as root,
-    each directory in binds bind-mounted read-write at the same path."""
+    each directory in binds bind-mounted read-write at the same path; or,
+    with root, that directory as a writable root of its own (named relative
+    to the bundle)."""
     mounts = [
         {"destination": "/proc", "type": "proc", "source": "proc"},
         {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
@@ -159,7 +165,8 @@ def make_bundle(bundle, args, env, cwd="/", binds=(), annotations=None,
             "env": _env_list(env),
             "cwd": cwd or "/",
         },
-        "root": {"path": "/", "readonly": True},
+        "root": ({"path": os.path.relpath(root, bundle), "readonly": False}
+                 if root else {"path": "/", "readonly": True}),
         "hostname": hostname,
         "mounts": mounts,
         "linux": {
@@ -208,7 +215,7 @@ def _run_do(args, pod_config_path, env, cwd, timeout):
 
 
 def _run_oci(args, pod_config_path, env, cwd, binds, container_id,
-             annotations, timeout, state_root=None):
+             annotations, timeout, state_root=None, root=None):
     cid = container_id or "sowatch-gv-%s" % secrets.token_hex(6)
     tmp = tempfile.mkdtemp(prefix="sowatch-e2e-runsc-")
     state = state_root or os.path.join(tmp, "state")
@@ -218,7 +225,7 @@ def _run_oci(args, pod_config_path, env, cwd, binds, container_id,
     glob = [RUNSC, "--root", state] + list(RUNSC_FLAGS)
     try:
         make_bundle(bundle, args, env, cwd=cwd, binds=binds,
-                    annotations=annotations)
+                    annotations=annotations, root=root)
         argv = glob + ["--pod-init-config=%s" % pod_config_path,
                        "run", "--bundle", bundle, cid]
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
@@ -238,7 +245,8 @@ def _run_oci(args, pod_config_path, env, cwd, binds, container_id,
 
 def run_in_sandbox(args, pod_config_path, env=None, cwd=None, files=(),
                    marker=None, mode="do", container_id=None,
-                   annotations=None, timeout=DEFAULT_TIMEOUT, state_root=None):
+                   annotations=None, timeout=DEFAULT_TIMEOUT, state_root=None,
+                   root=None):
     """Run args (a list of str; args[0] looked up in PATH inside) in a new
     gVisor sandbox whose trace points go where pod_config_path says, wait for
     it and return a SandboxResult.
@@ -254,11 +262,14 @@ def run_in_sandbox(args, pod_config_path, env=None, cwd=None, files=(),
     mode: "do" or "run" (see the module's documentation).
     container_id, annotations: only with mode="run" (default id
          "sowatch-gv-<12 hex>").
+    root: only with mode="run": a directory (see make_rootfs()) that is the
+         sandbox's root instead of the host's "/"; files= and the marker are
+         then paths inside it, and nothing is bind-mounted.
     """
     environ = harness.base_env(env, marker)
     if mode == "do":
-        if container_id or annotations:
-            raise ValueError("container_id/annotations need mode='run'")
+        if container_id or annotations or root:
+            raise ValueError("container_id/annotations/root need mode='run'")
         return _run_do(args, pod_config_path, environ, cwd, timeout)
     if mode == "run":
         paths = list(files)
@@ -266,9 +277,56 @@ def run_in_sandbox(args, pod_config_path, env=None, cwd=None, files=(),
             paths.append(cwd)
         if marker:
             paths.append(os.path.dirname(os.path.abspath(marker)))
-        return _run_oci(args, pod_config_path, environ, cwd,
-                        _bind_dirs(paths), container_id, annotations, timeout, state_root=state_root)
+        binds = [] if root else _bind_dirs(paths)
+        return _run_oci(args, pod_config_path, environ, cwd, binds,
+                        container_id, annotations, timeout,
+                        state_root=state_root, root=root)
     raise ValueError("mode must be 'do' or 'run', not %r" % (mode,))
+
+
+def _copy_into_root(path, root):
+    """Make path, a host file, resolve inside root to a copy of it, with the
+    same symbolic links on the way (absolute ones included, as an image has
+    them), the host's top-level links (/lib -> usr/lib) made beforehand."""
+    for _ in range(16):
+        parent = os.path.realpath(os.path.dirname(path))
+        here = os.path.join(parent, os.path.basename(path))
+        os.makedirs(root + parent, exist_ok=True)
+        if not os.path.islink(here):
+            if not os.path.exists(root + here):
+                shutil.copy2(here, root + here)
+            return
+        target = os.readlink(here)
+        if not os.path.lexists(root + here):
+            os.symlink(target, root + here)
+        path = target if target.startswith("/") else os.path.join(parent, target)
+    raise SandboxError("too many links from %s" % path)
+
+
+def make_rootfs(root, programs=(("/usr/bin/openssl", "/usr/bin/openssl"),)):
+    """Build in the (new or empty) directory root a root file system for a
+    sandbox, the way an image is unpacked: each program copied from the host
+    path to the path inside given as (host, inside) pairs, with the shared
+    libraries and dynamic loader ldd names for it (copies, never hard links:
+    a file inside must be able to differ from the host's), the host's
+    top-level symlinks (/lib, /lib64, /bin ...) and empty /proc, /dev, /sys,
+    /tmp. Returns root."""
+    os.makedirs(root, 0o755, exist_ok=True)
+    for d in ("proc", "dev", "sys", "tmp", "etc"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
+    for top in os.listdir("/"):
+        if os.path.islink("/" + top) and not os.path.lexists(os.path.join(root, top)):
+            os.symlink(os.readlink("/" + top), os.path.join(root, top))
+    for host, inside in programs:
+        dst = root + inside
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        shutil.copy2(host, dst)
+        out = subprocess.run(["ldd", host], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, check=True).stdout.decode()
+        for lib in re.findall(r"(/\S+) \(0x", out):
+            _copy_into_root(lib, root)
+    return root
 
 
 def run_plain_do(args, pod_config_path, env=None, cwd=None,

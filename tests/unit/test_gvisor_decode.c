@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,7 @@
 struct seen {
 	struct event ev;
 	char exe[STR_MAX], cwd[STR_MAX], path[STR_MAX], ctr[128], sha[80];
+	char root[STR_MAX], cloud_run[CLOUD_RUN_VARS][64];
 	char strings[16][256];
 	size_t n;
 };
@@ -65,6 +67,9 @@ static void on_event(const struct event *ev, void *ctx)
 		keep(s->exe, sizeof(s->exe), ev->exec.exe.path);
 		keep(s->cwd, sizeof(s->cwd), ev->exec.cwd);
 		keep(s->sha, sizeof(s->sha), ev->exec.exe_sha256);
+		keep(s->root, sizeof(s->root), ev->exec.sandbox_root);
+		for (int v = 0; v < CLOUD_RUN_VARS; v++)
+			keep(s->cloud_run[v], sizeof(s->cloud_run[v]), ev->exec.cloud_run[v]);
 		for (size_t i = 0; i < ev->exec.argc && s->n < 16; i++)
 			keep(s->strings[s->n++], 256, ev->exec.argv[i]);
 		for (size_t i = 0; i < ev->exec.envc && s->n < 16; i++)
@@ -209,6 +214,137 @@ static void test_container_start(void **state)
 	assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_CONTAINER_START, &m), 0);
 	assert_string_equal(cap.e[2].exe, "(null)");
 	gvisor_decoder_free(dec);
+}
+
+/* What the gVisor source would answer: a root for "ctr-1", the host's paths for the others. */
+struct roots {
+	int calls;
+	char root[PATH_MAX];
+};
+
+static bool root_of(const char *container_id, char *ret, size_t size, void *ctx)
+{
+	struct roots *r = ctx;
+
+	r->calls++;
+	if (strcmp(container_id, "ctr-1") != 0)
+		return false;
+	snprintf(ret, size, "%s", r->root);
+	return true;
+}
+
+static void test_container_root_and_cloud_run(void **state)
+{
+	struct captured cap = { 0 };
+	struct roots roots = { 0 };
+	struct gvisor_decoder *dec = gvisor_decoder_new(NS, on_event, &cap);
+	Gvisor__ContextData c = ctx_of(1, 1);
+	Gvisor__Start m = GVISOR__START__INIT;
+	Gvisor__ExecveInfo ex = GVISOR__EXECVE_INFO__INIT;
+	char *args[] = { "tool-sowatch-unit" };
+	char *env[] = { "PATH=/nowhere:/usr/bin", "K_SERVICE=svc", "K_REVISION=svc-00001-abc",
+			"K_CONFIGURATION=svc" };
+	char *own_env[] = { "K_SERVICE=mine", "K_REVISION=mine-1" };
+	char path[PATH_MAX + 64], cmd[2 * PATH_MAX + 64];
+	int fd;
+
+	/* A root of its own: /usr/bin/tool-sowatch-unit -> /opt/b/tool (absolute, inside it) */
+	snprintf(roots.root, sizeof(roots.root), "/tmp/sowatch-unit-gvroot-XXXXXX");
+	assert_non_null(mkdtemp(roots.root));
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/opt/b' '%s/usr/bin'", roots.root, roots.root);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/opt/b/tool", roots.root);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/usr/bin/tool-sowatch-unit", roots.root);
+	assert_int_equal(symlink("/opt/b/tool", path), 0);
+	gvisor_decoder_set_root_fn(dec, root_of, &roots);
+
+	m.context_data = &c;
+	m.id = "ctr-1";
+	m.args = args;
+	m.n_args = 1;
+	m.env = env;
+	m.n_env = 4;
+	assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_CONTAINER_START, &m), 0);
+	assert_int_equal(roots.calls, 1);
+	/* Found through the container's root (the host has no such program) */
+	assert_string_equal(cap.e[0].exe, "/usr/bin/tool-sowatch-unit");
+	assert_string_equal(cap.e[0].root, roots.root);
+	assert_string_equal(cap.e[0].cloud_run[CLOUD_RUN_SERVICE], "svc");
+	assert_string_equal(cap.e[0].cloud_run[CLOUD_RUN_REVISION], "svc-00001-abc");
+	assert_string_equal(cap.e[0].cloud_run[CLOUD_RUN_CONFIGURATION], "svc");
+
+	/* A later exec in it: the same root, not looked up again; its own K_* do not count */
+	ex.context_data = &c;
+	ex.binary_path = "/usr/bin/openssl";
+	ex.env = own_env;
+	ex.n_env = 2;
+	assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_SENTRY_EXEC, &ex), 0);
+	assert_int_equal(roots.calls, 1);
+	assert_string_equal(cap.e[1].root, roots.root);
+	assert_string_equal(cap.e[1].cloud_run[CLOUD_RUN_SERVICE], "svc");
+	assert_string_equal(cap.e[1].cloud_run[CLOUD_RUN_REVISION], "svc-00001-abc");
+
+	/* A container whose start was not seen has the host's paths (and no lookup): its process's
+	 * own K_* count */
+	c.container_id = "ctr-2";
+	assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_SENTRY_EXEC, &ex), 0);
+	assert_int_equal(roots.calls, 1);
+	assert_string_equal(cap.e[2].root, "(null)");
+	assert_string_equal(cap.e[2].cloud_run[CLOUD_RUN_SERVICE], "mine");
+	assert_string_equal(cap.e[2].cloud_run[CLOUD_RUN_REVISION], "mine-1");
+	assert_string_equal(cap.e[2].cloud_run[CLOUD_RUN_CONFIGURATION], "(null)");
+
+	/* Its start is looked up; its bare name is not found on the host */
+	m.id = "ctr-2";
+	assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_CONTAINER_START, &m), 0);
+	assert_int_equal(roots.calls, 2);
+	assert_string_equal(cap.e[3].exe, "(null)");
+	assert_string_equal(cap.e[3].root, "(null)");
+
+	/* Made-up ids cost no lookup; a flood of starts costs a bounded number a second, and the
+	 * least recently used containers are forgotten (their processes then read on the host) */
+	for (int i = 0; i < 1000; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "many-%d", i);
+		c.container_id = id;
+		assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_SENTRY_EXEC, &ex), 0);
+		m.id = id;
+		assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_CONTAINER_START, &m),
+				 0);
+	}
+	assert_true(roots.calls <= 2 + 2 * GVISOR_ROOT_LOOKUPS_PER_S); /* a second may tick */
+	assert_true(gvisor_decoder_stats(dec)->root_lookups_skipped >= 1000 - 2 * 16);
+	memset(&cap, 0, sizeof(cap));
+	c.container_id = "ctr-1";
+	assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_SENTRY_EXEC, &ex), 0);
+	assert_string_equal(cap.e[0].root, "(null)"); /* forgotten */
+	/* An id too long to be one: never asked about */
+	{
+		char long_id[GVISOR_CONTAINER_ID_MAX + 2];
+		int before = roots.calls;
+
+		sleep(1); /* a fresh second's budget */
+		memset(long_id, 'a', sizeof(long_id) - 1);
+		long_id[sizeof(long_id) - 1] = '\0';
+		m.id = long_id;
+		c.container_id = long_id;
+		assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_CONTAINER_START, &m),
+				 0);
+		assert_int_equal(roots.calls, before);
+		/* ... while a real one is, in the new second */
+		m.id = "ctr-1";
+		c.container_id = "ctr-1";
+		assert_int_equal(send_msg(dec, GVISOR__MESSAGE_TYPE__MESSAGE_CONTAINER_START, &m),
+				 0);
+		assert_int_equal(roots.calls, before + 1);
+	}
+	gvisor_decoder_free(dec);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", roots.root);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_clone_exec_exit(void **state)
@@ -789,6 +925,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_container_start),
+		cmocka_unit_test(test_container_root_and_cloud_run),
 		cmocka_unit_test(test_clone_exec_exit),
 		cmocka_unit_test(test_open_then_mmap),
 		cmocka_unit_test(test_fd_lifecycle),

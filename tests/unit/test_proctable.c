@@ -89,6 +89,43 @@ static void test_exec_replaces_image(void **state)
 	proctable_free(pt);
 }
 
+/* A sandbox's process keeps its root and Cloud Run names; a fork inherits them, an exec says anew */
+static void test_sandbox_root_and_cloud_run(void **state)
+{
+	static const char *const argv[] = { "openssl", "version" };
+	const uint64_t ns = (1ull << 63) | 5;
+	struct proctable *pt;
+	struct event ev = exec_event(1, 0, argv, 2);
+	struct proc *p, *child;
+
+	ev.ns = ns;
+	ev.exec.sandbox_root = "/var/lib/sandbox/rootfs";
+	ev.exec.cloud_run[CLOUD_RUN_SERVICE] = "svc";
+	ev.exec.cloud_run[CLOUD_RUN_REVISION] = "svc-1";
+	assert_int_equal(proctable_new(&pt), 0);
+	p = proctable_exec(pt, &ev);
+	assert_non_null(p);
+	assert_string_equal(p->sandbox_root, "/var/lib/sandbox/rootfs");
+	assert_true(p->sandbox_root != ev.exec.sandbox_root); /* own copy */
+	assert_string_equal(p->cloud_run[CLOUD_RUN_SERVICE], "svc");
+	assert_string_equal(p->cloud_run[CLOUD_RUN_REVISION], "svc-1");
+	assert_null(p->cloud_run[CLOUD_RUN_CONFIGURATION]);
+
+	ev = (struct event){ .kind = EVENT_FORK, .pid = 2, .ns = ns };
+	ev.fork.ppid = 1;
+	child = proctable_fork(pt, &ev);
+	assert_non_null(child);
+	assert_string_equal(child->sandbox_root, "/var/lib/sandbox/rootfs");
+	assert_string_equal(child->cloud_run[CLOUD_RUN_REVISION], "svc-1");
+
+	ev = exec_event(2, 1, argv, 2);
+	ev.ns = ns;
+	child = proctable_exec(pt, &ev);
+	assert_null(child->sandbox_root);
+	assert_null(child->cloud_run[CLOUD_RUN_SERVICE]);
+	proctable_free(pt);
+}
+
 static int gone_calls;
 
 static void on_gone(struct proc *p, void *ctx)
@@ -194,6 +231,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exec_fork_exit),
 		cmocka_unit_test(test_exec_replaces_image),
+		cmocka_unit_test(test_sandbox_root_and_cloud_run),
 		cmocka_unit_test(test_sweep),
 		cmocka_unit_test(test_namespaces_are_apart),
 		cmocka_unit_test(test_container_of_a_process_gone_before_its_exec_is_read),
