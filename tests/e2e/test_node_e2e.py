@@ -12,6 +12,7 @@ finding came, naming node and the module.
 
 import hashlib
 import os
+import subprocess
 import sys
 import unittest
 
@@ -31,6 +32,20 @@ SET_ENGINE = ("try { require('crypto').setEngine(process.argv[1]); }"
               " catch (e) { console.log('setEngine: ' + e.message); }")
 
 
+def node_provider_conf(ws, mod, stem):
+    """A configuration in workspace ws whose nodejs_conf section (node's own,
+    not openssl_conf) activates mod as a provider."""
+    return ws.write("%s-%s.cnf" % (stem, harness.rand()), (
+        "nodejs_conf = node_init\n"
+        "[node_init]\n"
+        "providers = provs\n"
+        "[provs]\n"
+        "evil = evil_sect\n"
+        "[evil_sect]\n"
+        "module = %s\n"
+        "activate = 1\n") % mod)
+
+
 def setUpModule():
     global SENSOR, SKIP_REASON
     SKIP_REASON = harness.require_environment() or container.runc_available()
@@ -41,6 +56,12 @@ def setUpModule():
     if not os.path.exists(NODE):
         # Not a reason to skip: the machines this runs on have node.
         raise RuntimeError("%s is missing: install nodejs" % NODE)
+    syms = subprocess.run(["nm", "-D", "--defined-only", NODE], stdout=subprocess.PIPE,
+                          check=True).stdout.decode()
+    if " DSO_load" not in syms:
+        raise RuntimeError("%s does not carry OpenSSL (no DSO_load among its symbols): these "
+                           "tests want a node built with OpenSSL linked in, such as the "
+                           "official builds" % NODE)
     harness.fixture_module()
     SENSOR = harness.Sensor().start()
 
@@ -125,15 +146,7 @@ class NodeLinkedOpenSSL(unittest.TestCase):
         node starts, before any script runs."""
         mod = self.ws.module()
         marker = self.ws.marker()
-        conf = self.ws.write("node-%s.cnf" % harness.rand(), (
-            "nodejs_conf = node_init\n"
-            "[node_init]\n"
-            "providers = provs\n"
-            "[provs]\n"
-            "evil = evil_sect\n"
-            "[evil_sect]\n"
-            "module = %s\n"
-            "activate = 1\n") % mod)
+        conf = node_provider_conf(self.ws, mod, "node")
         r = run_cmd([NODE, "--openssl-config=" + conf, "-e", "1"], marker=marker)
         # node aborts when the provider does not initialise: the code ran first.
         self.assertEqual(read_marker(marker), r.pid, r.output)
@@ -146,15 +159,7 @@ class NodeLinkedOpenSSL(unittest.TestCase):
         path with a space): nothing about OpenSSL in argv at all."""
         mod = self.ws.module()
         marker = self.ws.marker()
-        conf = self.ws.write("node opts-%s.cnf" % harness.rand(), (
-            "nodejs_conf = node_init\n"
-            "[node_init]\n"
-            "providers = provs\n"
-            "[provs]\n"
-            "evil = evil_sect\n"
-            "[evil_sect]\n"
-            "module = %s\n"
-            "activate = 1\n") % mod)
+        conf = node_provider_conf(self.ws, mod, "node opts")
         env = {"NODE_OPTIONS": '--openssl-config="%s"' % conf}
         r = run_cmd([NODE, "-e", "1"], env=env, marker=marker)
         self.assertEqual(read_marker(marker), r.pid, r.output)
