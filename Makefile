@@ -43,7 +43,7 @@ $(BUILD)/vmlinux.h:
 	@echo "  BTF     $@"
 	@$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/sowatch.bpf.o: bpf/sowatch.bpf.c include/sowatch_events.h $(BUILD)/vmlinux.h
+$(BUILD)/sowatch.bpf.o: bpf/sowatch.bpf.c $(wildcard bpf/*.h) include/sowatch_events.h $(BUILD)/vmlinux.h
 	@echo "  BPF     $@"
 	@$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(BUILD) -c $< -o $@
 
@@ -114,9 +114,9 @@ bench:
 	$(PYTHON) bench/run.py $(BENCH_ARGS)
 
 format:
-	clang-format -i $(wildcard bpf/*.c include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
+	clang-format -i $(wildcard bpf/*.[ch] include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
 format-check:
-	clang-format --dry-run --Werror $(wildcard bpf/*.c include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
+	clang-format --dry-run --Werror $(wildcard bpf/*.[ch] include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
 
 clean:
 	rm -rf $(BUILD)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "detectors/openssl_args.h"
+#include "detectors/openssl_binaries.h"
 #include "detectors/node_args.h"
 #include "detectors/openssl_config.h"
 #include "proc/procfile.h"
@@ -18,33 +19,11 @@
 #include "util/log.h"
 #include "util/path.h"
 
-#define MAX_KNOWN_IDS	   256
-#define MAX_KNOWN_HASHES   32
-#define MAX_NOT_OPENSSL	   64
 #define MAX_NAMED_ATTEMPTS 1024 /* per process, for names never mapped; mappings always count */
-
-struct known_hash {
-	int64_t size;
-	char sha256[65];
-};
 
 struct openssl_detector {
 	struct detector_env env;
-	struct {
-		uint64_t dev, ino;
-	} ids[MAX_KNOWN_IDS];
-	size_t n_ids;
-	struct known_hash hashes[MAX_KNOWN_HASHES];
-	size_t n_hashes;
-	/*
-	 * Programs of an OpenSSL binary's size that hashed to something else, as (dev, ino,
-	 * ctime): not hashed again at every exec. Any write changes the ctime. A small ring.
-	 */
-	struct {
-		uint64_t dev, ino;
-		int64_t ctime_ns;
-	} not_openssl[MAX_NOT_OPENSSL];
-	size_t next_not_openssl;
+	struct openssl_binaries binaries;
 };
 
 /* One module a process asked for, or mapped: the unit of a finding. */
@@ -145,199 +124,6 @@ static const char *const kind_names[] = {
 	[MODULE_UNKNOWN] = "unknown",
 	[MODULE_PKCS11] = "pkcs11-module",
 };
-
-/* -------------------------------------------------------------------------------------------
- * Which binaries are OpenSSL
- */
-
-static bool known_id(const struct openssl_detector *d, uint64_t dev, uint64_t ino)
-{
-	for (size_t i = 0; i < d->n_ids; i++)
-		if (d->ids[i].dev == dev && d->ids[i].ino == ino)
-			return true;
-	return false;
-}
-
-static void learn_id(struct openssl_detector *d, uint64_t dev, uint64_t ino)
-{
-	if (known_id(d, dev, ino) || d->n_ids == MAX_KNOWN_IDS)
-		return;
-	d->ids[d->n_ids].dev = dev;
-	d->ids[d->n_ids].ino = ino;
-	d->n_ids++;
-	if (d->env.watch_exe)
-		d->env.watch_exe(dev, ino, d->env.ctx);
-}
-
-static bool known_not_openssl(const struct openssl_detector *d, const struct file_ref *f)
-{
-	for (size_t i = 0; f->ctime_ns && i < MAX_NOT_OPENSSL; i++)
-		if (d->not_openssl[i].ino == f->ino && d->not_openssl[i].dev == f->dev &&
-		    d->not_openssl[i].ctime_ns == f->ctime_ns)
-			return true;
-	return false;
-}
-
-static void learn_not_openssl(struct openssl_detector *d, const struct file_ref *f)
-{
-	size_t i = d->next_not_openssl++ % MAX_NOT_OPENSSL;
-
-	if (!f->ctime_ns)
-		return;
-	d->not_openssl[i].dev = f->dev;
-	d->not_openssl[i].ino = f->ino;
-	d->not_openssl[i].ctime_ns = f->ctime_ns;
-}
-
-static bool known_hash(const struct openssl_detector *d, const char *sha256)
-{
-	for (size_t i = 0; i < d->n_hashes; i++)
-		if (strcmp(d->hashes[i].sha256, sha256) == 0)
-			return true;
-	return false;
-}
-
-static void learn_hash(struct openssl_detector *d, const struct file_digest *digest)
-{
-	if (known_hash(d, digest->sha256) || d->n_hashes == MAX_KNOWN_HASHES)
-		return;
-	d->hashes[d->n_hashes].size = digest->size;
-	memcpy(d->hashes[d->n_hashes].sha256, digest->sha256, sizeof(digest->sha256));
-	d->n_hashes++;
-}
-
-int openssl_detector_add_binary(struct openssl_detector *d, const char *path)
-{
-	struct file_digest digest;
-	struct stat st;
-	int err;
-
-	if (stat(path, &st))
-		return -errno;
-	err = hash_file_sha256(path, HASH_MAX_BYTES_DEFAULT, &digest);
-	if (err)
-		return err;
-	learn_hash(d, &digest);
-	learn_id(d, st.st_dev, st.st_ino);
-	return 0;
-}
-
-int openssl_detector_add_default_binaries(struct openssl_detector *d)
-{
-	static const char *const paths[] = {
-		"/usr/bin/openssl",	    "/bin/openssl",
-		"/usr/local/bin/openssl",   "/usr/local/ssl/bin/openssl",
-		"/opt/openssl/bin/openssl", NULL,
-	};
-	int found = 0;
-
-	for (const char *const *p = paths; *p; p++)
-		found += openssl_detector_add_binary(d, *p) == 0;
-	return found;
-}
-
-/*
- * Hash the open file when it has the size of a known OpenSSL binary (most files do not, and
- * are never read): 0, or -ENOENT for another size, or -errno.
- */
-static bool size_known(const struct openssl_detector *d, uint64_t size)
-{
-	for (size_t i = 0; i < d->n_hashes; i++)
-		if ((uint64_t)d->hashes[i].size == size)
-			return true;
-	return false;
-}
-
-static int digest_if_size_known(const struct openssl_detector *d, int fd, const struct stat *st,
-				struct file_digest *ret)
-{
-	if (!size_known(d, (uint64_t)st->st_size))
-		return -ENOENT;
-	return hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, ret);
-}
-
-/*
- * The file a process names, hashed if its size is a known one. host_pid 0: a sandbox's, read
- * inside its root (NULL: at the same path here).
- */
-static int digest_path_if_size_known(const struct openssl_detector *d, uint32_t host_pid,
-				     const char *sandbox_root, const char *path,
-				     struct file_digest *ret)
-{
-	struct file_ref ref = { .path = path };
-	struct stat st;
-	int fd = proc_file_open_rooted(host_pid, sandbox_root, &ref, 0, 0, false, &st), err;
-
-	if (fd < 0)
-		return fd;
-	err = S_ISREG(st.st_mode) ? digest_if_size_known(d, fd, &st, ret) : -EINVAL;
-	close(fd);
-	return err;
-}
-
-/*
- * A process the host's /proc does not know (a gVisor sandbox's): its binary is read through
- * the sandbox's root as the host sees it (the host's own for `runsc do`, and when runsc's
- * state named none), so a sandbox's own copy of OpenSSL is known by its content. The hash is
- * kept on the process for its findings.
- */
-static void hash_sandboxed_exe(const struct openssl_detector *d, struct proc *p)
-{
-	struct file_digest digest;
-
-	if (p->exe_sha256[0] || !p->exe.path || p->exe.path[0] != '/')
-		return;
-	if (digest_path_if_size_known(d, 0, p->sandbox_root, p->exe.path, &digest) == 0)
-		snprintf(p->exe_sha256, sizeof(p->exe_sha256), "%s", digest.sha256);
-}
-
-/*
- * An OpenSSL binary is known by its file (device and inode) or, for a copy under another
- * name, by its content: a binary of a known size is hashed and compared.
- */
-static bool identify(struct openssl_detector *d, struct proc *p)
-{
-	struct file_digest digest;
-	struct stat st;
-	int fd, err;
-
-	/*
-	 * A sandbox process whose start never arrived (gVisor dropped it: an argv bigger than
-	 * the socket's buffer, a full socket): nothing says what it runs, so it is watched as
-	 * OpenSSL would be. The drop is counted in the findings' eventDrops.
-	 */
-	if (!p->host_pid && !p->exe.path && !p->exe_sha256[0])
-		return true;
-	if (!p->host_pid)
-		hash_sandboxed_exe(d, p);
-	/* A hash of the binary (from the source, or read above) settles it. */
-	if (p->exe_sha256[0] && known_hash(d, p->exe_sha256))
-		return true;
-	if (!p->exe.ino || !p->host_pid)
-		return false;
-	if (known_id(d, p->exe.dev, p->exe.ino))
-		return true;
-	/* The kernel said the size at exec: most programs are told apart without a read. */
-	if ((p->exe.size && !size_known(d, p->exe.size)) || known_not_openssl(d, &p->exe))
-		return false;
-	/*
-	 * Through /proc/PID/exe, or, when a short-lived process is gone already, its path: the
-	 * file must still be the one the kernel named (device and inode).
-	 */
-	fd = proc_file_open(p->host_pid, &p->exe, 0, 0, true, &st);
-	if (fd < 0)
-		return false;
-	err = digest_if_size_known(d, fd, &st, &digest);
-	close(fd);
-	if (!err && !known_hash(d, digest.sha256))
-		learn_not_openssl(d, &p->exe);
-	if (err || !known_hash(d, digest.sha256))
-		return false;
-	learn_id(d, p->exe.dev, p->exe.ino);
-	if (d->env.watch_process)
-		d->env.watch_process(p->host_pid, d->env.ctx);
-	return true;
-}
 
 /* -------------------------------------------------------------------------------------------
  * Per-process state
@@ -672,54 +458,6 @@ static void intent_add_node(struct openssl_detector *d, struct proc *p, struct o
 	node_openssl_opts_free(&o);
 }
 
-/* The dynamic loader run as a program (`ld.so PROGRAM ARGS...`) runs its first argument. */
-static bool is_dynamic_loader(const char *path)
-{
-	const char *base = path ? strrchr(path, '/') : NULL;
-
-	base = base ? base + 1 : path;
-	return base && (strncmp(base, "ld-linux", 8) == 0 || strncmp(base, "ld.so", 5) == 0 ||
-			strncmp(base, "ld64.so", 7) == 0 || strncmp(base, "ld-musl", 7) == 0);
-}
-
-/*
- * For `ld.so [OPTIONS] PROGRAM ARGS...` whose PROGRAM is an OpenSSL binary: the index of
- * PROGRAM in argv (its own argv[0] from there on), and its absolute path in program; else 0. The exe is the loader, so only the
- * argument says what runs, and a renamed copy is known by its content.
- */
-static size_t program_run_by_loader(const struct openssl_detector *d, const struct proc *p,
-				    const char *cwd, char *program, size_t size)
-{
-	static const char *const takes_value[] = { "--library-path",
-						   "--glibc-hwcaps-prepend",
-						   "--glibc-hwcaps-mask",
-						   "--inhibit-rpath",
-						   "--audit",
-						   "--preload",
-						   "--argv0",
-						   NULL };
-	char path[PATH_MAX];
-	struct file_digest digest;
-	size_t i;
-
-	if (!is_dynamic_loader(p->exe.path))
-		return 0;
-	for (i = 1; i < p->argc && strncmp(p->argv[i], "--", 2) == 0; i++)
-		for (const char *const *o = takes_value; *o; o++)
-			if (strcmp(p->argv[i], *o) == 0) {
-				i++;
-				break;
-			}
-	if (i >= p->argc || path_join(cwd[0] ? cwd : "/", p->argv[i], path, sizeof(path)))
-		return 0;
-	/* One file, opened once: its size and its hash cannot come from two different files. */
-	if (digest_path_if_size_known(d, p->host_pid, p->sandbox_root, path, &digest) ||
-	    !known_hash(d, digest.sha256))
-		return 0;
-	snprintf(program, size, "%s", path);
-	return i;
-}
-
 /* Any program linked with libcrypto reads OPENSSL_CONF and the like when it loads its config. */
 static bool env_steers_openssl(const struct proc *p)
 {
@@ -734,8 +472,8 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 	struct ossl_state *st;
 	char cwd[PATH_MAX], program_path[PATH_MAX] = "";
 	size_t program = 0;
-	bool openssl = identify(d, p);
-	bool loader = !openssl && is_dynamic_loader(p->exe.path);
+	bool openssl = openssl_binaries_identify(&d->binaries, p);
+	bool loader = !openssl && openssl_binaries_is_loader(p->exe.path);
 	bool steered = !openssl && env_steers_openssl(p);
 	/* A program with OpenSSL linked in (node) reads its configuration like any other. */
 	bool linked = !openssl && ev->exec.carries_openssl;
@@ -746,8 +484,8 @@ static void on_exec(struct openssl_detector *d, struct proc *p, const struct eve
 		return;
 	proc_workdir(p, cwd, sizeof(cwd));
 	if (loader)
-		openssl = (program = program_run_by_loader(d, p, cwd, program_path,
-							   sizeof(program_path))) != 0;
+		openssl = (program = openssl_binaries_run_by_loader(
+			       &d->binaries, p, cwd, program_path, sizeof(program_path))) != 0;
 	if (!openssl && !steered && !linked)
 		return;
 	st = state_new(p, openssl);
@@ -786,7 +524,7 @@ static struct ossl_state *state_for_loading(struct openssl_detector *d, struct p
 {
 	struct ossl_state *st = state_get(p);
 
-	return st ? st : state_new(p, identify(d, p));
+	return st ? st : state_new(p, openssl_binaries_identify(&d->binaries, p));
 }
 
 static void on_module_load(struct openssl_detector *d, struct proc *p, const struct event *ev)
@@ -926,7 +664,7 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	/* Inside DSO_load, or inside an engine's or provider's call (what it loads itself) */
 	bool openssls_doing = ev->map.in_module_load || ev->map.in_openssl_call;
 
-	if (!st && !openssls_doing && !identify(d, p))
+	if (!st && !openssls_doing && !openssl_binaries_identify(&d->binaries, p))
 		return; /* a program's own libraries: not OpenSSL's doing */
 	if (!st)
 		st = state_for_loading(d, p);
@@ -1049,8 +787,19 @@ int openssl_detector_new(struct openssl_detector **ret, const struct detector_en
 	if (!d)
 		return -ENOMEM;
 	d->env = *env;
+	openssl_binaries_init(&d->binaries, &d->env);
 	*ret = d;
 	return 0;
+}
+
+int openssl_detector_add_binary(struct openssl_detector *d, const char *path)
+{
+	return openssl_binaries_add(&d->binaries, path);
+}
+
+int openssl_detector_add_default_binaries(struct openssl_detector *d)
+{
+	return openssl_binaries_add_defaults(&d->binaries);
 }
 
 void openssl_detector_free(struct openssl_detector *d)

@@ -4,10 +4,13 @@
  * finding per (process, module):
  *
  *   intent   the exec of an OpenSSL binary (known by its file or hash, never by its name)
- *            whose arguments, environment or configuration name a module;
- *   library  libcrypto's DSO_load() was called, in any program;
- *   effect   a file was mapped executable while libcrypto was loading a module, or in an
- *            OpenSSL binary after start.
+ *            whose arguments, environment or configuration name a module; any other
+ *            program's OpenSSL environment, and the configuration of one that has OpenSSL
+ *            linked in (node's as node reads it);
+ *   library  OpenSSL's DSO_load() was called, in any program;
+ *   effect   a file was mapped executable while OpenSSL was loading a module or inside one of
+ *            its engine and provider calls, or in an OpenSSL binary after start, or it is a
+ *            file the intent layer named.
  *
  * A custom module whose code was mapped gives a CRITICAL finding at once; one that was asked
  * for but never mapped gives a HIGH finding, marked not loaded, when the process exits.
