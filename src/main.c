@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,32 @@ static int privileges_drop(void)
 		log_info("privileges dropped: keeping only CAP_SYS_ADMIN, CAP_BPF, CAP_PERFMON, "
 			 "CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH");
 	return err;
+}
+
+/*
+ * Each uprobe is an open file descriptor: up to 16 for each of up to 1024 files that carry
+ * OpenSSL, besides the store, the sources and the files being hashed. A shell's soft limit of
+ * 1024 would run out; raise it while sowatch may still raise the hard one (CAP_SYS_RESOURCE
+ * goes with the other privileges).
+ */
+static void files_limit_raise(void)
+{
+	const rlim_t want = 1 << 16, needed = 17 << 10;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want)
+		rl.rlim_max = want;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == 0 || getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rl.rlim_cur = rl.rlim_max; /* as far as the hard limit allows */
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < needed)
+		log_warn("open files limited to %llu: the library layer may not probe every file "
+			 "that carries OpenSSL",
+			 (unsigned long long)rl.rlim_cur);
 }
 
 /* The sources `run` was asked for. */
@@ -396,6 +423,7 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 
+	files_limit_raise();
 	err = pipeline_new(&pl, &opts, &error);
 	if (err) {
 		fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));

@@ -286,7 +286,36 @@ static int probe_fd(struct ebpf_source *src, int fd, dev_t dev, uint64_t ino, co
 	return err;
 }
 
-static int probe_path(struct ebpf_source *src, const char *path)
+/*
+ * A program that carries OpenSSL itself (node): known by the symbols of its executable, read
+ * once per file version. The answer is kept by the identity whose pages are mapped and the
+ * ctime, which any write changes.
+ */
+static struct exe_verdict *exe_verdict_slot(struct ebpf_source *src, const struct file_ref *exe)
+{
+	uint64_t h = (exe->real_ino * 0x9E3779B97F4A7C15ull) ^ exe->real_dev;
+
+	return &src->exe_verdicts[h % EXE_VERDICTS];
+}
+
+/* A program's verdict, read now: its exec need not be read again, nor wake sowatch. */
+static void exe_verdict_learn(struct ebpf_source *src, const struct stat *st,
+			      const struct elf_openssl *elf)
+{
+	struct file_ref exe = { .real_dev = st->st_dev, .real_ino = st->st_ino };
+
+	*exe_verdict_slot(src, &exe) = (struct exe_verdict){
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+		.carries_openssl = elf->has_dso_load,
+		.nodejs = elf->is_nodejs,
+	};
+	file_map_add(src->skel->maps.exes_scanned, st->st_dev, st->st_ino, BPF_ANY);
+}
+
+/* A file of the host's, probed if it carries OpenSSL; a program's verdict is kept too. */
+static int probe_path(struct ebpf_source *src, const char *path, bool program)
 {
 	struct elf_openssl elf;
 	struct stat st;
@@ -294,11 +323,14 @@ static int probe_path(struct ebpf_source *src, const char *path)
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < ELF_OPENSSL_MIN_SIZE)
-		err = -ENOENT;
-	else
-		err = probe_fd(src, fd, st.st_dev, st.st_ino, path, &elf);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < ELF_OPENSSL_MIN_SIZE) {
+		close(fd);
+		return -ENOENT;
+	}
+	err = probe_fd(src, fd, st.st_dev, st.st_ino, path, &elf);
 	close(fd);
+	if (program && (!err || err == -EEXIST || err == -ENOENT))
+		exe_verdict_learn(src, &st, &elf);
 	return err;
 }
 
@@ -318,7 +350,7 @@ static void probe_host_dir(struct ebpf_source *src, const char *dir, const char 
 		    (prefix && strncmp(de->d_name, prefix, strlen(prefix)) != 0))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		err = probe_path(src, path);
+		err = probe_path(src, path, !prefix);
 		/* Only a library named for it is worth a word when it cannot be probed. */
 		if (err && err != -EEXIST && err != -ENOENT && err != -ENOEXEC && prefix)
 			log_warn("no library-layer probe on %s: %s", path, strerror(-err));
@@ -383,24 +415,12 @@ static void libcrypto_mapped(struct ebpf_source *src, const struct event *ev)
 	}
 	err = probe_fd(src, fd, f->real_dev, f->real_ino, name, &elf);
 	close(fd);
-	if (err == -ENOENT || err == -ENOEXEC)
-		/* No DSO_load to probe: never report it again. */
+	if (err && err != -EEXIST)
+		/* No DSO_load, or no probe for it: the kernel need not report it again. */
 		file_map_add(src->skel->maps.probed_files, f->real_dev, f->real_ino, BPF_ANY);
-	else if (err && err != -EEXIST)
+	if (err && err != -EEXIST && err != -ENOENT && err != -ENOEXEC && err != -ENOSPC)
 		log_warn("no library-layer probe on %s (mapped by pid %u): %s", name, ev->pid,
 			 strerror(-err));
-}
-
-/*
- * A program that carries OpenSSL itself (node): known by the symbols of its executable, read
- * once per file version. The answer is kept by the identity whose pages are mapped and the
- * ctime, which any write changes.
- */
-static struct exe_verdict *exe_verdict_slot(struct ebpf_source *src, const struct file_ref *exe)
-{
-	uint64_t h = (exe->real_ino * 0x9E3779B97F4A7C15ull) ^ exe->real_dev;
-
-	return &src->exe_verdicts[h % EXE_VERDICTS];
 }
 
 /*
