@@ -115,6 +115,20 @@ class NodeLinkedOpenSSL(unittest.TestCase):
         self.assertNodeFinding(fd, mod)
         self.assertEqual(fd.props.get("requestOrigin"), "DSO_load")
 
+    def test_set_engine_in_a_container(self):
+        """The same inside a runc container (the host's /usr, node among it,
+        bind-mounted read-only): the probe put on node at start covers the
+        container's processes from their first instruction."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        with container.Container(self.ws.dir, layout="containerd") as c:
+            r = c.exec([NODE, "-e", SET_ENGINE, mod], env={"SOWATCH_TEST_MARKER": marker})
+            self.assertEqual(r.returncode, 0, r.output)
+            self.assertIsInstance(read_marker(marker), int, r.output)
+            fd = SENSOR.wait_for(for_process(r.pid, mod))
+        self.assertNodeFinding(fd, mod)
+        self.assertEqual(fd.props.get("containerId"), c.id)
+
     def test_set_engine_in_a_container_with_its_own_node(self):
         """A container image with its own copy of node (a file of the
         overlay's lower layer, unknown at start): the sensor reads its
