@@ -22,14 +22,19 @@
 #define MAX_FILE_BYTES (64u << 20) /* per md5sums file: the rest is not read */
 #define MAX_FILES      100000
 #define MAX_ENTRIES    (1u << 21)
-#define MAX_ARENA      (256u << 20) /* bytes of kept paths */
 #define LINE_MAX_BYTES (PATH_MAX + 64)
 #define READ_CHUNK     (64 * 1024)
 #define MAX_ALIASES    8
 
+/*
+ * A record is kept as its path's 64-bit hash and its MD5, not the path (24 bytes instead of
+ * about 90 with the path: tens of thousands of records). Two of dpkg's paths sharing a hash
+ * is a chance of about 10^-10 on a large system; a path made to share one (only root can
+ * place a file in a trusted directory) still needs the MD5 of that other path's file, which
+ * means being a copy of it.
+ */
 struct slot {
-	uint32_t off; /* into the arena, plus one: 0 is an empty slot */
-	uint32_t hash;
+	uint64_t hash; /* 0: an empty slot (a path hashing to 0 is kept as 1) */
 	unsigned char md5[PKGDB_MD5_LEN];
 };
 
@@ -45,8 +50,6 @@ struct pkgdb {
 	size_t n_dirs;
 	struct alias aliases[MAX_ALIASES];
 	size_t n_aliases;
-	char *arena;
-	size_t arena_len, arena_cap;
 	struct slot *slots;
 	size_t n_slots, n_used; /* n_slots: a power of two, or 0 */
 	bool loaded, available;
@@ -54,13 +57,13 @@ struct pkgdb {
 	struct pkgdb_stats stats;
 };
 
-static uint32_t path_hash(const char *s, size_t len)
+static uint64_t path_hash(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a: the table's placement only */
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-	return (uint32_t)(h ^ (h >> 32));
+	return h ? h : 1;
 }
 
 int pkgdb_new(struct pkgdb **ret, const char *info_dir, const char *const *dirs)
@@ -100,11 +103,9 @@ int pkgdb_new(struct pkgdb **ret, const char *info_dir, const char *const *dirs)
 
 static void index_clear(struct pkgdb *db)
 {
-	free(db->arena);
 	free(db->slots);
-	db->arena = NULL;
 	db->slots = NULL;
-	db->arena_len = db->arena_cap = db->n_slots = db->n_used = 0;
+	db->n_slots = db->n_used = 0;
 }
 
 void pkgdb_free(struct pkgdb *db)
@@ -144,11 +145,6 @@ static void aliases_learn(struct pkgdb *db)
 	}
 }
 
-static const char *slot_path(const struct pkgdb *db, const struct slot *s)
-{
-	return db->arena + s->off - 1;
-}
-
 static int slots_grow(struct pkgdb *db)
 {
 	size_t n = db->n_slots ? 2 * db->n_slots : 4096;
@@ -160,9 +156,9 @@ static int slots_grow(struct pkgdb *db)
 		const struct slot *s = &db->slots[i];
 		size_t j;
 
-		if (!s->off)
+		if (!s->hash)
 			continue;
-		for (j = s->hash & (n - 1); slots[j].off; j = (j + 1) & (n - 1))
+		for (j = s->hash & (n - 1); slots[j].hash; j = (j + 1) & (n - 1))
 			;
 		slots[j] = *s;
 	}
@@ -176,33 +172,18 @@ static int slots_grow(struct pkgdb *db)
 static int index_add(struct pkgdb *db, const char *path, size_t len,
 		     const unsigned char md5[PKGDB_MD5_LEN])
 {
-	uint32_t hash = path_hash(path, len);
+	uint64_t hash = path_hash(path, len);
 	size_t j;
 
-	if (db->n_used >= MAX_ENTRIES || db->arena_len + len + 1 > MAX_ARENA)
+	if (db->n_used >= MAX_ENTRIES)
 		return -ENOSPC;
-	if ((db->n_used + 1) * 2 > db->n_slots && slots_grow(db))
+	/* At most three quarters full: linear probing stays short. */
+	if ((db->n_used + 1) * 4 > db->n_slots * 3 && slots_grow(db))
 		return -ENOMEM;
-	if (db->arena_len + len + 1 > db->arena_cap) {
-		size_t cap = db->arena_cap ? db->arena_cap : 256 * 1024;
-		char *grown;
-
-		while (cap < db->arena_len + len + 1)
-			cap *= 2;
-		grown = realloc(db->arena, cap);
-		if (!grown)
-			return -ENOMEM;
-		db->arena = grown;
-		db->arena_cap = cap;
-	}
-	memcpy(db->arena + db->arena_len, path, len);
-	db->arena[db->arena_len + len] = '\0';
-	for (j = hash & (db->n_slots - 1); db->slots[j].off; j = (j + 1) & (db->n_slots - 1))
+	for (j = hash & (db->n_slots - 1); db->slots[j].hash; j = (j + 1) & (db->n_slots - 1))
 		;
-	db->slots[j].off = (uint32_t)db->arena_len + 1;
 	db->slots[j].hash = hash;
 	memcpy(db->slots[j].md5, md5, PKGDB_MD5_LEN);
-	db->arena_len += len + 1;
 	db->n_used++;
 	return 0;
 }
@@ -447,16 +428,16 @@ int pkgdb_lookup(const struct pkgdb *db, const char *path, unsigned char (*md5s)
 		 int max)
 {
 	size_t len = strlen(path);
-	uint32_t hash = path_hash(path, len);
+	uint64_t hash = path_hash(path, len);
 	int n = 0;
 
 	if (!db->n_slots)
 		return 0;
-	for (size_t j = hash & (db->n_slots - 1); db->slots[j].off;
+	for (size_t j = hash & (db->n_slots - 1); db->slots[j].hash;
 	     j = (j + 1) & (db->n_slots - 1)) {
 		const struct slot *s = &db->slots[j];
 
-		if (s->hash != hash || strcmp(slot_path(db, s), path))
+		if (s->hash != hash)
 			continue;
 		if (n < max)
 			memcpy(md5s[n], s->md5, PKGDB_MD5_LEN);

@@ -274,7 +274,7 @@ bool container_id_is_valid(const char *id)
 	return id && is_runc_id(id, strlen(id));
 }
 
-static json_t *parse(const char *buf, size_t len)
+json_t *container_parse_json(const char *buf, size_t len)
 {
 	json_error_t err;
 
@@ -612,7 +612,7 @@ static int apply_annotations(struct container_info *ci, const struct kvs *ann)
 	int r = 0;
 
 	if (crio_json) {
-		json_t *j = parse(crio_json, strlen(crio_json));
+		json_t *j = container_parse_json(crio_json, strlen(crio_json));
 
 		r = kvs_from_object(&crio, j);
 		json_decref(j);
@@ -702,8 +702,7 @@ static bool sane_dir(const char *p)
 	return true;
 }
 
-/* The annotations of <bundle>/config.json into ann: 0, or -errno (nothing added). */
-static int load_config_annotations(const char *bundle, struct kvs *ann)
+int container_bundle_config(const char *bundle, json_t **ret)
 {
 	char *buf = NULL;
 	size_t len;
@@ -717,12 +716,24 @@ static int load_config_annotations(const char *bundle, struct kvs *ann)
 	close(dfd);
 	if (r)
 		return r;
-	j = parse(buf, len);
+	j = container_parse_json(buf, len);
 	free(buf);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return -EINVAL;
 	}
+	*ret = j;
+	return 0;
+}
+
+/* The annotations of <bundle>/config.json into ann: 0, or -errno (nothing added). */
+static int load_config_annotations(const char *bundle, struct kvs *ann)
+{
+	json_t *j;
+	int r = container_bundle_config(bundle, &j);
+
+	if (r)
+		return r;
 	r = kvs_from_object(ann, json_object_get(j, "annotations"));
 	json_decref(j);
 	return r;
@@ -766,7 +777,7 @@ static int load(const char *id, const char *const *roots, struct container_info 
 
 	/* From here on the runtime knows the id: whatever cannot be read is just not known. */
 	if (read_small_file(dfd, file, CONTAINER_FILE_MAX, &buf, &len, NULL) == 0)
-		state = parse(buf, len);
+		state = container_parse_json(buf, len);
 	free(buf);
 	if (json_is_object(state)) {
 		json_t *config = json_object_get(state, "config");
@@ -846,7 +857,7 @@ static int runsc_load(const char *id, struct container_info *ret)
 			if (read_small_file(dirfd(d), de->d_name, CONTAINER_FILE_MAX, &buf, &len,
 					    NULL))
 				continue;
-			state = parse(buf, len);
+			state = container_parse_json(buf, len);
 			free(buf);
 			if (!json_is_object(state)) {
 				json_decref(state);

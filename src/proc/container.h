@@ -66,6 +66,14 @@ bool container_id_of_pid(uint32_t pid, char ret_id[CONTAINER_ID_MAX]);
  * runtime wrote, and /proc files (read to their end within max).
  */
 int container_read_small_file(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len);
+struct json_t;
+/*
+ * An OCI document (state.json, config.json) parsed as the runtimes write it: uint64 numbers
+ * (RLIM_INFINITY) read as reals, strings with NULs kept. NULL when it is no JSON.
+ */
+struct json_t *container_parse_json(const char *buf, size_t len);
+/* <bundle>/config.json (at most CONTAINER_FILE_MAX bytes) as an object in *ret: 0 or -errno. */
+int container_bundle_config(const char *bundle, struct json_t **ret);
 /* An id the OCI runtime accepts (letters, digits, "_+-."; not "." or ".."): safe in a path */
 bool container_id_is_valid(const char *id);
 

@@ -37,14 +37,6 @@ static const char *path_of(const json_t *v)
 	return s;
 }
 
-static json_t *parse_json(const char *buf, size_t len)
-{
-	json_error_t err;
-
-	/* INT_AS_REAL: an OCI spec may hold uint64 rlimits that jansson would refuse. */
-	return json_loadb(buf, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &err);
-}
-
 /* dir made absolute against cwd (when relative and cwd is known), normalized. */
 static int absolute_dir(const char *dir, const char *cwd, char *ret, size_t size)
 {
@@ -58,30 +50,15 @@ static int absolute_dir(const char *dir, const char *cwd, char *ret, size_t size
 /* root.path of the OCI spec in <bundle>/config.json, for a state that carried no spec. */
 static int root_from_bundle_config(const char *bundle, char *ret, size_t size)
 {
-	char *buf = NULL;
-	json_t *spec;
-	size_t len;
-	int dfd, r;
+	json_t *spec, *root;
+	const char *path;
+	int r = container_bundle_config(bundle, &spec);
 
-	dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	r = container_read_small_file(dfd, "config.json", SANDBOX_STATE_FILE_MAX, &buf, &len);
-	close(dfd);
 	if (r)
 		return r;
-	spec = parse_json(buf, len);
-	free(buf);
-	if (!json_is_object(spec)) {
-		json_decref(spec);
-		return -EINVAL;
-	}
-	{
-		json_t *root = json_object_get(json_object_get(spec, "root"), "path");
-		const char *path = path_of(root);
-
-		r = !root ? -ENOENT : !path ? -EINVAL : path_join(bundle, path, ret, size);
-	}
+	root = json_object_get(json_object_get(spec, "root"), "path");
+	path = path_of(root);
+	r = !root ? -ENOENT : !path ? -EINVAL : path_join(bundle, path, ret, size);
 	json_decref(spec);
 	return r;
 }
@@ -93,7 +70,7 @@ int sandbox_root_from_state(const char *json, size_t len, const char *cwd, char 
 	json_t *state, *root;
 	int r;
 
-	state = parse_json(json, len);
+	state = container_parse_json(json, len);
 	if (!json_is_object(state)) {
 		json_decref(state);
 		return -EINVAL;

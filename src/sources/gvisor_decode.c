@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sources/gvisor_decode.h"
+#include "sources/gvisor_procs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,30 +20,11 @@
 #include "gvisor/syscall.pb-c.h"
 #include "util/path.h"
 
-#define PROC_BUCKETS 1024
 #define PAGE_SIZE_4K 4096ull
 
 #ifndef CLONE_THREAD
 #define CLONE_THREAD 0x00010000
 #endif
-
-struct fd_entry {
-	int32_t fd;
-	bool cloexec; /* forgotten at exec */
-	bool partial; /* the path could not be fully resolved or was cut */
-	bool memfd;
-	uint64_t seq; /* when it was opened: the oldest goes first when the table is full */
-	char *path;
-};
-
-/* A process of the sandbox, as far as the effect layer needs to know it. */
-struct gproc {
-	uint32_t pid, ppid;
-	struct fd_entry *fds;
-	uint32_t nfds, cap;
-	struct gproc *hnext;	   /* hash chain */
-	struct gproc *prev, *next; /* most recently used first */
-};
 
 /*
  * A container of the sandbox (a pod has several): where its files are on the host, and the
@@ -68,10 +50,7 @@ struct gvisor_decoder {
 	uint64_t container_clock;
 	struct gvisor_decoder_stats stats;
 	uint32_t last_dropped; /* the sandbox's counter as last seen */
-	struct gproc *buckets[PROC_BUCKETS];
-	struct gproc *lru_head, *lru_tail;
-	size_t nprocs;
-	uint64_t fd_seq;
+	struct gproc_table procs;
 	char container[128];
 };
 
@@ -135,164 +114,6 @@ static void event_init(const struct gvisor_decoder *dec, const struct task_ctx *
 	ev->container_id = t->container_id;
 }
 
-/* ---- Processes and their open files ---------------------------------------------------- */
-
-static void lru_unlink(struct gvisor_decoder *dec, struct gproc *p)
-{
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		dec->lru_head = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	else
-		dec->lru_tail = p->prev;
-	p->prev = p->next = NULL;
-}
-
-static void lru_push_front(struct gvisor_decoder *dec, struct gproc *p)
-{
-	p->prev = NULL;
-	p->next = dec->lru_head;
-	if (dec->lru_head)
-		dec->lru_head->prev = p;
-	dec->lru_head = p;
-	if (!dec->lru_tail)
-		dec->lru_tail = p;
-}
-
-static void fds_clear(struct gproc *p)
-{
-	for (uint32_t i = 0; i < p->nfds; i++)
-		free(p->fds[i].path);
-	p->nfds = 0;
-}
-
-static void proc_remove(struct gvisor_decoder *dec, struct gproc *p)
-{
-	struct gproc **pp = &dec->buckets[p->pid % PROC_BUCKETS];
-
-	while (*pp != p)
-		pp = &(*pp)->hnext;
-	*pp = p->hnext;
-	lru_unlink(dec, p);
-	fds_clear(p);
-	free(p->fds);
-	free(p);
-	dec->nprocs--;
-}
-
-static struct gproc *proc_find(struct gvisor_decoder *dec, uint32_t pid)
-{
-	for (struct gproc *p = dec->buckets[pid % PROC_BUCKETS]; p; p = p->hnext) {
-		if (p->pid == pid) {
-			lru_unlink(dec, p);
-			lru_push_front(dec, p);
-			return p;
-		}
-	}
-	return NULL;
-}
-
-/* Find or add; the least recently used process makes room. NULL without memory. */
-static struct gproc *proc_get(struct gvisor_decoder *dec, uint32_t pid)
-{
-	struct gproc *p = proc_find(dec, pid);
-
-	if (p)
-		return p;
-	if (dec->nprocs >= GVISOR_MAX_PROCS) {
-		proc_remove(dec, dec->lru_tail);
-		dec->stats.procs_evicted++;
-	}
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	p->pid = pid;
-	p->hnext = dec->buckets[pid % PROC_BUCKETS];
-	dec->buckets[pid % PROC_BUCKETS] = p;
-	lru_push_front(dec, p);
-	dec->nprocs++;
-	return p;
-}
-
-static struct fd_entry *fd_find(struct gproc *p, int32_t fd)
-{
-	for (uint32_t i = 0; p && i < p->nfds; i++)
-		if (p->fds[i].fd == fd)
-			return &p->fds[i];
-	return NULL;
-}
-
-static void fd_forget(struct gproc *p, int32_t fd)
-{
-	struct fd_entry *e = fd_find(p, fd);
-
-	if (!e)
-		return;
-	free(e->path);
-	*e = p->fds[--p->nfds];
-}
-
-/* Takes path (allocated); frees it on failure. */
-static int fd_remember(struct gvisor_decoder *dec, struct gproc *p, const struct fd_entry *tmpl,
-		       char *path)
-{
-	struct fd_entry *e;
-
-	fd_forget(p, tmpl->fd);
-	if (p->nfds >= GVISOR_MAX_FDS) {
-		uint32_t oldest = 0;
-
-		for (uint32_t i = 1; i < p->nfds; i++)
-			if (p->fds[i].seq < p->fds[oldest].seq)
-				oldest = i;
-		fd_forget(p, p->fds[oldest].fd);
-		dec->stats.fds_evicted++;
-	}
-	if (p->nfds == p->cap) {
-		uint32_t cap = p->cap ? p->cap * 2 : 8;
-		struct fd_entry *fds = reallocarray(p->fds, cap, sizeof(*fds));
-
-		if (!fds) {
-			free(path);
-			return -ENOMEM;
-		}
-		p->fds = fds;
-		p->cap = cap;
-	}
-	e = &p->fds[p->nfds++];
-	*e = *tmpl;
-	e->seq = ++dec->fd_seq;
-	e->path = path;
-	return 0;
-}
-
-static int fds_copy(struct gvisor_decoder *dec, struct gproc *to, const struct gproc *from)
-{
-	fds_clear(to);
-	for (uint32_t i = 0; i < from->nfds; i++) {
-		char *path = strdup(from->fds[i].path);
-
-		if (!path || fd_remember(dec, to, &from->fds[i], path))
-			return -ENOMEM;
-	}
-	return 0;
-}
-
-/* What survives exec: the fds without close-on-exec. */
-static void fds_exec(struct gproc *p)
-{
-	for (uint32_t i = 0; i < p->nfds;) {
-		if (p->fds[i].cloexec) {
-			free(p->fds[i].path);
-			p->fds[i] = p->fds[--p->nfds];
-		} else {
-			i++;
-		}
-	}
-}
-
 /* A copy of s, cut at GVISOR_PATH_MAX bytes (then *partial is set). */
 static char *path_dup(const char *s, bool *partial)
 {
@@ -351,7 +172,7 @@ static char *open_resolve(struct gproc *p, const Gvisor__Open *m, const struct t
 		return NULL;
 	}
 	link = proc_fd_link(m->pathname, t->pid);
-	if (link >= 0 && (dir = fd_find(p, link))) {
+	if (link >= 0 && (dir = gproc_fd_find(p, link))) {
 		*partial = dir->partial;
 		*memfd = dir->memfd;
 		free(out);
@@ -365,7 +186,7 @@ static char *open_resolve(struct gproc *p, const Gvisor__Open *m, const struct t
 		else if (m->fd_path && m->fd_path[0] == '/')
 			base = m->fd_path;
 		else if (m->fd >= INT32_MIN && m->fd <= INT32_MAX &&
-			 (dir = fd_find(p, (int32_t)m->fd)) && !dir->partial)
+			 (dir = gproc_fd_find(p, (int32_t)m->fd)) && !dir->partial)
 			base = dir->path;
 		if (!base) {
 			*partial = true; /* relative to a directory we do not know */
@@ -541,7 +362,7 @@ static int emit_exec(struct gvisor_decoder *dec, const struct task_ctx *t,
 		     const struct exec_args *a)
 {
 	const char **env = calloc(a->envc ? a->envc : 1, sizeof(*env));
-	struct gproc *p = proc_get(dec, t->pid);
+	struct gproc *p = gproc_get(&dec->procs, t->pid);
 	bool exe_partial = false;
 	char *exe = NULL;
 	struct event ev;
@@ -553,7 +374,7 @@ static int emit_exec(struct gvisor_decoder *dec, const struct task_ctx *t,
 		free(exe);
 		return -ENOMEM;
 	}
-	fds_exec(p);
+	gproc_fds_exec(p);
 
 	event_init(dec, t, EVENT_EXEC, &ev);
 	ev.exec.ppid = p->ppid;
@@ -708,12 +529,12 @@ static int decode_clone(struct gvisor_decoder *dec, const Gvisor__CloneInfo *m)
 	if ((m->flags & CLONE_THREAD) || (uint32_t)m->created_thread_group_id == t.pid)
 		return 0; /* a thread */
 
-	child = proc_get(dec, (uint32_t)m->created_thread_group_id);
+	child = gproc_get(&dec->procs, (uint32_t)m->created_thread_group_id);
 	if (!child)
 		return -ENOMEM;
 	child->ppid = t.pid;
-	parent = proc_find(dec, t.pid);
-	if (parent && fds_copy(dec, child, parent))
+	parent = gproc_find(&dec->procs, t.pid);
+	if (parent && gproc_fds_copy(&dec->procs, child, parent))
 		return -ENOMEM;
 
 	event_init(dec, &t, EVENT_FORK, &ev);
@@ -737,9 +558,9 @@ static int decode_task_exit(struct gvisor_decoder *dec, const Gvisor__TaskExit *
 		return 0;
 	if (t.tid != t.pid)
 		return 0;
-	p = proc_find(dec, t.pid);
+	p = gproc_find(&dec->procs, t.pid);
 	if (p)
-		proc_remove(dec, p);
+		gproc_remove(&dec->procs, p);
 	event_init(dec, &t, EVENT_EXIT, &ev);
 	ev.exit.exit_code = (uint32_t)m->exit_status;
 	dec->on_event(&ev, dec->ctx);
@@ -766,16 +587,16 @@ static int decode_open(struct gvisor_decoder *dec, const Gvisor__Open *m)
 	tmpl.fd = exit_fd(m->exit);
 	if (tmpl.fd < 0)
 		return 0;
-	p = proc_get(dec, t.pid);
+	p = gproc_get(&dec->procs, t.pid);
 	if (!p)
 		return -ENOMEM;
 	tmpl.cloexec = m->flags & O_CLOEXEC;
 	path = open_resolve(p, m, &t, &tmpl.partial, &tmpl.memfd);
 	if (!path) {
-		fd_forget(p, tmpl.fd); /* the number now names a file we cannot name */
+		gproc_fd_forget(p, tmpl.fd); /* the number now names a file we cannot name */
 		return m->pathname && m->pathname[0] ? -ENOMEM : 0;
 	}
-	return fd_remember(dec, p, &tmpl, path);
+	return gproc_fd_remember(&dec->procs, p, &tmpl, path);
 }
 
 static int decode_close(struct gvisor_decoder *dec, const Gvisor__Close *m)
@@ -786,22 +607,22 @@ static int decode_close(struct gvisor_decoder *dec, const Gvisor__Close *m)
 		return 0;
 	/* The fd is gone whatever close returns (even EINTR), and even at enter it is about to be */
 	if (m->fd >= 0 && m->fd <= INT32_MAX)
-		fd_forget(proc_find(dec, t.pid), (int32_t)m->fd);
+		gproc_fd_forget(gproc_find(&dec->procs, t.pid), (int32_t)m->fd);
 	return 0;
 }
 
 static int dup_fd(struct gvisor_decoder *dec, const struct task_ctx *t, int32_t old_fd,
 		  int32_t new_fd, bool cloexec)
 {
-	struct gproc *p = proc_find(dec, t->pid);
+	struct gproc *p = gproc_find(&dec->procs, t->pid);
 	struct fd_entry *old, tmpl;
 	char *path;
 
 	if (!p || new_fd < 0 || old_fd == new_fd)
 		return 0;
-	old = fd_find(p, old_fd);
+	old = gproc_fd_find(p, old_fd);
 	if (!old) {
-		fd_forget(p, new_fd);
+		gproc_fd_forget(p, new_fd);
 		return 0;
 	}
 	tmpl = *old;
@@ -810,7 +631,7 @@ static int dup_fd(struct gvisor_decoder *dec, const struct task_ctx *t, int32_t 
 	path = strdup(old->path);
 	if (!path)
 		return -ENOMEM;
-	return fd_remember(dec, p, &tmpl, path);
+	return gproc_fd_remember(&dec->procs, p, &tmpl, path);
 }
 
 static int decode_dup(struct gvisor_decoder *dec, const Gvisor__Dup *m)
@@ -843,7 +664,7 @@ static int raw_memfd_create(struct gvisor_decoder *dec, const struct task_ctx *t
 	tmpl.fd = exit_fd(m->exit);
 	if (tmpl.fd < 0)
 		return 0;
-	p = proc_get(dec, t->pid);
+	p = gproc_get(&dec->procs, t->pid);
 	path =
 	    strdup("/memfd:"); /* the name is in the process's memory, which gVisor does not send */
 	if (!p || !path) {
@@ -851,7 +672,7 @@ static int raw_memfd_create(struct gvisor_decoder *dec, const struct task_ctx *t
 		return -ENOMEM;
 	}
 	tmpl.cloexec = m->arg2 & MFD_CLOEXEC;
-	return fd_remember(dec, p, &tmpl, path);
+	return gproc_fd_remember(&dec->procs, p, &tmpl, path);
 }
 
 /* mmap(addr, len, prot, flags, fd, off) = result: executable code from a file we know */
@@ -866,7 +687,7 @@ static int raw_mmap(struct gvisor_decoder *dec, const struct task_ctx *t, const 
 		return 0;
 	if (!(m->arg3 & PROT_EXEC) || (m->arg4 & MAP_ANONYMOUS) || fd < 0)
 		return 0;
-	e = fd_find(proc_find(dec, t->pid), fd);
+	e = gproc_fd_find(gproc_find(&dec->procs, t->pid), fd);
 	if (!e) {
 		dec->stats.maps_untracked++;
 		return 0;
@@ -1021,6 +842,7 @@ struct gvisor_decoder *gvisor_decoder_new(uint64_t ns, event_handler_fn on_event
 	dec->ns = ns;
 	dec->on_event = on_event;
 	dec->ctx = ctx;
+	dec->procs.stats = &dec->stats;
 	return dec;
 }
 
@@ -1028,8 +850,7 @@ void gvisor_decoder_free(struct gvisor_decoder *dec)
 {
 	if (!dec)
 		return;
-	while (dec->lru_head)
-		proc_remove(dec, dec->lru_head);
+	gproc_table_clear(&dec->procs);
 	for (int i = 0; i < GVISOR_MAX_CONTAINERS; i++)
 		container_free(dec->containers[i]);
 	free(dec);
