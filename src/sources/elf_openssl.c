@@ -90,9 +90,137 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct elf_
 	}
 }
 
+/* The dynamic symbols' GNU hash table, as the dynamic loader uses it to find a name. */
+struct gnu_hash {
+	uint64_t off, size;	       /* the .gnu.hash section in the file */
+	uint64_t sym_off, sym_entsize; /* its .dynsym */
+	uint64_t str_off, str_size;    /* and that one's .dynstr */
+	uint32_t nbuckets, symoffset, bloom_size;
+	Elf_Data *buckets;
+};
+
+static uint32_t gnu_hash_of(const char *name)
+{
+	uint32_t h = 5381;
+
+	for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+		h = h * 33 + *c;
+	return h;
+}
+
+/* A section's offset and size in the file, by index. */
+static bool section_at(Elf *elf, size_t index, GElf_Shdr *ret)
+{
+	Elf_Scn *scn = elf_getscn(elf, index);
+
+	return scn && gelf_getshdr(scn, ret);
+}
+
+/* Find .gnu.hash and what it indexes; false when the file has none that makes sense. */
+static bool gnu_hash_open(Elf *elf, struct gnu_hash *gh)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh, sym, str;
+	Elf_Data *head;
+	uint32_t words[4];
+	size_t word = gelf_getclass(elf) == ELFCLASS32 ? 4 : 8;
+
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_GNU_HASH)
+			break;
+	if (!scn || !section_at(elf, sh.sh_link, &sym) || sym.sh_type != SHT_DYNSYM ||
+	    !sym.sh_entsize || !section_at(elf, sym.sh_link, &str) || sh.sh_size < 16)
+		return false;
+	head = elf_getdata_rawchunk(elf, (int64_t)sh.sh_offset, 16, ELF_T_WORD);
+	if (!head || head->d_size < sizeof(words))
+		return false;
+	memcpy(words, head->d_buf, sizeof(words));
+	*gh = (struct gnu_hash){
+		.off = sh.sh_offset,
+		.size = sh.sh_size,
+		.sym_off = sym.sh_offset,
+		.sym_entsize = sym.sh_entsize,
+		.str_off = str.sh_offset,
+		.str_size = str.sh_size,
+		.nbuckets = words[0],
+		.symoffset = words[1],
+		.bloom_size = words[2],
+	};
+	if (!gh->nbuckets ||
+	    16 + (uint64_t)gh->bloom_size * word + (uint64_t)gh->nbuckets * 4 > gh->size)
+		return false;
+	gh->buckets = elf_getdata_rawchunk(elf, (int64_t)(gh->off + 16 + gh->bloom_size * word),
+					   gh->nbuckets * 4, ELF_T_WORD);
+	return gh->buckets && gh->buckets->d_size == gh->nbuckets * 4ull;
+}
+
+static bool name_is(Elf *elf, const struct gnu_hash *gh, uint32_t st_name, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	Elf_Data *d;
+
+	if (st_name >= gh->str_size || gh->str_size - st_name < len)
+		return false;
+	d = elf_getdata_rawchunk(elf, (int64_t)(gh->str_off + st_name), len, ELF_T_BYTE);
+	return d && d->d_size == len && memcmp(d->d_buf, name, len) == 0;
+}
+
+/*
+ * Look a name up the way the dynamic loader does: a few small reads, where reading the whole
+ * symbol table would take megabytes (node's dynamic symbols and their names are 7 MiB).
+ */
+static bool gnu_hash_lookup(Elf *elf, const struct gnu_hash *gh, const char *name, GElf_Sym *ret)
+{
+	uint32_t h = gnu_hash_of(name),
+		 i = ((const uint32_t *)gh->buckets->d_buf)[h % gh->nbuckets];
+	size_t word = gelf_getclass(elf) == ELFCLASS32 ? 4 : 8;
+	uint64_t chain = gh->off + 16 + (uint64_t)gh->bloom_size * word + gh->nbuckets * 4ull;
+
+	if (i < gh->symoffset)
+		return false; /* an empty bucket */
+	for (;; i++) {
+		uint64_t at = chain + (uint64_t)(i - gh->symoffset) * 4;
+		Elf_Data *c, *sd;
+		uint32_t cv;
+
+		if (at + 4 > gh->off + gh->size ||
+		    !(c = elf_getdata_rawchunk(elf, (int64_t)at, 4, ELF_T_WORD)) || c->d_size != 4)
+			return false;
+		memcpy(&cv, c->d_buf, 4);
+		if ((cv | 1) == (h | 1)) {
+			sd = elf_getdata_rawchunk(elf, (int64_t)(gh->sym_off + i * gh->sym_entsize),
+						  gh->sym_entsize, ELF_T_SYM);
+			if (sd && gelf_getsym(sd, 0, ret) && name_is(elf, gh, ret->st_name, name))
+				return true;
+		}
+		if (cv & 1)
+			return false; /* the end of the chain */
+	}
+}
+
+/* What elf_openssl cares about, looked up by name in the dynamic symbols. */
+static void lookup_dynamic(Elf *elf, const struct gnu_hash *gh, struct elf_openssl *ret)
+{
+	GElf_Sym sym;
+
+	if (gnu_hash_lookup(elf, gh, "DSO_load", &sym) && defines_function(&sym) &&
+	    vaddr_to_offset(elf, sym.st_value, &ret->dso_load_offset) == 0)
+		ret->has_dso_load = true;
+	if (!ret->has_dso_load)
+		return;
+	ret->is_nodejs =
+	    gnu_hash_lookup(elf, gh, "napi_module_register", &sym) && defines_function(&sym);
+	for (int i = 0; i < ELF_OPENSSL_CALLS; i++)
+		if (gnu_hash_lookup(elf, gh, elf_openssl_call_names[i], &sym) &&
+		    defines_function(&sym))
+			vaddr_to_offset(elf, sym.st_value, &ret->call_offsets[i]);
+}
+
 int elf_openssl_scan(int fd, struct elf_openssl *ret)
 {
 	static const Elf64_Word tables[] = { SHT_DYNSYM, SHT_SYMTAB };
+	struct gnu_hash gh;
+	size_t t0 = 0;
 	Elf *elf;
 	GElf_Ehdr eh;
 	int err = 0;
@@ -110,7 +238,12 @@ int elf_openssl_scan(int fd, struct elf_openssl *ret)
 		goto out;
 	}
 	ret->is_32bit = gelf_getclass(elf) == ELFCLASS32;
-	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]) && !ret->has_dso_load; t++) {
+	/* The dynamic symbols through their hash table; without one, every table is read. */
+	if (gnu_hash_open(elf, &gh)) {
+		lookup_dynamic(elf, &gh, ret);
+		t0 = 1;
+	}
+	for (size_t t = t0; t < sizeof(tables) / sizeof(tables[0]) && !ret->has_dso_load; t++) {
 		Elf_Scn *scn = NULL;
 
 		while ((scn = elf_nextscn(elf, scn))) {
