@@ -495,12 +495,12 @@ static void source_event(const struct event *ev, void *ctx)
 	if (ev->kind == EVENT_LIBCRYPTO_MAPPED) {
 		libcrypto_mapped(src, ev);
 	} else if (ev->kind == EVENT_EXEC) {
+		/* What only this source can tell about the program rides along with its exec. */
 		struct exe_verdict v = exec_scan(src, ev);
+		struct event told = *ev;
 
 		if (ev->exec.ia32)
 			ia32_watch(src, ev);
-		struct event told = *ev;
-
 		told.exec.carries_openssl = v.carries_openssl;
 		told.exec.nodejs = v.nodejs;
 		src->on_event(&told, src->ctx);
