@@ -58,7 +58,7 @@ static bool changed_after_start(const struct proc *p, const struct event *ev)
 		if (fd < 0)
 			return false;
 		close(fd);
-		changed = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+		changed = stat_ctime_ns(&st);
 	}
 	return changed > created;
 }

@@ -242,7 +242,7 @@ static void attempt_judge(struct openssl_detector *d, struct ossl_state *st,
 		ref.ino = sb.st_ino;
 		ref.uid = sb.st_uid;
 		ref.mode = sb.st_mode;
-		ref.ctime_ns = (int64_t)sb.st_ctim.tv_sec * 1000000000 + sb.st_ctim.tv_nsec;
+		ref.ctime_ns = stat_ctime_ns(&sb);
 		a->have_id = true;
 		a->dev = sb.st_dev;
 		a->ino = sb.st_ino;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "detectors/trust_identity.h"
+#include "proc/procfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -152,15 +153,10 @@ static const char *image_verdict(const struct trust_view *view, const char **tru
 	return NULL;
 }
 
-static int64_t ctime_ns_of(const struct stat *st)
-{
-	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
-}
-
 /* The ctime the kernel reported for the mapping, against the file's now. */
 static bool same_ctime(int64_t reported, const struct stat *st)
 {
-	return reported == ctime_ns_of(st);
+	return reported == stat_ctime_ns(st);
 }
 
 /* The host's file at its path, open as fd: is it what its package installed? */
@@ -205,7 +201,7 @@ static const char *package_verdict(struct trust_identity *ti, const struct file_
 		return trust_reason_unreadable;
 	}
 	/* What we hashed must be what was mapped: any write in between changes the ctime */
-	if (fstat(fd, &after) || ctime_ns_of(&after) != ctime_ns_of(st) ||
+	if (fstat(fd, &after) || stat_ctime_ns(&after) != stat_ctime_ns(st) ||
 	    (file->ctime_ns && !same_ctime(file->ctime_ns, st))) {
 		*cacheable = false;
 		return trust_reason_changed;

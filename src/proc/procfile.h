@@ -10,6 +10,12 @@
 #include "event.h"
 #include "util/hash.h"
 
+/* A file's last change as struct file_ref's ctime_ns counts it (CLOCK_REALTIME ns). */
+static inline int64_t stat_ctime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+}
+
 /*
  * SHA-256 of `file` as process `pid` has it: through /proc/PID/map_files/START-END when a
  * mapping range is given (works for deleted files and memfds while still mapped), else

@@ -307,7 +307,7 @@ static void exe_verdict_learn(struct ebpf_source *src, const struct stat *st,
 	*exe_verdict_slot(src, &exe) = (struct exe_verdict){
 		.dev = st->st_dev,
 		.ino = st->st_ino,
-		.ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec,
+		.ctime_ns = stat_ctime_ns(st),
 		.carries_openssl = elf->has_dso_load,
 		.nodejs = elf->is_nodejs,
 	};
