@@ -22,6 +22,7 @@
 #include "cli/gvisor_config.h"
 #include "config.h"
 #include "detectors/trust.h"
+#include "findings/hashing.h"
 #include "pipeline.h"
 #include "sources/ebpf.h"
 #include "sources/gvisor.h"
@@ -145,9 +146,10 @@ static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_
 	}
 }
 
-static void log_stop_summary(const struct pipeline *pl, uint64_t dropped)
+static void log_stop_summary(struct pipeline *pl, uint64_t dropped)
 {
 	struct pipeline_stats st;
+	struct hashing_stats hs;
 
 	pipeline_stats(pl, &st);
 	log_info("stopping: %llu findings reported, %llu muted, %llu allowed by rules, %llu seen "
@@ -157,6 +159,11 @@ static void log_stop_summary(const struct pipeline *pl, uint64_t dropped)
 		 (unsigned long long)st.allowed, (unsigned long long)st.repeated,
 		 (unsigned long long)st.resent, (unsigned long long)st.failed,
 		 (unsigned long long)dropped);
+	hashing_stats(&hs);
+	log_info("hashing: %llu MiB hashed, %llu digests reused, %llu files left unhashed by a "
+		 "hashing budget",
+		 (unsigned long long)(hs.hashed_bytes >> 20), (unsigned long long)hs.cached,
+		 (unsigned long long)hs.refused);
 }
 
 /*
@@ -478,7 +485,6 @@ static int cmd_run(int argc, char **argv)
 				ebpf_source_check_alive(srcs.ebpf, now);
 			}
 			gvisor_check(&srcs);
-			pipeline_tick(pl);
 			last_check = now;
 		}
 		if (now - last_sweep >= SWEEP_PERIOD_MS) {

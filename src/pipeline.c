@@ -13,15 +13,24 @@
 #include "detectors/openssl.h"
 #include "detectors/trust.h"
 #include "detectors/trust_identity.h"
+#include "findings/job.h"
 #include "findings/rules.h"
+#include "findings/workers.h"
+#include "keeper.h"
 #include "outputs/jsonl.h"
 #include "proc/container.h"
 #include "proc/proctable.h"
 #include "store/store.h"
 #include "util/log.h"
 
+#define FINDING_WORKERS 2
+/* A user with this many findings waiting: the next ones are not hashed (no file kept open) */
+#define MAX_HASHED_JOBS_PER_USER 256
+
 struct pipeline {
 	struct proctable *pt;
+	struct finding_workers *workers;
+	struct keeper *keeper;
 	struct trust_policy trust;
 	struct openssl_detector *openssl;
 	struct added_library_detector *added_library;
@@ -32,9 +41,8 @@ struct pipeline {
 	struct pipeline_watchers watchers;
 	uint64_t event_drops;	     /* the kernel's, as main last read them */
 	uint64_t dropped_by_sources; /* told by EVENT_DROPPED (gVisor sandboxes) */
-	struct pipeline_stats stats;
-	struct unstored *unstored; /* newest first */
-	size_t n_unstored;
+	uint64_t allowed;	     /* atomic: findings an allow rule dropped */
+	uint64_t unserialized;	     /* atomic: findings lost before the keeper (out of memory) */
 };
 
 static uint64_t now_ns(void)
@@ -45,86 +53,14 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-#define MAX_UNSTORED 10000 /* findings kept in memory while the store refuses them */
-
-/* A finding the store could not take yet (busy, full disk): tried again every second. */
-struct unstored {
-	char *text[15]; /* owned copies of the row's strings, in store_finding's order */
-	struct store_finding row;
-	struct unstored *next;
-};
-
-static char *dup_or_empty(const char *s)
+/* The row the store keeps for a finding, pointing into f and line */
+static struct store_finding store_row(const struct finding *f, const struct container_info *ctr,
+				      const struct strbuf *line, char id[33])
 {
-	return strdup(s ? s : "");
-}
-
-static void unstored_free(struct unstored *u)
-{
-	for (size_t i = 0; u && i < sizeof(u->text) / sizeof(u->text[0]); i++)
-		free(u->text[i]);
-	free(u);
-}
-
-static struct unstored *unstored_new(const struct store_finding *row)
-{
-	const char *const in[15] = { row->id,
-				     row->category,
-				     row->severity,
-				     row->state,
-				     row->mute,
-				     row->container_id,
-				     row->container_name,
-				     row->image,
-				     row->pod,
-				     row->namespace,
-				     row->binary_path,
-				     row->module_path,
-				     row->module_sha256,
-				     row->json,
-				     NULL };
-	struct unstored *u = calloc(1, sizeof(*u));
-
-	if (!u)
-		return NULL;
-	for (size_t i = 0; i < 14; i++)
-		if (!(u->text[i] = dup_or_empty(in[i]))) {
-			unstored_free(u);
-			return NULL;
-		}
-	u->row = (struct store_finding){
-		.id = u->text[0],
-		.category = u->text[1],
-		.severity = u->text[2],
-		.state = u->text[3],
-		.mute = u->text[4],
-		.container_id = u->text[5],
-		.container_name = u->text[6],
-		.image = u->text[7],
-		.pod = u->text[8],
-		.namespace = u->text[9],
-		.binary_path = u->text[10],
-		.module_path = u->text[11],
-		.module_sha256 = u->text[12],
-		.json = u->text[13],
-		.event_time_ns = row->event_time_ns,
-		.create_time_ns = row->create_time_ns,
-		.delivered_ns = row->delivered_ns,
-	};
-	return u;
-}
-
-/*
- * Keep it (store), then tell (outputs), then note that it was told: a finding stored but
- * not written (a crash in between, a failed write) is written at the next start; one the
- * store refused is written anyway and kept in memory until the store takes it.
- */
-static void keep_and_tell(struct pipeline *pl, const struct finding *f,
-			  const struct container_info *ctr, const struct strbuf *line)
-{
-	char id[33];
 	const struct proc *p = f->proc;
-	struct store_finding row = {
+
+	finding_id(f, id);
+	return (struct store_finding){
 		.id = id,
 		.event_time_ns = (int64_t)f->event_time_ns,
 		.create_time_ns = (int64_t)f->create_time_ns,
@@ -139,102 +75,29 @@ static void keep_and_tell(struct pipeline *pl, const struct finding *f,
 		.namespace = ctr ? ctr->namespace : NULL,
 		.binary_path = p->exe.path,
 		.module_path = f->module.path,
-		.module_sha256 = f->module.hashed ? f->module.digest.sha256 : NULL,
+		.module_sha256 = f->module.hash.hashed ? f->module.hash.digest.sha256 : NULL,
 		.json = strbuf_str(line),
 	};
-	bool muted = strcmp(f->mute, "MUTED") == 0;
-	int stored, err;
-
-	finding_id(f, id);
-	stored = store_insert(pl->store, &row);
-	if (stored == 1) {
-		pl->stats.repeated++;
-		return;
-	}
-	if (stored < 0)
-		log_error("cannot store finding %s now (%s): will retry", id, strerror(-stored));
-	if (muted) {
-		pl->stats.muted++;
-	} else {
-		err = jsonl_output_write(pl->jsonl, strbuf_str(line), line->len);
-		if (err) {
-			log_error(
-			    "cannot write finding %s: %s; it will be written at the next start", id,
-			    strerror(-err));
-			pl->stats.failed++;
-			if (stored == 0)
-				return; /* stored, undelivered: resent at start */
-		} else {
-			pl->stats.reported++;
-			row.delivered_ns = (int64_t)now_ns();
-			if (stored == 0 &&
-			    (err = store_mark_delivered(pl->store, id, row.delivered_ns)))
-				log_warn("cannot note finding %s as written (%s): it may be "
-					 "written again at the next start",
-					 id, strerror(-err));
-		}
-	}
-	if (stored < 0) {
-		struct unstored *u = pl->n_unstored < MAX_UNSTORED ? unstored_new(&row) : NULL;
-
-		if (!u) {
-			log_error(
-			    "finding %s cannot be kept for the store: it is in the output only",
-			    id);
-			return;
-		}
-		u->next = pl->unstored;
-		pl->unstored = u;
-		pl->n_unstored++;
-	}
 }
 
-/* Try the store again with what it refused before. */
-static void store_retry(struct pipeline *pl)
-{
-	struct unstored **link = &pl->unstored;
-
-	while (*link) {
-		struct unstored *u = *link;
-		int err = store_insert(pl->store, &u->row);
-
-		if (err < 0) {
-			link = &u->next;
-			continue;
-		}
-		*link = u->next;
-		pl->n_unstored--;
-		unstored_free(u);
-	}
-}
-
-/* Findings stored by an earlier run but never written: write them now, oldest first. */
-static int resend_one(const struct store_row *r, void *ctx)
+/* On a finding worker: hash the finding's files, then keep it and tell it. */
+static void deliver(struct finding_job *job, void *ctx)
 {
 	struct pipeline *pl = ctx;
-
-	if (jsonl_output_write(pl->jsonl, r->json, strlen(r->json)))
-		return -EIO;
-	store_mark_delivered(pl->store, r->id, (int64_t)now_ns());
-	pl->stats.resent++;
-	return 0;
-}
-
-static void report(const struct finding *f, void *ctx)
-{
-	struct pipeline *pl = ctx;
-	struct finding copy = *f;
+	struct finding *f = &job->f;
 	struct strbuf line = STRBUF_INIT;
 	struct container_info ctr_storage, *ctr = NULL;
 	struct rule_subject subject;
+	char id[33];
 	int err;
 
+	finding_job_hash(job);
 	if (f->proc->container_id[0] &&
 	    container_info_get(f->proc->container_id, NULL, &ctr_storage) == 0)
 		ctr = &ctr_storage;
 	subject = (struct rule_subject){
 		.module_path = f->module.path,
-		.module_sha256 = f->module.hashed ? f->module.digest.sha256 : NULL,
+		.module_sha256 = f->module.hash.hashed ? f->module.hash.digest.sha256 : NULL,
 		.image = ctr ? ctr->image : NULL,
 		.container_name = ctr ? ctr->name : NULL,
 		.container_id = f->proc->container_id,
@@ -242,25 +105,47 @@ static void report(const struct finding *f, void *ctx)
 		.category = f->kind->category,
 	};
 	if (rules_find(pl->config->allow, pl->config->n_allow, &subject)) {
-		pl->stats.allowed++;
+		__atomic_add_fetch(&pl->allowed, 1, __ATOMIC_RELAXED);
 		goto out;
 	}
-	copy.mute =
+	f->mute =
 	    rules_find(pl->config->mute, pl->config->n_mute, &subject) ? "MUTED" : "UNDEFINED";
-	copy.event_drops = pl->event_drops + pl->dropped_by_sources;
-	copy.create_time_ns = now_ns();
-	err = finding_to_json(&copy, &pl->resource, pl->pt, ctr, &line);
+	f->create_time_ns = now_ns();
+	err = finding_to_json(f, &pl->resource, ctr, &line);
 	if (!err) {
-		keep_and_tell(pl, &copy, ctr, &line);
+		struct store_finding row = store_row(f, ctr, &line, id);
+
+		keeper_submit(pl->keeper, &row);
 	} else {
 		log_error("cannot serialize a finding for pid %u: %s", f->proc->pid,
 			  strerror(-err));
-		pl->stats.failed++;
+		__atomic_add_fetch(&pl->unserialized, 1, __ATOMIC_RELAXED);
 	}
 out:
 	if (ctr)
 		container_info_free(ctr);
 	strbuf_release(&line);
+	finding_job_free(job);
+}
+
+/*
+ * On the event thread: hand the finding over to the workers. Its files are opened here (no
+ * byte read), while the process that names them may still be there.
+ */
+static void report(const struct finding *f, void *ctx)
+{
+	struct pipeline *pl = ctx;
+	bool open = finding_workers_queued(pl->workers, f->proc->uid) < MAX_HASHED_JOBS_PER_USER;
+	struct finding_job *job =
+	    finding_job_new(f, pl->pt, open, "too many of its user's findings were waiting");
+
+	if (!job) {
+		log_error("out of memory: a finding for pid %u is lost", f->proc->pid);
+		__atomic_add_fetch(&pl->unserialized, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	job->f.event_drops = pl->event_drops + pl->dropped_by_sources;
+	finding_workers_submit(pl->workers, job);
 }
 
 static void watch_exe(uint64_t dev, uint64_t ino, void *ctx)
@@ -322,11 +207,6 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 	if (err)
 		goto err_free;
 	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path);
-	if (!err && store_undelivered(pl->store, resend_one, pl) < 0)
-		log_error("cannot write the findings an earlier run stored but never wrote");
-	if (!err && pl->stats.resent)
-		log_info("wrote %llu findings an earlier run stored but never wrote",
-			 (unsigned long long)pl->stats.resent);
 	if (err) {
 		static char message[PATH_MAX + 64];
 
@@ -343,6 +223,16 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 		.watch_process = watch_process,
 		.ctx = pl,
 	};
+	err = keeper_new(&pl->keeper, pl->store, pl->jsonl);
+	if (err) {
+		*ret_error = "cannot start the keeper of the store";
+		goto err_free;
+	}
+	err = finding_workers_new(&pl->workers, FINDING_WORKERS, deliver, pl);
+	if (err) {
+		*ret_error = "cannot start the finding workers";
+		goto err_free;
+	}
 	err = openssl_detector_new(&pl->openssl, &env);
 	if (!err)
 		err = added_library_detector_new(&pl->added_library, &env);
@@ -440,6 +330,8 @@ void pipeline_handle(const struct event *ev, void *ctx)
 void pipeline_flush(struct pipeline *pl)
 {
 	proctable_for_each(pl->pt, flush_process, pl);
+	finding_workers_drain(pl->workers);
+	keeper_drain(pl->keeper);
 }
 
 void pipeline_sweep(struct pipeline *pl)
@@ -455,37 +347,31 @@ void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops)
 	pl->event_drops = drops;
 }
 
-void pipeline_tick(struct pipeline *pl)
+void pipeline_stats(struct pipeline *pl, struct pipeline_stats *ret)
 {
-	if (pl->unstored)
-		store_retry(pl);
-}
+	struct keeper_stats ks;
 
-void pipeline_stats(const struct pipeline *pl, struct pipeline_stats *ret)
-{
-	*ret = pl->stats;
+	keeper_stats(pl->keeper, &ks);
+	*ret = (struct pipeline_stats){
+		.reported = ks.reported,
+		.muted = ks.muted,
+		.allowed = __atomic_load_n(&pl->allowed, __ATOMIC_RELAXED),
+		.repeated = ks.repeated,
+		.failed = ks.failed + __atomic_load_n(&pl->unserialized, __ATOMIC_RELAXED),
+		.resent = ks.resent,
+	};
 }
 
 void pipeline_free(struct pipeline *pl)
 {
 	if (!pl)
 		return;
+	/* Every finding made so far is kept and told before the store and outputs close */
+	finding_workers_free(pl->workers);
 	openssl_detector_free(pl->openssl);
 	added_library_detector_free(pl->added_library);
 	trust_identity_free(pl->trust.identity);
-	if (pl->unstored) {
-		store_retry(pl);
-		if (pl->n_unstored)
-			log_error("%zu findings could not be stored; they were written to the "
-				  "outputs only",
-				  pl->n_unstored);
-	}
-	while (pl->unstored) {
-		struct unstored *u = pl->unstored;
-
-		pl->unstored = u->next;
-		unstored_free(u);
-	}
+	keeper_free(pl->keeper);
 	jsonl_output_close(pl->jsonl);
 	store_close(pl->store);
 	proctable_free(pl->pt);

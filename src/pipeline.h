@@ -38,7 +38,8 @@ const struct trust_policy *pipeline_trust(const struct pipeline *pl);
 void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watchers);
 /* event_handler_fn: ctx is the pipeline. */
 void pipeline_handle(const struct event *ev, void *ctx);
-/* Report what is still pending (attempts of live processes): sowatch is stopping. */
+/* Report what is still pending (attempts of live processes), and wait until every finding
+ * made so far is kept and told: sowatch is stopping. */
 void pipeline_flush(struct pipeline *pl);
 /* Forget processes that ended unseen (reporting what they left pending); call now and then. */
 void pipeline_sweep(struct pipeline *pl);
@@ -47,8 +48,6 @@ void pipeline_sweep(struct pipeline *pl);
  * the figure, plus what other sources said they lost (EVENT_DROPPED).
  */
 void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops);
-/* Once a second: retry what the store refused. */
-void pipeline_tick(struct pipeline *pl);
 /* What happened to the findings so far, for the log. */
 struct pipeline_stats {
 	uint64_t reported; /* stored and written to the outputs */
@@ -58,7 +57,7 @@ struct pipeline_stats {
 	uint64_t failed;   /* could not be written (kept, written at the next start) */
 	uint64_t resent;   /* stored by an earlier run but never written: written at start */
 };
-void pipeline_stats(const struct pipeline *pl, struct pipeline_stats *ret);
+void pipeline_stats(struct pipeline *pl, struct pipeline_stats *ret);
 void pipeline_free(struct pipeline *pl);
 
 #endif

@@ -158,8 +158,11 @@ void added_library_detector_on_event(struct added_library_detector *d, struct pr
 	f.killed = ev->map.killed;
 	f.module.dev = file->dev;
 	f.module.ino = file->ino;
-	f.module.hashed = proc_file_digest(p->host_pid, file, ev->map.start, ev->map.end, false,
-					   &f.module.digest) == 0;
+	f.module.real_dev = file->real_dev;
+	f.module.real_ino = file->real_ino;
+	f.module.locatable = true;
+	f.module.vm_start = ev->map.start;
+	f.module.vm_end = ev->map.end;
 	d->env.report(&f, d->env.ctx);
 }
 

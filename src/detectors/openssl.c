@@ -573,10 +573,13 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	f.module.memfd = file->memfd;
 	f.module.dev = file->dev;
 	f.module.ino = file->ino;
-	f.module.hashed = (a->have_id || map_ev) &&
-			  proc_file_digest_rooted(
-			      p->host_pid, p->sandbox_root, file, map_ev ? map_ev->map.start : 0,
-			      map_ev ? map_ev->map.end : 0, false, &f.module.digest) == 0;
+	f.module.real_dev = file->real_dev;
+	f.module.real_ino = file->real_ino;
+	f.module.locatable = a->have_id || map_ev;
+	if (map_ev) {
+		f.module.vm_start = map_ev->map.start;
+		f.module.vm_end = map_ev->map.end;
+	}
 	a->reported = true;
 	d->env.report(&f, d->env.ctx);
 }

@@ -10,11 +10,9 @@
 #include <openssl/evp.h>
 
 #include "proc/container.h"
-#include "proc/procfile.h"
 #include "util/json.h"
 
 #define MITRE_VERSION "15.1"
-#define MAX_ANCESTORS 4
 
 void finding_resource_defaults(struct finding_resource *res)
 {
@@ -117,12 +115,11 @@ static void json_env(struct jw_writer *j, const struct proc *p)
 	jw_array_end(j);
 }
 
-static void json_process(struct jw_writer *j, const struct proc *p,
+static void json_process(struct jw_writer *j, const struct proc *p, const struct finding_hash *exe,
 			 const struct finding_module *module)
 {
-	struct file_digest digest;
-	bool hashed = proc_file_digest_rooted(p->host_pid, p->sandbox_root, &p->exe, 0, 0, true,
-					      &digest) == 0;
+	struct file_digest digest = exe->digest;
+	bool hashed = exe->hashed;
 
 	if (!hashed && p->exe_sha256[0]) {
 		/* The source hashed it (gVisor): the hash, without a size we could check */
@@ -139,7 +136,7 @@ static void json_process(struct jw_writer *j, const struct proc *p,
 	if (module) {
 		jw_key(j, "libraries");
 		jw_array_begin(j);
-		json_file(j, module->path, module->hashed ? &module->digest : NULL);
+		json_file(j, module->path, module->hash.hashed ? &module->hash.digest : NULL);
 		jw_array_end(j);
 	}
 	jw_key(j, "args");
@@ -154,6 +151,40 @@ static void json_process(struct jw_writer *j, const struct proc *p,
 	jw_kv_int_string(j, "parentPid", p->ppid);
 	jw_kv_int_string(j, "userId", p->uid);
 	jw_object_end(j);
+}
+
+/*
+ * The files the finding names without a hash, and why: a responder should not take a
+ * missing hash for a file that could not be read.
+ */
+static void json_hashes_missing(struct jw_writer *j, const struct finding *f)
+{
+	bool any = f->module.hash.missing != NULL;
+
+	for (size_t i = 0; i <= f->n_ancestors && i <= FINDING_MAX_ANCESTORS; i++)
+		any |= f->binaries[i].missing != NULL;
+	if (!any)
+		return;
+	jw_key(j, "hashesMissing");
+	jw_array_begin(j);
+	if (f->module.hash.missing) {
+		jw_object_begin(j);
+		jw_kv_string(j, "file", "processes[0].libraries[0]");
+		jw_kv_string(j, "reason", f->module.hash.missing);
+		jw_object_end(j);
+	}
+	for (size_t i = 0; i <= f->n_ancestors && i <= FINDING_MAX_ANCESTORS; i++) {
+		char where[48];
+
+		if (!f->binaries[i].missing)
+			continue;
+		snprintf(where, sizeof(where), "processes[%zu].binary", i);
+		jw_object_begin(j);
+		jw_kv_string(j, "file", where);
+		jw_kv_string(j, "reason", f->binaries[i].missing);
+		jw_object_end(j);
+	}
+	jw_array_end(j);
 }
 
 /* A name as Cloud Run makes them: a DNS label (RFC 1035), a-z, 0-9 and '-', at most 63 bytes. */
@@ -285,12 +316,11 @@ static void json_kubernetes(struct jw_writer *j, const struct proc *p,
 }
 
 int finding_to_json(const struct finding *f, const struct finding_resource *res,
-		    struct proctable *pt, const struct container_info *ctr, struct strbuf *out)
+		    const struct container_info *ctr, struct strbuf *out)
 {
 	struct jw_writer j;
 	char id[33], event_time[40], create_time[40], name[1024], resource[1024];
 	const struct proc *p = f->proc;
-	const struct proc *ancestor = p;
 
 	finding_id(f, id);
 	rfc3339(f->event_time_ns, event_time);
@@ -327,13 +357,9 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 
 	jw_key(&j, "processes");
 	jw_array_begin(&j);
-	json_process(&j, p, &f->module);
-	for (int depth = 0; depth < MAX_ANCESTORS && ancestor->ppid; depth++) {
-		ancestor = proctable_get(pt, ancestor->ns, ancestor->ppid);
-		if (!ancestor)
-			break;
-		json_process(&j, ancestor, NULL);
-	}
+	json_process(&j, p, &f->binaries[0], &f->module);
+	for (size_t i = 0; i < f->n_ancestors && i < FINDING_MAX_ANCESTORS; i++)
+		json_process(&j, f->ancestors[i], &f->binaries[1 + i], NULL);
 	jw_array_end(&j);
 
 	if (p->container_id[0]) {
@@ -354,6 +380,7 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	jw_kv_string(&j, "sensor", f->sensor);
 	jw_kv_string(&j, "containerId", p->container_id);
 	jw_kv_uint_string(&j, "eventDrops", f->event_drops);
+	json_hashes_missing(&j, f);
 	json_cloud_run(&j, p);
 	jw_object_end(&j);
 	jw_object_end(&j); /* finding */

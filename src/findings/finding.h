@@ -44,6 +44,16 @@ struct finding_resource {
 	char project_display_name[256];
 };
 
+/* How many ancestors a finding names, parent first */
+#define FINDING_MAX_ANCESTORS 4
+
+/* A file's SHA-256 as the finding workers computed it, or why there is none. */
+struct finding_hash {
+	bool hashed;
+	struct file_digest digest;
+	const char *missing; /* why not hashed; NULL when it is, or when the file is unknown */
+};
+
 struct finding_module {
 	const char *path;      /* as the process sees it */
 	const char *requested; /* the name as OpenSSL was given it; NULL when unknown */
@@ -52,8 +62,11 @@ struct finding_module {
 	bool loaded;	       /* its code was mapped */
 	bool deleted, memfd;
 	uint64_t dev, ino;
-	bool hashed;
-	struct file_digest digest;
+	/* Where a worker can find the file again: set `locatable` when its identity is known */
+	bool locatable;
+	uint64_t real_dev, real_ino; /* the layer's file, for an overlay's (struct file_ref) */
+	uint64_t vm_start, vm_end;   /* its mapping, when it was mapped */
+	struct finding_hash hash;    /* filled in by the pipeline's workers */
 };
 
 struct finding {
@@ -64,6 +77,10 @@ struct finding {
 	uint64_t event_time_ns;	 /* CLOCK_REALTIME */
 	const char *sensor;	 /* the source that saw it: "ebpf" */
 	const struct proc *proc;
+	/* Filled in by the pipeline: the process's ancestors, and every binary's hash */
+	const struct proc *ancestors[FINDING_MAX_ANCESTORS];
+	size_t n_ancestors;
+	struct finding_hash binaries[1 + FINDING_MAX_ANCESTORS]; /* proc's, then ancestors' */
 	struct finding_module module;
 	unsigned layers; /* enum detection_layer */
 	const char *trust_reason;
@@ -81,15 +98,13 @@ void finding_resource_defaults(struct finding_resource *res);
  */
 void finding_id(const struct finding *f, char ret_id[33]);
 
-/* One JSON object, no newline. The process's ancestors come from `pt`. */
 struct container_info;
 
 /*
- * One JSON object, no newline. The process's ancestors come from `pt`; the container's
- * settings from `ctr` (NULL for a host process, or when the runtime is unknown: then only
- * the id from the cgroup is written).
+ * One JSON object, no newline. The container's settings come from `ctr` (NULL for a host
+ * process, or when the runtime is unknown: then only the id from the cgroup is written).
  */
 int finding_to_json(const struct finding *f, const struct finding_resource *res,
-		    struct proctable *pt, const struct container_info *ctr, struct strbuf *out);
+		    const struct container_info *ctr, struct strbuf *out);
 
 #endif

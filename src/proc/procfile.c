@@ -16,52 +16,6 @@
 
 #include "util/path.h"
 
-#define DIGEST_CACHE_SIZE 64
-
-/*
- * Findings hash the same binaries over and over (openssl, its parents' shells): remember
- * digests by file identity and version. A file rewritten in place changes its mtime or ctime
- * and is hashed again. sowatch handles events on one thread, so a plain array will do.
- */
-static struct digest_cache_entry {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime, ctime;
-	struct file_digest digest;
-} digest_cache[DIGEST_CACHE_SIZE];
-static unsigned digest_cache_next;
-
-static bool same_version(const struct digest_cache_entry *e, const struct stat *st)
-{
-	return e->dev == st->st_dev && e->ino == st->st_ino && e->size == st->st_size &&
-	       e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-	       e->ctime.tv_sec == st->st_ctim.tv_sec && e->ctime.tv_nsec == st->st_ctim.tv_nsec;
-}
-
-static int digest_cached(int fd, const struct stat *st, struct file_digest *ret)
-{
-	struct digest_cache_entry *e;
-	int err;
-
-	for (unsigned i = 0; i < DIGEST_CACHE_SIZE; i++)
-		if (digest_cache[i].ino && same_version(&digest_cache[i], st)) {
-			*ret = digest_cache[i].digest;
-			return 0;
-		}
-	err = hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, ret);
-	if (err)
-		return err;
-	e = &digest_cache[digest_cache_next++ % DIGEST_CACHE_SIZE];
-	e->dev = st->st_dev;
-	e->ino = st->st_ino;
-	e->size = st->st_size;
-	e->mtime = st->st_mtim;
-	e->ctime = st->st_ctim;
-	e->digest = *ret;
-	return 0;
-}
-
 /*
  * An O_PATH fd made readable, if it is a regular file (or a directory): opening anything else
  * can act (a watchdog starts on open, a tape rewinds), so it is never opened for reading.
@@ -222,20 +176,6 @@ int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
 	return err;
 }
 
-int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
-		     bool is_exe, struct file_digest *ret)
-{
-	struct stat st;
-	int fd = proc_file_open(pid, file, vm_start, vm_end, is_exe, &st);
-	int err;
-
-	if (fd < 0)
-		return fd;
-	err = digest_cached(fd, &st, ret);
-	close(fd);
-	return err;
-}
-
 bool proc_root_is_own(const char *root)
 {
 	return root && root[0] && strcmp(root, "/") != 0;
@@ -264,21 +204,6 @@ int proc_file_open_rooted(uint32_t pid, const char *root, const struct file_ref 
 		return -ESTALE;
 	}
 	return fd;
-}
-
-int proc_file_digest_rooted(uint32_t pid, const char *root, const struct file_ref *file,
-			    uint64_t vm_start, uint64_t vm_end, bool is_exe,
-			    struct file_digest *ret)
-{
-	struct stat st;
-	int fd = proc_file_open_rooted(pid, root, file, vm_start, vm_end, is_exe, &st);
-	int err;
-
-	if (fd < 0)
-		return fd;
-	err = digest_cached(fd, &st, ret);
-	close(fd);
-	return err;
 }
 
 int proc_path_resolve(uint32_t pid, uint32_t tid, const char *cwd, const char *name, char *out,

@@ -8,7 +8,6 @@
 #include <sys/stat.h>
 
 #include "event.h"
-#include "util/hash.h"
 
 /* A file's last change as struct file_ref's ctime_ns counts it (CLOCK_REALTIME ns). */
 static inline int64_t stat_ctime_ns(const struct stat *st)
@@ -17,15 +16,15 @@ static inline int64_t stat_ctime_ns(const struct stat *st)
 }
 
 /*
- * SHA-256 of `file` as process `pid` has it: through /proc/PID/map_files/START-END when a
- * mapping range is given (works for deleted files and memfds while still mapped), else
- * /proc/PID/exe when is_exe, then /proc/PID/root + path, then the host's path. A candidate
- * counts only if its device and inode are the ones the kernel reported, so a file swapped
- * after the fact is never hashed in its place. Returns 0 or -errno (-ESTALE: only other files
- * were found under those names).
+ * Open `file` read-only as process `pid` has it, with its stat in ret_st: through
+ * /proc/PID/map_files/START-END when a mapping range is given (works for deleted files and
+ * memfds while still mapped), else /proc/PID/exe when is_exe, then /proc/PID/root + path,
+ * then the host's path. A candidate counts only if its device and inode are the ones the
+ * kernel reported, so a file swapped after the fact is never read in its place. Returns an
+ * fd to close, or -errno (-ESTALE: only other files were found under those names).
  */
-int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
-		     bool is_exe, struct file_digest *ret);
+int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
+		   bool is_exe, struct stat *ret_st);
 
 /*
  * Open `path`, a name a process gave (argv, environment, configuration), read-only, the way
@@ -36,24 +35,14 @@ int proc_file_digest(uint32_t pid, const struct file_ref *file, uint64_t vm_star
 int proc_view_open(int dirfd, const char *path, bool in_root);
 
 /*
- * The same file opened read-only (the same candidates, the same identity check), with its
- * stat in ret_st: an fd to close, or -errno.
- */
-int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start, uint64_t vm_end,
-		   bool is_exe, struct stat *ret_st);
-
-/*
- * proc_file_open() and proc_file_digest() for a process that may live in a gVisor sandbox: when
+ * proc_file_open() for a process that may live in a gVisor sandbox: when
  * pid is 0 (the host's /proc does not know the process) and root names the sandbox's root file
  * system as the host sees it (not NULL, "" or "/"), the file's path is opened inside that root,
  * symlinks (absolute ones included) resolved within it as the process would see them, never
- * escaping it. Otherwise exactly proc_file_open() and proc_file_digest().
+ * escaping it. Otherwise exactly proc_file_open().
  */
 int proc_file_open_rooted(uint32_t pid, const char *root, const struct file_ref *file,
 			  uint64_t vm_start, uint64_t vm_end, bool is_exe, struct stat *ret_st);
-int proc_file_digest_rooted(uint32_t pid, const char *root, const struct file_ref *file,
-			    uint64_t vm_start, uint64_t vm_end, bool is_exe,
-			    struct file_digest *ret);
 /* Whether root names a file system of its own: not NULL, "" or "/" */
 bool proc_root_is_own(const char *root);
 

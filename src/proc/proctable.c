@@ -95,6 +95,45 @@ static void proc_free(struct proc *p)
 	free(p);
 }
 
+struct proc *proc_clone(const struct proc *p)
+{
+	struct proc *c = malloc(sizeof(*c));
+	bool ok;
+
+	if (!c)
+		return NULL;
+	*c = *p;
+	memset(c->detector_state, 0, sizeof(c->detector_state));
+	memset(c->detector_free, 0, sizeof(c->detector_free));
+	c->next = NULL;
+	c->exe.path = p->exe.path ? strdup(p->exe.path) : NULL;
+	c->cwd = p->cwd ? strdup(p->cwd) : NULL;
+	c->argv = p->argv ? strv_dup((const char *const *)p->argv, p->argc) : NULL;
+	c->env = p->env ? strv_dup((const char *const *)p->env, p->envc) : NULL;
+	c->sandbox_root = p->sandbox_root ? strdup(p->sandbox_root) : NULL;
+	ok = (!p->exe.path || c->exe.path) && (!p->cwd || c->cwd) && (!p->argv || c->argv) &&
+	     (!p->env || c->env) && (!p->sandbox_root || c->sandbox_root);
+	for (int v = 0; v < CLOUD_RUN_VARS; v++) {
+		c->cloud_run[v] = p->cloud_run[v] ? strdup(p->cloud_run[v]) : NULL;
+		ok &= !p->cloud_run[v] || c->cloud_run[v];
+	}
+	if (!c->argv)
+		c->argc = 0;
+	if (!c->env)
+		c->envc = 0;
+	if (!ok) {
+		proc_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void proc_clone_free(struct proc *p)
+{
+	if (p)
+		proc_free(p);
+}
+
 void proctable_free(struct proctable *pt)
 {
 	if (!pt)

@@ -77,6 +77,13 @@ size_t proctable_sweep(struct proctable *pt, void (*gone)(struct proc *p, void *
 size_t proctable_size(const struct proctable *pt);
 void proctable_for_each(struct proctable *pt, void (*fn)(struct proc *p, void *ctx), void *ctx);
 
+/*
+ * A copy of p that owns its strings and knows no detector state, for a finding to outlive
+ * the table's entry; NULL when out of memory. Freed with proc_clone_free().
+ */
+struct proc *proc_clone(const struct proc *p);
+void proc_clone_free(struct proc *p);
+
 /* When the process started, in the clock ticks /proc uses: with the pid, it names a process. */
 uint64_t proc_start_ticks(const struct proc *p);
 

@@ -512,6 +512,23 @@ static int run_rows(sqlite3_stmt *st, int rc, store_row_fn fn, void *ctx)
 	return ret ? ret : sqlite_errno(rc);
 }
 
+int store_begin(struct store *s)
+{
+	int rc = exec(s, "BEGIN IMMEDIATE");
+
+	return rc == SQLITE_OK ? 0 : sqlite_errno(rc);
+}
+
+int store_commit(struct store *s)
+{
+	int rc = exec(s, "COMMIT");
+
+	if (rc == SQLITE_OK)
+		return 0;
+	exec(s, "ROLLBACK");
+	return sqlite_errno(rc);
+}
+
 int store_mark_delivered(struct store *s, const char *id, int64_t when_ns)
 {
 	sqlite3_stmt *st = NULL;

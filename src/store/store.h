@@ -74,6 +74,12 @@ int store_file_version(struct store *s);
  * -EINVAL (no id, no or invalid JSON, bad state or mute), -EBUSY, -ENOSPC, -EROFS, -EIO.
  */
 int store_insert(struct store *s, const struct store_finding *f);
+/*
+ * Group several calls into one transaction: one sync to disk for all of them. A failed commit
+ * is rolled back, and none of the calls since store_begin() took effect. 0 or -errno.
+ */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
 /* It reached the outputs at when_ns (0 or -errno; -ENOENT for an unknown id). */
 int store_mark_delivered(struct store *s, const char *id, int64_t when_ns);
 /* Findings stored but never written to the outputs (and not muted), oldest first. */
