@@ -2,16 +2,23 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <yaml.h>
 
-#define MAX_CONFIG_BYTES (1 << 20)
+#include "util/log.h"
 
-static char error_buf[PATH_MAX + 512];
+#define MAX_CONFIG_BYTES (1 << 20)
+#define MESSAGE_MAX	 (PATH_MAX + 512)
+
+/* The last error, escaped: each byte of the file's text may take four (\xNN). */
+static char error_buf[4 * MESSAGE_MAX];
 
 struct config_key {
 	const char *section;
@@ -56,13 +63,52 @@ const char *const rule_field_names[RULE_FIELDS] = {
 	[RULE_CATEGORY] = "category",
 };
 
+/* The top-level sections: each may be given once. */
+static const char *const sections[] = {
+	"resource", "outputs", "store", "enforce", "allow", "mute"
+};
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
 #define MAX_RULES 4096
+
+/*
+ * Set the message ret_error will point to. It quotes the file's name and text, so it is
+ * escaped as log lines are: a newline or an escape sequence in the file must neither split
+ * the one-line message nor reach the terminal.
+ */
+__attribute__((format(printf, 1, 2))) static void error_set(const char *fmt, ...)
+{
+	char raw[MESSAGE_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	log_escape(raw, error_buf, sizeof(error_buf));
+}
 
 static int fail(const char *name, const yaml_mark_t *mark, const char *what, const char *key)
 {
-	snprintf(error_buf, sizeof(error_buf), "%s:%zu: %s%s%s%s", name, mark->line + 1, what,
-		 key ? " '" : "", key ? key : "", key ? "'" : "");
+	error_set("%s:%zu: %s%s%s%s", name, mark->line + 1, what, key ? " '" : "", key ? key : "",
+		  key ? "'" : "");
 	return -EINVAL;
+}
+
+/*
+ * A mapping key as text, into out. A key with a NUL byte or longer than out is refused: cut
+ * short, it could pass for another key ("mode\0x" for "mode").
+ */
+static int key_text(const yaml_event_t *ev, const char *name, char *out, size_t size)
+{
+	size_t len = ev->data.scalar.length;
+
+	if (len >= size || memchr(ev->data.scalar.value, '\0', len)) {
+		snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1),
+			 (const char *)ev->data.scalar.value);
+		return fail(name, &ev->start_mark, "key too long or holding a NUL byte:", out);
+	}
+	memcpy(out, ev->data.scalar.value, len + 1);
+	return 0;
 }
 
 static const struct config_key *key_find(const char *section, const char *key)
@@ -78,23 +124,36 @@ static bool is_rule_section(const char *section)
 	return strcmp(section, "allow") == 0 || strcmp(section, "mute") == 0;
 }
 
-static bool section_known(const char *section)
+/* The section's index in sections[], or -1 for none. */
+static int section_index(const char *section)
 {
-	if (is_rule_section(section))
-		return true;
-	for (const struct config_key *k = keys; k->section; k++)
-		if (strcmp(k->section, section) == 0)
-			return true;
-	return false;
+	for (size_t i = 0; i < N_SECTIONS; i++)
+		if (strcmp(sections[i], section) == 0)
+			return (int)i;
+	return -1;
 }
 
 /* Next event; a parse error becomes our message. */
 static int next(yaml_parser_t *parser, yaml_event_t *ev, const char *name)
 {
+	size_t line;
+
 	if (yaml_parser_parse(parser, ev))
 		return 0;
-	snprintf(error_buf, sizeof(error_buf), "%s:%zu: %s", name, parser->problem_mark.line + 1,
-		 parser->problem ? parser->problem : "not valid YAML");
+	line = parser->problem_mark.line + 1;
+	/*
+	 * The reader (control bytes, bad UTF-8) gives a byte offset, not a mark: counted in the
+	 * text, which is always a string here (config_load_string()).
+	 */
+	if (parser->error == YAML_READER_ERROR) {
+		const unsigned char *text = parser->input.string.start;
+		size_t end = parser->input.string.end - text;
+
+		line = 1;
+		for (size_t i = 0; i < parser->problem_offset && i < end; i++)
+			line += text[i] == '\n';
+	}
+	error_set("%s:%zu: %s", name, line, parser->problem ? parser->problem : "not valid YAML");
 	return -EINVAL;
 }
 
@@ -124,12 +183,13 @@ static void choices_text(const char *const *choices, char *out, size_t size)
 static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *name,
 			 const char *section)
 {
+	bool given[sizeof(keys) / sizeof(keys[0])] = { false };
 	yaml_event_t ev;
 	int err;
 
 	for (;;) {
 		const struct config_key *k;
-		char key[128];
+		char key[128], full[256];
 		yaml_mark_t mark;
 
 		if ((err = next(parser, &ev, name)))
@@ -143,23 +203,23 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 			yaml_event_delete(&ev);
 			return err;
 		}
-		snprintf(key, sizeof(key), "%s", (const char *)ev.data.scalar.value);
+		err = key_text(&ev, name, key, sizeof(key));
 		mark = ev.start_mark;
 		yaml_event_delete(&ev);
+		if (err)
+			return err;
+		snprintf(full, sizeof(full), "%s.%s", section, key);
 		k = key_find(section, key);
-		if (!k) {
-			char full[256];
-
-			snprintf(full, sizeof(full), "%s.%s", section, key);
+		if (!k)
 			return fail(name, &mark, "unknown key", full);
-		}
+		/* Given twice, the last would silently win: "mode: kill ... mode: off" */
+		if (given[k - keys])
+			return fail(name, &mark, "key given twice:", full);
+		given[k - keys] = true;
 		if ((err = next(parser, &ev, name)))
 			return err;
 		if (ev.type != YAML_SCALAR_EVENT || ev.data.scalar.length >= k->size ||
 		    memchr(ev.data.scalar.value, '\0', ev.data.scalar.length)) {
-			char full[256];
-
-			snprintf(full, sizeof(full), "%s.%s", section, key);
 			err = fail(name, &ev.start_mark,
 				   ev.type != YAML_SCALAR_EVENT
 				       ? "expected a text value, not a list or mapping, for"
@@ -169,10 +229,9 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 			return err;
 		}
 		if (k->choices && !one_of((const char *)ev.data.scalar.value, k->choices)) {
-			char what[256], full[256];
+			char what[256];
 
 			choices_text(k->choices, what, sizeof(what));
-			snprintf(full, sizeof(full), "%s.%s", section, key);
 			err = fail(name, &ev.start_mark, what, full);
 			yaml_event_delete(&ev);
 			return err;
@@ -182,9 +241,6 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 		    (strcmp(key, "project") == 0 || strcmp(key, "source") == 0) &&
 		    (ev.data.scalar.length == 0 ||
 		     memchr(ev.data.scalar.value, '/', ev.data.scalar.length))) {
-			char full[256];
-
-			snprintf(full, sizeof(full), "%s.%s", section, key);
 			err =
 			    fail(name, &ev.start_mark, "must be non-empty and hold no '/':", full);
 			yaml_event_delete(&ev);
@@ -226,8 +282,10 @@ static int parse_rule(yaml_parser_t *parser, const char *name, const char *secti
 			yaml_event_delete(&ev);
 			return err;
 		}
-		snprintf(key, sizeof(key), "%s", (const char *)ev.data.scalar.value);
+		err = key_text(&ev, name, key, sizeof(key));
 		yaml_event_delete(&ev);
+		if (err)
+			return err;
 		snprintf(full, sizeof(full), "%s.%s", section, key);
 		for (f = 0; f < RULE_FIELDS && strcmp(rule_field_names[f], key) != 0; f++)
 			;
@@ -306,17 +364,27 @@ static int parse_rules(yaml_parser_t *parser, struct config *cfg, const char *na
 
 static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 {
+	bool given[N_SECTIONS] = { false };
+	bool in_root = false, in_document = false;
 	yaml_event_t ev;
 	int err;
-	bool in_root = false;
 
 	for (;;) {
 		if ((err = next(parser, &ev, name)))
 			return err;
 		switch (ev.type) {
 		case YAML_STREAM_START_EVENT:
-		case YAML_DOCUMENT_START_EVENT:
 		case YAML_DOCUMENT_END_EVENT:
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			/* A second document ("---") would be read as if it were the first's. */
+			if (in_document) {
+				err = fail(name, &ev.start_mark,
+					   "a second YAML document: the file must hold one", NULL);
+				yaml_event_delete(&ev);
+				return err;
+			}
+			in_document = true;
 			break;
 		case YAML_STREAM_END_EVENT:
 			yaml_event_delete(&ev);
@@ -335,6 +403,7 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 		case YAML_SCALAR_EVENT: {
 			char section[64];
 			yaml_mark_t mark = ev.start_mark;
+			int index;
 
 			if (!in_root) {
 				err =
@@ -345,11 +414,17 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 				yaml_event_delete(&ev);
 				return err;
 			}
-			snprintf(section, sizeof(section), "%s",
-				 (const char *)ev.data.scalar.value);
+			err = key_text(&ev, name, section, sizeof(section));
 			yaml_event_delete(&ev);
-			if (!section_known(section))
+			if (err)
+				return err;
+			index = section_index(section);
+			if (index < 0)
 				return fail(name, &mark, "unknown section", section);
+			/* Given twice, its keys would merge, the last value winning */
+			if (given[index])
+				return fail(name, &mark, "section given twice:", section);
+			given[index] = true;
 			if ((err = next(parser, &ev, name)))
 				return err;
 			if (is_rule_section(section)) {
@@ -400,7 +475,7 @@ int config_load_string(struct config *cfg, const char *name, const char *text, s
 	err = parse(&parser, cfg, name);
 	yaml_parser_delete(&parser);
 	if (err == -ENOMEM)
-		snprintf(error_buf, sizeof(error_buf), "%s: out of memory", name);
+		error_set("%s: out of memory", name);
 	if (err) {
 		*ret_error = error_buf;
 		config_free(cfg);
@@ -424,35 +499,90 @@ void config_free(struct config *cfg)
 	cfg->n_allow = cfg->n_mute = 0;
 }
 
+/*
+ * The file's text, NUL-terminated, into *ret_text (to free). Only a regular file of at most
+ * MAX_CONFIG_BYTES is read, and opening never blocks: a directory, a FIFO or a device given
+ * as the configuration is refused at once instead of read as empty or waited on. On error
+ * the message is in error_buf.
+ */
+static int config_read(const char *name, char **ret_text, size_t *ret_len)
+{
+	int fd = open(name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	size_t len = 0;
+	struct stat st;
+	char *text;
+	int err;
+
+	if (fd < 0) {
+		err = -errno;
+		error_set("%s: %s", name, strerror(-err));
+		return err;
+	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		error_set("%s: %s", name, strerror(-err));
+		goto err_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		error_set("%s: %s", name,
+			  S_ISDIR(st.st_mode) ? "is a directory, not a configuration file"
+					      : "not a regular file");
+		goto err_close;
+	}
+	text = malloc(MAX_CONFIG_BYTES + 1);
+	if (!text) {
+		err = -ENOMEM;
+		error_set("%s: out of memory", name);
+		goto err_close;
+	}
+	/* One byte more than allowed tells a file that is too large, whatever fstat said. */
+	while (len <= MAX_CONFIG_BYTES) {
+		ssize_t n = read(fd, text + len, MAX_CONFIG_BYTES + 1 - len);
+
+		if (n == 0)
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			error_set("%s: %s", name, strerror(-err));
+			goto err_free;
+		}
+		len += (size_t)n;
+	}
+	if (len > MAX_CONFIG_BYTES) {
+		err = -EFBIG;
+		error_set("%s: larger than 1 MiB", name);
+		goto err_free;
+	}
+	close(fd);
+	text[len] = '\0';
+	*ret_text = text;
+	*ret_len = len;
+	return 0;
+
+err_free:
+	free(text);
+err_close:
+	close(fd);
+	return err;
+}
+
 int config_load(struct config *cfg, const char *path, const char **ret_error)
 {
 	const char *name = path ? path : CONFIG_DEFAULT_PATH;
-	char *text;
-	size_t len;
-	FILE *f;
+	char *text = NULL;
+	size_t len = 0;
 	int err;
 
-	f = fopen(name, "re");
-	if (!f) {
-		if (!path && errno == ENOENT)
-			return config_load_string(cfg, name, "", 0, ret_error);
-		err = -errno;
-		snprintf(error_buf, sizeof(error_buf), "%s: %s", name, strerror(errno));
+	err = config_read(name, &text, &len);
+	if (err == -ENOENT && !path)
+		return config_load_string(cfg, name, "", 0, ret_error);
+	if (err) {
+		memset(cfg, 0, sizeof(*cfg));
 		*ret_error = error_buf;
 		return err;
-	}
-	text = malloc(MAX_CONFIG_BYTES + 1);
-	len = text ? fread(text, 1, MAX_CONFIG_BYTES + 1, f) : 0;
-	fclose(f);
-	if (!text) {
-		*ret_error = "out of memory";
-		return -ENOMEM;
-	}
-	if (len > MAX_CONFIG_BYTES) {
-		free(text);
-		snprintf(error_buf, sizeof(error_buf), "%s: larger than 1 MiB", name);
-		*ret_error = error_buf;
-		return -EFBIG;
 	}
 	err = config_load_string(cfg, name, text, len, ret_error);
 	free(text);

@@ -15,10 +15,17 @@
 
 #define COMM_LEN 16
 
+/*
+ * What a path that lost its root-most part starts with: ".../lib/x.so". A cut path shown as
+ * "/lib/x.so" would read as a whole one, naming another file.
+ */
+#define PATH_TRUNCATED_MARK "..."
+
 /* A file as the source saw it when the event happened. */
 struct file_ref {
-	const char *path; /* absolute, as the process sees it; NULL when unknown */
-	uint64_t dev;	  /* user-space dev_t (makedev), as the process sees the file */
+	/* Absolute, as the process sees it; NULL when unknown. See path_truncated. */
+	const char *path;
+	uint64_t dev; /* user-space dev_t (makedev), as the process sees the file */
 	uint64_t ino;
 	/* The file whose pages are mapped: for a file of an overlay, the layer's; else the same */
 	uint64_t real_dev, real_ino;
@@ -26,10 +33,18 @@ struct file_ref {
 	uint64_t size;	  /* bytes; 0 when unknown */
 	uint32_t mode;
 	uint32_t uid;
-	bool deleted;	     /* no name left in the file system */
-	bool memfd;	     /* memfd_create(): never had a name */
-	bool on_tmpfs;	     /* lives in memory: tmpfs, ramfs, hugetlbfs */
-	bool path_truncated; /* too deep or unreachable: the path is partial */
+	bool deleted;  /* no name left in the file system */
+	bool memfd;    /* memfd_create(): never had a name */
+	bool on_tmpfs; /* lives in memory: tmpfs, ramfs, hugetlbfs */
+	/*
+	 * Too deep or too long to be read whole: the root-most part is missing and the path
+	 * starts with PATH_TRUNCATED_MARK. From gVisor, also a relative path whose directory
+	 * is unknown.
+	 */
+	bool path_truncated;
+	/* Read whole, but outside the process's mount tree (a detached mount, a pseudo file
+	 * such as a memfd): it names no file the process could open by that path. */
+	bool path_unreachable;
 };
 
 enum event_kind {

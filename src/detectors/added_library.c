@@ -84,6 +84,7 @@ static void write_properties(struct jw_writer *j, const struct finding *f)
 	jw_kv_string(j, "libraryPath", f->module.path ? f->module.path : "");
 	jw_kv_bool(j, "libraryDeleted", f->module.deleted);
 	jw_kv_bool(j, "libraryMemfd", f->module.memfd);
+	jw_kv_bool(j, "libraryPathTruncated", f->module.path_truncated);
 	if (f->killed)
 		jw_kv_string(j, "enforcement",
 			     "killed: the process was stopped before the library's code could run");
@@ -155,6 +156,7 @@ void added_library_detector_on_event(struct added_library_detector *d, struct pr
 	f.module.loaded = true;
 	f.module.deleted = file->deleted;
 	f.module.memfd = file->memfd;
+	f.module.path_truncated = file->path_truncated;
 	f.killed = ev->map.killed;
 	f.module.dev = file->dev;
 	f.module.ino = file->ino;

@@ -88,6 +88,7 @@ static void write_properties(struct jw_writer *j, const struct finding *f)
 	jw_kv_bool(j, "loaded", f->module.loaded);
 	jw_kv_bool(j, "moduleDeleted", f->module.deleted);
 	jw_kv_bool(j, "moduleMemfd", f->module.memfd);
+	jw_kv_bool(j, "modulePathTruncated", f->module.path_truncated);
 	jw_kv_string(j, "trustReason", f->trust_reason);
 	if (f->killed)
 		jw_kv_string(j, "enforcement",
@@ -571,6 +572,7 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	f.killed = map_ev && map_ev->map.killed;
 	f.module.deleted = file->deleted;
 	f.module.memfd = file->memfd;
+	f.module.path_truncated = file->path_truncated;
 	f.module.dev = file->dev;
 	f.module.ino = file->ino;
 	f.module.real_dev = file->real_dev;

@@ -104,7 +104,12 @@ enum trust_verdict trust_decide_view(const struct trust_policy *tp, const struct
 		*ret_reason = "the module's file was deleted";
 		return TRUST_CUSTOM;
 	}
-	if (!file->path || file->path_truncated || path_normalize(file->path, path, sizeof(path))) {
+	if (file->path_truncated) {
+		*ret_reason = "the module's path is too deep or too long to be read whole";
+		return TRUST_CUSTOM;
+	}
+	if (!file->path || file->path_unreachable ||
+	    path_normalize(file->path, path, sizeof(path))) {
 		*ret_reason = "the module's path is unknown or not absolute";
 		return TRUST_CUSTOM;
 	}

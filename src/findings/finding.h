@@ -61,6 +61,7 @@ struct finding_module {
 	const char *origin;    /* where the request came from ("-engine", "OPENSSL_CONF", ...) */
 	bool loaded;	       /* its code was mapped */
 	bool deleted, memfd;
+	bool path_truncated; /* path lost its root-most part (and says so: PATH_TRUNCATED_MARK) */
 	uint64_t dev, ino;
 	/* Where a worker can find the file again: set `locatable` when its identity is known */
 	bool locatable;

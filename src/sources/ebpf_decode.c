@@ -14,11 +14,14 @@
 
 /*
  * Turn the kernel's leaf-first component list ("x.so\0lib\0usr\0") into "/usr/lib/x.so".
- * An empty list is "/". A component without its NUL (cut) still counts.
+ * An empty list is "/". A component without its NUL (cut) still counts. A list the kernel
+ * cut short (path_flags & SW_PATH_TRUNCATED: the root-most components are missing) is marked
+ * as such: ".../lib/x.so".
  */
-static char *path_from_components(const uint8_t *data, size_t len)
+static char *path_from_components(const uint8_t *data, size_t len, uint16_t path_flags)
 {
-	size_t n = 0, total = 2;
+	bool truncated = path_flags & SW_PATH_TRUNCATED;
+	size_t n = 0, total = 2 + (truncated ? strlen(PATH_TRUNCATED_MARK) : 0);
 	const char **parts;
 	char *path, *p;
 
@@ -41,6 +44,8 @@ static char *path_from_components(const uint8_t *data, size_t len)
 		off += strnlen((const char *)data + off, len - off) + 1;
 	}
 	p = path;
+	if (truncated)
+		p = stpcpy(p, PATH_TRUNCATED_MARK);
 	if (n == 0)
 		*p++ = '/';
 	while (n--) {
@@ -75,7 +80,8 @@ static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, char *p
 	ref->on_tmpfs = in_memory;
 	ref->memfd = in_memory && f->nlink == 0 && path && strncmp(path, "/memfd:", 7) == 0;
 	ref->deleted = f->nlink == 0 && !ref->memfd;
-	ref->path_truncated = f->path_flags != 0;
+	ref->path_truncated = f->path_flags & SW_PATH_TRUNCATED;
+	ref->path_unreachable = f->path_flags & SW_PATH_UNREACHABLE;
 }
 
 /*
@@ -119,8 +125,8 @@ static int decode_exec(struct ebpf_decoder *dec, const struct sw_exec_event *e, 
 	envp = calloc(env_len + 1, sizeof(*envp));
 	argv_copy = malloc(argv_len + 1);
 	env_copy = malloc(env_len + 1);
-	exe_path = path_from_components(e->data + argv_len + env_len, exe_len);
-	cwd = path_from_components(e->data + argv_len + env_len + exe_len, cwd_len);
+	exe_path = path_from_components(e->data + argv_len + env_len, exe_len, e->exe.path_flags);
+	cwd = path_from_components(e->data + argv_len + env_len + exe_len, cwd_len, e->cwd_flags);
 	if (!argv || !envp || !argv_copy || !env_copy || !exe_path || !cwd)
 		goto out_free;
 
@@ -169,7 +175,7 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, en
 
 	if (e->file.path_len > SW_PATH_MAX)
 		return -EBADMSG;
-	path = path_from_components(e->data, e->file.path_len);
+	path = path_from_components(e->data, e->file.path_len, e->file.path_flags);
 	if (!path)
 		return -ENOMEM;
 	ev->kind = kind;

@@ -114,16 +114,24 @@ static void event_init(const struct gvisor_decoder *dec, const struct task_ctx *
 	ev->container_id = t->container_id;
 }
 
-/* A copy of s, cut at GVISOR_PATH_MAX bytes (then *partial is set). */
+/*
+ * A copy of s. One longer than GVISOR_PATH_MAX bytes keeps its end (the file's own name)
+ * behind PATH_TRUNCATED_MARK, as the eBPF source shows a path cut short, and sets *partial.
+ */
 static char *path_dup(const char *s, bool *partial)
 {
-	size_t len = strnlen(s, GVISOR_PATH_MAX + 1);
+	size_t len = strlen(s), mark = strlen(PATH_TRUNCATED_MARK), kept = GVISOR_PATH_MAX - mark;
+	char *cut;
 
-	if (len > GVISOR_PATH_MAX) {
-		len = GVISOR_PATH_MAX;
-		*partial = true;
-	}
-	return strndup(s, len);
+	if (len <= GVISOR_PATH_MAX)
+		return strdup(s);
+	*partial = true;
+	cut = malloc(GVISOR_PATH_MAX + 1);
+	if (!cut)
+		return NULL;
+	memcpy(cut, PATH_TRUNCATED_MARK, mark);
+	memcpy(cut + mark, s + len - kept, kept + 1);
+	return cut;
 }
 
 /* "/proc/self/fd/N", "/proc/thread-self/fd/N", "/proc/<pid>/fd/N", "/dev/fd/N": N, else -1 */

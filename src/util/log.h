@@ -4,12 +4,21 @@
 #define SOWATCH_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 extern enum log_level log_max_level;
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * text as every log line shows it: control bytes written as \xNN, so that a newline or an
+ * escape sequence in a name someone else chose can neither forge a line nor drive a terminal.
+ * Written into out (size bytes, always NUL-terminated, cut at a whole byte or escape when
+ * full). For messages made here and printed elsewhere. Returns out.
+ */
+char *log_escape(const char *text, char *out, size_t size);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

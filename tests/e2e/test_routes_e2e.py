@@ -342,5 +342,104 @@ class Routes(unittest.TestCase):
                    env={"LD_LIBRARY_PATH": self.ws.dir}, layers=("library", "effect"))
 
 
+
+def make_deep_dir(top, depth=70, name_len=60):
+    """depth directories of name_len bytes below top: deeper than the kernel-side
+    path walk goes (64 components) and longer than it keeps (about 4000 bytes),
+    so also past PATH_MAX, hence made through directory fds. Returns the
+    components, grouped so that each group is a relative path a shell can cd."""
+    names = ["%02d" % i + "d" * (name_len - 2) for i in range(depth)]
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in names:
+            os.mkdir(name, 0o755, dir_fd=fd)
+            sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = sub
+    finally:
+        os.close(fd)
+    return ["/".join(names[i:i + 10]) for i in range(0, depth, 10)]
+
+
+def copy_into_deep(top, groups, src, name):
+    """Copy src as `name` into the deepest directory of make_deep_dir()."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for group in groups:
+            sub = os.open(group, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = sub
+        with open(src, "rb") as f:
+            data = f.read()
+        out = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755, dir_fd=fd)
+        try:
+            os.write(out, data)
+        finally:
+            os.close(out)
+    finally:
+        os.close(fd)
+
+
+class TruncatedPaths(unittest.TestCase):
+    """A path too deep or too long for the kernel-side walk loses its root-most
+    part: the finding says so and shows it marked (README, Reading a finding)."""
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+        self.groups = make_deep_dir(self.ws.dir)
+
+    def run_deep(self, program, module_name):
+        """`program engine -t /proc/self/cwd/module_name` with the deepest
+        directory as cwd, reached by steps: no single path to it fits in
+        PATH_MAX, and `openssl engine` wants an absolute path (a relative one
+        is looked for in ENGINESDIR)."""
+        marker = self.ws.marker()
+        # chdir() to each relative group in turn (a shell's cd may rebuild an
+        # absolute path), then exec: the pid stays the same.
+        script = ("import os, sys\n"
+                  "for d in sys.argv[3:]:\n"
+                  "    os.chdir(d)\n"
+                  "os.execv(sys.argv[1], [sys.argv[1], 'engine', '-t',\n"
+                  "                       '/proc/self/cwd/' + sys.argv[2]])\n")
+        r = run_cmd([sys.executable, "-c", script, program, module_name] + self.groups,
+                    marker=marker, cwd=self.ws.dir)
+        self.assertEqual(read_marker(marker), r.pid,
+                         "the module's constructor did not run:\n" + r.output)
+        return r
+
+    def assert_marked(self, path, name):
+        self.assertTrue(path.startswith(".../"), path)
+        self.assertTrue(path.endswith("/" + name), path)
+        self.assertIn("/" + self.groups[-1].split("/")[-1] + "/", path)
+
+    def test_module_path_truncated(self):
+        name = "m-%s.so" % harness.rand()
+        copy_into_deep(self.ws.dir, self.groups, harness.fixture_module(), name)
+        r = self.run_deep(OPENSSL, name)
+        fd = SENSOR.wait_for(
+            lambda fd: fd.pid == str(r.pid) and
+            any(p.endswith("/" + name) for p in fd.library_paths()))
+        self.assertEqual(fd.f.get("severity"), "CRITICAL")
+        self.assertIs(fd.props.get("loaded"), True)
+        self.assertIs(fd.props.get("modulePathTruncated"), True)
+        self.assert_marked(fd.props["modulePath"], name)
+        self.assertEqual(fd.process["libraries"][0]["path"], fd.props["modulePath"])
+        self.assertEqual(fd.process["binary"]["path"], OPENSSL)
+
+    def test_binary_path_truncated(self):
+        name = "m-%s.so" % harness.rand()
+        copy_into_deep(self.ws.dir, self.groups, harness.fixture_module(), name)
+        copy_into_deep(self.ws.dir, self.groups, OPENSSL, "openssl")
+        r = self.run_deep("./openssl", name)
+        fd = SENSOR.wait_for(
+            lambda fd: fd.pid == str(r.pid) and
+            any(p.endswith("/" + name) for p in fd.library_paths()))
+        self.assertIs(fd.props.get("modulePathTruncated"), True)
+        self.assert_marked(fd.process["binary"]["path"], "openssl")
+
+
 if __name__ == "__main__":
     unittest.main()

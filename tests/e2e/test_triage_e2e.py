@@ -313,5 +313,41 @@ class TestMuteRules(TriageTest):
         self.assertIn("mute.colour", err)
 
 
+class TestConfigurationRefused(TriageTest):
+    """A configuration sowatch cannot read as a whole stops it at once, with one
+    line naming the file, escaped: never the defaults, never a wait."""
+
+    def refused(self, cfg):
+        p = subprocess.run([harness.sowatch_bin(), "run", "--config", cfg, "--db", self.db],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertEqual(p.stdout, b"")
+        lines = p.stderr.decode().splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        self.assertFalse(any(ord(c) < 0x20 or ord(c) == 0x7f for c in lines[0]), lines[0])
+        return lines[0]
+
+    def test_directory(self):
+        cfg = self.ws.path("conf.d")
+        os.mkdir(cfg)
+        self.assertEqual(self.refused(cfg),
+                         "sowatch: %s: is a directory, not a configuration file" % cfg)
+
+    def test_fifo_refused_without_waiting(self):
+        cfg = self.ws.path("sowatch.yaml")
+        os.mkfifo(cfg)
+        t0 = time.monotonic()
+        self.assertEqual(self.refused(cfg), "sowatch: %s: not a regular file" % cfg)
+        self.assertLess(time.monotonic() - t0, 10)
+
+    def test_duplicate_key(self):
+        cfg = self.ws.write("dup.yaml", "enforce: {mode: kill, mode: off}\n")
+        self.assertIn("dup.yaml:1: key given twice: 'enforce.mode'", self.refused(cfg))
+
+    def test_escape_bytes_shown_escaped(self):
+        cfg = self.ws.write("esc.yaml", '"\\e]0;owned\\a": 1\n')
+        self.assertIn("esc.yaml:1: unknown section '\\x1b]0;owned\\x07'", self.refused(cfg))
+
+
 if __name__ == "__main__":
     unittest.main()

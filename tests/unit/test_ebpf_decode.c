@@ -21,6 +21,8 @@ struct captured {
 	char strings[16][256]; /* copies: the event's pointers die with the call */
 	size_t n;
 	char exe[256], cwd[256], map_path[256], name[256];
+	size_t map_path_len;
+	char map_path_tail[64]; /* the end of a long one */
 };
 
 static void keep(char *dst, const char *src)
@@ -44,6 +46,10 @@ static void on_event(const struct event *ev, void *ctx)
 			keep(c->strings[c->n++], ev->exec.env[i]);
 	} else if (ev->kind == EVENT_MAP || ev->kind == EVENT_LIBCRYPTO_MAPPED) {
 		keep(c->map_path, ev->map.file.path);
+		c->map_path_len = ev->map.file.path ? strlen(ev->map.file.path) : 0;
+		if (c->map_path_len >= sizeof(c->map_path_tail))
+			keep(c->map_path_tail,
+			     ev->map.file.path + c->map_path_len - (sizeof(c->map_path_tail) - 1));
 	} else if (ev->kind == EVENT_MODULE_LOAD) {
 		keep(c->name, ev->module_load.name);
 	}
@@ -183,7 +189,9 @@ static void test_map_memfd_and_deleted(void **state)
 	e->file.path_len = 11;
 	e->flags = SW_MAP_IN_DSO_LOAD;
 	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
-	assert_string_equal(c.map_path, "/memfd:evil");
+	assert_string_equal(c.map_path, "/memfd:evil"); /* a pseudo file's name is whole */
+	assert_false(c.ev.map.file.path_truncated);
+	assert_true(c.ev.map.file.path_unreachable);
 	assert_true(c.ev.map.file.memfd);
 	assert_false(c.ev.map.file.deleted);
 	assert_true(c.ev.map.in_module_load);
@@ -199,6 +207,63 @@ static void test_map_memfd_and_deleted(void **state)
 
 	e->file.path_len = SW_PATH_MAX + 1;
 	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), -EBADMSG);
+	free(e);
+}
+
+/*
+ * A path the kernel could not walk to its root (deeper than SW_PATH_DEPTH components, or
+ * longer than the walk's room) is flagged and marked, never shown as a whole absolute path.
+ */
+static void test_truncated_paths(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_map_event *m = calloc(1, sizeof(*m));
+	struct sw_exec_event *e =
+	    exec_record(S("openssl\0"), S(""), S("openssl\0bin\0"), S("tmp\0"));
+	size_t off = 0;
+
+	m->hdr.kind = SW_EVENT_MAP;
+	m->file.nlink = 1;
+	m->file.path_flags = SW_PATH_TRUNCATED;
+	memcpy(m->data, "x.so\0c\0b\0", 9);
+	m->file.path_len = 9;
+	assert_int_equal(ebpf_decode_record(&dec, m, sizeof(*m)), 0);
+	assert_string_equal(c.map_path, ".../b/c/x.so");
+	assert_true(c.ev.map.file.path_truncated);
+	assert_false(c.ev.map.file.path_unreachable);
+
+	/* as the kernel sends a deep one: SW_PATH_DEPTH components filling the room */
+	for (int i = 0; i < SW_PATH_DEPTH; i++) {
+		size_t len = i == 0 ? 4 : 55;
+
+		if (i == 0)
+			memcpy(m->data, "m.so", len);
+		else
+			memset(m->data + off, 'd', len);
+		m->data[off + len] = '\0';
+		off += len + 1;
+	}
+	m->file.path_len = off;
+	assert_int_equal(ebpf_decode_record(&dec, m, sizeof(*m)), 0);
+	assert_int_equal(c.map_path_len, strlen(PATH_TRUNCATED_MARK) + off);
+	assert_memory_equal(c.map_path, ".../ddd", 7);
+	assert_string_equal(c.map_path_tail + sizeof(c.map_path_tail) - 1 - 7, "dd/m.so");
+	assert_true(c.ev.map.file.path_truncated);
+
+	/* not cut: as it was */
+	m->file.path_flags = 0;
+	assert_int_equal(ebpf_decode_record(&dec, m, sizeof(*m)), 0);
+	assert_int_equal(c.map_path_len, off);
+	assert_memory_equal(c.map_path, "/ddd", 4);
+	assert_false(c.ev.map.file.path_truncated);
+
+	/* the program's own path */
+	e->exe.path_flags = SW_PATH_TRUNCATED;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_string_equal(c.exe, ".../bin/openssl");
+	assert_true(c.ev.exec.exe.path_truncated);
+	free(m);
 	free(e);
 }
 
@@ -258,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_exec_record_ends_with_its_data),
 		cmocka_unit_test(test_malformed_records),
 		cmocka_unit_test(test_map_memfd_and_deleted),
+		cmocka_unit_test(test_truncated_paths),
 		cmocka_unit_test(test_libcrypto_mapped),
 		cmocka_unit_test(test_dso_load_names),
 	};

@@ -615,6 +615,7 @@ static void test_bounds(void **state)
 	assert_int_equal(cap.calls, 3);
 	assert_true(cap.e[2].ev.map.file.path_truncated);
 	assert_int_equal(strlen(cap.e[2].path), GVISOR_PATH_MAX);
+	assert_memory_equal(cap.e[2].path, "...aaa", 6); /* marked, never shown as whole */
 	free(longpath);
 	gvisor_decoder_free(dec);
 }
@@ -642,6 +643,7 @@ static void test_huge_argv(void **state)
 	assert_int_equal(cap.e[0].ev.exec.argc, N);
 	assert_true(cap.e[0].ev.exec.exe.path_truncated);
 	assert_int_equal(strlen(cap.e[0].exe), GVISOR_PATH_MAX);
+	assert_memory_equal(cap.e[0].exe, "...xxx", 6);
 	free(argv);
 	free(big);
 	gvisor_decoder_free(dec);
