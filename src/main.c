@@ -121,8 +121,11 @@ static const char *const kind_names[SW_EVENT_KIND_MAX] = {
 	[SW_EVENT_LIBCRYPTO_MAPPED] = "libcrypto_mapped",
 };
 
-/* Say loudly when the kernel had to drop events, and let findings carry the figure. */
-static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_t *last_dropped)
+/*
+ * Say loudly when the kernel had to drop events. Findings learn the figure from the events
+ * themselves (drops_before), up to their own event, not from this periodic read.
+ */
+static void counters_check(struct ebpf_source *src, uint64_t *last_dropped)
 {
 	struct sw_counters c[SW_EVENT_KIND_MAX];
 	uint64_t dropped = 0;
@@ -141,7 +144,6 @@ static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_
 		log_warn("the kernel dropped %llu events so far (ring buffer full):%s",
 			 (unsigned long long)dropped, detail);
 		*last_dropped = dropped;
-		pipeline_set_event_drops(pl, dropped);
 	}
 }
 
@@ -473,7 +475,7 @@ static int cmd_run(int argc, char **argv)
 		now = monotonic_ms();
 		if (now - last_check >= COUNTERS_PERIOD_MS) {
 			if (srcs.ebpf) {
-				counters_check(srcs.ebpf, pl, &last_dropped);
+				counters_check(srcs.ebpf, &last_dropped);
 				ebpf_source_sync_clocks(srcs.ebpf);
 				ebpf_source_check_alive(srcs.ebpf, now);
 			}
@@ -489,7 +491,7 @@ static int cmd_run(int argc, char **argv)
 	/* What the sources already hold is still reported. */
 	if (srcs.ebpf) {
 		ebpf_source_drain(srcs.ebpf);
-		counters_check(srcs.ebpf, pl, &last_dropped);
+		counters_check(srcs.ebpf, &last_dropped);
 	}
 	if (srcs.gvisor)
 		gvisor_source_poll(srcs.gvisor, 0);

@@ -30,7 +30,7 @@ struct pipeline {
 	const struct config *config;
 	struct finding_resource resource;
 	struct pipeline_watchers watchers;
-	uint64_t event_drops;	     /* the kernel's, as main last read them */
+	uint64_t event_drops;	     /* the most any event said its source lost before it */
 	uint64_t dropped_by_sources; /* told by EVENT_DROPPED (gVisor sandboxes) */
 	struct pipeline_stats stats;
 	struct unstored *unstored; /* newest first */
@@ -398,6 +398,9 @@ void pipeline_handle(const struct event *ev, void *ctx)
 			  ev->kind == EVENT_EXEC  ? (ev->exec.exe.path ? ev->exec.exe.path : "?")
 			  : ev->kind == EVENT_MAP ? (ev->map.file.path ? ev->map.file.path : "?")
 						  : "");
+	/* Events come in order, so every drop up to the event a finding is made from counts. */
+	if (ev->drops_before > pl->event_drops)
+		pl->event_drops = ev->drops_before;
 	if (ev->kind == EVENT_DROPPED) {
 		pl->dropped_by_sources += ev->dropped.count;
 		return;
@@ -448,11 +451,6 @@ void pipeline_sweep(struct pipeline *pl)
 
 	if (swept)
 		log_debug("forgot %zu processes whose exit was not seen", swept);
-}
-
-void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops)
-{
-	pl->event_drops = drops;
 }
 
 void pipeline_tick(struct pipeline *pl)

@@ -36,17 +36,15 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts,
 const struct trust_policy *pipeline_trust(const struct pipeline *pl);
 /* Learn the host's OpenSSL binaries and its processes; call once the sources run. */
 void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watchers);
-/* event_handler_fn: ctx is the pipeline. */
+/*
+ * event_handler_fn: ctx is the pipeline. Findings carry the most any event said its source
+ * had lost before it (drops_before), plus what sources told by EVENT_DROPPED.
+ */
 void pipeline_handle(const struct event *ev, void *ctx);
 /* Report what is still pending (attempts of live processes): sowatch is stopping. */
 void pipeline_flush(struct pipeline *pl);
 /* Forget processes that ended unseen (reporting what they left pending); call now and then. */
 void pipeline_sweep(struct pipeline *pl);
-/*
- * Events the kernel lost so far (the eBPF source's counters): findings made from now on carry
- * the figure, plus what other sources said they lost (EVENT_DROPPED).
- */
-void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops);
 /* Once a second: retry what the store refused. */
 void pipeline_tick(struct pipeline *pl);
 /* What happened to the findings so far, for the log. */
