@@ -32,6 +32,8 @@ struct pipeline {
 	struct pipeline_watchers watchers;
 	uint64_t event_drops;	     /* the most any event said its source lost before it */
 	uint64_t dropped_by_sources; /* told by EVENT_DROPPED (gVisor sandboxes) */
+	struct sensor_gap last_gap;  /* the most recent time sowatch was not watching */
+	bool alive_failing;	     /* the store refused the last heartbeat (said once) */
 	struct pipeline_stats stats;
 	struct unstored *unstored; /* newest first */
 	size_t n_unstored;
@@ -44,6 +46,13 @@ static uint64_t now_ns(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/*
+ * Findings whose event came up to this long after the end of the most recent gap carry it: a
+ * process that started, or was set up, while sowatch was blind shows up in this window (its
+ * exec, parents or module may be missing from the picture).
+ */
+#define SENSOR_GAP_WINDOW_NS (10ULL * 60 * 1000000000)
 
 #define MAX_UNSTORED 10000 /* findings kept in memory while the store refuses them */
 
@@ -220,6 +229,16 @@ static int resend_one(const struct store_row *r, void *ctx)
 	return 0;
 }
 
+/* The most recent gap, if the finding's event came before it ended or within the window after. */
+static struct sensor_gap sensor_gap_for(const struct pipeline *pl, uint64_t event_time_ns)
+{
+	const struct sensor_gap *gap = &pl->last_gap;
+
+	if (gap->cause != SENSOR_GAP_NONE && event_time_ns <= gap->to_ns + SENSOR_GAP_WINDOW_NS)
+		return *gap;
+	return (struct sensor_gap){ .cause = SENSOR_GAP_NONE };
+}
+
 static void report(const struct finding *f, void *ctx)
 {
 	struct pipeline *pl = ctx;
@@ -248,6 +267,7 @@ static void report(const struct finding *f, void *ctx)
 	copy.mute =
 	    rules_find(pl->config->mute, pl->config->n_mute, &subject) ? "MUTED" : "UNDEFINED";
 	copy.event_drops = pl->event_drops + pl->dropped_by_sources;
+	copy.sensor_gap = sensor_gap_for(pl, f->event_time_ns);
 	copy.create_time_ns = now_ns();
 	err = finding_to_json(&copy, &pl->resource, pl->pt, ctr, &line);
 	if (!err) {
@@ -451,6 +471,73 @@ void pipeline_sweep(struct pipeline *pl)
 
 	if (swept)
 		log_debug("forgot %zu processes whose exit was not seen", swept);
+}
+
+void pipeline_note_gap(struct pipeline *pl, const struct sensor_gap *gap)
+{
+	char from[40], to[40];
+	struct store_gap row = {
+		.from_ns = (int64_t)gap->from_ns,
+		.to_ns = (int64_t)gap->to_ns,
+		.cause = sensor_gap_cause_name(gap->cause),
+		.clean_stop = gap->clean_stop,
+	};
+	int err;
+
+	rfc3339(gap->from_ns, from);
+	rfc3339(gap->to_ns, to);
+	log_warn("sowatch was not watching from %s to %s (%llu s): %s", from, to,
+		 (unsigned long long)((gap->to_ns - gap->from_ns + 500000000) / 1000000000),
+		 gap->cause == SENSOR_GAP_STALLED
+		     ? "stalled, its event loop made no progress (stopped, starved or blocked); "
+		       "what the kernel queued meanwhile is read now"
+		 : gap->clean_stop ? "not running, the previous run stopped cleanly"
+				   : "not running, the previous run ended without a clean stop "
+				     "(killed or crashed) after its last heartbeat");
+	err = store_insert_gap(pl->store, &row);
+	if (err)
+		log_error("cannot keep the gap in the store: %s", strerror(-err));
+	pl->last_gap = *gap;
+}
+
+void pipeline_note_heartbeat(struct pipeline *pl, uint64_t now_ns)
+{
+	int err = store_set_alive(pl->store, (int64_t)now_ns, false);
+
+	if (err && !pl->alive_failing)
+		log_warn("cannot note in the store that sowatch is watching (%s): after a crash, "
+			 "the next run may not tell how long sowatch was blind",
+			 strerror(-err));
+	pl->alive_failing = err != 0;
+}
+
+void pipeline_note_start(struct pipeline *pl, uint64_t now_ns)
+{
+	int64_t last_ns = 0;
+	bool stopped = false;
+	int err = store_get_alive(pl->store, &last_ns, &stopped);
+
+	if (err == 0 && last_ns > 0 && (uint64_t)last_ns <= now_ns)
+		pipeline_note_gap(pl, &(struct sensor_gap){ .cause = SENSOR_GAP_NOT_RUNNING,
+							    .from_ns = (uint64_t)last_ns,
+							    .to_ns = now_ns,
+							    .clean_stop = stopped });
+	else if (err == 0)
+		log_warn("the previous run's last sign of life is later than now (the clock went "
+			 "back): how long sowatch was not running is unknown");
+	else if (err != -ENOENT)
+		log_warn("cannot read when sowatch last watched: %s", strerror(-err));
+	pipeline_note_heartbeat(pl, now_ns);
+}
+
+void pipeline_note_stop(struct pipeline *pl, uint64_t now_ns)
+{
+	int err = store_set_alive(pl->store, (int64_t)now_ns, true);
+
+	if (err)
+		log_warn("cannot note the stop in the store (%s): the next run will take the last "
+			 "heartbeat for it",
+			 strerror(-err));
 }
 
 void pipeline_tick(struct pipeline *pl)

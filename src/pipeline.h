@@ -45,6 +45,25 @@ void pipeline_handle(const struct event *ev, void *ctx);
 void pipeline_flush(struct pipeline *pl);
 /* Forget processes that ended unseen (reporting what they left pending); call now and then. */
 void pipeline_sweep(struct pipeline *pl);
+/*
+ * When sowatch was not watching. Findings whose event comes before the end of the most recent
+ * gap, or within 10 minutes after it, carry it (sourceProperties.sensorGap). Each gap is
+ * logged and kept in the store.
+ */
+void pipeline_note_gap(struct pipeline *pl, const struct sensor_gap *gap);
+/*
+ * sowatch watches from now_ns (CLOCK_REALTIME) on: the time since the previous run's last
+ * sign of life in the store, if any, is a gap ("not running").
+ */
+void pipeline_note_start(struct pipeline *pl, uint64_t now_ns);
+/*
+ * Still watching at now_ns: kept in the store (one row rewritten), so that after a crash the
+ * next run can tell when sowatch went blind. Every PIPELINE_HEARTBEAT_PERIOD_MS.
+ */
+#define PIPELINE_HEARTBEAT_PERIOD_MS 5000
+void pipeline_note_heartbeat(struct pipeline *pl, uint64_t now_ns);
+/* A clean stop at now_ns: the next run's gap starts there exactly. */
+void pipeline_note_stop(struct pipeline *pl, uint64_t now_ns);
 /* Once a second: retry what the store refused. */
 void pipeline_tick(struct pipeline *pl);
 /* What happened to the findings so far, for the log. */
