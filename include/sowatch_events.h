@@ -125,6 +125,13 @@ struct sw_event_header {
 	__u64 time_ns; /* CLOCK_BOOTTIME */
 	__u32 tgid;
 	__u32 tid;
+	/*
+	 * Events of any kind the kernel had dropped (ring buffer full, interest map full) when
+	 * this one was made, since the programs were loaded: what a finding built on this event
+	 * may be missing. Drops are rare and the reader drains only now and then, so the
+	 * figure rides on every event instead of being read from the counters between drains.
+	 */
+	__u64 drops_before;
 };
 
 /*
@@ -222,7 +229,7 @@ struct sw_counters {
 	__u64 dropped; /* lost: ring buffer full */
 };
 
-_Static_assert(sizeof(struct sw_event_header) == 24, "header layout is fixed");
+_Static_assert(sizeof(struct sw_event_header) == 32, "header layout is fixed");
 _Static_assert(sizeof(struct sw_file) == 64, "sw_file layout is fixed");
 _Static_assert((SW_ARGV_MAX & (SW_ARGV_MAX - 1)) == 0, "masks need a power of two");
 _Static_assert((SW_ENV_MAX & (SW_ENV_MAX - 1)) == 0, "masks need a power of two");

@@ -87,6 +87,12 @@ struct event {
 	uint64_t ns;
 	/* The container the source says the process runs in; NULL: find it from the cgroup */
 	const char *container_id;
+	/*
+	 * Events the source had lost when it made this one, since it started (the eBPF
+	 * source's kernel drops); 0 for none, or a source that tells its losses by
+	 * EVENT_DROPPED instead.
+	 */
+	uint64_t drops_before;
 	union {
 		struct {
 			uint32_t ppid, uid, gid;

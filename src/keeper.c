@@ -15,6 +15,7 @@
 #define MAX_UNSTORED   10000 /* findings kept in memory while the store refuses them */
 #define BATCH_MAX      512   /* findings per transaction */
 #define RETRY_PERIOD_S 1
+#define MAX_GAPS       64 /* gaps waiting for the store; more are in the log only */
 
 /* A finding with owned copies of its row's strings */
 struct kept {
@@ -33,12 +34,18 @@ struct keeper {
 	pthread_cond_t wake; /* a finding came, or stop */
 	pthread_cond_t idle; /* a batch was done */
 	struct kept *head, *tail;
+	/* Notes about sowatch itself, waiting to be written */
+	bool alive_pending, alive_stopped;
+	int64_t alive_ns;
+	struct store_gap gaps[MAX_GAPS];
+	size_t n_gaps;
 	bool busy;
 	bool stopping;
 	struct keeper_stats stats;
 	/* The keeper thread's own */
 	struct kept *unstored; /* newest first */
 	size_t n_unstored;
+	bool alive_failing; /* the store refused the last sign of life (said once) */
 };
 
 static uint64_t now_ns(void)
@@ -209,6 +216,29 @@ static void store_retry(struct keeper *k)
 	}
 }
 
+/* Write the notes taken under lock: the gaps, then the last sign of life, in one transaction */
+static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n_gaps, bool alive,
+			int64_t alive_ns, bool stopped)
+{
+	int err = store_begin(k->store);
+
+	for (size_t i = 0; i < n_gaps && !err; i++)
+		err = store_insert_gap(k->store, &gaps[i]);
+	if (!err && alive)
+		err = store_set_alive(k->store, alive_ns, stopped);
+	if (!err)
+		err = store_commit(k->store);
+	if (err && n_gaps)
+		log_error("cannot keep the time sowatch was not watching in the store: %s",
+			  strerror(-err));
+	if (err && alive && !k->alive_failing)
+		log_warn("cannot note in the store that sowatch is watching (%s): after a crash, "
+			 "the next run may not tell how long sowatch was blind",
+			 strerror(-err));
+	if (alive)
+		k->alive_failing = err != 0;
+}
+
 static void *keeper_main(void *arg)
 {
 	struct keeper *k = arg;
@@ -219,6 +249,23 @@ static void *keeper_main(void *arg)
 		struct kept *batch, *last;
 		size_t n = 1;
 
+		if (k->alive_pending || k->n_gaps) {
+			struct store_gap gaps[MAX_GAPS];
+			size_t n_gaps = k->n_gaps;
+			bool alive = k->alive_pending, stopped = k->alive_stopped;
+			int64_t alive_ns = k->alive_ns;
+
+			memcpy(gaps, k->gaps, n_gaps * sizeof(gaps[0]));
+			k->n_gaps = 0;
+			k->alive_pending = false;
+			k->busy = true;
+			pthread_mutex_unlock(&k->lock);
+			write_notes(k, gaps, n_gaps, alive, alive_ns, stopped);
+			pthread_mutex_lock(&k->lock);
+			k->busy = false;
+			pthread_cond_broadcast(&k->idle);
+			continue;
+		}
 		if (!k->head) {
 			struct timespec until;
 
@@ -322,10 +369,31 @@ int keeper_submit(struct keeper *k, const struct store_finding *row)
 	return 0;
 }
 
+void keeper_note_alive(struct keeper *k, int64_t time_ns, bool stopped)
+{
+	pthread_mutex_lock(&k->lock);
+	k->alive_pending = true;
+	k->alive_ns = time_ns;
+	k->alive_stopped = stopped;
+	pthread_cond_signal(&k->wake);
+	pthread_mutex_unlock(&k->lock);
+}
+
+void keeper_note_gap(struct keeper *k, const struct store_gap *gap)
+{
+	pthread_mutex_lock(&k->lock);
+	if (k->n_gaps < MAX_GAPS)
+		k->gaps[k->n_gaps++] = *gap;
+	else
+		log_error("too many gaps waiting for the store: this one is in the log only");
+	pthread_cond_signal(&k->wake);
+	pthread_mutex_unlock(&k->lock);
+}
+
 void keeper_drain(struct keeper *k)
 {
 	pthread_mutex_lock(&k->lock);
-	while (k->head || k->busy)
+	while (k->head || k->busy || k->alive_pending || k->n_gaps)
 		pthread_cond_wait(&k->idle, &k->lock);
 	pthread_mutex_unlock(&k->lock);
 }

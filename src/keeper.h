@@ -15,6 +15,7 @@
 #ifndef SOWATCH_KEEPER_H
 #define SOWATCH_KEEPER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -37,7 +38,14 @@ struct keeper_stats {
 int keeper_new(struct keeper **ret, struct store *store, struct jsonl_output *jsonl);
 /* Hand over a finding (its strings are copied). 0, or -ENOMEM: then it is lost, and logged. */
 int keeper_submit(struct keeper *k, const struct store_finding *row);
-/* Wait until every finding handed over so far is kept and told. */
+/*
+ * What the store keeps about sowatch itself, written by the keeper too, so that no other
+ * thread waits for the disk: its last sign of life (the latest replaces one not yet written),
+ * and the times it was not watching. Errors are logged by the keeper.
+ */
+void keeper_note_alive(struct keeper *k, int64_t time_ns, bool stopped);
+void keeper_note_gap(struct keeper *k, const struct store_gap *gap);
+/* Wait until every finding and note handed over so far is kept and told. */
 void keeper_drain(struct keeper *k);
 void keeper_stats(struct keeper *k, struct keeper_stats *ret);
 /* Drain, stop the thread, and try the store once more with what it refused. */

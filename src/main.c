@@ -96,6 +96,42 @@ static uint64_t monotonic_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * The event loop not making progress for longer than this is a stall: sowatch was stopped
+ * (SIGSTOP, a debugger), starved of CPU, or blocked. Its programs kept queueing events, but
+ * nothing that needs the user side (reading /proc and files, probing a new libcrypto,
+ * watching a process) happened, and a full ring buffer dropped the rest.
+ */
+#define STALL_MS 5000
+
+/*
+ * Called as each wait returns, before anything it found is handled: a wait that ended
+ * STALL_MS later than it was asked to means the loop was stalled since the end of the one
+ * before, and findings made from what was queued meanwhile must know.
+ */
+static void stall_check(struct pipeline *pl, uint64_t *last_progress_ms, uint64_t now_ms,
+			int timeout_ms)
+{
+	uint64_t away_ms = now_ms - *last_progress_ms;
+
+	if (away_ms > (uint64_t)timeout_ms + STALL_MS) {
+		uint64_t to_ns = realtime_ns();
+
+		pipeline_note_gap(pl, &(struct sensor_gap){ .cause = SENSOR_GAP_STALLED,
+							    .from_ns = to_ns - away_ms * 1000000,
+							    .to_ns = to_ns });
+	}
+	*last_progress_ms = now_ms;
+}
+
 static void source_watch_exe(uint64_t dev, uint64_t ino, void *ctx)
 {
 	int err = ctx ? ebpf_source_watch_exe(ctx, dev, ino) : 0;
@@ -122,8 +158,11 @@ static const char *const kind_names[SW_EVENT_KIND_MAX] = {
 	[SW_EVENT_LIBCRYPTO_MAPPED] = "libcrypto_mapped",
 };
 
-/* Say loudly when the kernel had to drop events, and let findings carry the figure. */
-static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_t *last_dropped)
+/*
+ * Say loudly when the kernel had to drop events. Findings learn the figure from the events
+ * themselves (drops_before), up to their own event, not from this periodic read.
+ */
+static void counters_check(struct ebpf_source *src, uint64_t *last_dropped)
 {
 	struct sw_counters c[SW_EVENT_KIND_MAX];
 	uint64_t dropped = 0;
@@ -142,7 +181,6 @@ static void counters_check(struct ebpf_source *src, struct pipeline *pl, uint64_
 		log_warn("the kernel dropped %llu events so far (ring buffer full):%s",
 			 (unsigned long long)dropped, detail);
 		*last_dropped = dropped;
-		pipeline_set_event_drops(pl, dropped);
 	}
 }
 
@@ -317,17 +355,12 @@ static void gvisor_check(struct sources *s)
 }
 
 /*
- * Wait for any source, up to timeout_ms, and handle what is ready. The ring buffer is read
- * whether it woke us or not: the kernel queues most events without a wake-up. Returns the
- * eBPF records handled, or -errno.
+ * Handle what the wait found ready (n entries of ready[], n <= 0 for none). The ring buffer is
+ * read whether it woke us or not: the kernel queues most events without a wake-up. Returns
+ * the eBPF records handled, or -errno.
  */
-static int sources_wait(struct sources *s, int epfd, int timeout_ms)
+static int sources_handle(struct sources *s, const struct epoll_event *ready, int n)
 {
-	struct epoll_event ready[4];
-	int n = epoll_wait(epfd, ready, 4, timeout_ms);
-
-	if (n < 0 && errno != EINTR)
-		return -errno;
 	for (int i = 0; i < n; i++) {
 		if (ready[i].data.u32 == 1) {
 			int err = gvisor_source_poll(s->gvisor, 0);
@@ -365,6 +398,7 @@ static int cmd_run(int argc, char **argv)
 	struct pipeline *pl = NULL;
 	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t last_check = 0, last_sweep = monotonic_ms(), last_dropped = 0;
+	uint64_t last_heartbeat, last_progress;
 	bool busy = false; /* the last wait handled eBPF records */
 	int opt, err, epfd = -1, status = 1;
 
@@ -462,25 +496,39 @@ static int cmd_run(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	pipeline_note_start(pl, realtime_ns());
+	last_heartbeat = last_progress = monotonic_ms();
 	fprintf(stderr, "sowatch: ready\n");
 
 	while (!stop_requested) {
-		uint64_t now;
-
 		/*
 		 * After reading records, look again soon: a record another CPU was still writing
 		 * stops the read, and it does not wake us when it is done.
 		 */
-		err = sources_wait(&srcs, epfd, busy ? SW_DRAIN_BUSY_MS : SW_DRAIN_PERIOD_MS);
+		int timeout = busy ? SW_DRAIN_BUSY_MS : SW_DRAIN_PERIOD_MS;
+		struct epoll_event ready[4];
+		int n = epoll_wait(epfd, ready, 4, timeout);
+		uint64_t now = monotonic_ms();
+
+		if (n < 0 && errno != EINTR) {
+			log_error("waiting on the sources failed: %s", strerror(errno));
+			goto out;
+		}
+		stall_check(pl, &last_progress, now, timeout);
+		err = sources_handle(&srcs, ready, n);
 		busy = err > 0;
 		if (err < 0) {
 			log_error("reading the sources failed: %s", strerror(-err));
 			goto out;
 		}
 		now = monotonic_ms();
+		if (now - last_heartbeat >= PIPELINE_HEARTBEAT_PERIOD_MS) {
+			pipeline_note_heartbeat(pl, realtime_ns());
+			last_heartbeat = now;
+		}
 		if (now - last_check >= COUNTERS_PERIOD_MS) {
 			if (srcs.ebpf) {
-				counters_check(srcs.ebpf, pl, &last_dropped);
+				counters_check(srcs.ebpf, &last_dropped);
 				ebpf_source_sync_clocks(srcs.ebpf);
 				ebpf_source_check_alive(srcs.ebpf, now);
 			}
@@ -495,11 +543,12 @@ static int cmd_run(int argc, char **argv)
 	/* What the sources already hold is still reported. */
 	if (srcs.ebpf) {
 		ebpf_source_drain(srcs.ebpf);
-		counters_check(srcs.ebpf, pl, &last_dropped);
+		counters_check(srcs.ebpf, &last_dropped);
 	}
 	if (srcs.gvisor)
 		gvisor_source_poll(srcs.gvisor, 0);
 	pipeline_flush(pl);
+	pipeline_note_stop(pl, realtime_ns());
 	log_stop_summary(pl, last_dropped);
 	status = 0;
 out:

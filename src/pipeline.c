@@ -39,8 +39,9 @@ struct pipeline {
 	const struct config *config;
 	struct finding_resource resource;
 	struct pipeline_watchers watchers;
-	uint64_t event_drops;	     /* the kernel's, as main last read them */
+	uint64_t event_drops;	     /* the most any event said its source lost before it */
 	uint64_t dropped_by_sources; /* told by EVENT_DROPPED (gVisor sandboxes) */
+	struct sensor_gap last_gap;  /* the most recent time sowatch was not watching */
 	uint64_t allowed;	     /* atomic: findings an allow rule dropped */
 	uint64_t unserialized;	     /* atomic: findings lost before the keeper (out of memory) */
 };
@@ -52,6 +53,13 @@ static uint64_t now_ns(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
+
+/*
+ * Findings whose event came up to this long after the end of the most recent gap carry it: a
+ * process that started, or was set up, while sowatch was blind shows up in this window (its
+ * exec, parents or module may be missing from the picture).
+ */
+#define SENSOR_GAP_WINDOW_NS (10ULL * 60 * 1000000000)
 
 /* The row the store keeps for a finding, pointing into f and line */
 static struct store_finding store_row(const struct finding *f, const struct container_info *ctr,
@@ -128,6 +136,16 @@ out:
 	finding_job_free(job);
 }
 
+/* The most recent gap, if the finding's event came before it ended or within the window after. */
+static struct sensor_gap sensor_gap_for(const struct pipeline *pl, uint64_t event_time_ns)
+{
+	const struct sensor_gap *gap = &pl->last_gap;
+
+	if (gap->cause != SENSOR_GAP_NONE && event_time_ns <= gap->to_ns + SENSOR_GAP_WINDOW_NS)
+		return *gap;
+	return (struct sensor_gap){ .cause = SENSOR_GAP_NONE };
+}
+
 /*
  * On the event thread: hand the finding over to the workers. Its files are opened here (no
  * byte read), while the process that names them may still be there.
@@ -145,6 +163,7 @@ static void report(const struct finding *f, void *ctx)
 		return;
 	}
 	job->f.event_drops = pl->event_drops + pl->dropped_by_sources;
+	job->f.sensor_gap = sensor_gap_for(pl, f->event_time_ns);
 	finding_workers_submit(pl->workers, job);
 }
 
@@ -288,6 +307,9 @@ void pipeline_handle(const struct event *ev, void *ctx)
 			  ev->kind == EVENT_EXEC  ? (ev->exec.exe.path ? ev->exec.exe.path : "?")
 			  : ev->kind == EVENT_MAP ? (ev->map.file.path ? ev->map.file.path : "?")
 						  : "");
+	/* Events come in order, so every drop up to the event a finding is made from counts. */
+	if (ev->drops_before > pl->event_drops)
+		pl->event_drops = ev->drops_before;
 	if (ev->kind == EVENT_DROPPED) {
 		pl->dropped_by_sources += ev->dropped.count;
 		return;
@@ -342,9 +364,58 @@ void pipeline_sweep(struct pipeline *pl)
 		log_debug("forgot %zu processes whose exit was not seen", swept);
 }
 
-void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops)
+void pipeline_note_gap(struct pipeline *pl, const struct sensor_gap *gap)
 {
-	pl->event_drops = drops;
+	char from[40], to[40];
+	struct store_gap row = {
+		.from_ns = (int64_t)gap->from_ns,
+		.to_ns = (int64_t)gap->to_ns,
+		.cause = sensor_gap_cause_name(gap->cause),
+		.clean_stop = gap->clean_stop,
+	};
+
+	rfc3339(gap->from_ns, from);
+	rfc3339(gap->to_ns, to);
+	log_warn("sowatch was not watching from %s to %s (%llu s): %s", from, to,
+		 (unsigned long long)((gap->to_ns - gap->from_ns + 500000000) / 1000000000),
+		 gap->cause == SENSOR_GAP_STALLED
+		     ? "stalled, its event loop made no progress (stopped, starved or blocked); "
+		       "what the kernel queued meanwhile is read now"
+		 : gap->clean_stop ? "not running, the previous run stopped cleanly"
+				   : "not running, the previous run ended without a clean stop "
+				     "(killed or crashed) after its last heartbeat");
+	keeper_note_gap(pl->keeper, &row);
+	pl->last_gap = *gap;
+}
+
+void pipeline_note_heartbeat(struct pipeline *pl, uint64_t now_ns)
+{
+	keeper_note_alive(pl->keeper, (int64_t)now_ns, false);
+}
+
+void pipeline_note_start(struct pipeline *pl, uint64_t now_ns)
+{
+	int64_t last_ns = 0;
+	bool stopped = false;
+	int err = store_get_alive(pl->store, &last_ns, &stopped);
+
+	if (err == 0 && last_ns > 0 && (uint64_t)last_ns <= now_ns)
+		pipeline_note_gap(pl, &(struct sensor_gap){ .cause = SENSOR_GAP_NOT_RUNNING,
+							    .from_ns = (uint64_t)last_ns,
+							    .to_ns = now_ns,
+							    .clean_stop = stopped });
+	else if (err == 0)
+		log_warn("the previous run's last sign of life is later than now (the clock went "
+			 "back): how long sowatch was not running is unknown");
+	else if (err != -ENOENT)
+		log_warn("cannot read when sowatch last watched: %s", strerror(-err));
+	pipeline_note_heartbeat(pl, now_ns);
+}
+
+void pipeline_note_stop(struct pipeline *pl, uint64_t now_ns)
+{
+	keeper_note_alive(pl->keeper, (int64_t)now_ns, true);
+	keeper_drain(pl->keeper);
 }
 
 void pipeline_stats(struct pipeline *pl, struct pipeline_stats *ret)

@@ -36,7 +36,10 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts,
 const struct trust_policy *pipeline_trust(const struct pipeline *pl);
 /* Learn the host's OpenSSL binaries and its processes; call once the sources run. */
 void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watchers);
-/* event_handler_fn: ctx is the pipeline. */
+/*
+ * event_handler_fn: ctx is the pipeline. Findings carry the most any event said its source
+ * had lost before it (drops_before), plus what sources told by EVENT_DROPPED.
+ */
 void pipeline_handle(const struct event *ev, void *ctx);
 /* Report what is still pending (attempts of live processes), and wait until every finding
  * made so far is kept and told: sowatch is stopping. */
@@ -44,10 +47,24 @@ void pipeline_flush(struct pipeline *pl);
 /* Forget processes that ended unseen (reporting what they left pending); call now and then. */
 void pipeline_sweep(struct pipeline *pl);
 /*
- * Events the kernel lost so far (the eBPF source's counters): findings made from now on carry
- * the figure, plus what other sources said they lost (EVENT_DROPPED).
+ * When sowatch was not watching. Findings whose event comes before the end of the most recent
+ * gap, or within 10 minutes after it, carry it (sourceProperties.sensorGap). Each gap is
+ * logged and kept in the store.
  */
-void pipeline_set_event_drops(struct pipeline *pl, uint64_t drops);
+void pipeline_note_gap(struct pipeline *pl, const struct sensor_gap *gap);
+/*
+ * sowatch watches from now_ns (CLOCK_REALTIME) on: the time since the previous run's last
+ * sign of life in the store, if any, is a gap ("not running").
+ */
+void pipeline_note_start(struct pipeline *pl, uint64_t now_ns);
+/*
+ * Still watching at now_ns: kept in the store (one row rewritten), so that after a crash the
+ * next run can tell when sowatch went blind. Every PIPELINE_HEARTBEAT_PERIOD_MS.
+ */
+#define PIPELINE_HEARTBEAT_PERIOD_MS 5000
+void pipeline_note_heartbeat(struct pipeline *pl, uint64_t now_ns);
+/* A clean stop at now_ns: the next run's gap starts there exactly. */
+void pipeline_note_stop(struct pipeline *pl, uint64_t now_ns);
 /* What happened to the findings so far, for the log. */
 struct pipeline_stats {
 	uint64_t reported; /* stored and written to the outputs */

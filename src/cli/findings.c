@@ -1178,16 +1178,45 @@ static void show_resource(const struct show *sh, const struct store_row *r)
 	field_json(sh, "created", "$.finding.containers[0].createTime");
 }
 
+/* sourceProperties.sensorGap in one line: "not watching from T1 to T2 (N s, cause)" */
+static void show_sensor_gap(const struct show *sh)
+{
+	char *from = jget(sh, "$.finding.sourceProperties.sensorGap.from", NULL);
+	char *to = jget(sh, "$.finding.sourceProperties.sensorGap.to", NULL);
+	char *seconds = jget(sh, "$.finding.sourceProperties.sensorGap.seconds", NULL);
+	char *cause = jget(sh, "$.finding.sourceProperties.sensorGap.cause", NULL);
+	char *clean = jget(sh, "$.finding.sourceProperties.sensorGap.cleanStop", NULL);
+	struct strbuf line = STRBUF_INIT;
+
+	strbuf_addf(&line, "not watching from %s to %s (%s s, %s%s)", from ? from : "?",
+		    to ? to : "?", seconds ? seconds : "?", cause ? cause : "?",
+		    !clean		    ? ""
+		    : strcmp(clean, "true") ? ": ended without a clean stop (killed or crashed?)"
+					    : ": stopped");
+	field("sensor gap", strbuf_str(&line));
+	strbuf_release(&line);
+	free(from);
+	free(to);
+	free(seconds);
+	free(cause);
+	free(clean);
+}
+
 static void show_sensor(const struct show *sh, const struct store_row *r)
 {
 	char *drops = jget(sh, "$.finding.sourceProperties.eventDrops", NULL);
+	bool dropped = drops && strcmp(drops, "0");
+	bool gap = jget_exists(sh, "$.finding.sourceProperties.sensorGap");
 	struct strbuf cmd = STRBUF_INIT;
 
-	if (drops && strcmp(drops, "0")) {
+	if (dropped || gap)
 		section("Sensor");
+	if (dropped) {
 		field("events dropped", drops);
 		field("note", "the sensor had lost events: layers or parents may be missing");
 	}
+	if (gap)
+		show_sensor_gap(sh);
 	free(drops);
 
 	strbuf_adds(&cmd, "sowatch findings related ");

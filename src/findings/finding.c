@@ -63,8 +63,7 @@ void finding_id(const struct finding *f, char ret_id[33])
 		snprintf(ret_id + 2 * i, 3, "%02x", md[i]);
 }
 
-/* RFC 3339, UTC, microseconds: 2026-11-27T15:20:01.123456Z */
-static void rfc3339(uint64_t ns, char out[40])
+void rfc3339(uint64_t ns, char out[40])
 {
 	time_t sec = ns / 1000000000;
 	struct tm tm;
@@ -315,6 +314,39 @@ static void json_kubernetes(struct jw_writer *j, const struct proc *p,
 	jw_object_end(j);
 }
 
+const char *sensor_gap_cause_name(enum sensor_gap_cause cause)
+{
+	switch (cause) {
+	case SENSOR_GAP_STALLED:
+		return "stalled";
+	case SENSOR_GAP_NOT_RUNNING:
+		return "not running";
+	case SENSOR_GAP_NONE:
+		break;
+	}
+	return "";
+}
+
+/* sourceProperties.sensorGap: {from, to, seconds, cause[, cleanStop]}, when there is one */
+static void json_sensor_gap(struct jw_writer *j, const struct sensor_gap *gap)
+{
+	char from[40], to[40];
+
+	if (gap->cause == SENSOR_GAP_NONE)
+		return;
+	rfc3339(gap->from_ns, from);
+	rfc3339(gap->to_ns, to);
+	jw_key(j, "sensorGap");
+	jw_object_begin(j);
+	jw_kv_string(j, "from", from);
+	jw_kv_string(j, "to", to);
+	jw_kv_uint_string(j, "seconds", (gap->to_ns - gap->from_ns + 500000000) / 1000000000);
+	jw_kv_string(j, "cause", sensor_gap_cause_name(gap->cause));
+	if (gap->cause == SENSOR_GAP_NOT_RUNNING)
+		jw_kv_bool(j, "cleanStop", gap->clean_stop);
+	jw_object_end(j);
+}
+
 int finding_to_json(const struct finding *f, const struct finding_resource *res,
 		    const struct container_info *ctr, struct strbuf *out)
 {
@@ -380,6 +412,7 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	jw_kv_string(&j, "sensor", f->sensor);
 	jw_kv_string(&j, "containerId", p->container_id);
 	jw_kv_uint_string(&j, "eventDrops", f->event_drops);
+	json_sensor_gap(&j, &f->sensor_gap);
 	json_hashes_missing(&j, f);
 	json_cloud_run(&j, p);
 	jw_object_end(&j);

@@ -70,6 +70,29 @@ struct finding_module {
 	struct finding_hash hash;    /* filled in by the pipeline's workers */
 };
 
+enum sensor_gap_cause {
+	SENSOR_GAP_NONE,
+	SENSOR_GAP_STALLED,	/* running, but its event loop made no progress */
+	SENSOR_GAP_NOT_RUNNING, /* between one run's last sign of life and the next one's start */
+};
+
+/* A time sowatch was not watching, which a finding made soon after carries (sensorGap). */
+struct sensor_gap {
+	enum sensor_gap_cause cause; /* SENSOR_GAP_NONE: no gap */
+	uint64_t from_ns, to_ns;     /* CLOCK_REALTIME */
+	/*
+	 * NOT_RUNNING: the run before stopped cleanly at from_ns; otherwise it died (killed,
+	 * crashed) and from_ns is its last heartbeat, a few seconds before it did.
+	 */
+	bool clean_stop;
+};
+
+/* "stalled", "not running" ("" for none): the names the store and sensorGap.cause use. */
+const char *sensor_gap_cause_name(enum sensor_gap_cause cause);
+
+/* RFC 3339, UTC, microseconds: 2026-11-27T15:20:01.123456Z */
+void rfc3339(uint64_t ns, char out[40]);
+
 struct finding {
 	const struct finding_kind *kind;
 	const char *severity;
@@ -89,6 +112,7 @@ struct finding {
 	bool killed;		/* enforce mode killed the process before the code ran */
 	uint64_t
 	    event_drops; /* events the sensor lost so far: when non-zero, the picture may be partial */
+	struct sensor_gap sensor_gap; /* a recent time sowatch was blind; cause NONE: none */
 };
 
 void finding_resource_defaults(struct finding_resource *res);

@@ -236,6 +236,7 @@ int ebpf_decode_record(struct ebpf_decoder *dec, const void *data, size_t size)
 	ev.time_ns = hdr->time_ns + dec->boot_to_realtime_ns;
 	ev.pid = hdr->tgid;
 	ev.tid = hdr->tid;
+	ev.drops_before = hdr->drops_before;
 
 	switch (hdr->kind) {
 	case SW_EVENT_EXEC:

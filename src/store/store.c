@@ -53,6 +53,23 @@ static const char *const migrations[] = {
 	"ALTER TABLE findings ADD COLUMN delivered_ns INTEGER NOT NULL DEFAULT 0;"
 	"UPDATE findings SET delivered_ns = create_time_ns;"
 	"CREATE INDEX findings_undelivered ON findings (event_time_ns) WHERE delivered_ns = 0;",
+	/*
+	 * 3: when the sensor was last known to be watching (one row, rewritten every few seconds
+	 * and at a clean stop), and the times it was not: the next run tells how long it was
+	 * blind, and a responder can see where the picture has a hole.
+	 */
+	"CREATE TABLE sensor_alive ("
+	"  id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),"
+	"  time_ns INTEGER NOT NULL,"
+	"  stopped INTEGER NOT NULL CHECK (stopped IN (0, 1))"
+	") STRICT;"
+	"CREATE TABLE sensor_gaps ("
+	"  from_ns INTEGER NOT NULL,"
+	"  to_ns INTEGER NOT NULL,"
+	"  cause TEXT NOT NULL CHECK (cause IN ('stalled', 'not running')),"
+	"  clean_stop INTEGER NOT NULL DEFAULT 0 CHECK (clean_stop IN (0, 1))"
+	") STRICT;"
+	"CREATE INDEX sensor_gaps_to ON sensor_gaps (to_ns);",
 };
 
 struct store {
@@ -307,6 +324,8 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 		return -ENOMEM;
 	}
 	flags = mode == STORE_READ_ONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	/* The keeper writes while the main thread may read (the last sign of life, at start) */
+	flags |= SQLITE_OPEN_FULLMUTEX;
 	rc = sqlite3_open_v2(path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		*ret_error = set_error("cannot open the findings database %s: %s", path,
@@ -784,6 +803,99 @@ int store_json_each(struct store *s, const char *json, const char *path,
 
 		rc = SQLITE_OK;
 		ret = fn(v, (size_t)sqlite3_column_bytes(st, 0), ctx);
+		if (ret)
+			break;
+	}
+	sqlite3_finalize(st);
+	if (ret)
+		return ret;
+	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
+}
+
+int store_set_alive(struct store *s, int64_t time_ns, bool stopped)
+{
+	sqlite3_stmt *st = NULL;
+	int rc =
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO sensor_alive (id, time_ns, stopped) VALUES (1, ?1, ?2) "
+			       "ON CONFLICT (id) DO UPDATE SET time_ns = ?1, stopped = ?2",
+			       -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, time_ns);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 2, stopped);
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	sqlite3_finalize(st);
+	return sqlite_errno(rc);
+}
+
+int store_get_alive(struct store *s, int64_t *ret_time_ns, bool *ret_stopped)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT time_ns, stopped FROM sensor_alive WHERE id = 1",
+				    -1, &st, NULL);
+	int err = 0;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_time_ns = sqlite3_column_int64(st, 0);
+		*ret_stopped = sqlite3_column_int(st, 1) != 0;
+	} else {
+		err = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_insert_gap(struct store *s, const struct store_gap *g)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!g->cause || g->to_ns < g->from_ns)
+		return -EINVAL;
+	rc = sqlite3_prepare_v2(s->db,
+				"INSERT INTO sensor_gaps (from_ns, to_ns, cause, clean_stop) "
+				"VALUES (?1, ?2, ?3, ?4)",
+				-1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, g->from_ns);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, g->to_ns);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 3, g->cause, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int(st, 4, g->clean_stop);
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	sqlite3_finalize(st);
+	return sqlite_errno(rc);
+}
+
+int store_gaps(struct store *s, int64_t since_ns, store_gap_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT from_ns, to_ns, cause, clean_stop FROM sensor_gaps"
+				    " WHERE to_ns >= ?1 ORDER BY to_ns DESC, from_ns DESC",
+				    -1, &st, NULL);
+	int ret = 0;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, since_ns);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_gap g = {
+			.from_ns = sqlite3_column_int64(st, 0),
+			.to_ns = sqlite3_column_int64(st, 1),
+			.cause = column_str(st, 2),
+			.clean_stop = sqlite3_column_int(st, 3) != 0,
+		};
+
+		rc = SQLITE_OK;
+		ret = fn(&g, ctx);
 		if (ret)
 			break;
 	}

@@ -136,4 +136,26 @@ int store_json_get(struct store *s, const char *json, const char *path, char **r
 int store_json_each(struct store *s, const char *json, const char *path,
 		    int (*fn)(const char *value, size_t len, void *ctx), void *ctx);
 
+/*
+ * When the sensor was last known to be watching (CLOCK_REALTIME), and whether it stopped
+ * cleanly then: rewritten every few seconds while it runs, and once at a clean stop.
+ */
+int store_set_alive(struct store *s, int64_t time_ns, bool stopped);
+/* 0, or -ENOENT when no run has written it yet. */
+int store_get_alive(struct store *s, int64_t *ret_time_ns, bool *ret_stopped);
+
+/* A time the sensor was not watching (CLOCK_REALTIME). */
+struct store_gap {
+	int64_t from_ns, to_ns;
+	const char *cause; /* "stalled" or "not running" */
+	bool clean_stop;   /* "not running": the run before stopped cleanly at from_ns */
+};
+
+/* 0, or -EINVAL (no or unknown cause, to before from), -EBUSY, -ENOSPC, ... */
+int store_insert_gap(struct store *s, const struct store_gap *g);
+/* Called once per gap, valid during the call only; non-zero stops the query and is returned. */
+typedef int (*store_gap_fn)(const struct store_gap *g, void *ctx);
+/* The gaps that ended at or after since_ns, the latest first. */
+int store_gaps(struct store *s, int64_t since_ns, store_gap_fn fn, void *ctx);
+
 #endif

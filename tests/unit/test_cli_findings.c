@@ -544,6 +544,42 @@ static void test_show(void **state)
 	out_free(&o);
 }
 
+/* A finding made after sowatch was blind: the gap in one line, beside the drops. */
+static void test_show_sensor_gap(void **state)
+{
+	struct fixture *fx = *state;
+	struct fake f = { "9a9000000000000000000000000000a1",	      T0,	   "CRITICAL", NULL,
+			  { "openssl", "engine", "-t", "/tmp/g.so" }, "/tmp/g.so", true };
+	char *json = fake_json(&f), *edited;
+	const char *gap = "\"eventDrops\":\"151610\",\"sensorGap\":{\"from\":"
+			  "\"2026-11-27T15:19:40.000000Z\",\"to\":\"2026-11-27T15:19:50.000000Z\","
+			  "\"seconds\":\"10\",\"cause\":\"stalled\"}";
+	const char *drops = strstr(json, "\"eventDrops\":\"0\"");
+	struct store_finding sf = { .id = f.id, .event_time_ns = f.t, .create_time_ns = f.t };
+	struct out o;
+
+	assert_non_null(drops);
+	assert_true(asprintf(&edited, "%.*s%s%s", (int)(drops - json), json, gap,
+			     drops + strlen("\"eventDrops\":\"0\"")) > 0);
+	sf.json = edited;
+	assert_int_equal(store_insert(fx->s, &sf), 0);
+	o = run("show", f.id, "--db", fx->db, NULL);
+	assert_int_equal(o.status, 0);
+	assert_line(o.out, "events dropped", "  events dropped   151610");
+	assert_line(o.out, "sensor gap",
+		    "  sensor gap       not watching from 2026-11-27T15:19:40.000000Z to "
+		    "2026-11-27T15:19:50.000000Z (10 s, stalled)");
+	out_free(&o);
+	free(edited);
+	free(json);
+
+	/* ... and none for a finding without one */
+	o = run("show", ID_A, "--db", fx->db, NULL);
+	assert_null(strstr(o.out, "sensor gap"));
+	assert_null(strstr(o.out, "\nSensor\n"));
+	out_free(&o);
+}
+
 static void test_show_json_section(void **state)
 {
 	struct fixture *fx = *state;
@@ -783,6 +819,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_filters_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_show_sensor_gap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_json_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show_c1_and_bidi, setup, teardown),

@@ -315,6 +315,27 @@ static void test_dso_load_names(void **state)
 	free(e);
 }
 
+/* Every kind of event hands on the drops its header carries, so findings can count them. */
+static void test_drops_before_every_kind(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_exit_event *exit_e = calloc(1, sizeof(*exit_e));
+	struct sw_exec_event *exec_e =
+	    exec_record(S("openssl\0"), S(""), S("openssl\0bin\0"), S("tmp\0"));
+
+	exec_e->hdr.drops_before = 151610;
+	assert_int_equal(ebpf_decode_record(&dec, exec_e, sizeof(*exec_e)), 0);
+	assert_int_equal(c.ev.drops_before, 151610);
+	exit_e->hdr.kind = SW_EVENT_EXIT;
+	exit_e->hdr.drops_before = 7;
+	assert_int_equal(ebpf_decode_record(&dec, exit_e, sizeof(*exit_e)), 0);
+	assert_int_equal(c.ev.kind, EVENT_EXIT);
+	assert_int_equal(c.ev.drops_before, 7);
+	free(exit_e);
+	free(exec_e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_truncated_paths),
 		cmocka_unit_test(test_libcrypto_mapped),
 		cmocka_unit_test(test_dso_load_names),
+		cmocka_unit_test(test_drops_before_every_kind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

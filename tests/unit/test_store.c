@@ -126,7 +126,7 @@ static void test_open_creates_schema_and_modes(void **state)
 	struct stat st;
 
 	assert_int_equal(store_file_version(s), store_schema_version());
-	assert_int_equal(store_schema_version(), 2);
+	assert_int_equal(store_schema_version(), 3);
 	assert_int_equal(stat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
@@ -137,7 +137,7 @@ static void test_open_creates_schema_and_modes(void **state)
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0077, 0); /* SQLite copies the database's mode */
 
-	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 2);
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 3);
 	pragma_int(fx->path, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	store_close(s);
@@ -455,7 +455,7 @@ static void test_migration_from_version_1(void **state)
 	sqlite3_close(db);
 
 	s = open_or_fail(fx->path, STORE_READ_WRITE);
-	assert_int_equal(store_file_version(s), 2);
+	assert_int_equal(store_file_version(s), store_schema_version());
 	assert_int_equal(store_undelivered(s, count_row, &undelivered), 0);
 	assert_int_equal(undelivered, 0); /* the old row was written when it was stored */
 	assert_int_equal(insert(s, "new00001", 7, ""), 0);
@@ -467,6 +467,122 @@ static void test_migration_from_version_1(void **state)
 	assert_int_equal(undelivered, 0);
 	assert_int_equal(store_mark_delivered(s, "nope0001", 8), -ENOENT);
 	store_close(s);
+}
+
+struct gaps_seen {
+	int n;
+	struct store_gap gap[4];
+	char cause[4][16];
+};
+
+static int collect_gap(const struct store_gap *g, void *ctx)
+{
+	struct gaps_seen *seen = ctx;
+
+	if (seen->n == 4)
+		return -E2BIG;
+	seen->gap[seen->n] = *g;
+	snprintf(seen->cause[seen->n], sizeof(seen->cause[0]), "%s", g->cause);
+	seen->gap[seen->n].cause = seen->cause[seen->n];
+	seen->n++;
+	return 0;
+}
+
+/* One row for the last sign of life, rewritten in place; gaps listed newest first. */
+static void test_alive_and_gaps(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	struct gaps_seen seen = { 0 };
+	int64_t t = 0;
+	bool stopped = true;
+
+	assert_int_equal(store_get_alive(s, &t, &stopped), -ENOENT);
+	assert_int_equal(store_set_alive(s, 1000, false), 0);
+	assert_int_equal(store_set_alive(s, 2000, false), 0);
+	assert_int_equal(store_get_alive(s, &t, &stopped), 0);
+	assert_int_equal(t, 2000);
+	assert_false(stopped);
+	assert_int_equal(store_set_alive(s, 3000, true), 0);
+	assert_int_equal(store_get_alive(s, &t, &stopped), 0);
+	assert_int_equal(t, 3000);
+	assert_true(stopped);
+
+	assert_int_equal(store_insert_gap(s, &(struct store_gap){ 10, 20, "stalled", false }), 0);
+	assert_int_equal(
+	    store_insert_gap(s, &(struct store_gap){ 3000, 9000, "not running", true }), 0);
+	assert_int_equal(store_insert_gap(s, &(struct store_gap){ 30, 20, "stalled", false }),
+			 -EINVAL);
+	assert_int_equal(store_insert_gap(s, &(struct store_gap){ 1, 2, "asleep", false }),
+			 -EINVAL);
+	assert_int_equal(store_insert_gap(s, &(struct store_gap){ 1, 2, NULL, false }), -EINVAL);
+	assert_int_equal(store_gaps(s, 0, collect_gap, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.gap[0].from_ns, 3000);
+	assert_int_equal(seen.gap[0].to_ns, 9000);
+	assert_string_equal(seen.gap[0].cause, "not running");
+	assert_true(seen.gap[0].clean_stop);
+	assert_string_equal(seen.gap[1].cause, "stalled");
+	assert_false(seen.gap[1].clean_stop);
+	seen.n = 0;
+	assert_int_equal(store_gaps(s, 21, collect_gap, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	store_close(s);
+
+	/* Kept across a restart, as the next run needs them. */
+	s = open_or_fail(fx->path, STORE_READ_WRITE);
+	assert_int_equal(store_get_alive(s, &t, &stopped), 0);
+	assert_int_equal(t, 3000);
+	store_close(s);
+}
+
+/* A version 2 file (before sensor gaps) is upgraded in place and keeps its findings. */
+static void test_migration_from_version_2(void **state)
+{
+	struct fixture *fx = *state;
+	char sub_dir[PATH_MAX + 8];
+	sqlite3 *db = NULL;
+	struct store *s;
+	struct store_row row = { 0 };
+	struct gaps_seen seen = { 0 };
+	int64_t t = 0;
+	bool stopped = false;
+
+	snprintf(sub_dir, sizeof(sub_dir), "%s/sub", fx->dir);
+	assert_int_equal(mkdir(sub_dir, 0700), 0);
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+		db,
+		"CREATE TABLE findings (id TEXT PRIMARY KEY NOT NULL,"
+		" event_time_ns INTEGER NOT NULL, create_time_ns INTEGER NOT NULL,"
+		" category TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL DEFAULT '',"
+		" state TEXT NOT NULL DEFAULT 'ACTIVE', mute TEXT NOT NULL DEFAULT"
+		" 'UNDEFINED', container_id TEXT NOT NULL DEFAULT '', container_name TEXT"
+		" NOT NULL DEFAULT '', image TEXT NOT NULL DEFAULT '', pod TEXT NOT NULL"
+		" DEFAULT '', namespace TEXT NOT NULL DEFAULT '', binary_path TEXT NOT NULL"
+		" DEFAULT '', module_path TEXT NOT NULL DEFAULT '', module_sha256 TEXT NOT"
+		" NULL DEFAULT '', json TEXT NOT NULL, delivered_ns INTEGER NOT NULL"
+		" DEFAULT 0) STRICT;"
+		"INSERT INTO findings (id, event_time_ns, create_time_ns, json, delivered_ns)"
+		" VALUES ('old00002', 5, 6, '{\"finding\":{}}', 7);"
+		"PRAGMA user_version = 2;",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	s = open_or_fail(fx->path, STORE_READ_WRITE);
+	assert_int_equal(store_file_version(s), 3);
+	assert_int_equal(store_get(s, "old00002", copy_row, &row), 0);
+	assert_string_equal(row.json, "{\"finding\":{}}");
+	free_row(&row);
+	assert_int_equal(store_get_alive(s, &t, &stopped), -ENOENT);
+	assert_int_equal(store_set_alive(s, 100, false), 0);
+	assert_int_equal(store_insert_gap(s, &(struct store_gap){ 100, 200, "stalled", false }), 0);
+	assert_int_equal(store_gaps(s, 0, collect_gap, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	store_close(s);
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 3);
 }
 
 int main(void)
@@ -485,6 +601,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_helpers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_version_1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alive_and_gaps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_version_2, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
