@@ -243,7 +243,9 @@ class TestAddedLibrary(TriageTest):
         with container.Container(self.ws.dir, layout="docker",
                                  image_files={lower: harness.fixture_module()}) as c:
             c.add_file(upper, harness.fixture_module())
-            up = c.exec([loader, "dlopen", upper, "0"])
+            # Held 500 ms: its file exists only in the container, and is hashed through
+            # the live process (a process gone before its event is read has no hash).
+            up = c.exec([loader, "dlopen", upper, "500"])
             self.assertEqual(up.returncode, 0, up.output)
             low = c.exec([loader, "dlopen", lower, "0"])
             self.assertEqual(low.returncode, 0, low.output)
