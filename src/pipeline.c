@@ -321,20 +321,14 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 	err = store_open(&pl->store, opts->store_path, false, ret_error);
 	if (err)
 		goto err_free;
-	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path);
-	if (!err && store_undelivered(pl->store, resend_one, pl) < 0)
+	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path, ret_error);
+	if (err)
+		goto err_free;
+	if (store_undelivered(pl->store, resend_one, pl) < 0)
 		log_error("cannot write the findings an earlier run stored but never wrote");
-	if (!err && pl->stats.resent)
+	if (pl->stats.resent)
 		log_info("wrote %llu findings an earlier run stored but never wrote",
 			 (unsigned long long)pl->stats.resent);
-	if (err) {
-		static char message[PATH_MAX + 64];
-
-		snprintf(message, sizeof(message), "cannot open the findings output %s",
-			 opts->jsonl_path);
-		*ret_error = message;
-		goto err_free;
-	}
 	env = (struct detector_env){
 		.pt = pl->pt,
 		.trust = &pl->trust,
