@@ -88,7 +88,8 @@ static int check_file(struct safe_path *sp, const char *where, const struct stat
 		return refuse(sp, "%s is not %s", where, type_name(type));
 	if (!owner_trusted(st->st_uid))
 		return refuse_owner(sp, where, st->st_uid);
-	if (mode & (S_IWGRP | S_IWOTH))
+	/* A socket's mode says who may connect to it, not who may change it */
+	if (type != S_IFSOCK && (mode & (S_IWGRP | S_IWOTH)))
 		return refuse(sp, "%s is writable by %s (mode %04o)", where, writers(mode),
 			      (unsigned int)(mode & 07777));
 	return 0;

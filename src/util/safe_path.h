@@ -14,7 +14,7 @@
  *  - a symbolic link on the way is followed only when root or the euid owns it (in a sticky
  *    directory anyone may make one); the last component is never followed;
  *  - an existing file is of the expected type, owned by root or the euid, and not writable by
- *    its group or others.
+ *    its group or others (a socket's mode is not looked at: it says who may connect).
  *
  * The walk opens one name at a time, relative to the directory already checked, with
  * O_NOFOLLOW: that is what openat2(RESOLVE_NO_SYMLINKS) does for a whole path, here on every
