@@ -304,9 +304,14 @@ int safe_path_open_file(struct safe_path *sp, int flags, mode_t mode)
 		    mode);
 	if (fd < 0) {
 		err = -errno;
-		/* O_NOFOLLOW's answer when the name is a symbolic link */
-		if (err == -ELOOP)
-			return refuse(sp, "%s is a symbolic link", sp->path);
+		/*
+		 * Say what was there, if that is why: O_NOFOLLOW answers ELOOP for a link, but the
+		 * kernel's protected_symlinks and protected_regular answer EACCES first for someone
+		 * else's link or file in a sticky directory.
+		 */
+		if (fstatat(sp->dir_fd, sp->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    check_file(sp, sp->path, &st, S_IFREG))
+			return -EPERM;
 		return fail(sp, err, sp->path);
 	}
 	if (fstat(fd, &st))
