@@ -211,6 +211,22 @@ class PlantedPathsTest(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(os.path.dirname(store))), ["findings.db"])
         self.assertFalse(os.path.lexists(socket))
 
+    def test_store_directory_made_unwritable_while_running(self):
+        # After start, sowatch keeps no CAP_DAC_OVERRIDE: a 0555 directory keeps the
+        # store's -wal and -shm at the stop. It says so, and the log holds nothing.
+        store_dir = make_dir(os.path.join(self.good, "store"), 0o700)
+        store = os.path.join(store_dir, "findings.db")
+        sensor = harness.Sensor(db=store).start()
+        try:
+            os.chmod(store_dir, 0o555)
+        finally:
+            sensor.stop()
+        os.chmod(store_dir, 0o700)
+        self.assertIn("sowatch: warning: cannot remove %s-wal and findings.db-shm: sowatch "
+                      "cannot write %s (mode 0555); they hold nothing that is not in the "
+                      "database" % (store, store_dir), sensor.final_log.splitlines())
+        self.assertEqual(os.path.getsize(store + "-wal"), 0)
+
     # -- another application's database
 
     def test_foreign_database_refused_untouched(self):
