@@ -77,19 +77,25 @@ static const char *type_name(mode_t type)
 	return type == S_IFSOCK ? "a socket" : type == S_IFDIR ? "a directory" : "a regular file";
 }
 
-/* An entry we are about to use: what it should be, and nobody else's to change. */
+/*
+ * An entry we are about to use: what it should be, and nobody else's to change. A socket's
+ * mode says who may connect to it, not who may change it. A character device, when allowed,
+ * nobody but root can have made (mknod needs CAP_MKNOD), and its owner and mode only say who
+ * may use it (a tty is its user's; /dev/null shows as nobody's in a user namespace).
+ */
 static int check_file(struct safe_path *sp, const char *where, const struct stat *st, mode_t type)
 {
 	mode_t mode = st->st_mode;
 
 	if (S_ISLNK(mode))
 		return refuse(sp, "%s is a symbolic link", where);
+	if (S_ISCHR(mode) && type == S_IFREG && (sp->flags & SAFE_PATH_ALLOW_DEVICE))
+		return 0;
 	if ((mode & S_IFMT) != type)
 		return refuse(sp, "%s is not %s", where, type_name(type));
 	if (!owner_trusted(st->st_uid))
 		return refuse_owner(sp, where, st->st_uid);
-	/* A socket's mode says who may connect to it, not who may change it */
-	if (type != S_IFSOCK && (mode & (S_IWGRP | S_IWOTH)))
+	if (type == S_IFREG && (mode & (S_IWGRP | S_IWOTH)))
 		return refuse(sp, "%s is writable by %s (mode %04o)", where, writers(mode),
 			      (unsigned int)(mode & 07777));
 	return 0;
@@ -236,6 +242,7 @@ int safe_path_open(struct safe_path *sp, const char *path, const char *what, uns
 	int err;
 
 	sp->dir_fd = -1;
+	sp->flags = flags;
 	sp->what = what;
 	sp->given = path;
 	sp->error[0] = '\0';

@@ -35,6 +35,10 @@ enum {
 	/* The last directory must not be writable by group or others even with the sticky bit:
 	 * for a socket that clients find by name, where a planted name is a planted server. */
 	SAFE_PATH_PRIVATE_DIR = 1 << 1,
+	/* safe_path_open_file() also takes a character device (/dev/null, /dev/full), whoever
+	 * owns it: only root can make one, so none is planted, and its owner and mode only say
+	 * who may use it. */
+	SAFE_PATH_ALLOW_DEVICE = 1 << 2,
 };
 
 struct safe_path {
@@ -45,8 +49,9 @@ struct safe_path {
 	/* Filled by every failing call: one line, "refusing the findings database /x/f.db: /x is
 	 * writable by others (mode 0777) without the sticky bit". */
 	char error[PATH_MAX + 256];
-	const char *what;  /* for error: "the findings database" */
-	const char *given; /* for error: the path as the user gave it */
+	unsigned int flags; /* SAFE_PATH_*, as given to safe_path_open() */
+	const char *what;   /* for error: "the findings database" */
+	const char *given;  /* for error: the path as the user gave it */
 };
 
 /*
@@ -67,7 +72,8 @@ int safe_path_check_entry(struct safe_path *sp, const char *name, mode_t type, s
 
 /*
  * openat() of sp->name in the checked directory, never following a symbolic link, then the file
- * checks on what was opened (fstat): a regular file only. flags as for open(2) (O_CLOEXEC and
+ * checks on what was opened (fstat): a regular file (or a character device, with
+ * SAFE_PATH_ALLOW_DEVICE). flags as for open(2) (O_CLOEXEC and
  * O_NOFOLLOW are added); mode for O_CREAT. Returns the descriptor, or -errno (-EPERM refused).
  */
 int safe_path_open_file(struct safe_path *sp, int flags, mode_t mode);

@@ -155,6 +155,23 @@ static void test_fifo_refused_without_blocking(void **state)
 	assert_non_null(strstr(fx->sp.error, "is not a regular file"));
 }
 
+/* /dev/null and the like, only with SAFE_PATH_ALLOW_DEVICE, whatever their mode. */
+static void test_device(void **state)
+{
+	struct fixture *fx = *state;
+	int fd;
+
+	assert_int_equal(safe_path_open(&fx->sp, "/dev/null", "the output", 0), 0);
+	assert_int_equal(safe_path_open_file(&fx->sp, O_WRONLY | O_APPEND, 0), -EPERM);
+	assert_non_null(strstr(fx->sp.error, "/dev/null is not a regular file"));
+	safe_path_close(&fx->sp);
+	assert_int_equal(safe_path_open(&fx->sp, "/dev/null", "the output", SAFE_PATH_ALLOW_DEVICE),
+			 0);
+	fd = safe_path_open_file(&fx->sp, O_WRONLY | O_APPEND, 0);
+	assert_true(fd >= 0);
+	close(fd);
+}
+
 static void test_directory_modes(void **state)
 {
 	struct fixture *fx = *state;
@@ -314,6 +331,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writable_file_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_refused_without_blocking, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_device, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directory_modes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_and_dot_dot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_relative_path, setup, teardown),
