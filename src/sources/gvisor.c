@@ -2,8 +2,8 @@
 #include "sources/gvisor.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -420,8 +420,9 @@ int gvisor_source_poll(struct gvisor_source *src, int timeout_ms)
  * nobody else even with the sticky bit: sandboxes find the socket by name, so whoever could
  * put a name there could pose as sowatch. Then what is at the socket's name: nothing, or a
  * socket of ours (whatever its mode) left by a sowatch that died, which is removed. A live
- * one (another sowatch) is refused with -EADDRINUSE; a link, a file, or anyone else's socket with -EPERM, and left
- * where it is. sp->path is then the socket's path without symbolic links.
+ * one (another sowatch) is refused with -EADDRINUSE; a link, a file, or anyone else's socket
+ * with -EPERM, and left where it is. sp->path is then the socket's path without symbolic
+ * links.
  */
 static int socket_path_prepare(struct safe_path *sp, const char *socket_path,
 			       const char **ret_error)
