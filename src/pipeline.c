@@ -2,7 +2,6 @@
 #include "pipeline.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,15 +224,9 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 	err = store_open(&pl->store, opts->store_path, false, ret_error);
 	if (err)
 		goto err_free;
-	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path);
-	if (err) {
-		static char message[PATH_MAX + 64];
-
-		snprintf(message, sizeof(message), "cannot open the findings output %s",
-			 opts->jsonl_path);
-		*ret_error = message;
+	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path, ret_error);
+	if (err)
 		goto err_free;
-	}
 	env = (struct detector_env){
 		.pt = pl->pt,
 		.trust = &pl->trust,

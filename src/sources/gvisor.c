@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "proc/sandbox_root.h"
 #include "sources/gvisor_decode.h"
 #include "util/log.h"
+#include "util/safe_path.h"
 
 #define BATCH_PER_CONN	256 /* messages read from one sandbox before the others get a turn */
 #define MALFORMED_CLOSE 32  /* a peer sending mostly garbage is closed after this many */
@@ -413,60 +415,60 @@ int gvisor_source_poll(struct gvisor_source *src, int timeout_ms)
 	return handled;
 }
 
-static int mkdir_parents(const char *socket_path)
+/*
+ * The socket's directory, checked (util/safe_path.h), made 0700 if missing, and writable by
+ * nobody else even with the sticky bit: sandboxes find the socket by name, so whoever could
+ * put a name there could pose as sowatch. Then what is at the socket's name: nothing, or a
+ * socket of ours (whatever its mode) left by a sowatch that died, which is removed. A live
+ * one (another sowatch) is refused with -EADDRINUSE; a link, a file, or anyone else's socket
+ * with -EPERM, and left where it is. sp->path is then the socket's path without symbolic
+ * links.
+ */
+static int socket_path_prepare(struct safe_path *sp, const char *socket_path,
+			       const char **ret_error)
 {
-	char *dir = strdup(socket_path), *slash;
-	struct stat st;
-	int err = 0;
+	static char error[PATH_MAX + 256];
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	bool stale = false;
+	int fd, err, live;
 
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		goto out; /* relative to cwd, or in / */
-	*slash = '\0';
-	for (char *p = dir + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST) {
-			err = -errno;
-			goto out;
-		}
-		*p = saved;
-		if (!saved)
-			break;
+	err = safe_path_open(sp, socket_path, "the gVisor socket",
+			     SAFE_PATH_MKDIR | SAFE_PATH_PRIVATE_DIR);
+	if (!err) {
+		err = safe_path_check_entry(sp, sp->name, S_IFSOCK, NULL);
+		stale = err == 0;
+		if (err == -ENOENT)
+			err = 0;
 	}
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode))
-		err = -ENOTDIR;
-	else if (st.st_mode & 0022)
-		log_warn("gvisor: %s is writable by others: they could replace sowatch's socket",
-			 dir);
-out:
-	free(dir);
-	return err;
-}
-
-/* A socket file left by a sowatch that died is replaced; a live one is not. */
-static int remove_stale_socket(const char *path, const struct sockaddr_un *addr)
-{
-	struct stat st;
-	int fd, live;
-
-	if (lstat(path, &st))
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
+	if (err) {
+		snprintf(error, sizeof(error), "%s", sp->error);
+		*ret_error = error;
+		return err;
+	}
+	if (strlen(sp->path) >= sizeof(addr.sun_path)) {
+		*ret_error =
+		    "the gVisor socket path is too long for a Unix socket (107 bytes at most)";
+		return -ENAMETOOLONG;
+	}
+	if (!stale)
+		return 0;
+	strcpy(addr.sun_path, sp->path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	if (fd < 0) {
+		*ret_error = "cannot create the gVisor socket";
 		return -errno;
-	live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	}
+	live = connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) == 0;
 	close(fd);
-	if (live)
+	if (live) {
+		*ret_error = "another process listens on the gVisor socket";
 		return -EADDRINUSE;
-	return unlink(path) && errno != ENOENT ? -errno : 0;
+	}
+	if (unlinkat(sp->dir_fd, sp->name, 0) && errno != ENOENT) {
+		*ret_error = "cannot remove the stale gVisor socket";
+		return -errno;
+	}
+	return 0;
 }
 
 static int epoll_add(int epfd, int fd, void *tag)
@@ -481,17 +483,18 @@ int gvisor_source_open(struct gvisor_source **ret, const char *socket_path,
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct gvisor_source *src;
+	struct safe_path sp;
 	struct stat st;
 	mode_t old_umask;
 	int err;
 
 	*ret = NULL;
-	if (strlen(socket_path) >= sizeof(addr.sun_path)) {
-		*ret_error =
-		    "the gVisor socket path is too long for a Unix socket (107 bytes at most)";
-		return -ENAMETOOLONG;
-	}
-	strcpy(addr.sun_path, socket_path);
+	err = socket_path_prepare(&sp, socket_path, ret_error);
+	if (!err)
+		strcpy(addr.sun_path, sp.path);
+	safe_path_close(&sp);
+	if (err)
+		return err;
 	src = calloc(1, sizeof(*src));
 	if (!src) {
 		*ret_error = "out of memory";
@@ -500,23 +503,11 @@ int gvisor_source_open(struct gvisor_source **ret, const char *socket_path,
 	src->listen_fd = src->epoll_fd = src->timer_fd = -1;
 	src->on_event = on_event;
 	src->ctx = ctx;
-	src->path = strdup(socket_path);
+	src->path = strdup(addr.sun_path);
 	src->buf = malloc(GVISOR_MESSAGE_MAX);
 	if (!src->path || !src->buf) {
 		*ret_error = "out of memory";
 		err = -ENOMEM;
-		goto err_close;
-	}
-	err = mkdir_parents(socket_path);
-	if (err) {
-		*ret_error = "cannot create the gVisor socket's directory";
-		goto err_close;
-	}
-	err = remove_stale_socket(socket_path, &addr);
-	if (err) {
-		*ret_error = err == -EADDRINUSE ? "another process listens on the gVisor socket"
-			     : err == -EEXIST ? "the gVisor socket path exists and is not a socket"
-					      : "cannot remove the stale gVisor socket";
 		goto err_close;
 	}
 	src->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -530,7 +521,7 @@ int gvisor_source_open(struct gvisor_source **ret, const char *socket_path,
 	old_umask = umask(0177); /* the socket is born 0600: no window where others can connect */
 	err = bind(src->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) ? -errno : 0;
 	umask(old_umask);
-	if (!err && (chmod(socket_path, 0600) || stat(socket_path, &st)))
+	if (!err && (chmod(src->path, 0600) || stat(src->path, &st)))
 		err = -errno;
 	if (!err && listen(src->listen_fd, SOMAXCONN))
 		err = -errno;

@@ -38,10 +38,13 @@ struct gvisor_stats {
 };
 
 /*
- * Create socket_path's directory (mode 0700) if missing and listen there (mode 0600). A stale
- * socket is replaced; a live one (another sowatch) or a file that is not a socket is refused.
- * Events go to on_event(ev, ctx). On failure returns -errno and, through ret_error (static
- * storage), one sentence for the user.
+ * Create socket_path's directory (mode 0700) if missing and listen there (mode 0600). The
+ * directories on the way go through safe_path's checks (util/safe_path.h), and the socket's own
+ * directory must not be writable by group or others at all: -EPERM otherwise. A stale socket of
+ * ours is replaced; a live one (another sowatch) is refused with -EADDRINUSE; a symbolic link,
+ * a file, or someone else's socket at the path with -EPERM, and left alone. Events go to
+ * on_event(ev, ctx). On failure returns -errno and, through ret_error (static storage), one
+ * sentence for the user.
  */
 int gvisor_source_open(struct gvisor_source **ret, const char *socket_path,
 		       event_handler_fn on_event, void *ctx, const char **ret_error);

@@ -12,6 +12,9 @@
 
 #include <sqlite3.h>
 
+#include "util/log.h"
+#include "util/safe_path.h"
+
 /* The sensor and the CLI share the file: wait this long for the other's lock. */
 #define STORE_BUSY_TIMEOUT_MS 5000
 
@@ -72,12 +75,36 @@ static const char *const migrations[] = {
 	"CREATE INDEX sensor_gaps_to ON sensor_gaps (to_ns);",
 };
 
+/*
+ * PRAGMA application_id of a sowatch store: "SoWa" in ASCII. A non-empty database without it is
+ * another application's, and is refused before anything in it changes.
+ */
+#define STORE_APPLICATION_ID 0x536f5761
+
+/*
+ * Files made before the application_id existed: versions 1 and 2, with the findings table and
+ * nothing else of their own. They are recognised by that table's exact columns, and marked at
+ * their first write. Every later version is marked in the same transaction that made it.
+ */
+#define STORE_V1_COLUMNS                                                                           \
+	"id,event_time_ns,create_time_ns,category,severity,state,mute,container_id,"               \
+	"container_name,image,pod,namespace,binary_path,module_path,module_sha256,json"
+static const char *const unmarked_columns[] = {
+	[1] = STORE_V1_COLUMNS,
+	[2] = STORE_V1_COLUMNS ",delivered_ns",
+};
+
+/* The files SQLite keeps next to the database, by the database's name with these suffixes. */
+static const char *const side_file_suffixes[] = { "-wal", "-shm", "-journal" };
+
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *insert;	 /* the sensor's hot path, prepared once */
 	sqlite3_stmt *json_get;	 /* store_json_get(), prepared on first use */
 	int version;		 /* the file's schema version */
 	char migrate_error[256]; /* why migrate() failed */
+	struct safe_path where;	 /* the checked directory (kept open) and the file's name */
+	bool wal_owner;		 /* opened for writing, in WAL mode: the close cleans up */
 };
 
 /* Column list of every row query, in struct store_row's order (see row_read()). */
@@ -143,20 +170,58 @@ static int exec(struct store *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
-static int read_user_version(struct store *s, int *ret_version)
+/* Runs a one-row, one-column query and reads its integer. */
+static int read_int(struct store *s, const char *sql, int *ret_value)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			*ret_version = sqlite3_column_int(st, 0);
+			*ret_value = sqlite3_column_int(st, 0);
 			rc = SQLITE_OK;
 		}
 	}
 	sqlite3_finalize(st);
 	return rc;
+}
+
+/* The same for a text ("" for NULL), cut to size. */
+static int read_text(struct store *s, const char *sql, char *buf, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			const unsigned char *text = sqlite3_column_text(st, 0);
+
+			snprintf(buf, size, "%s", text ? (const char *)text : "");
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int read_user_version(struct store *s, int *ret_version)
+{
+	return read_int(s, "PRAGMA user_version", ret_version);
+}
+
+/* Sets the application_id, inside the caller's write transaction, unless it is set already. */
+static int mark_as_sowatch(struct store *s)
+{
+	char sql[64];
+	int app_id, rc = read_int(s, "PRAGMA application_id", &app_id);
+
+	if (rc != SQLITE_OK || app_id == STORE_APPLICATION_ID)
+		return rc;
+	/* PRAGMA takes no parameters; the value is our own integer. */
+	snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", STORE_APPLICATION_ID);
+	return exec(s, sql);
 }
 
 /* One transaction per migration; re-reads the version under the write lock, since the sensor
@@ -171,6 +236,8 @@ static int migrate(struct store *s)
 		if (rc != SQLITE_OK)
 			return rc;
 		rc = read_user_version(s, &version);
+		if (rc == SQLITE_OK)
+			rc = mark_as_sowatch(s);
 		if (rc == SQLITE_OK && version >= store_schema_version()) {
 			s->version = version;
 			return exec(s, "COMMIT");
@@ -196,51 +263,157 @@ static int migrate(struct store *s)
 	}
 }
 
-/* mkdir -p of path's directory; directories we create are 0700. */
-static int make_parent_dirs(const char *path)
+/* The failure of a safe_path call as the store's error; returns err. */
+static int path_error(struct store *s, int err, const char *path, enum store_mode mode,
+		      const char **ret_error)
 {
-	char dir[PATH_MAX];
-	char *slash;
+	if (err == -ENOENT && mode != STORE_CREATE)
+		*ret_error = set_error("no findings database at %s%s", path, "");
+	else
+		*ret_error = set_error("%s%s", s->where.error, "");
+	return err;
+}
 
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return -ENAMETOOLONG;
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = '\0';
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
+/*
+ * The side files SQLite opens by name next to the database, as they are: a link or someone
+ * else's file planted there would be used. Absent ones are fine (SQLite makes them 0600, owned
+ * like the database).
+ */
+static int side_files_check(struct store *s, const char **ret_error)
+{
+	char side[NAME_MAX + 16];
+
+	for (size_t i = 0; i < ARRAY_SIZE(side_file_suffixes); i++) {
+		int err;
+
+		snprintf(side, sizeof(side), "%s%s", s->where.name, side_file_suffixes[i]);
+		err = safe_path_check_entry(&s->where, side, S_IFREG, NULL);
+		if (err && err != -ENOENT) {
+			*ret_error = set_error("%s%s", s->where.error, "");
+			return err;
+		}
 	}
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -errno;
 	return 0;
 }
 
-static int create_file(const char *path, const char **ret_error)
+/*
+ * The file's directory and the file itself, checked (util/safe_path.h) and created if asked,
+ * and the side files. Returns the open file, to compare with what SQLite opens, or -errno.
+ */
+static int file_open_checked(struct store *s, const char *path, enum store_mode mode,
+			     const char **ret_error)
 {
-	int fd, err = make_parent_dirs(path);
+	unsigned int flags = mode == STORE_CREATE ? SAFE_PATH_MKDIR : 0;
+	int fd, err;
 
-	if (err) {
-		*ret_error =
-		    set_error("cannot create the directory of the findings database %s: %s", path,
-			      strerror(-err));
+	err = safe_path_open(&s->where, path, "the findings database", flags);
+	if (err)
+		return path_error(s, err, path, mode, ret_error);
+	err = side_files_check(s, ret_error);
+	if (err)
 		return err;
-	}
 	/* SQLite gives its -wal and -shm files the mode of this one. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
-		err = -errno;
-		*ret_error =
-		    set_error("cannot create the findings database %s: %s", path, strerror(-err));
-		return err;
+	fd = safe_path_open_file(&s->where, mode == STORE_CREATE ? O_RDONLY | O_CREAT : O_RDONLY,
+				 0600);
+	return fd < 0 ? path_error(s, fd, path, mode, ret_error) : fd;
+}
+
+/*
+ * A connection to the checked file: by its path without symbolic links, and SQLite told to
+ * follow none (a link put there since the check makes the open fail).
+ */
+static int connection_open(struct store *s, const char *path, int flags, const char **ret_error)
+{
+	int rc;
+
+	sqlite3_close(s->db);
+	s->db = NULL;
+	/* FULLMUTEX: the keeper writes while the main thread may read (the last sign of life) */
+	rc = sqlite3_open_v2(s->where.path, &s->db,
+			     flags | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		*ret_error = set_error("cannot open the findings database %s: %s", path,
+				       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		return sqlite_errno(rc);
 	}
-	close(fd);
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	/* Another application's file may be read before it is refused: no code from it runs. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
 	return 0;
+}
+
+/* Whether SQLite opened the very file that was checked (fd): nothing replaced it since. */
+static int same_file(struct store *s, int fd, const char *path, const char **ret_error)
+{
+	struct stat checked, now;
+
+	if (fstat(fd, &checked) ||
+	    fstatat(s->where.dir_fd, s->where.name, &now, AT_SYMLINK_NOFOLLOW) ||
+	    checked.st_dev != now.st_dev || checked.st_ino != now.st_ino) {
+		*ret_error = set_error("refusing the findings database %s: %s", path,
+				       "it was replaced while being opened");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * Whether the file is a sowatch store, or empty: read only, before anything in it may change.
+ * Another application's database is refused with -EPERM, whatever its journal mode.
+ */
+static int check_is_sowatch(struct store *s, const char *path, const char **ret_error)
+{
+	char detail[160], tables[256], columns[1024];
+	int app_id, version, rc;
+
+	/* The first read of the header: a file that is not a database fails here. */
+	rc = read_int(s, "PRAGMA application_id", &app_id);
+	if (rc != SQLITE_OK) {
+		*ret_error = set_error("cannot read the findings database %s: %s", path,
+				       sqlite3_errmsg(s->db));
+		return rc == SQLITE_NOTADB ? -EIO : sqlite_errno(rc);
+	}
+	if (app_id == STORE_APPLICATION_ID)
+		return 0;
+	if (app_id != 0) {
+		snprintf(detail, sizeof(detail),
+			 "it is another application's database (application_id 0x%08x, "
+			 "sowatch's is 0x%08x)",
+			 (unsigned int)app_id, STORE_APPLICATION_ID);
+		*ret_error = set_error("refusing the findings database %s: %s", path, detail);
+		return -EPERM;
+	}
+	/* Everything but indexes and SQLite's own tables: "table findings" for ours. */
+	rc = read_int(s, "PRAGMA user_version", &version);
+	if (rc == SQLITE_OK)
+		rc = read_text(s,
+			       "SELECT group_concat(type || ' ' || name, ',') FROM (SELECT type, "
+			       "name FROM sqlite_schema WHERE type <> 'index' AND name NOT LIKE "
+			       "'sqlite\\_%' ESCAPE '\\' ORDER BY name)",
+			       tables, sizeof(tables));
+	if (rc == SQLITE_OK)
+		rc = read_text(s,
+			       "SELECT group_concat(name, ',') FROM (SELECT name FROM "
+			       "pragma_table_info('findings') ORDER BY cid)",
+			       columns, sizeof(columns));
+	if (rc != SQLITE_OK) {
+		*ret_error = set_error("cannot read the findings database %s: %s", path,
+				       sqlite3_errmsg(s->db));
+		return sqlite_errno(rc);
+	}
+	if (version == 0 && !tables[0])
+		return 0; /* empty: new, or made by a sowatch stopped before its first commit */
+	if (version >= 1 && version < (int)ARRAY_SIZE(unmarked_columns) &&
+	    !strcmp(tables, "table findings") && !strcmp(columns, unmarked_columns[version]))
+		return 0;
+	snprintf(detail, sizeof(detail),
+		 "it is another application's database (its tables are not sowatch's, and it "
+		 "has no application_id 0x%08x)",
+		 STORE_APPLICATION_ID);
+	*ret_error = set_error("refusing the findings database %s: %s", path, detail);
+	return -EPERM;
 }
 
 static int configure(struct store *s, enum store_mode mode, const char *path,
@@ -249,12 +422,6 @@ static int configure(struct store *s, enum store_mode mode, const char *path,
 	char detail[128];
 	int rc;
 
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
-	sqlite3_db_config(s->db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL);
-
-	/* The first read of the header: a file that is not a database fails here. */
 	rc = read_user_version(s, &s->version);
 	if (rc != SQLITE_OK) {
 		*ret_error = set_error("cannot read the findings database %s: %s", path,
@@ -301,42 +468,38 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 		    const char **ret_error)
 {
 	struct store *s;
-	struct stat st;
-	int flags, rc, err;
+	int rc, err, fd = -1;
 
 	*ret = NULL;
-	if (mode == STORE_CREATE) {
-		err = create_file(path, ret_error);
-		if (err)
-			return err;
-	} else if (stat(path, &st)) {
-		err = -errno;
-		*ret_error = err == -ENOENT ? set_error("no findings database at %s%s", path, "")
-					    : set_error("cannot open the findings database %s: %s",
-							path, strerror(-err));
-		return err;
-	}
-
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		*ret_error =
 		    set_error("cannot open the findings database %s: %s", path, strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	flags = mode == STORE_READ_ONLY ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-	/* The keeper writes while the main thread may read (the last sign of life, at start) */
-	flags |= SQLITE_OPEN_FULLMUTEX;
-	rc = sqlite3_open_v2(path, &s->db, flags, NULL);
-	if (rc != SQLITE_OK) {
-		*ret_error = set_error("cannot open the findings database %s: %s", path,
-				       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		err = sqlite_errno(rc);
+	fd = file_open_checked(s, path, mode, ret_error);
+	if (fd < 0) {
+		err = fd;
 		goto err_close;
 	}
-	err = configure(s, mode, path, ret_error);
+	/* Whose file it is, asked without a way to write: a refused file keeps every byte. */
+	err = connection_open(s, path, SQLITE_OPEN_READONLY, ret_error);
+	if (!err)
+		err = check_is_sowatch(s, path, ret_error);
+	if (!err && mode != STORE_READ_ONLY)
+		err = connection_open(s, path, SQLITE_OPEN_READWRITE, ret_error);
+	if (!err)
+		err = same_file(s, fd, path, ret_error);
+	if (!err)
+		err = configure(s, mode, path, ret_error);
 	if (err)
 		goto err_close;
 	if (mode != STORE_READ_ONLY) {
+		s->wal_owner = true;
+		/* Again, now that SQLite made them: someone may have raced to plant one. */
+		err = side_files_check(s, ret_error);
+		if (err)
+			goto err_close;
 		rc = sqlite3_prepare_v3(s->db,
 					"INSERT INTO findings (" ROW_COLUMNS
 					", delivered_ns) VALUES "
@@ -351,10 +514,13 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 			goto err_close;
 		}
 	}
+	close(fd);
 	*ret = s;
 	return 0;
 
 err_close:
+	if (fd >= 0)
+		close(fd);
 	store_close(s);
 	return err;
 }
@@ -364,13 +530,44 @@ int store_open(struct store **ret, const char *path, bool read_only, const char 
 	return store_open_mode(ret, path, read_only ? STORE_READ_ONLY : STORE_CREATE, ret_error);
 }
 
+/*
+ * SQLite removes the -wal and -shm files when the last connection closes, by name, and says
+ * nothing when it cannot: the sensor gave up CAP_DAC_OVERRIDE after starting, so a directory
+ * that only that capability let it write (mode 0555, say) keeps them. Say so; the log was
+ * emptied into the database first, so they hold nothing.
+ */
+static void side_files_report(struct store *s, bool emptied)
+{
+	char wal[NAME_MAX + 16];
+	struct stat st;
+
+	snprintf(wal, sizeof(wal), "%s-wal", s->where.name);
+	if (fstatat(s->where.dir_fd, wal, &st, AT_SYMLINK_NOFOLLOW))
+		return; /* removed */
+	if (faccessat(s->where.dir_fd, ".", W_OK, AT_EACCESS) == 0)
+		return; /* another connection is open still: the last one removes them */
+	if (fstat(s->where.dir_fd, &st))
+		st.st_mode = 0;
+	log_warn("cannot remove %s-wal and %s-shm: sowatch cannot write %s (mode %04o)%s",
+		 s->where.path, s->where.name, s->where.dir, (unsigned int)(st.st_mode & 07777),
+		 emptied ? "; they hold nothing that is not in the database" : "");
+}
+
 void store_close(struct store *s)
 {
+	int busy = 1;
+
 	if (!s)
 		return;
 	sqlite3_finalize(s->insert);
 	sqlite3_finalize(s->json_get);
+	/* All of the log into the database and the log cut to 0 bytes, whoever removes it. */
+	if (s->wal_owner && read_int(s, "PRAGMA wal_checkpoint(TRUNCATE)", &busy) != SQLITE_OK)
+		busy = 1;
 	sqlite3_close(s->db);
+	if (s->wal_owner)
+		side_files_report(s, busy == 0);
+	safe_path_close(&s->where);
 	free(s);
 }
 

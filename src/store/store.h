@@ -56,7 +56,13 @@ enum store_mode {
  * Opens the store. On error returns -errno and one sentence naming the path in *ret_error
  * (static storage, valid until the next call): -ENOENT for a missing file (not created unless
  * STORE_CREATE), -EPROTONOSUPPORT for a schema this build does not know (newer, or older but
- * opened read-only), -EIO for a file that is not a database.
+ * opened read-only), -EIO for a file that is not a database, -EPERM for a path others could
+ * have planted (util/safe_path.h: the file, its -wal, -shm or -journal, or a directory on the
+ * way) or for another application's database. A store is marked with PRAGMA application_id
+ * 0x536f5761 ("SoWa"); a non-empty database without it is refused before a byte of it changes,
+ * unless it is a store made before the mark existed (schema 1 or 2, only sowatch's table), which
+ * is marked at its first write. A clean close of a writer empties and removes the -wal and -shm
+ * files, or logs why it could not.
  */
 int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 		    const char **ret_error);

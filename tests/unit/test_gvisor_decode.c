@@ -913,11 +913,29 @@ static void test_source_socket(void **state)
 	}
 	assert_int_equal(gvisor_source_open(&src, path, on_event, &cap, &error), 0);
 	gvisor_source_close(src);
-	/* a file that is not a socket is not removed */
+	/* a file that is not a socket is refused and left where it is */
 	close(open(path, O_CREAT | O_WRONLY, 0600));
-	assert_int_equal(gvisor_source_open(&src, path, on_event, &cap, &error), -EEXIST);
-	assert_non_null(error);
+	assert_int_equal(gvisor_source_open(&src, path, on_event, &cap, &error), -EPERM);
+	assert_non_null(strstr(error, "run/sock is not a socket"));
+	assert_int_equal(stat(path, &sb), 0);
 	unlink(path);
+	/* so is a symbolic link, even to a socket */
+	{
+		char target[100];
+
+		snprintf(target, sizeof(target), "%s/run/other", dir);
+		assert_int_equal(symlink(target, path), 0);
+		assert_int_equal(gvisor_source_open(&src, path, on_event, &cap, &error), -EPERM);
+		assert_non_null(strstr(error, "run/sock is a symbolic link"));
+		assert_int_equal(lstat(path, &sb), 0);
+		unlink(path);
+	}
+	/* a directory others can write, sticky bit or not */
+	snprintf(path, sizeof(path), "%s/run", dir);
+	assert_int_equal(chmod(path, 01777), 0);
+	snprintf(path, sizeof(path), "%s/run/sock", dir);
+	assert_int_equal(gvisor_source_open(&src, path, on_event, &cap, &error), -EPERM);
+	assert_non_null(strstr(error, "/run is writable by others (mode 1777)"));
 	snprintf(path, sizeof(path), "%s/run", dir);
 	rmdir(path);
 	rmdir(dir);

@@ -284,6 +284,7 @@ static void test_not_a_database(void **state)
 	      "................................................................................\n",
 	      f);
 	fclose(f);
+	assert_int_equal(chmod(path, 0600), 0);
 	assert_int_equal(store_open_mode(&s, path, STORE_READ_ONLY, &error), -EIO);
 	assert_non_null(strstr(error, path));
 	assert_null(s);
@@ -585,6 +586,180 @@ static void test_migration_from_version_2(void **state)
 	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 3);
 }
 
+/* The whole file, malloc'ed; *ret_len its size. */
+static char *file_bytes(const char *path, size_t *ret_len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	len = ftell(f);
+	assert_true(len >= 0);
+	rewind(f);
+	buf = malloc(len + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, len, f), (size_t)len);
+	fclose(f);
+	*ret_len = (size_t)len;
+	return buf;
+}
+
+static bool side_file_exists(const char *path, const char *suffix)
+{
+	char side[PATH_MAX + 16];
+	struct stat st;
+
+	snprintf(side, sizeof(side), "%s%s", path, suffix);
+	return lstat(side, &st) == 0;
+}
+
+/* A database made with SQLite as another application would: rollback journal, mode 0600. */
+static void make_database(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0600), 0);
+}
+
+/* Refused in every mode, with reason in the message, and not a byte changed or added. */
+static void expect_foreign_untouched(const char *path, const char *reason)
+{
+	size_t len_before, len_after;
+	char *before = file_bytes(path, &len_before), *after;
+	const char *error = NULL;
+	struct store *s = NULL;
+
+	for (int mode = STORE_READ_ONLY; mode <= STORE_CREATE; mode++) {
+		assert_int_equal(store_open_mode(&s, path, mode, &error), -EPERM);
+		assert_null(s);
+		assert_non_null(strstr(error, path));
+		if (!strstr(error, reason))
+			fail_msg("error '%s' does not say '%s'", error, reason);
+	}
+	after = file_bytes(path, &len_after);
+	assert_int_equal(len_after, len_before);
+	assert_memory_equal(after, before, len_before);
+	assert_false(side_file_exists(path, "-wal"));
+	assert_false(side_file_exists(path, "-shm"));
+	assert_false(side_file_exists(path, "-journal"));
+	free(before);
+	free(after);
+}
+
+static void test_new_store_is_marked(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+
+	store_close(s);
+	/* A clean close leaves no log behind */
+	assert_false(side_file_exists(fx->path, "-wal"));
+	assert_false(side_file_exists(fx->path, "-shm"));
+	assert_int_equal(pragma_int(fx->path, "PRAGMA application_id", NULL, 0), 0x536f5761);
+}
+
+static void test_foreign_database_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/app.db", fx->dir);
+	make_database(path, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);"
+			    "INSERT INTO notes (body) VALUES ('keep me');"
+			    "PRAGMA user_version = 7;");
+	expect_foreign_untouched(path, "another application's database");
+
+	/* Marked by its own application */
+	snprintf(path, sizeof(path), "%s/marked.db", fx->dir);
+	make_database(path, "PRAGMA application_id = 305419896; CREATE TABLE t (x);");
+	expect_foreign_untouched(path, "application_id 0x12345678");
+
+	/* Named like ours, but not made by sowatch */
+	snprintf(path, sizeof(path), "%s/lookalike.db", fx->dir);
+	make_database(path, "CREATE TABLE findings (id TEXT PRIMARY KEY, json TEXT);"
+			    "PRAGMA user_version = 2;");
+	expect_foreign_untouched(path, "its tables are not sowatch's");
+
+	/* Ours, with another application's table added */
+	snprintf(path, sizeof(path), "%s/mixed.db", fx->dir);
+	store_close(open_or_fail(path, STORE_CREATE));
+	make_database(path, "PRAGMA application_id = 0; PRAGMA journal_mode = DELETE;"
+			    "CREATE TABLE other (x);");
+	expect_foreign_untouched(path, "its tables are not sowatch's");
+}
+
+/* Stores made before the application_id: read as they are, marked at the first write. */
+/* A store of schema 2 (before application_id): read by nobody unchanged, adopted when opened to write */
+static void test_unmarked_store_adopted(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_filter all = { 0 };
+	size_t len_before, len_after;
+	char *before, *after;
+	const char *error = NULL;
+	struct store *s = NULL;
+	int n = 0;
+
+	s = open_or_fail(fx->path, STORE_CREATE);
+	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
+	store_close(s);
+	make_database(fx->path, "DROP TABLE sensor_alive; DROP TABLE sensor_gaps;"
+				"PRAGMA user_version = 2; PRAGMA application_id = 0");
+	assert_int_equal(pragma_int(fx->path, "PRAGMA application_id", NULL, 0), 0);
+
+	/* Read-only, an older schema is refused, and left as it was */
+	before = file_bytes(fx->path, &len_before);
+	assert_int_equal(store_open_mode(&s, fx->path, STORE_READ_ONLY, &error), -EPROTONOSUPPORT);
+	after = file_bytes(fx->path, &len_after);
+	assert_int_equal(len_after, len_before);
+	assert_memory_equal(after, before, len_before);
+	free(before);
+	free(after);
+
+	s = open_or_fail(fx->path, STORE_READ_WRITE);
+	assert_int_equal(store_list(s, &all, count_row, &n), 0);
+	assert_int_equal(n, 1);
+	store_close(s);
+	assert_int_equal(pragma_int(fx->path, "PRAGMA application_id", NULL, 0), 0x536f5761);
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 3);
+}
+
+/* Planted in the store's own directory: the file, or the files SQLite keeps next to it. */
+static void test_planted_files_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char target[PATH_MAX], side[PATH_MAX + 16];
+	struct store *s = NULL;
+	const char *error = NULL;
+
+	store_close(open_or_fail(fx->path, STORE_CREATE));
+	assert_int_equal(chmod(fx->path, 0666), 0);
+	assert_int_equal(store_open_mode(&s, fx->path, STORE_READ_ONLY, &error), -EPERM);
+	assert_non_null(strstr(error, "is writable by others (mode 0666)"));
+	assert_int_equal(chmod(fx->path, 0600), 0);
+
+	snprintf(target, sizeof(target), "%s/elsewhere", fx->dir);
+	make_database(target, "CREATE TABLE t (x)");
+	snprintf(side, sizeof(side), "%s-wal", fx->path);
+	assert_int_equal(symlink(target, side), 0);
+	for (int mode = STORE_READ_ONLY; mode <= STORE_CREATE; mode++) {
+		assert_int_equal(store_open_mode(&s, fx->path, mode, &error), -EPERM);
+		assert_non_null(strstr(error, "findings.db-wal is a symbolic link"));
+	}
+	assert_int_equal(unlink(side), 0);
+
+	assert_int_equal(rename(fx->path, target), 0);
+	assert_int_equal(symlink(target, fx->path), 0);
+	assert_int_equal(store_open_mode(&s, fx->path, STORE_CREATE, &error), -EPERM);
+	assert_non_null(strstr(error, "findings.db is a symbolic link"));
+	assert_null(strchr(error, '\n'));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +778,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migration_from_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alive_and_gaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_version_2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_store_is_marked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_database_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unmarked_store_adopted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_planted_files_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
