@@ -184,6 +184,15 @@ static void counters_check(struct ebpf_source *src, uint64_t *last_dropped)
 	}
 }
 
+/* A fatal error at start, in one line. A refusal (-EPERM) says its own reason. */
+static void fatal_error(const char *error, int err)
+{
+	if (err == -EPERM)
+		fprintf(stderr, "sowatch: %s\n", error);
+	else
+		fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+}
+
 static void log_stop_summary(struct pipeline *pl, uint64_t dropped)
 {
 	struct pipeline_stats st;
@@ -292,7 +301,7 @@ static int sources_open(struct sources *s, struct pipeline *pl)
 	if (s->want_ebpf) {
 		err = ebpf_source_open(&s->ebpf, pipeline_handle, pl, &s->enforce, &error);
 		if (err) {
-			fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+			fatal_error(error, err);
 			return err;
 		}
 		if (s->enforce.kill) {
@@ -322,7 +331,7 @@ static int sources_open(struct sources *s, struct pipeline *pl)
 	if (s->want_gvisor) {
 		err = gvisor_source_open(&s->gvisor, s->gvisor_socket, pipeline_handle, pl, &error);
 		if (err) {
-			fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+			fatal_error(error, err);
 			return err;
 		}
 	}
@@ -468,7 +477,7 @@ static int cmd_run(int argc, char **argv)
 	files_limit_raise();
 	err = pipeline_new(&pl, &opts, &error);
 	if (err) {
-		fprintf(stderr, "sowatch: %s: %s\n", error, strerror(-err));
+		fatal_error(error, err);
 		goto out;
 	}
 	if (sources_open(&srcs, pl))

@@ -137,8 +137,8 @@ class PlantedPathsTest(unittest.TestCase):
                 with self.subTest(which=which, kind=kind):
                     line = self.run_refused(which, path)
                     self.assertEqual(
-                        line, "sowatch: refusing %s %s: %s is owned by uid %d, not by root: "
-                        "Operation not permitted" % (what[which], path, user_dir, USER[1]))
+                        line, "sowatch: refusing %s %s: %s is owned by uid %d, not by root"
+                        % (what[which], path, user_dir, USER[1]))
 
     # -- a sticky world-writable directory, as /tmp: the planted entry itself is refused
 
@@ -150,15 +150,14 @@ class PlantedPathsTest(unittest.TestCase):
             as_user("ln", "-s", self.victim, link)
             with self.subTest(which=which, kind="link"):
                 self.assertEqual(self.run_refused(which, link),
-                                 "sowatch: refusing %s %s: %s is a symbolic link: Operation "
-                                 "not permitted" % (what[which], link, link))
+                                 "sowatch: refusing %s %s: %s is a symbolic link"
+                                 % (what[which], link, link))
             planted = os.path.join(sticky, "file-" + name)
             as_user("sh", "-c", "umask 0; : > \"$1\"; chmod 0666 \"$1\"", "sh", planted)
             with self.subTest(which=which, kind="file"):
                 self.assertEqual(self.run_refused(which, planted),
                                  "sowatch: refusing %s %s: %s is owned by uid %d, not by "
-                                 "root: Operation not permitted"
-                                 % (what[which], planted, planted, USER[1]))
+                                 "root" % (what[which], planted, planted, USER[1]))
                 self.assertEqual(os.path.getsize(planted), 0)
         # A root-owned file of mode 0666 made beforehand is refused as well.
         open_file = os.path.join(sticky, "root-0666.jsonl")
@@ -167,7 +166,7 @@ class PlantedPathsTest(unittest.TestCase):
         os.chmod(open_file, 0o666)
         self.assertEqual(self.run_refused("jsonl", open_file),
                          "sowatch: refusing the findings output %s: %s is writable by others "
-                         "(mode 0666): Operation not permitted" % (open_file, open_file))
+                         "(mode 0666)" % (open_file, open_file))
         # The socket's directory must be writable by nobody else at all.
         for kind in ("link", "file"):
             path = os.path.join(sticky, "%s-g.sock" % kind)
@@ -178,7 +177,7 @@ class PlantedPathsTest(unittest.TestCase):
             with self.subTest(which="socket", kind=kind):
                 self.assertEqual(self.run_refused("socket", path),
                                  "sowatch: refusing the gVisor socket %s: %s is writable by "
-                                 "others (mode 1777): Operation not permitted" % (path, sticky))
+                                 "others (mode 1777)" % (path, sticky))
                 self.assertTrue(os.path.lexists(path))  # left where it was
 
     def test_writable_directory_without_sticky_bit_refused(self):
@@ -189,8 +188,8 @@ class PlantedPathsTest(unittest.TestCase):
             with self.subTest(which=which):
                 line = self.run_refused(which, path)
                 self.assertRegex(line, r"^sowatch: refusing the .* %s: %s is writable by others "
-                                 r"\(mode 0777\) without the sticky bit: Operation not "
-                                 r"permitted$" % (re.escape(path), re.escape(open_dir)))
+                                 r"\(mode 0777\) without the sticky bit$"
+                                 % (re.escape(path), re.escape(open_dir)))
         self.assertEqual(os.listdir(open_dir), [])  # nothing made there
 
     # -- the right place
@@ -244,7 +243,7 @@ class PlantedPathsTest(unittest.TestCase):
                     "0x536f5761)" % app_db)
         rc, lines = sowatch("run", "--db", app_db, "--jsonl", os.path.join(self.good, "x.jsonl"))
         self.assertEqual(rc, 1, lines)
-        self.assertIn(expected + ": Operation not permitted", lines)
+        self.assertIn(expected, lines)
         for args in (("list",), ("list", "--all", "--json"), ("set-state", "0123456789ab",
                                                                "INACTIVE")):
             rc, lines = sowatch("findings", *args, "--db", app_db)
