@@ -25,6 +25,7 @@ import atexit
 import hashlib
 import json
 import os
+import pwd
 import re
 import secrets
 import shlex
@@ -261,6 +262,41 @@ def read_marker(path):
     except FileNotFoundError:
         return None
     return int(text) if text.isdigit() else text
+
+
+class TemporaryUser:
+    """A system user of the test's own (no home, no login, its own group),
+    removed with its processes by remove()."""
+
+    def __init__(self, prefix="swtest"):
+        self.name = "%s%s" % (prefix, rand(6))
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                        "/usr/sbin/nologin", self.name], check=True,
+                       stdout=subprocess.DEVNULL)
+        pw = pwd.getpwnam(self.name)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+
+    def popen(self, argv, env=None, **kw):
+        """Start argv as the user (no supplementary groups, no privileges)."""
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.Popen(argv, env=env, user=self.uid, group=self.gid,
+                                extra_groups=[], **kw)
+
+    def run(self, *argv):
+        """Run argv as the user; fail if it fails."""
+        p = self.popen(list(argv))
+        if p.wait(60) != 0:
+            raise AssertionError("%r as %s: exit %d" % (argv, self.name, p.returncode))
+
+    def remove(self):
+        subprocess.run(["pkill", "-KILL", "-u", str(self.uid)])
+        for _ in range(50):
+            if subprocess.run(["pgrep", "-u", str(self.uid)],
+                              stdout=subprocess.DEVNULL).returncode != 0:
+                break
+            time.sleep(0.1)
+        subprocess.run(["userdel", self.name], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
 
 
 # --------------------------------------------------------------------------

@@ -13,7 +13,6 @@ make bench's latency budget (50 ms)."""
 
 import datetime
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -84,30 +83,6 @@ def parse_rfc3339(text):
     return base + int(frac) / 10 ** len(frac)
 
 
-class TemporaryUser:
-    """A system user of its own, removed (with its processes) afterwards."""
-
-    def __init__(self):
-        self.name = "swflood%s" % harness.rand(6)
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
-                        "/usr/sbin/nologin", self.name], check=True)
-        pw = pwd.getpwnam(self.name)
-        self.uid, self.gid = pw.pw_uid, pw.pw_gid
-
-    def popen(self, argv, env, **kw):
-        return subprocess.Popen(argv, env=env, user=self.uid, group=self.gid,
-                                extra_groups=[], stdin=subprocess.DEVNULL, **kw)
-
-    def remove(self):
-        subprocess.run(["pkill", "-KILL", "-u", str(self.uid)])
-        for _ in range(50):
-            if subprocess.run(["pgrep", "-u", str(self.uid)],
-                              stdout=subprocess.DEVNULL).returncode != 0:
-                break
-            time.sleep(0.1)
-        subprocess.run(["userdel", self.name])
-
-
 class HashFlood(unittest.TestCase):
 
     def setUp(self):
@@ -115,7 +90,7 @@ class HashFlood(unittest.TestCase):
             self.skipTest(SKIP_REASON)
         self.ws = harness.Workspace()
         self.addCleanup(self.ws.cleanup)
-        self.user = TemporaryUser()
+        self.user = harness.TemporaryUser("swflood")
         self.addCleanup(self.user.remove)
 
     def user_file(self, name, src=None, size=None):

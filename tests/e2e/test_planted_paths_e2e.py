@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
 SKIP_REASON = None
-USER = None  # (name, uid, gid) of the planting user
+USER = None  # the planting user (harness.TemporaryUser)
 WS = None  # root-owned 0755 directory holding everything below
 
 RUN_TIMEOUT = 60
@@ -37,29 +37,20 @@ def setUpModule():
     SKIP_REASON = harness.require_environment()
     if SKIP_REASON:
         return
-    name = "swplant%s" % secrets.token_hex(4)
-    subprocess.run(["useradd", "--no-create-home", "--no-user-group", "--gid", "nogroup",
-                    "--shell", "/usr/sbin/nologin", name], check=True,
-                   stdout=subprocess.DEVNULL)
-    out = subprocess.run(["id", "-u", name], check=True, stdout=subprocess.PIPE).stdout
-    USER = (name, int(out), int(subprocess.run(["id", "-g", name], check=True,
-                                                stdout=subprocess.PIPE).stdout))
+    USER = harness.TemporaryUser("swplant")
     WS = harness.Workspace(prefix="sowatch-e2e-planted-")
 
 
 def tearDownModule():
     if USER is not None:
-        subprocess.run(["userdel", USER[0]], check=False, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        USER.remove()
     if WS is not None:
         WS.cleanup()
 
 
 def as_user(*argv):
     """Run argv as the planting user (no groups, no privileges)."""
-    _, uid, gid = USER
-    subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups",
-                    "--"] + list(argv), check=True)
+    USER.run(*argv)
 
 
 def make_dir(path, mode, owner_uid=0):
@@ -124,7 +115,7 @@ class PlantedPathsTest(unittest.TestCase):
     # -- a directory the user owns
 
     def test_user_directory_refused(self):
-        user_dir = make_dir(os.path.join(self.dir, "mine"), 0o755, USER[1])
+        user_dir = make_dir(os.path.join(self.dir, "mine"), 0o755, USER.uid)
         what = {"db": "the findings database", "jsonl": "the findings output",
                 "socket": "the gVisor socket"}
         for which, name in (("db", "f.db"), ("jsonl", "f.jsonl"), ("socket", "g.sock")):
@@ -138,7 +129,7 @@ class PlantedPathsTest(unittest.TestCase):
                     line = self.run_refused(which, path)
                     self.assertEqual(
                         line, "sowatch: refusing %s %s: %s is owned by uid %d, not by root"
-                        % (what[which], path, user_dir, USER[1]))
+                        % (what[which], path, user_dir, USER.uid))
 
     # -- a sticky world-writable directory, as /tmp: the planted entry itself is refused
 
@@ -157,7 +148,7 @@ class PlantedPathsTest(unittest.TestCase):
             with self.subTest(which=which, kind="file"):
                 self.assertEqual(self.run_refused(which, planted),
                                  "sowatch: refusing %s %s: %s is owned by uid %d, not by "
-                                 "root" % (what[which], planted, planted, USER[1]))
+                                 "root" % (what[which], planted, planted, USER.uid))
                 self.assertEqual(os.path.getsize(planted), 0)
         # A root-owned file of mode 0666 made beforehand is refused as well.
         open_file = os.path.join(sticky, "root-0666.jsonl")
