@@ -69,6 +69,18 @@ static int insert(struct store *s, const char *id, int64_t t, const char *contai
 	return store_insert(s, &f);
 }
 
+/* The findings table's columns as schema 1 made them, for stores of older versions */
+#define V1_FINDINGS_COLUMNS                                                                        \
+	"CREATE TABLE findings (id TEXT PRIMARY KEY NOT NULL,"                                     \
+	" event_time_ns INTEGER NOT NULL, create_time_ns INTEGER NOT NULL,"                        \
+	" category TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL DEFAULT '',"                   \
+	" state TEXT NOT NULL DEFAULT 'ACTIVE', mute TEXT NOT NULL DEFAULT"                        \
+	" 'UNDEFINED', container_id TEXT NOT NULL DEFAULT '', container_name TEXT"                 \
+	" NOT NULL DEFAULT '', image TEXT NOT NULL DEFAULT '', pod TEXT NOT NULL"                  \
+	" DEFAULT '', namespace TEXT NOT NULL DEFAULT '', binary_path TEXT NOT NULL"               \
+	" DEFAULT '', module_path TEXT NOT NULL DEFAULT '', module_sha256 TEXT NOT"                \
+	" NULL DEFAULT '', json TEXT NOT NULL"
+
 static struct store *open_or_fail(const char *path, enum store_mode mode)
 {
 	struct store *s = NULL;
@@ -437,21 +449,13 @@ static void test_migration_from_version_1(void **state)
 	assert_int_equal(mkdir(sub_dir, 0700), 0);
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(
-	    sqlite3_exec(
-		db,
-		"CREATE TABLE findings (id TEXT PRIMARY KEY NOT NULL,"
-		" event_time_ns INTEGER NOT NULL, create_time_ns INTEGER NOT NULL,"
-		" category TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL DEFAULT '',"
-		" state TEXT NOT NULL DEFAULT 'ACTIVE', mute TEXT NOT NULL DEFAULT"
-		" 'UNDEFINED', container_id TEXT NOT NULL DEFAULT '', container_name TEXT"
-		" NOT NULL DEFAULT '', image TEXT NOT NULL DEFAULT '', pod TEXT NOT NULL"
-		" DEFAULT '', namespace TEXT NOT NULL DEFAULT '', binary_path TEXT NOT NULL"
-		" DEFAULT '', module_path TEXT NOT NULL DEFAULT '', module_sha256 TEXT NOT"
-		" NULL DEFAULT '', json TEXT NOT NULL) STRICT;"
-		"INSERT INTO findings (id, event_time_ns, create_time_ns, json)"
-		" VALUES ('old1', 5, 6, '{}');"
-		"PRAGMA user_version = 1;",
-		NULL, NULL, NULL),
+	    sqlite3_exec(db,
+			 V1_FINDINGS_COLUMNS
+			 ") STRICT;"
+			 "INSERT INTO findings (id, event_time_ns, create_time_ns, json)"
+			 " VALUES ('old1', 5, 6, '{}');"
+			 "PRAGMA user_version = 1;",
+			 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 
@@ -555,15 +559,8 @@ static void test_migration_from_version_2(void **state)
 	assert_int_equal(
 	    sqlite3_exec(
 		db,
-		"CREATE TABLE findings (id TEXT PRIMARY KEY NOT NULL,"
-		" event_time_ns INTEGER NOT NULL, create_time_ns INTEGER NOT NULL,"
-		" category TEXT NOT NULL DEFAULT '', severity TEXT NOT NULL DEFAULT '',"
-		" state TEXT NOT NULL DEFAULT 'ACTIVE', mute TEXT NOT NULL DEFAULT"
-		" 'UNDEFINED', container_id TEXT NOT NULL DEFAULT '', container_name TEXT"
-		" NOT NULL DEFAULT '', image TEXT NOT NULL DEFAULT '', pod TEXT NOT NULL"
-		" DEFAULT '', namespace TEXT NOT NULL DEFAULT '', binary_path TEXT NOT NULL"
-		" DEFAULT '', module_path TEXT NOT NULL DEFAULT '', module_sha256 TEXT NOT"
-		" NULL DEFAULT '', json TEXT NOT NULL, delivered_ns INTEGER NOT NULL"
+		V1_FINDINGS_COLUMNS
+		", delivered_ns INTEGER NOT NULL"
 		" DEFAULT 0) STRICT;"
 		"INSERT INTO findings (id, event_time_ns, create_time_ns, json, delivered_ns)"
 		" VALUES ('old00002', 5, 6, '{\"finding\":{}}', 7);"
