@@ -117,10 +117,17 @@ static void store_batch(struct keeper *k, struct kept *batch)
 {
 	int err = store_begin(k->store);
 
-	for (struct kept *it = batch; it; it = it->next)
+	for (struct kept *it = batch; it; it = it->next) {
 		it->stored = err ? err : store_insert(k->store, &it->row);
-	if (err || (err = store_commit(k->store)) == 0)
+		/* SQLite may have ended the transaction itself: the rest are not attempted */
+		if (it->stored < 0 && !store_in_transaction(k->store))
+			err = it->stored;
+	}
+	if (err) {
+		store_rollback(k->store);
+	} else if ((err = store_commit(k->store)) == 0) {
 		return;
+	}
 	/* Rolled back: nothing new is stored (what was there already still is) */
 	for (struct kept *it = batch; it; it = it->next)
 		if (it->stored == 0)
@@ -143,6 +150,8 @@ static void note_written(struct keeper *k, struct kept *batch)
 			err = store_mark_delivered(k->store, it->row.id, it->row.delivered_ns);
 	if (!err)
 		err = store_commit(k->store);
+	else
+		store_rollback(k->store);
 	if (err)
 		log_warn("cannot note %s findings as written (%s): they may be written again at "
 			 "the next start",
@@ -228,6 +237,8 @@ static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n
 		err = store_set_alive(k->store, alive_ns, stopped);
 	if (!err)
 		err = store_commit(k->store);
+	else
+		store_rollback(k->store);
 	if (err && n_gaps)
 		log_error("cannot keep the time sowatch was not watching in the store: %s",
 			  strerror(-err));
@@ -243,12 +254,23 @@ static void *keeper_main(void *arg)
 {
 	struct keeper *k = arg;
 
+	struct timespec next_retry = { 0 };
+
 	pthread_mutex_lock(&k->lock);
 	for (;;) {
 		struct keeper_stats st = { 0 };
 		struct kept *batch, *last;
+		struct timespec now;
 		size_t n = 1;
 
+		/* What the store refused, once a second, however busy the keeper is */
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (k->unstored && now.tv_sec >= next_retry.tv_sec) {
+			pthread_mutex_unlock(&k->lock);
+			store_retry(k);
+			pthread_mutex_lock(&k->lock);
+			next_retry.tv_sec = now.tv_sec + RETRY_PERIOD_S;
+		}
 		if (k->alive_pending || k->n_gaps) {
 			struct store_gap gaps[MAX_GAPS];
 			size_t n_gaps = k->n_gaps;
@@ -267,18 +289,11 @@ static void *keeper_main(void *arg)
 			continue;
 		}
 		if (!k->head) {
-			struct timespec until;
+			struct timespec until = { .tv_sec = now.tv_sec + RETRY_PERIOD_S };
 
 			if (k->stopping)
 				break;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += RETRY_PERIOD_S;
-			if (pthread_cond_timedwait(&k->wake, &k->lock, &until) == ETIMEDOUT &&
-			    k->unstored) {
-				pthread_mutex_unlock(&k->lock);
-				store_retry(k);
-				pthread_mutex_lock(&k->lock);
-			}
+			pthread_cond_timedwait(&k->wake, &k->lock, &until);
 			continue;
 		}
 		batch = last = k->head;

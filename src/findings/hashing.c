@@ -82,7 +82,11 @@ static struct owner_bucket *bucket_of(uid_t uid)
 		struct owner_bucket *c = &buckets[i];
 
 		if (c->used) {
-			uint64_t add = (now - c->refilled_ns) * HASH_OWNER_RATE / 1000000000;
+			uint64_t dt = now - c->refilled_ns;
+			/* dt * rate would overflow after 18 minutes: by then the bucket is full */
+			uint64_t add = dt >= HASH_OWNER_BURST * 1000000000ull / HASH_OWNER_RATE
+					   ? HASH_OWNER_BURST
+					   : dt * HASH_OWNER_RATE / 1000000000;
 
 			c->tokens =
 			    c->tokens + add > HASH_OWNER_BURST ? HASH_OWNER_BURST : c->tokens + add;
@@ -131,7 +135,11 @@ const char *hashing_digest(int fd, const struct stat *st, bool owner_is_root,
 	if (refused)
 		return refused;
 
-	if (hash_fd_sha256(fd, max, ret))
+	/*
+	 * No more than was charged: a file that grew since it was opened (a sparse truncate
+	 * costs nothing) is hashed over the size it had, and said to be partially hashed.
+	 */
+	if (hash_fd_sha256(fd, cost, ret))
 		return "could not be read";
 	pthread_mutex_lock(&lock);
 	stats.hashed_bytes += (uint64_t)ret->hashed_size;

@@ -2,8 +2,10 @@
 #include "findings/job.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "findings/hashing.h"
@@ -17,6 +19,17 @@ static bool owner_is_root(const struct proc *p, const struct stat *st)
 	       !proc_root_is_own(p->sandbox_root);
 }
 
+/*
+ * A file whose contents a user-space server hands out (FUSE): a read may never return, and
+ * would hold a worker, then every finding, up. (Opening it already asked that server.)
+ */
+static bool served_by_a_process(int fd)
+{
+	struct statfs sfs;
+
+	return fstatfs(fd, &sfs) == 0 && sfs.f_type == FUSE_SUPER_MAGIC;
+}
+
 /* Open the file for the job; whether hashing it will cost a budget */
 static bool file_open(struct job_file *jf, const struct proc *p, const struct file_ref *ref,
 		      uint64_t vm_start, uint64_t vm_end, bool is_exe)
@@ -26,6 +39,12 @@ static bool file_open(struct job_file *jf, const struct proc *p, const struct fi
 	if (jf->fd < 0) {
 		jf->missing =
 		    jf->fd == -ESTALE ? "replaced since it was used" : "could not be opened";
+		return false;
+	}
+	if (served_by_a_process(jf->fd)) {
+		close(jf->fd);
+		jf->fd = -1;
+		jf->missing = "on a FUSE file system: never read, its server could hold sowatch up";
 		return false;
 	}
 	jf->owner_is_root = owner_is_root(p, &jf->st);

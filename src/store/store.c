@@ -495,11 +495,12 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 	if (err)
 		goto err_close;
 	if (mode != STORE_READ_ONLY) {
-		s->wal_owner = true;
 		/* Again, now that SQLite made them: someone may have raced to plant one. */
 		err = side_files_check(s, ret_error);
 		if (err)
 			goto err_close;
+		/* Only now: the close's checkpoint must never copy a planted WAL in */
+		s->wal_owner = true;
 		rc = sqlite3_prepare_v3(s->db,
 					"INSERT INTO findings (" ROW_COLUMNS
 					", delivered_ns) VALUES "
@@ -741,8 +742,19 @@ int store_commit(struct store *s)
 
 	if (rc == SQLITE_OK)
 		return 0;
-	exec(s, "ROLLBACK");
+	store_rollback(s);
 	return sqlite_errno(rc);
+}
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		exec(s, "ROLLBACK");
+}
+
+bool store_in_transaction(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
 }
 
 int store_mark_delivered(struct store *s, const char *id, int64_t when_ns)

@@ -86,6 +86,10 @@ int store_insert(struct store *s, const struct store_finding *f);
  */
 int store_begin(struct store *s);
 int store_commit(struct store *s);
+/* Undo what was done since store_begin(), if a transaction is still open. */
+void store_rollback(struct store *s);
+/* Whether a transaction is open: SQLite ends one by itself on some errors (a full disk). */
+bool store_in_transaction(struct store *s);
 /* It reached the outputs at when_ns (0 or -errno; -ENOENT for an unknown id). */
 int store_mark_delivered(struct store *s, const char *id, int64_t when_ns);
 /* Findings stored but never written to the outputs (and not muted), oldest first. */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -98,6 +99,10 @@ static int check_file(struct safe_path *sp, const char *where, const struct stat
 	if (type == S_IFREG && (mode & (S_IWGRP | S_IWOTH)))
 		return refuse(sp, "%s is writable by %s (mode %04o)", where, writers(mode),
 			      (unsigned int)(mode & 07777));
+	/* A second name may be someone's hard link to a root file (protected_hardlinks off) */
+	if (type == S_IFREG && st->st_nlink > 1)
+		return refuse(sp, "%s has %ju names (hard links): it may be another file of root's",
+			      where, (uintmax_t)st->st_nlink);
 	return 0;
 }
 

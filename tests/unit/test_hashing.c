@@ -164,6 +164,23 @@ static void test_root_files_not_charged(void **state)
 	file_remove(&f);
 }
 
+/* A file that grows after it was opened is hashed over the size it was charged for */
+static void test_grown_file_hashed_as_charged(void **state)
+{
+	struct hash_budget budget;
+	struct file f;
+	struct file_digest d;
+
+	hash_budget_init(&budget);
+	file_make(&f, 4096);
+	assert_int_equal(ftruncate(f.fd, (off_t)HASH_OTHERS_MAX_BYTES), 0);
+	assert_null(hashing_digest(f.fd, &f.st, false, &budget, &d));
+	assert_int_equal(d.hashed_size, 4096);
+	assert_true(d.partially_hashed);
+	assert_int_equal(budget.left, HASH_FINDING_BUDGET);
+	file_remove(&f);
+}
+
 static void test_not_regular(void **state)
 {
 	struct hash_budget budget;
@@ -186,6 +203,7 @@ int main(void)
 		cmocka_unit_test_setup(test_finding_budget_spent, reset),
 		cmocka_unit_test_setup(test_touch_flood_bounded_by_owner_bucket, reset),
 		cmocka_unit_test_setup(test_root_files_not_charged, reset),
+		cmocka_unit_test_setup(test_grown_file_hashed_as_charged, reset),
 		cmocka_unit_test_setup(test_not_regular, reset),
 	};
 

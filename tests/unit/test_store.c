@@ -757,6 +757,34 @@ static void test_planted_files_refused(void **state)
 	assert_null(strchr(error, '\n'));
 }
 
+/* A transaction that failed half-way is rolled back: what follows is stored for good */
+static void test_transaction_rolled_back(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	int n = 0;
+
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
+	assert_int_equal(store_mark_delivered(s, "nope", 5), -ENOENT);
+	assert_true(store_in_transaction(s));
+	store_rollback(s);
+	assert_false(store_in_transaction(s));
+	store_rollback(s); /* none open: nothing to do */
+	assert_int_equal(insert(s, "aaaa0002", 1000, ""), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(insert(s, "aaaa0003", 1000, ""), 0);
+	assert_int_equal(store_commit(s), 0);
+	store_close(s);
+
+	s = open_or_fail(fx->path, STORE_READ_ONLY);
+	assert_int_equal(store_get(s, "aaaa0001", count_row, &n), -ENOENT);
+	assert_int_equal(store_get(s, "aaaa0002", count_row, &n), 0);
+	assert_int_equal(store_get(s, "aaaa0003", count_row, &n), 0);
+	assert_int_equal(n, 2);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -764,6 +792,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_is_not_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_insert_duplicate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transaction_rolled_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_state_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_rows, setup, teardown),
