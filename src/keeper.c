@@ -253,7 +253,6 @@ static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n
 static void *keeper_main(void *arg)
 {
 	struct keeper *k = arg;
-
 	struct timespec next_retry = { 0 };
 
 	pthread_mutex_lock(&k->lock);

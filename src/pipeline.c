@@ -81,7 +81,7 @@ static struct store_finding store_row(const struct finding *f, const struct cont
 		.pod = ctr ? ctr->pod : NULL,
 		.namespace = ctr ? ctr->namespace : NULL,
 		.binary_path = p->exe.path,
-		.module_path = f->module.path,
+		.module_path = f->module.file.path,
 		.module_sha256 = f->module.hash.hashed ? f->module.hash.digest.sha256 : NULL,
 		.json = strbuf_str(line),
 	};
@@ -103,7 +103,7 @@ static void deliver(struct finding_job *job, void *ctx)
 	    container_info_get(f->proc->container_id, NULL, &ctr_storage) == 0)
 		ctr = &ctr_storage;
 	subject = (struct rule_subject){
-		.module_path = f->module.path,
+		.module_path = f->module.file.path,
 		.module_sha256 = f->module.hash.hashed ? f->module.hash.digest.sha256 : NULL,
 		.image = ctr ? ctr->image : NULL,
 		.container_name = ctr ? ctr->name : NULL,
@@ -407,8 +407,8 @@ void pipeline_note_start(struct pipeline *pl, uint64_t now_ns)
 
 void pipeline_note_stop(struct pipeline *pl, uint64_t now_ns)
 {
+	/* Written before the store closes: pipeline_free() drains the keeper */
 	keeper_note_alive(pl->keeper, (int64_t)now_ns, true);
-	keeper_drain(pl->keeper);
 }
 
 void pipeline_stats(struct pipeline *pl, struct pipeline_stats *ret)

@@ -81,10 +81,10 @@ static void write_properties(struct jw_writer *j, const struct finding *f)
 		if (f->added_reasons & reason_names[i].bit)
 			jw_string(j, reason_names[i].name);
 	jw_array_end(j);
-	jw_kv_string(j, "libraryPath", f->module.path ? f->module.path : "");
-	jw_kv_bool(j, "libraryDeleted", f->module.deleted);
-	jw_kv_bool(j, "libraryMemfd", f->module.memfd);
-	jw_kv_bool(j, "libraryPathTruncated", f->module.path_truncated);
+	jw_kv_string(j, "libraryPath", f->module.file.path ? f->module.file.path : "");
+	jw_kv_bool(j, "libraryDeleted", f->module.file.deleted);
+	jw_kv_bool(j, "libraryMemfd", f->module.file.memfd);
+	jw_kv_bool(j, "libraryPathTruncated", f->module.file.path_truncated);
 	if (f->killed)
 		jw_kv_string(j, "enforcement",
 			     "killed: the process was stopped before the library's code could run");
@@ -151,17 +151,10 @@ void added_library_detector_on_event(struct added_library_detector *d, struct pr
 		return;
 	f.event_time_ns = ev->time_ns;
 	f.sensor = ev->source;
-	f.module.path = file->path;
+	f.module.file = *file;
 	f.module.kind = "library";
 	f.module.loaded = true;
-	f.module.deleted = file->deleted;
-	f.module.memfd = file->memfd;
-	f.module.path_truncated = file->path_truncated;
 	f.killed = ev->map.killed;
-	f.module.dev = file->dev;
-	f.module.ino = file->ino;
-	f.module.real_dev = file->real_dev;
-	f.module.real_ino = file->real_ino;
 	f.module.locatable = true;
 	f.module.vm_start = ev->map.start;
 	f.module.vm_end = ev->map.end;

@@ -80,15 +80,15 @@ static void write_properties(struct jw_writer *j, const struct finding *f)
 		jw_string(j, "effect");
 	jw_array_end(j);
 	jw_kv_string(j, "moduleKind", f->module.kind);
-	jw_kv_string(j, "modulePath", f->module.path ? f->module.path : "");
+	jw_kv_string(j, "modulePath", f->module.file.path ? f->module.file.path : "");
 	if (f->module.requested)
 		jw_kv_string(j, "requestedModule", f->module.requested);
 	if (f->module.origin)
 		jw_kv_string(j, "requestOrigin", f->module.origin);
 	jw_kv_bool(j, "loaded", f->module.loaded);
-	jw_kv_bool(j, "moduleDeleted", f->module.deleted);
-	jw_kv_bool(j, "moduleMemfd", f->module.memfd);
-	jw_kv_bool(j, "modulePathTruncated", f->module.path_truncated);
+	jw_kv_bool(j, "moduleDeleted", f->module.file.deleted);
+	jw_kv_bool(j, "moduleMemfd", f->module.file.memfd);
+	jw_kv_bool(j, "modulePathTruncated", f->module.file.path_truncated);
 	jw_kv_string(j, "trustReason", f->trust_reason);
 	if (f->killed)
 		jw_kv_string(j, "enforcement",
@@ -564,19 +564,12 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 
 	if (!file)
 		file = &attempted;
-	f.module.path = file->path;
+	f.module.file = *file;
 	f.module.requested = a->requested;
 	f.module.kind = kind_names[a->kind];
 	f.module.origin = a->origin;
 	f.module.loaded = map_ev != NULL;
 	f.killed = map_ev && map_ev->map.killed;
-	f.module.deleted = file->deleted;
-	f.module.memfd = file->memfd;
-	f.module.path_truncated = file->path_truncated;
-	f.module.dev = file->dev;
-	f.module.ino = file->ino;
-	f.module.real_dev = file->real_dev;
-	f.module.real_ino = file->real_ino;
 	f.module.locatable = a->have_id || map_ev;
 	if (map_ev) {
 		f.module.vm_start = map_ev->map.start;

@@ -40,7 +40,7 @@ static void boot_id(char out[64])
 void finding_id(const struct finding *f, char ret_id[33])
 {
 	static char boot[64];
-	const char *path = f->module.path ? f->module.path : "";
+	const char *path = f->module.file.path ? f->module.file.path : "";
 	const char *requested = f->module.requested ? f->module.requested : "";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
@@ -55,7 +55,7 @@ void finding_id(const struct finding *f, char ret_id[33])
 	 */
 	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%zu:%s|%zu:%s", boot, f->kind->category,
 		    f->proc->pid, (unsigned long long)proc_start_ticks(f->proc),
-		    (unsigned long long)f->module.dev, (unsigned long long)f->module.ino,
+		    (unsigned long long)f->module.file.dev, (unsigned long long)f->module.file.ino,
 		    strlen(path), path, strlen(requested), requested);
 	EVP_Digest(strbuf_str(&key), key.len, md, &md_len, EVP_sha256(), NULL);
 	strbuf_release(&key);
@@ -135,7 +135,7 @@ static void json_process(struct jw_writer *j, const struct proc *p, const struct
 	if (module) {
 		jw_key(j, "libraries");
 		jw_array_begin(j);
-		json_file(j, module->path, module->hash.hashed ? &module->hash.digest : NULL);
+		json_file(j, module->file.path, module->hash.hashed ? &module->hash.digest : NULL);
 		jw_array_end(j);
 	}
 	jw_key(j, "args");

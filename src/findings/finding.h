@@ -55,19 +55,16 @@ struct finding_hash {
 };
 
 struct finding_module {
-	const char *path;      /* as the process sees it */
+	/* The file as the event named it: path as the process sees it, identity, deleted, ... */
+	struct file_ref file;
 	const char *requested; /* the name as OpenSSL was given it; NULL when unknown */
 	const char *kind;      /* "engine", "provider", "unknown" */
 	const char *origin;    /* where the request came from ("-engine", "OPENSSL_CONF", ...) */
 	bool loaded;	       /* its code was mapped */
-	bool deleted, memfd;
-	bool path_truncated; /* path lost its root-most part (and says so: PATH_TRUNCATED_MARK) */
-	uint64_t dev, ino;
 	/* Where a worker can find the file again: set `locatable` when its identity is known */
 	bool locatable;
-	uint64_t real_dev, real_ino; /* the layer's file, for an overlay's (struct file_ref) */
-	uint64_t vm_start, vm_end;   /* its mapping, when it was mapped */
-	struct finding_hash hash;    /* filled in by the pipeline's workers */
+	uint64_t vm_start, vm_end; /* its mapping, when it was mapped */
+	struct finding_hash hash;  /* filled in by the pipeline's workers */
 };
 
 enum sensor_gap_cause {

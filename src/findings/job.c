@@ -56,19 +56,8 @@ static void open_files(struct finding_job *job)
 	const struct finding_module *m = &job->f.module;
 	const struct proc *p = job->chain[0];
 
-	if (m->locatable) {
-		struct file_ref ref = {
-			.path = m->path,
-			.dev = m->dev,
-			.ino = m->ino,
-			.real_dev = m->real_dev,
-			.real_ino = m->real_ino,
-			.deleted = m->deleted,
-			.memfd = m->memfd,
-		};
-
-		job->costly |= file_open(&job->module, p, &ref, m->vm_start, m->vm_end, false);
-	}
+	if (m->locatable)
+		job->costly |= file_open(&job->module, p, &m->file, m->vm_start, m->vm_end, false);
 	for (size_t i = 0; i < job->n_chain; i++) {
 		const struct proc *q = job->chain[i];
 
@@ -110,7 +99,7 @@ struct finding_job *finding_job_new(const struct finding *f, struct proctable *p
 	job->f.n_ancestors = job->n_chain - 1;
 	for (size_t i = 1; i < job->n_chain; i++)
 		job->f.ancestors[i - 1] = job->chain[i];
-	job->f.module.path = keep(job, 0, f->module.path, &ok);
+	job->f.module.file.path = keep(job, 0, f->module.file.path, &ok);
 	job->f.module.requested = keep(job, 1, f->module.requested, &ok);
 	job->f.module.kind = keep(job, 2, f->module.kind, &ok);
 	job->f.module.origin = keep(job, 3, f->module.origin, &ok);

@@ -37,7 +37,7 @@ static json_t *finding_json(const char *service, const char *revision, const cha
 	p.cloud_run[CLOUD_RUN_SERVICE] = (char *)service;
 	p.cloud_run[CLOUD_RUN_REVISION] = (char *)revision;
 	p.cloud_run[CLOUD_RUN_CONFIGURATION] = (char *)config;
-	f.module.path = "/tmp/x.so";
+	f.module.file.path = "/tmp/x.so";
 	f.module.kind = "engine";
 	assert_int_equal(finding_to_json(&f, res, NULL, &out), 0);
 	j = json_loads(strbuf_str(&out), JSON_REJECT_DUPLICATES, &err);

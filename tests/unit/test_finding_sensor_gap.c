@@ -41,7 +41,7 @@ static json_t *source_properties(const struct sensor_gap *gap, uint64_t drops)
 
 	finding_resource_defaults(&res);
 	memcpy(p.comm, "openssl", 8);
-	f.module.path = "/tmp/x.so";
+	f.module.file.path = "/tmp/x.so";
 	f.module.kind = "engine";
 	assert_int_equal(finding_to_json(&f, &res, NULL, &out), 0);
 	j = json_loads(strbuf_str(&out), JSON_REJECT_DUPLICATES, &err);
