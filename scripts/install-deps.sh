@@ -21,6 +21,8 @@ build=(
 	libyaml-dev            # configuration
 	libjansson-dev         # OCI runtime state and config.json (container names, pods)
 	libsqlite3-dev         # the findings store
+	libcurl4-openssl-dev   # the webhook output (HTTP/HTTPS)
+	libmicrohttpd-dev      # /metrics and /healthz
 	protobuf-c-compiler libprotobuf-c-dev # gVisor's runtime-monitoring messages (proto/gvisor/)
 	openssl                # the program we watch, and its module directories
 )
@@ -35,6 +37,8 @@ test=(
 	gcc-multilib           # 32-bit (-m32) test modules
 	libssl3:i386           # a 32-bit libcrypto beside the host's, for a 32-bit openssl
 	clang-format           # make format-check
+	rsyslog                # a real syslog receiver for the syslog output
+	prometheus             # a real Prometheus server that scrapes /metrics
 )
 
 bench=(

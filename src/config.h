@@ -8,6 +8,7 @@
 #define SOWATCH_CONFIG_H
 
 #include <limits.h>
+#include <stdbool.h>
 
 #include "findings/finding.h"
 
@@ -31,10 +32,40 @@ struct config_rule {
 	int line;		  /* where it was written, for messages */
 };
 
+/* An extra HTTP header of the webhook output */
+struct config_header {
+	char *name, *value;
+};
+
+/* outputs.webhook: one HTTP POST per finding */
+struct config_webhook {
+	bool enabled;		       /* the section is present */
+	char url[2048];		       /* http:// or https:// */
+	char ca_file[PATH_MAX];	       /* "" = the system's CAs */
+	char bearer_token_file[PATH_MAX]; /* "" = no Authorization header */
+	struct config_header *headers;
+	size_t n_headers;
+	int timeout_ms; /* default 10000 */
+	int line;	/* where the section starts, for messages */
+};
+
+/* outputs.syslog: one RFC 5424 message per finding */
+struct config_syslog {
+	bool enabled;		     /* the section is present */
+	char address[PATH_MAX + 16]; /* unix:///PATH, udp://HOST:PORT or tcp://HOST:PORT */
+	char facility[16];	     /* its name, default "auth" */
+	int facility_code;	     /* RFC 5424's number for it (auth: 4) */
+	int line;
+};
+
 struct config {
 	struct finding_resource resource;
 	char jsonl_path[PATH_MAX]; /* "" = not set */
 	char store_path[PATH_MAX]; /* "" = not set */
+	struct config_webhook webhook;
+	struct config_syslog syslog;
+	int retention_days;	    /* store.retention_days; 0 = keep forever (the default) */
+	char metrics_listen[128];   /* metrics.listen, HOST:PORT; "" = no metrics (the default) */
 	char enforce_mode[8];	   /* "", "off" or "kill" */
 	char enforce_where[16];	   /* "", "all", "containers" or "host" */
 	char enforce_severity[16]; /* "", "critical" or "low" */
