@@ -39,9 +39,9 @@ struct config_header {
 
 /* outputs.webhook: one HTTP POST per finding */
 struct config_webhook {
-	bool enabled;		       /* the section is present */
-	char url[2048];		       /* http:// or https:// */
-	char ca_file[PATH_MAX];	       /* "" = the system's CAs */
+	bool enabled;			  /* the section is present */
+	char url[2048];			  /* http:// or https:// */
+	char ca_file[PATH_MAX];		  /* "" = the system's CAs */
 	char bearer_token_file[PATH_MAX]; /* "" = no Authorization header */
 	struct config_header *headers;
 	size_t n_headers;
@@ -64,8 +64,8 @@ struct config {
 	char store_path[PATH_MAX]; /* "" = not set */
 	struct config_webhook webhook;
 	struct config_syslog syslog;
-	int retention_days;	    /* store.retention_days; 0 = keep forever (the default) */
-	char metrics_listen[128];   /* metrics.listen, HOST:PORT; "" = no metrics (the default) */
+	int retention_days;	   /* store.retention_days; 0 = keep forever (the default) */
+	char metrics_listen[128];  /* metrics.listen, HOST:PORT; "" = no metrics (the default) */
 	char enforce_mode[8];	   /* "", "off" or "kill" */
 	char enforce_where[16];	   /* "", "all", "containers" or "host" */
 	char enforce_severity[16]; /* "", "critical" or "low" */

@@ -9,31 +9,52 @@
 #include <string.h>
 #include <time.h>
 
-#include "outputs/jsonl.h"
+#include "outputs/output.h"
 #include "util/log.h"
 
-#define MAX_UNSTORED   10000 /* findings kept in memory while the store refuses them */
-#define BATCH_MAX      512   /* findings per transaction */
-#define RETRY_PERIOD_S 1
-#define MAX_GAPS       64 /* gaps waiting for the store; more are in the log only */
+#define UNSTORED_MAX_BYTES (8u << 20) /* findings held in memory while the store refuses them */
+#define RECORDS_MAX	   20000      /* answers waiting for the store; more are given up */
+#define BATCH_MAX	   512	      /* findings or answers per transaction */
+#define RETRY_PERIOD_S	   1
+#define PRUNE_PERIOD_S	   3600
+#define MAX_GAPS	   64 /* gaps waiting for the store; more are in the log only */
+#define MAX_OUTPUTS	   8
+#define NS_PER_DAY	   (86400LL * 1000000000)
+
+/* An output's answer, with owned copies of its strings */
+struct record {
+	struct store_delivery d;
+	char *id, *output, *error;
+	keeper_done_fn done;
+	void *ctx;
+	struct record *next;
+};
 
 /* A finding with owned copies of its row's strings */
 struct kept {
 	char *text[14]; /* in store_finding's order */
 	struct store_finding row;
-	int stored; /* store_insert()'s answer */
+	size_t bytes;
+	int stored;		/* store_insert()'s answer */
+	struct record *answers; /* held: what outputs answered before the store took it */
 	struct kept *next;
 };
 
 struct keeper {
 	struct store *store;
-	struct jsonl_output *jsonl;
+	struct keeper_listener listener;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t lock;
-	pthread_cond_t wake; /* a finding came, or stop */
+	pthread_cond_t wake; /* a finding, answer or note came, or stop */
 	pthread_cond_t idle; /* a batch was done */
 	struct kept *head, *tail;
+	struct record *records, *records_tail;
+	size_t n_records;
+	char *outputs[MAX_OUTPUTS];
+	size_t n_outputs;
+	int retention_days;
+	bool prune_due;
 	/* Notes about sowatch itself, waiting to be written */
 	bool alive_pending, alive_stopped;
 	int64_t alive_ns;
@@ -43,23 +64,51 @@ struct keeper {
 	bool stopping;
 	struct keeper_stats stats;
 	/* The keeper thread's own */
-	struct kept *unstored; /* newest first */
-	size_t n_unstored;
-	bool alive_failing; /* the store refused the last sign of life (said once) */
+	struct kept *unstored; /* oldest first */
+	size_t unstored_bytes;
+	uint64_t n_unstored;  /* atomic: read by keeper_stats() */
+	bool alive_failing;   /* the store refused the last sign of life (said once) */
+	bool records_failing; /* the store refused answers (said once) */
+	bool lost_told;	      /* the memory bound was reached (said once until it frees up) */
 };
 
-static uint64_t now_ns(void)
+static int64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void record_free(struct record *r)
+{
+	if (!r)
+		return;
+	free(r->id);
+	free(r->output);
+	free(r->error);
+	free(r);
+}
+
+static void record_finish(struct record *r)
+{
+	if (r->done)
+		r->done(r->ctx, r->output, r->id);
+	record_free(r);
 }
 
 static void kept_free(struct kept *it)
 {
-	for (size_t i = 0; it && i < sizeof(it->text) / sizeof(it->text[0]); i++)
+	if (!it)
+		return;
+	for (size_t i = 0; i < sizeof(it->text) / sizeof(it->text[0]); i++)
 		free(it->text[i]);
+	while (it->answers) {
+		struct record *r = it->answers;
+
+		it->answers = r->next;
+		record_free(r);
+	}
 	free(it);
 }
 
@@ -85,11 +134,13 @@ static struct kept *kept_new(const struct store_finding *row)
 
 	if (!it)
 		return NULL;
-	for (size_t i = 0; i < 14; i++)
+	for (size_t i = 0; i < 14; i++) {
 		if (!(it->text[i] = strdup(in[i] ? in[i] : ""))) {
 			kept_free(it);
 			return NULL;
 		}
+		it->bytes += strlen(it->text[i]) + 1;
+	}
 	it->row = (struct store_finding){
 		.id = it->text[0],
 		.category = it->text[1],
@@ -107,122 +158,242 @@ static struct kept *kept_new(const struct store_finding *row)
 		.json = it->text[13],
 		.event_time_ns = row->event_time_ns,
 		.create_time_ns = row->create_time_ns,
-		.delivered_ns = row->delivered_ns,
 	};
 	return it;
 }
 
-/* Store the batch in one transaction: each finding's answer in its `stored` */
-static void store_batch(struct keeper *k, struct kept *batch)
+static bool is_muted(const struct kept *it)
 {
+	return strcmp(it->row.mute, "MUTED") == 0;
+}
+
+/*
+ * Stores one finding inside the open transaction: its row, a pending delivery row for each
+ * output (none when muted), then what the outputs already answered while it was held.
+ */
+static int store_one(struct keeper *k, struct kept *it, char *const *outputs, size_t n)
+{
+	int err = store_insert(k->store, &it->row);
+
+	if (err)
+		return err; /* 1: there already (a restart saw the same event), left as it is */
+	for (size_t i = 0; i < n && !err && !is_muted(it); i++)
+		err =
+		    store_outbox_add(k->store, &(struct store_delivery){ .finding_id = it->row.id,
+									 .output = outputs[i],
+									 .state = STORE_PENDING });
+	for (struct record *r = it->answers; r && err >= 0; r = r->next)
+		err = store_outbox_update(k->store, &r->d);
+	/* An answer from an output that is no longer configured has no row: nothing to keep */
+	return err == -ENOENT || err == 1 ? 0 : err;
+}
+
+/* The outputs as they are now, for one batch (the names stay valid: only this thread frees) */
+static size_t outputs_now(struct keeper *k, char **names)
+{
+	size_t n;
+
+	pthread_mutex_lock(&k->lock);
+	n = k->n_outputs;
+	for (size_t i = 0; i < n; i++)
+		names[i] = strdup(k->outputs[i]);
+	pthread_mutex_unlock(&k->lock);
+	for (size_t i = 0; i < n; i++)
+		if (!names[i])
+			names[i] = "";
+	return n;
+}
+
+static void outputs_release(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i][0])
+			free(names[i]);
+}
+
+/* Store the list in one transaction: each finding's answer in its `stored` */
+static void store_batch(struct keeper *k, struct kept *list)
+{
+	char *outputs[MAX_OUTPUTS];
+	size_t n = outputs_now(k, outputs);
 	int err = store_begin(k->store);
 
-	for (struct kept *it = batch; it; it = it->next) {
-		it->stored = err ? err : store_insert(k->store, &it->row);
+	for (struct kept *it = list; it; it = it->next) {
+		it->stored = err ? err : store_one(k, it, outputs, n);
 		/* SQLite may have ended the transaction itself: the rest are not attempted */
 		if (it->stored < 0 && !store_in_transaction(k->store))
 			err = it->stored;
 	}
-	if (err) {
+	outputs_release(outputs, n);
+	if (err)
 		store_rollback(k->store);
-	} else if ((err = store_commit(k->store)) == 0) {
+	else if ((err = store_commit(k->store)) == 0)
 		return;
-	}
 	/* Rolled back: nothing new is stored (what was there already still is) */
-	for (struct kept *it = batch; it; it = it->next)
+	for (struct kept *it = list; it; it = it->next)
 		if (it->stored == 0)
 			it->stored = err;
 }
 
-/* Note the written ones as written, in one transaction */
-static void note_written(struct keeper *k, struct kept *batch)
+static struct output_finding output_finding_of(const struct kept *it)
 {
-	bool any = false;
-	int err;
-
-	for (struct kept *it = batch; it && !any; it = it->next)
-		any = it->stored == 0 && it->row.delivered_ns;
-	if (!any)
-		return;
-	err = store_begin(k->store);
-	for (struct kept *it = batch; it && !err; it = it->next)
-		if (it->stored == 0 && it->row.delivered_ns)
-			err = store_mark_delivered(k->store, it->row.id, it->row.delivered_ns);
-	if (!err)
-		err = store_commit(k->store);
-	else
-		store_rollback(k->store);
-	if (err)
-		log_warn("cannot note %s findings as written (%s): they may be written again at "
-			 "the next start",
-			 batch->next ? "a batch of" : "the", strerror(-err));
+	return (struct output_finding){
+		.id = it->row.id,
+		.json = it->row.json,
+		.len = strlen(it->row.json),
+		.severity = it->row.severity,
+		.event_time_ns = it->row.event_time_ns,
+	};
 }
 
-/* Keep, tell, note told; then free the batch, or keep for the store what it refused */
+/* Hold a finding the store refused, if the memory bound allows: false when it is lost */
+static bool hold(struct keeper *k, struct kept *it)
+{
+	struct kept **tail = &k->unstored;
+
+	if (k->unstored_bytes + it->bytes > UNSTORED_MAX_BYTES)
+		return false;
+	while (*tail)
+		tail = &(*tail)->next;
+	it->next = NULL;
+	*tail = it;
+	k->unstored_bytes += it->bytes;
+	__atomic_add_fetch(&k->n_unstored, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* Keep the batch, then tell the lanes; hold what the store refused. */
 static void keep_and_tell(struct keeper *k, struct kept *batch, struct keeper_stats *st)
 {
 	struct kept *next;
+	bool any_stored = false;
 
 	store_batch(k, batch);
-	for (struct kept *it = batch; it; it = it->next) {
-		const char *id = it->row.id;
-		int err;
-
-		if (it->stored == 1) {
-			st->repeated++;
-			continue;
-		}
-		if (it->stored < 0)
-			log_error("cannot store finding %s now (%s): will retry", id,
-				  strerror(-it->stored));
-		if (strcmp(it->row.mute, "MUTED") == 0) {
-			st->muted++;
-			continue;
-		}
-		err = jsonl_output_write(k->jsonl, it->row.json, strlen(it->row.json));
-		if (err) {
-			log_error(
-			    "cannot write finding %s: %s; it will be written at the next start", id,
-			    strerror(-err));
-			st->failed++;
-		} else {
-			st->reported++;
-			it->row.delivered_ns = (int64_t)now_ns();
-		}
-	}
-	note_written(k, batch);
 	for (struct kept *it = batch; it; it = next) {
 		next = it->next;
-		if (it->stored >= 0) {
+		if (it->stored == 1) {
+			st->repeated++;
 			kept_free(it);
-		} else if (k->n_unstored >= MAX_UNSTORED) {
-			log_error("finding %s cannot be kept for the store: %s", it->row.id,
-				  it->row.delivered_ns ? "it is in the output only" : "it is lost");
+			continue;
+		}
+		if (is_muted(it))
+			st->muted++;
+		else
+			st->reported++;
+		if (it->stored == 0) {
+			any_stored = true;
 			kept_free(it);
-		} else {
-			it->next = k->unstored;
-			k->unstored = it;
-			k->n_unstored++;
+			continue;
+		}
+		log_error("cannot store finding %s now (%s): it is held in memory and delivered "
+			  "from there; the store is tried again every second",
+			  it->row.id, strerror(-it->stored));
+		if (!is_muted(it) && k->listener.refused) {
+			struct output_finding f = output_finding_of(it);
+
+			k->listener.refused(k->listener.ctx, &f);
+		}
+		if (!hold(k, it)) {
+			if (!k->lost_told)
+				log_error("findings held for the store reached %u MiB: finding %s "
+					  "and the next ones are not kept (outputs may still have "
+					  "them)",
+					  UNSTORED_MAX_BYTES >> 20, it->row.id);
+			k->lost_told = true;
+			st->lost++;
+			kept_free(it);
 		}
 	}
+	if (any_stored && k->listener.stored)
+		k->listener.stored(k->listener.ctx);
 }
 
-/* Try the store again with what it refused before. */
+/* Try the store again with what it refused before, oldest first, in one transaction. */
 static void store_retry(struct keeper *k)
 {
-	struct kept **link = &k->unstored;
+	struct kept *list = k->unstored, **link;
+	size_t stored = 0;
 
-	while (*link) {
+	if (!list)
+		return;
+	store_batch(k, list);
+	for (link = &k->unstored; *link;) {
 		struct kept *it = *link;
 
-		if (store_insert(k->store, &it->row) < 0) {
+		if (it->stored < 0) {
 			link = &it->next;
 			continue;
 		}
 		*link = it->next;
-		k->n_unstored--;
+		k->unstored_bytes -= it->bytes;
+		__atomic_sub_fetch(&k->n_unstored, 1, __ATOMIC_RELAXED);
+		stored++;
 		kept_free(it);
 	}
+	if (stored) {
+		log_info("stored %zu findings the store had refused", stored);
+		k->lost_told = false;
+		if (k->listener.stored)
+			k->listener.stored(k->listener.ctx);
+	}
+}
+
+/* An answer about a finding held in memory goes with it, to be written when it is stored */
+static bool attach_to_held(struct keeper *k, struct record *r)
+{
+	for (struct kept *it = k->unstored; it; it = it->next) {
+		if (strcmp(it->row.id, r->id) != 0)
+			continue;
+		r->next = it->answers;
+		it->answers = r;
+		return true;
+	}
+	return false;
+}
+
+/* Write the answers in one transaction; returns those the store refused (to try again). */
+static struct record *write_records(struct keeper *k, struct record *list)
+{
+	struct record *done = NULL, *next;
+	int err = store_begin(k->store);
+
+	for (struct record *r = list; r; r = next) {
+		next = r->next;
+		if (attach_to_held(k, r)) {
+			/* Kept with the finding: the lane may forget it */
+			if (r->done)
+				r->done(r->ctx, r->output, r->id);
+			r->done = NULL;
+			continue;
+		}
+		if (!err) {
+			int e = store_outbox_update(k->store, &r->d);
+
+			/* -ENOENT: pruned, or an output's row that never was: nothing to keep */
+			if (e && e != -ENOENT && !store_in_transaction(k->store))
+				err = e;
+		}
+		r->next = done;
+		done = r;
+	}
+	if (!err)
+		err = store_commit(k->store);
+	else
+		store_rollback(k->store);
+	if (err) {
+		if (!k->records_failing)
+			log_warn("cannot write the outputs' answers to the store (%s): trying "
+				 "again every second",
+				 strerror(-err));
+		k->records_failing = true;
+		return done;
+	}
+	k->records_failing = false;
+	for (struct record *r = done; r; r = next) {
+		next = r->next;
+		record_finish(r);
+	}
+	return NULL;
 }
 
 /* Write the notes taken under lock: the gaps, then the last sign of life, in one transaction */
@@ -250,10 +421,48 @@ static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n
 		k->alive_failing = err != 0;
 }
 
+static void prune(struct keeper *k, int days, struct keeper_stats *st)
+{
+	char *outputs[MAX_OUTPUTS];
+	size_t n = outputs_now(k, outputs);
+	uint64_t deleted = 0;
+	int err = store_prune(k->store, now_ns() - days * NS_PER_DAY, (const char *const *)outputs,
+			      n, &deleted);
+
+	outputs_release(outputs, n);
+	if (err)
+		log_warn("retention: cannot prune the store now (%s): trying again in an hour",
+			 strerror(-err));
+	else if (deleted)
+		log_info("retention: deleted %llu findings older than %d days that every "
+			 "output has delivered",
+			 (unsigned long long)deleted, days);
+	st->pruned += deleted;
+}
+
+/* Records the keeper gave up on: the lanes forget them (the rows stay pending) */
+static void records_give_up(struct record *list)
+{
+	for (struct record *next; list; list = next) {
+		next = list->next;
+		record_finish(list);
+	}
+}
+
+static void stats_add(struct keeper_stats *to, const struct keeper_stats *st)
+{
+	to->reported += st->reported;
+	to->muted += st->muted;
+	to->repeated += st->repeated;
+	to->lost += st->lost;
+	to->pruned += st->pruned;
+}
+
 static void *keeper_main(void *arg)
 {
 	struct keeper *k = arg;
-	struct timespec next_retry = { 0 };
+	struct record *retry_records = NULL;
+	time_t next_retry = 0, next_prune = 0;
 
 	pthread_mutex_lock(&k->lock);
 	for (;;) {
@@ -262,13 +471,29 @@ static void *keeper_main(void *arg)
 		struct timespec now;
 		size_t n = 1;
 
-		/* What the store refused, once a second, however busy the keeper is */
 		clock_gettime(CLOCK_REALTIME, &now);
-		if (k->unstored && now.tv_sec >= next_retry.tv_sec) {
+		/* What the store refused, once a second, however busy the keeper is */
+		if ((k->unstored || retry_records) && now.tv_sec >= next_retry) {
+			struct record *again = retry_records;
+
+			retry_records = NULL;
 			pthread_mutex_unlock(&k->lock);
 			store_retry(k);
+			if (again)
+				retry_records = write_records(k, again);
 			pthread_mutex_lock(&k->lock);
-			next_retry.tv_sec = now.tv_sec + RETRY_PERIOD_S;
+			next_retry = now.tv_sec + RETRY_PERIOD_S;
+		}
+		if (k->prune_due || (k->retention_days && now.tv_sec >= next_prune)) {
+			int days = k->retention_days;
+
+			k->prune_due = false;
+			next_prune = now.tv_sec + PRUNE_PERIOD_S;
+			if (days) {
+				pthread_mutex_unlock(&k->lock);
+				prune(k, days, &st);
+				pthread_mutex_lock(&k->lock);
+			}
 		}
 		if (k->alive_pending || k->n_gaps) {
 			struct store_gap gaps[MAX_GAPS];
@@ -287,11 +512,29 @@ static void *keeper_main(void *arg)
 			pthread_cond_broadcast(&k->idle);
 			continue;
 		}
+		if (k->records) {
+			struct record *list = k->records, *refused, **end;
+
+			k->records = k->records_tail = NULL;
+			k->n_records = 0;
+			k->busy = true;
+			pthread_mutex_unlock(&k->lock);
+			refused = write_records(k, list);
+			/* Kept for the next try, up to a bound: past it, delivered again later */
+			for (end = &retry_records; *end; end = &(*end)->next)
+				;
+			*end = refused;
+			pthread_mutex_lock(&k->lock);
+			k->busy = false;
+			pthread_cond_broadcast(&k->idle);
+			continue;
+		}
 		if (!k->head) {
 			struct timespec until = { .tv_sec = now.tv_sec + RETRY_PERIOD_S };
 
 			if (k->stopping)
 				break;
+			stats_add(&k->stats, &st);
 			pthread_cond_timedwait(&k->wake, &k->lock, &until);
 			continue;
 		}
@@ -306,30 +549,16 @@ static void *keeper_main(void *arg)
 		pthread_mutex_unlock(&k->lock);
 		keep_and_tell(k, batch, &st);
 		pthread_mutex_lock(&k->lock);
-		k->stats.reported += st.reported;
-		k->stats.muted += st.muted;
-		k->stats.repeated += st.repeated;
-		k->stats.failed += st.failed;
+		stats_add(&k->stats, &st);
 		k->busy = false;
 		pthread_cond_broadcast(&k->idle);
 	}
 	pthread_mutex_unlock(&k->lock);
+	records_give_up(retry_records);
 	return NULL;
 }
 
-/* Findings stored by an earlier run but never written: write them now, oldest first. */
-static int resend_one(const struct store_row *r, void *ctx)
-{
-	struct keeper *k = ctx;
-
-	if (jsonl_output_write(k->jsonl, r->json, strlen(r->json)))
-		return -EIO;
-	store_mark_delivered(k->store, r->id, (int64_t)now_ns());
-	k->stats.resent++;
-	return 0;
-}
-
-int keeper_new(struct keeper **ret, struct store *store, struct jsonl_output *jsonl)
+int keeper_new(struct keeper **ret, struct store *store)
 {
 	struct keeper *k = calloc(1, sizeof(*k));
 	sigset_t all, old;
@@ -338,15 +567,9 @@ int keeper_new(struct keeper **ret, struct store *store, struct jsonl_output *js
 	if (!k)
 		return -ENOMEM;
 	k->store = store;
-	k->jsonl = jsonl;
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_cond_init(&k->wake, NULL);
 	pthread_cond_init(&k->idle, NULL);
-	if (store_undelivered(store, resend_one, k) < 0)
-		log_error("cannot write the findings an earlier run stored but never wrote");
-	if (k->stats.resent)
-		log_info("wrote %llu findings an earlier run stored but never wrote",
-			 (unsigned long long)k->stats.resent);
 	/* Signals are the main thread's */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -361,6 +584,40 @@ int keeper_new(struct keeper **ret, struct store *store, struct jsonl_output *js
 	return 0;
 }
 
+void keeper_listen(struct keeper *k, const struct keeper_listener *l)
+{
+	pthread_mutex_lock(&k->lock);
+	k->listener = *l;
+	pthread_mutex_unlock(&k->lock);
+}
+
+void keeper_set_outputs(struct keeper *k, const char *const *names, size_t n)
+{
+	char *copies[MAX_OUTPUTS] = { 0 };
+
+	if (n > MAX_OUTPUTS)
+		n = MAX_OUTPUTS;
+	for (size_t i = 0; i < n; i++)
+		copies[i] = strdup(names[i]);
+	pthread_mutex_lock(&k->lock);
+	for (size_t i = 0; i < k->n_outputs; i++)
+		free(k->outputs[i]);
+	k->n_outputs = 0;
+	for (size_t i = 0; i < n; i++)
+		if (copies[i])
+			k->outputs[k->n_outputs++] = copies[i];
+	pthread_mutex_unlock(&k->lock);
+}
+
+void keeper_set_retention(struct keeper *k, int days)
+{
+	pthread_mutex_lock(&k->lock);
+	k->prune_due = days != k->retention_days || days;
+	k->retention_days = days;
+	pthread_cond_signal(&k->wake);
+	pthread_mutex_unlock(&k->lock);
+}
+
 int keeper_submit(struct keeper *k, const struct store_finding *row)
 {
 	struct kept *it = kept_new(row);
@@ -368,7 +625,7 @@ int keeper_submit(struct keeper *k, const struct store_finding *row)
 	if (!it) {
 		log_error("out of memory: finding %s is lost", row->id);
 		pthread_mutex_lock(&k->lock);
-		k->stats.failed++;
+		k->stats.lost++;
 		pthread_mutex_unlock(&k->lock);
 		return -ENOMEM;
 	}
@@ -381,6 +638,49 @@ int keeper_submit(struct keeper *k, const struct store_finding *row)
 	pthread_cond_signal(&k->wake);
 	pthread_mutex_unlock(&k->lock);
 	return 0;
+}
+
+void keeper_record(struct keeper *k, const struct store_delivery *d, keeper_done_fn done, void *ctx)
+{
+	struct record *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->id = strdup(d->finding_id);
+		r->output = strdup(d->output);
+		r->error = strdup(d->last_error ? d->last_error : "");
+	}
+	if (!r || !r->id || !r->output || !r->error) {
+		record_free(r);
+		log_error("out of memory: %s's answer about finding %s is not kept (it will be "
+			  "delivered again)",
+			  d->output, d->finding_id);
+		if (done)
+			done(ctx, d->output, d->finding_id);
+		return;
+	}
+	r->d = *d;
+	r->d.finding_id = r->id;
+	r->d.output = r->output;
+	r->d.last_error = r->error;
+	r->done = done;
+	r->ctx = ctx;
+	pthread_mutex_lock(&k->lock);
+	if (k->n_records >= RECORDS_MAX) {
+		pthread_mutex_unlock(&k->lock);
+		log_warn("too many answers wait for the store: %s's about %s is not kept (it will "
+			 "be delivered again)",
+			 d->output, d->finding_id);
+		record_finish(r);
+		return;
+	}
+	if (k->records_tail)
+		k->records_tail->next = r;
+	else
+		k->records = r;
+	k->records_tail = r;
+	k->n_records++;
+	pthread_cond_signal(&k->wake);
+	pthread_mutex_unlock(&k->lock);
 }
 
 void keeper_note_alive(struct keeper *k, int64_t time_ns, bool stopped)
@@ -407,7 +707,7 @@ void keeper_note_gap(struct keeper *k, const struct store_gap *gap)
 void keeper_drain(struct keeper *k)
 {
 	pthread_mutex_lock(&k->lock);
-	while (k->head || k->busy || k->alive_pending || k->n_gaps)
+	while (k->head || k->records || k->busy || k->alive_pending || k->n_gaps)
 		pthread_cond_wait(&k->idle, &k->lock);
 	pthread_mutex_unlock(&k->lock);
 }
@@ -417,6 +717,7 @@ void keeper_stats(struct keeper *k, struct keeper_stats *ret)
 	pthread_mutex_lock(&k->lock);
 	*ret = k->stats;
 	pthread_mutex_unlock(&k->lock);
+	ret->unstored = __atomic_load_n(&k->n_unstored, __ATOMIC_RELAXED);
 }
 
 void keeper_free(struct keeper *k)
@@ -432,11 +733,15 @@ void keeper_free(struct keeper *k)
 		pthread_join(k->thread, NULL);
 	}
 	if (k->unstored) {
+		size_t left = 0;
+
 		store_retry(k);
-		if (k->n_unstored)
-			log_error("%zu findings could not be stored; they were written to the "
-				  "outputs only",
-				  k->n_unstored);
+		for (struct kept *it = k->unstored; it; it = it->next)
+			left++;
+		if (left)
+			log_error("%zu findings could not be stored; they reached the outputs "
+				  "from memory only",
+				  left);
 	}
 	while (k->unstored) {
 		struct kept *it = k->unstored;
@@ -444,6 +749,9 @@ void keeper_free(struct keeper *k)
 		k->unstored = it->next;
 		kept_free(it);
 	}
+	records_give_up(k->records);
+	for (size_t i = 0; i < k->n_outputs; i++)
+		free(k->outputs[i]);
 	pthread_cond_destroy(&k->wake);
 	pthread_cond_destroy(&k->idle);
 	pthread_mutex_destroy(&k->lock);

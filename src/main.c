@@ -33,7 +33,7 @@
 #define COUNTERS_PERIOD_MS 1000
 #define SWEEP_PERIOD_MS	   30000
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested, reopen_requested;
 
 static const char usage[] =
     "Usage: sowatch run [--source ebpf|gvisor|ebpf,gvisor] [--gvisor-socket PATH]\n"
@@ -77,7 +77,78 @@ static const char usage[] =
 
 static void on_signal(int sig)
 {
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		reopen_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+/*
+ * Only SIGINT and SIGTERM stop sowatch (with its summary); SIGHUP reloads the configuration and
+ * SIGUSR1 reopens file outputs. Every other signal whose default would end the process is
+ * ignored: a stray SIGPIPE, SIGALRM or SIGUSR2 from anyone allowed to signal us must not
+ * blind the sensor. Faults (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS) keep
+ * their default: ignoring a real one would loop, and a crash must end in a core and a restart.
+ */
+static void signals_setup(void)
+{
+	static const int ignored[] = { SIGPIPE, SIGALRM, SIGUSR2, SIGQUIT, SIGVTALRM, SIGPROF,
+				       SIGIO,	SIGPWR,	 SIGXCPU, SIGXFSZ, SIGSTKFLT };
+	/* No SA_RESTART: a signal must interrupt the wait. */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		signal(ignored[i], SIG_IGN);
+	for (int sig = SIGRTMIN; sig <= SIGRTMAX; sig++)
+		signal(sig, SIG_IGN);
+}
+
+/* Whether changing these needs a restart: said when a reload finds them changed */
+static void reload_warn_fixed(const struct config *old, const struct config *new)
+{
+	if (strcmp(old->store_path, new->store_path) != 0)
+		log_warn("reload: store.path changed: it applies at the next start");
+	if (strcmp(old->metrics_listen, new->metrics_listen) != 0)
+		log_warn("reload: metrics.listen changed: it applies at the next start");
+	if (strcmp(old->enforce_mode, new->enforce_mode) != 0 ||
+	    strcmp(old->enforce_where, new->enforce_where) != 0 ||
+	    strcmp(old->enforce_severity, new->enforce_severity) != 0)
+		log_warn("reload: enforce changed: it applies at the next start");
+	if (memcmp(&old->resource, &new->resource, sizeof(old->resource)) != 0)
+		log_warn("reload: resource changed: it applies at the next start");
+}
+
+/*
+ * SIGHUP: read the configuration again. Rules, outputs and retention change at once; a file
+ * that does not load is refused with its one-line error, and the one in force stays.
+ */
+static void reload(struct pipeline *pl, const char *path, struct config **cfg)
+{
+	struct config *next = calloc(1, sizeof(*next));
+	const char *error = "out of memory";
+	int err = next ? config_load(next, path, &error) : -ENOMEM;
+
+	if (!err)
+		err = pipeline_reconfigure(pl, next, &error);
+	if (err) {
+		log_error("reload refused, the configuration in force stays: %s", error);
+		config_free(next);
+		free(next);
+		return;
+	}
+	reload_warn_fixed(*cfg, next);
+	config_free(*cfg);
+	free(*cfg);
+	*cfg = next;
+	log_info("configuration reloaded from %s: %zu allow rules, %zu mute rules",
+		 path ? path : CONFIG_DEFAULT_PATH, next->n_allow, next->n_mute);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -200,11 +271,11 @@ static void log_stop_summary(struct pipeline *pl, uint64_t dropped)
 
 	pipeline_stats(pl, &st);
 	log_info("stopping: %llu findings reported, %llu muted, %llu allowed by rules, %llu seen "
-		 "before a restart, %llu resent from the store, %llu failed; %llu events "
-		 "dropped",
+		 "before a restart, %llu lost; %llu deliveries still pending (kept in the store "
+		 "for the next run); %llu events dropped",
 		 (unsigned long long)st.reported, (unsigned long long)st.muted,
 		 (unsigned long long)st.allowed, (unsigned long long)st.repeated,
-		 (unsigned long long)st.resent, (unsigned long long)st.failed,
+		 (unsigned long long)st.lost, (unsigned long long)st.pending,
 		 (unsigned long long)dropped);
 	hashing_stats(&hs);
 	log_info("hashing: %llu MiB hashed, %llu digests reused, %llu files left unhashed by a "
@@ -403,9 +474,8 @@ static int cmd_run(int argc, char **argv)
 	struct pipeline_options opts = { .jsonl_path = NULL };
 	struct sources srcs = { .want_ebpf = true, .gvisor_socket = GVISOR_DEFAULT_SOCKET };
 	const char *config_path = NULL, *error = "";
-	struct config cfg = { 0 };
+	struct config *cfg = calloc(1, sizeof(*cfg));
 	struct pipeline *pl = NULL;
-	struct sigaction sa = { .sa_handler = on_signal };
 	uint64_t last_check = 0, last_sweep = monotonic_ms(), last_dropped = 0;
 	uint64_t last_heartbeat, last_progress;
 	bool busy = false; /* the last wait handled eBPF records */
@@ -451,26 +521,27 @@ static int cmd_run(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("run: unexpected argument '%s'", argv[optind]);
 
-	err = config_load(&cfg, config_path, &error);
+	err = cfg ? config_load(cfg, config_path, &error) : -ENOMEM;
 	if (err) {
 		fprintf(stderr, "sowatch: %s\n", error);
+		config_free(cfg);
+		free(cfg);
 		return 1;
 	}
-	opts.resource = cfg.resource;
-	srcs.enforce.kill = strcmp(cfg.enforce_mode, "kill") == 0;
-	srcs.enforce.where = strcmp(cfg.enforce_where, "containers") == 0 ? SW_ENFORCE_CONTAINERS
-			     : strcmp(cfg.enforce_where, "host") == 0	  ? SW_ENFORCE_HOST
-									  : SW_ENFORCE_ALL;
-	srcs.enforce.added_libraries = strcmp(cfg.enforce_severity, "low") == 0;
-	if (!opts.jsonl_path)
-		opts.jsonl_path = cfg.jsonl_path[0] ? cfg.jsonl_path : "-";
+	opts.resource = cfg->resource;
+	srcs.enforce.kill = strcmp(cfg->enforce_mode, "kill") == 0;
+	srcs.enforce.where = strcmp(cfg->enforce_where, "containers") == 0 ? SW_ENFORCE_CONTAINERS
+			     : strcmp(cfg->enforce_where, "host") == 0	   ? SW_ENFORCE_HOST
+									   : SW_ENFORCE_ALL;
+	srcs.enforce.added_libraries = strcmp(cfg->enforce_severity, "low") == 0;
 	if (!opts.store_path)
-		opts.store_path = cfg.store_path[0] ? cfg.store_path : STORE_DEFAULT_PATH;
-	opts.config = &cfg;
+		opts.store_path = cfg->store_path[0] ? cfg->store_path : STORE_DEFAULT_PATH;
+	opts.config = cfg;
 	if (geteuid() != 0) {
 		fprintf(stderr, "sowatch: run needs root (to load BPF programs and read other "
 				"processes' files)\n");
-		config_free(&cfg);
+		config_free(cfg);
+		free(cfg);
 		return 1;
 	}
 
@@ -501,10 +572,7 @@ static int cmd_run(int argc, char **argv)
 	 */
 	malloc_trim(0);
 
-	/* No SA_RESTART: a signal must interrupt the wait. */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	signals_setup();
 	pipeline_note_start(pl, realtime_ns());
 	last_heartbeat = last_progress = monotonic_ms();
 	fprintf(stderr, "sowatch: ready\n");
@@ -544,6 +612,15 @@ static int cmd_run(int argc, char **argv)
 			gvisor_check(&srcs);
 			last_check = now;
 		}
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(pl, config_path, &cfg);
+		}
+		if (reopen_requested) {
+			reopen_requested = 0;
+			pipeline_reopen(pl);
+			log_info("file outputs reopened (SIGUSR1)");
+		}
 		if (now - last_sweep >= SWEEP_PERIOD_MS) {
 			pipeline_sweep(pl);
 			last_sweep = now;
@@ -565,7 +642,8 @@ out:
 		close(epfd);
 	sources_close(&srcs);
 	pipeline_free(pl);
-	config_free(&cfg);
+	config_free(cfg);
+	free(cfg);
 	return status;
 }
 

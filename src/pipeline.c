@@ -2,6 +2,8 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +18,20 @@
 #include "findings/rules.h"
 #include "findings/workers.h"
 #include "keeper.h"
-#include "outputs/jsonl.h"
+#include "metrics.h"
+#include "outputs/delivery.h"
+#include "outputs/outputs.h"
 #include "proc/container.h"
 #include "proc/proctable.h"
 #include "store/store.h"
 #include "util/log.h"
 
 #define FINDING_WORKERS 2
+/* How long the keeper waits for a store lock someone else holds before holding findings in
+ * memory and handing them to the outputs from there */
+#define STORE_WRITE_WAIT_MS 100
+/* At a stop, how long outputs get to deliver what is pending (the rest waits in the store) */
+#define FLUSH_DELIVERY_MS 3000
 /* A user with this many findings waiting: the next ones are not hashed (no file kept open) */
 #define MAX_HASHED_JOBS_PER_USER 256
 
@@ -30,12 +39,19 @@ struct pipeline {
 	struct proctable *pt;
 	struct finding_workers *workers;
 	struct keeper *keeper;
+	struct delivery *delivery;
 	struct trust_policy trust;
 	struct openssl_detector *openssl;
 	struct added_library_detector *added_library;
-	struct jsonl_output *jsonl;
 	struct store *store;
+	/* Rules; replaced by a reload while workers read them */
+	pthread_rwlock_t config_lock;
 	const struct config *config;
+	char jsonl_override[PATH_MAX]; /* run --jsonl: wins over the configuration's; "" none */
+	/* sowatch_findings_total, by category, severity and outcome */
+	pthread_mutex_t tally_lock;
+	struct metrics_findings tally[METRICS_MAX_FINDING_SERIES];
+	size_t n_tally;
 	struct finding_resource resource;
 	struct pipeline_watchers watchers;
 	uint64_t event_drops;	     /* the most any event said its source lost before it */
@@ -43,6 +59,7 @@ struct pipeline {
 	struct sensor_gap last_gap;  /* the most recent time sowatch was not watching */
 	uint64_t allowed;	     /* atomic: findings an allow rule dropped */
 	uint64_t unserialized;	     /* atomic: findings lost before the keeper (out of memory) */
+	uint64_t left_pending;	     /* findings still pending for an output at the stop */
 };
 
 static uint64_t now_ns(void)
@@ -87,6 +104,27 @@ static struct store_finding store_row(const struct finding *f, const struct cont
 	};
 }
 
+/* Counts a finding for sowatch_findings_total; category and severity are static strings. */
+static void tally(struct pipeline *pl, const char *category, const char *severity,
+		  const char *outcome)
+{
+	size_t i;
+
+	pthread_mutex_lock(&pl->tally_lock);
+	for (i = 0; i < pl->n_tally; i++)
+		if (strcmp(pl->tally[i].category, category) == 0 &&
+		    strcmp(pl->tally[i].severity, severity) == 0 &&
+		    strcmp(pl->tally[i].outcome, outcome) == 0)
+			break;
+	if (i == pl->n_tally && i < METRICS_MAX_FINDING_SERIES)
+		pl->tally[pl->n_tally++] = (struct metrics_findings){ .category = category,
+								      .severity = severity,
+								      .outcome = outcome };
+	if (i < pl->n_tally)
+		pl->tally[i].count++;
+	pthread_mutex_unlock(&pl->tally_lock);
+}
+
 /* On a finding worker: hash the finding's files, then keep it and tell it. */
 static void deliver(struct finding_job *job, void *ctx)
 {
@@ -95,6 +133,7 @@ static void deliver(struct finding_job *job, void *ctx)
 	struct strbuf line = STRBUF_INIT;
 	struct container_info ctr_storage, *ctr = NULL;
 	struct rule_subject subject;
+	bool allowed, muted;
 	char id[33];
 	int err;
 
@@ -111,12 +150,19 @@ static void deliver(struct finding_job *job, void *ctx)
 		.namespace = ctr ? ctr->namespace : NULL,
 		.category = f->kind->category,
 	};
-	if (rules_find(pl->config->allow, pl->config->n_allow, &subject)) {
+	pthread_rwlock_rdlock(&pl->config_lock);
+	allowed = rules_find(pl->config->allow, pl->config->n_allow, &subject) != NULL;
+	muted = !allowed && rules_find(pl->config->mute, pl->config->n_mute, &subject);
+	pthread_rwlock_unlock(&pl->config_lock);
+	tally(pl, f->kind->category, f->severity,
+	      allowed ? "allowed"
+	      : muted ? "muted"
+		      : "reported");
+	if (allowed) {
 		__atomic_add_fetch(&pl->allowed, 1, __ATOMIC_RELAXED);
 		goto out;
 	}
-	f->mute =
-	    rules_find(pl->config->mute, pl->config->n_mute, &subject) ? "MUTED" : "UNDEFINED";
+	f->mute = muted ? "MUTED" : "UNDEFINED";
 	f->create_time_ns = now_ns();
 	err = finding_to_json(f, &pl->resource, ctr, &line);
 	if (!err) {
@@ -196,6 +242,53 @@ static int trust_identity_setup(struct trust_policy *tp)
 	return trust_identity_new(&tp->identity, "/var/lib/dpkg/info", dirs);
 }
 
+static void findings_stored(void *ctx)
+{
+	struct pipeline *pl = ctx;
+
+	delivery_wake(pl->delivery);
+}
+
+static void finding_refused(void *ctx, const struct output_finding *f)
+{
+	struct pipeline *pl = ctx;
+
+	delivery_hold(pl->delivery, f);
+}
+
+/* Outputs and retention from cfg; the rules are read from it by the workers from now on. */
+static int pipeline_configure(struct pipeline *pl, const struct config *cfg, const char **ret_error)
+{
+	static char error[PATH_MAX + 512];
+	struct output *outs[OUTPUTS_MAX];
+	size_t n = 0;
+	const char *jsonl = pl->jsonl_override[0] ? pl->jsonl_override
+			    : cfg->jsonl_path[0]  ? cfg->jsonl_path
+						  : "-";
+	int err = outputs_from_config(cfg, jsonl, outs, &n, error, sizeof(error));
+
+	if (err) {
+		*ret_error = error;
+		return err;
+	}
+	pthread_rwlock_wrlock(&pl->config_lock);
+	pl->config = cfg;
+	pthread_rwlock_unlock(&pl->config_lock);
+	delivery_set_outputs(pl->delivery, outs, n);
+	keeper_set_retention(pl->keeper, cfg->retention_days);
+	return 0;
+}
+
+int pipeline_reconfigure(struct pipeline *pl, const struct config *cfg, const char **ret_error)
+{
+	return pipeline_configure(pl, cfg, ret_error);
+}
+
+void pipeline_reopen(struct pipeline *pl)
+{
+	delivery_reopen(pl->delivery);
+}
+
 int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, const char **ret_error)
 {
 	struct pipeline *pl = calloc(1, sizeof(*pl));
@@ -204,8 +297,11 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 
 	if (!pl)
 		return -ENOMEM;
+	pthread_rwlock_init(&pl->config_lock, NULL);
+	pthread_mutex_init(&pl->tally_lock, NULL);
 	pl->resource = opts->resource;
-	pl->config = opts->config;
+	if (opts->jsonl_path)
+		snprintf(pl->jsonl_override, sizeof(pl->jsonl_override), "%s", opts->jsonl_path);
 	err = trust_policy_init(&pl->trust);
 	if (err) {
 		*ret_error = "cannot learn OpenSSL's module directories from libcrypto";
@@ -224,9 +320,8 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 	err = store_open(&pl->store, opts->store_path, false, ret_error);
 	if (err)
 		goto err_free;
-	err = jsonl_output_open(&pl->jsonl, opts->jsonl_path, ret_error);
-	if (err)
-		goto err_free;
+	/* Held findings go to the outputs at once: a lock someone holds is not waited for long */
+	store_set_busy_timeout(pl->store, STORE_WRITE_WAIT_MS);
 	env = (struct detector_env){
 		.pt = pl->pt,
 		.trust = &pl->trust,
@@ -235,11 +330,22 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 		.watch_process = watch_process,
 		.ctx = pl,
 	};
-	err = keeper_new(&pl->keeper, pl->store, pl->jsonl);
+	err = keeper_new(&pl->keeper, pl->store);
 	if (err) {
 		*ret_error = "cannot start the keeper of the store";
 		goto err_free;
 	}
+	err = delivery_new(&pl->delivery, opts->store_path, pl->keeper);
+	if (err) {
+		*ret_error = "cannot start the delivery of findings";
+		goto err_free;
+	}
+	keeper_listen(pl->keeper, &(struct keeper_listener){ .stored = findings_stored,
+							     .refused = finding_refused,
+							     .ctx = pl });
+	err = pipeline_configure(pl, opts->config, ret_error);
+	if (err)
+		goto err_free;
 	err = finding_workers_new(&pl->workers, FINDING_WORKERS, deliver, pl);
 	if (err) {
 		*ret_error = "cannot start the finding workers";
@@ -347,6 +453,8 @@ void pipeline_flush(struct pipeline *pl)
 	proctable_for_each(pl->pt, flush_process, pl);
 	finding_workers_drain(pl->workers);
 	keeper_drain(pl->keeper);
+	pl->left_pending = delivery_drain(pl->delivery, FLUSH_DELIVERY_MS);
+	keeper_drain(pl->keeper); /* the answers of the last deliveries */
 }
 
 void pipeline_sweep(struct pipeline *pl)
@@ -421,9 +529,24 @@ void pipeline_stats(struct pipeline *pl, struct pipeline_stats *ret)
 		.muted = ks.muted,
 		.allowed = __atomic_load_n(&pl->allowed, __ATOMIC_RELAXED),
 		.repeated = ks.repeated,
-		.failed = ks.failed + __atomic_load_n(&pl->unserialized, __ATOMIC_RELAXED),
-		.resent = ks.resent,
+		.lost = ks.lost + __atomic_load_n(&pl->unserialized, __ATOMIC_RELAXED),
+		.unstored = ks.unstored,
+		.pending = pl->left_pending,
 	};
+}
+
+void pipeline_metrics(struct pipeline *pl, struct metrics_snapshot *s)
+{
+	struct pipeline_stats st;
+
+	pthread_mutex_lock(&pl->tally_lock);
+	memcpy(s->findings, pl->tally, pl->n_tally * sizeof(pl->tally[0]));
+	s->n_findings = pl->n_tally;
+	pthread_mutex_unlock(&pl->tally_lock);
+	s->n_outputs = delivery_stats(pl->delivery, s->outputs, METRICS_MAX_OUTPUTS);
+	pipeline_stats(pl, &st);
+	s->findings_unstored = st.unstored;
+	s->findings_lost = st.lost;
 }
 
 void pipeline_free(struct pipeline *pl)
@@ -435,9 +558,12 @@ void pipeline_free(struct pipeline *pl)
 	openssl_detector_free(pl->openssl);
 	added_library_detector_free(pl->added_library);
 	trust_identity_free(pl->trust.identity);
+	/* Lanes first: their last answers go to the keeper, which writes them as it stops */
+	delivery_free(pl->delivery);
 	keeper_free(pl->keeper);
-	jsonl_output_close(pl->jsonl);
 	store_close(pl->store);
+	pthread_rwlock_destroy(&pl->config_lock);
+	pthread_mutex_destroy(&pl->tally_lock);
 	proctable_free(pl->pt);
 	free(pl);
 }

@@ -17,10 +17,11 @@ struct config;
 struct trust_policy;
 
 struct pipeline_options {
-	const char *jsonl_path; /* "-" for stdout */
+	const char *jsonl_path; /* run --jsonl ("-": stdout), over the configuration's; or NULL */
 	const char *store_path; /* the SQLite findings store */
 	struct finding_resource resource;
-	const struct config *config; /* allow and mute rules; must outlive the pipeline */
+	/* Rules, outputs, retention; must stay until the pipeline is freed or reconfigured */
+	const struct config *config;
 };
 
 /* Sources can be asked to look closer at what a detector learnt. */
@@ -34,6 +35,15 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts,
 		 const char **ret_error);
 /* The trust policy the detectors use (for a source that enforces it in the kernel). */
 const struct trust_policy *pipeline_trust(const struct pipeline *pl);
+/*
+ * A reload (SIGHUP): cfg's rules, outputs and retention from now on. Outputs whose settings did
+ * not change go on untouched. cfg must stay until the next reconfigure or the free; the old
+ * one may be freed once this returns 0. On error (an output that cannot be made) nothing
+ * changes: -errno and one line in *ret_error.
+ */
+int pipeline_reconfigure(struct pipeline *pl, const struct config *cfg, const char **ret_error);
+/* SIGUSR1: file outputs are opened again at their next finding (log rotation). */
+void pipeline_reopen(struct pipeline *pl);
 /* Learn the host's OpenSSL binaries and its processes; call once the sources run. */
 void pipeline_start(struct pipeline *pl, const struct pipeline_watchers *watchers);
 /*
@@ -67,14 +77,18 @@ void pipeline_note_heartbeat(struct pipeline *pl, uint64_t now_ns);
 void pipeline_note_stop(struct pipeline *pl, uint64_t now_ns);
 /* What happened to the findings so far, for the log. */
 struct pipeline_stats {
-	uint64_t reported; /* stored and written to the outputs */
-	uint64_t muted;	   /* stored, marked muted, not written */
+	uint64_t reported; /* stored and handed to the outputs */
+	uint64_t muted;	   /* stored, marked muted, not handed to the outputs */
 	uint64_t allowed;  /* matched an allow rule: dropped */
-	uint64_t repeated; /* already in the store (seen before a restart): not written again */
-	uint64_t failed;   /* could not be written (kept, written at the next start) */
-	uint64_t resent;   /* stored by an earlier run but never written: written at start */
+	uint64_t repeated; /* already in the store (seen before a restart): not handed again */
+	uint64_t lost;	   /* could not be kept (out of memory, memory bound) */
+	uint64_t unstored; /* held in memory now: the store refuses them for the moment */
+	uint64_t pending;  /* after pipeline_flush(): still owed by an output (kept in the store) */
 };
 void pipeline_stats(struct pipeline *pl, struct pipeline_stats *ret);
+struct metrics_snapshot;
+/* The findings' and outputs' figures of a metrics snapshot. */
+void pipeline_metrics(struct pipeline *pl, struct metrics_snapshot *s);
 void pipeline_free(struct pipeline *pl);
 
 #endif

@@ -46,8 +46,8 @@ struct output_ops {
 	 * timeout, and returns OUTPUT_RETRY soon (within about a second) once *stopping becomes
 	 * non-zero. Fills every field of *res.
 	 */
-	void (*send)(struct output *out, const struct output_finding *f, const volatile int *stopping,
-		     struct output_result *res);
+	void (*send)(struct output *out, const struct output_finding *f,
+		     const volatile int *stopping, struct output_result *res);
 	/* SIGUSR1 (log rotation): close files now, open them again at the next send. May be NULL. */
 	void (*reopen)(struct output *out);
 	void (*free)(struct output *out);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "store/store.h"
+#include "store/store_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -73,6 +74,32 @@ static const char *const migrations[] = {
 	"  clean_stop INTEGER NOT NULL DEFAULT 0 CHECK (clean_stop IN (0, 1))"
 	") STRICT;"
 	"CREATE INDEX sensor_gaps_to ON sensor_gaps (to_ns);",
+	/*
+	 * 4: the store becomes the outbox. Each output configured when a finding is stored gets a
+	 * row: pending until that output took the whole finding (delivered) or answered that it
+	 * never will (failed). seq orders deliveries (the finding's rowid). A finding written out
+	 * by version 3 (delivered_ns set) counts as delivered by the jsonl output, one still
+	 * waiting as pending there, and the column goes.
+	 */
+	"CREATE TABLE deliveries ("
+	"  finding_id TEXT NOT NULL,"
+	"  output TEXT NOT NULL,"
+	"  seq INTEGER NOT NULL,"
+	"  state TEXT NOT NULL DEFAULT 'pending'"
+	"    CHECK (state IN ('pending', 'delivered', 'failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try_ns INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '',"
+	"  done_ns INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY (finding_id, output)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE INDEX deliveries_pending ON deliveries (output, seq) WHERE state = 'pending';"
+	"INSERT INTO deliveries (finding_id, output, seq, state, done_ns)"
+	"  SELECT id, 'jsonl', rowid, CASE WHEN delivered_ns = 0 THEN 'pending' ELSE"
+	"  'delivered' END, delivered_ns FROM findings"
+	"  WHERE delivered_ns != 0 OR mute != 'MUTED';"
+	"DROP INDEX findings_undelivered;"
+	"ALTER TABLE findings DROP COLUMN delivered_ns;",
 };
 
 /*
@@ -97,16 +124,6 @@ static const char *const unmarked_columns[] = {
 /* The files SQLite keeps next to the database, by the database's name with these suffixes. */
 static const char *const side_file_suffixes[] = { "-wal", "-shm", "-journal" };
 
-struct store {
-	sqlite3 *db;
-	sqlite3_stmt *insert;	 /* the sensor's hot path, prepared once */
-	sqlite3_stmt *json_get;	 /* store_json_get(), prepared on first use */
-	int version;		 /* the file's schema version */
-	char migrate_error[256]; /* why migrate() failed */
-	struct safe_path where;	 /* the checked directory (kept open) and the file's name */
-	bool wal_owner;		 /* opened for writing, in WAL mode: the close cleans up */
-};
-
 /* Column list of every row query, in struct store_row's order (see row_read()). */
 #define ROW_COLUMNS                                                                                \
 	"id, event_time_ns, create_time_ns, category, severity, state, mute, container_id, "       \
@@ -120,7 +137,7 @@ static const char *set_error(const char *fmt, const char *path, const char *deta
 	return error_buf;
 }
 
-static int sqlite_errno(int rc)
+int sqlite_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_OK:
@@ -165,7 +182,7 @@ const char *store_errmsg(struct store *s)
 	return s && s->db ? sqlite3_errmsg(s->db) : "no database";
 }
 
-static int exec(struct store *s, const char *sql)
+int exec(struct store *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
@@ -502,10 +519,9 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 		/* Only now: the close's checkpoint must never copy a planted WAL in */
 		s->wal_owner = true;
 		rc = sqlite3_prepare_v3(s->db,
-					"INSERT INTO findings (" ROW_COLUMNS
-					", delivered_ns) VALUES "
+					"INSERT INTO findings (" ROW_COLUMNS ") VALUES "
 					"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-					"?14, ?15, CASE WHEN json_valid(?16) THEN ?16 END, ?17) "
+					"?14, ?15, CASE WHEN json_valid(?16) THEN ?16 END) "
 					"ON CONFLICT (id) DO NOTHING",
 					-1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
 		if (rc != SQLITE_OK) {
@@ -562,6 +578,7 @@ void store_close(struct store *s)
 		return;
 	sqlite3_finalize(s->insert);
 	sqlite3_finalize(s->json_get);
+	sqlite3_finalize(s->pending);
 	/* All of the log into the database and the log cut to 0 bytes, whoever removes it. */
 	if (s->wal_owner && read_int(s, "PRAGMA wal_checkpoint(TRUNCATE)", &busy) != SQLITE_OK)
 		busy = 1;
@@ -572,7 +589,7 @@ void store_close(struct store *s)
 	free(s);
 }
 
-static const char *or_empty(const char *s)
+const char *or_empty(const char *s)
 {
 	return s ? s : "";
 }
@@ -588,7 +605,7 @@ static int bind_text(sqlite3_stmt *st, int i, const char *s)
 }
 
 /* Runs a statement that returns no rows; finalizes it unless it is cached. */
-static int step_done(sqlite3_stmt *st)
+int step_done(sqlite3_stmt *st)
 {
 	int rc = sqlite3_step(st);
 
@@ -627,8 +644,6 @@ int store_insert(struct store *s, const struct store_finding *f)
 		rc = sqlite3_bind_text(st, 4 + (int)i, or_empty(text[i]), -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 16, f->json, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 17, f->delivered_ns);
 	if (rc == SQLITE_OK)
 		rc = step_done(st);
 	sqlite3_reset(st);
@@ -677,7 +692,7 @@ int store_set_mute(struct store *s, const char *id, const char *mute)
 			  id, mute);
 }
 
-static const char *column_str(sqlite3_stmt *st, int i)
+const char *column_str(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 
@@ -755,35 +770,6 @@ void store_rollback(struct store *s)
 bool store_in_transaction(struct store *s)
 {
 	return !sqlite3_get_autocommit(s->db);
-}
-
-int store_mark_delivered(struct store *s, const char *id, int64_t when_ns)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "UPDATE findings SET delivered_ns = ?2 WHERE id = ?1",
-				    -1, &st, NULL);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, when_ns);
-	if (rc == SQLITE_OK)
-		rc = step_done(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_OK)
-		return sqlite_errno(rc);
-	return sqlite3_changes(s->db) ? 0 : -ENOENT;
-}
-
-int store_undelivered(struct store *s, store_row_fn fn, void *ctx)
-{
-	static const char sql[] = "SELECT " ROW_COLUMNS " FROM findings"
-				  " WHERE delivered_ns = 0 AND mute != 'MUTED'"
-				  " ORDER BY event_time_ns, id";
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-
-	return run_rows(st, rc, fn, ctx);
 }
 
 int store_list(struct store *s, const struct store_filter *f, store_row_fn fn, void *ctx)
@@ -1021,95 +1007,7 @@ int store_json_each(struct store *s, const char *json, const char *path,
 	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
 }
 
-int store_set_alive(struct store *s, int64_t time_ns, bool stopped)
+void store_set_busy_timeout(struct store *s, int ms)
 {
-	sqlite3_stmt *st = NULL;
-	int rc =
-	    sqlite3_prepare_v2(s->db,
-			       "INSERT INTO sensor_alive (id, time_ns, stopped) VALUES (1, ?1, ?2) "
-			       "ON CONFLICT (id) DO UPDATE SET time_ns = ?1, stopped = ?2",
-			       -1, &st, NULL);
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 1, time_ns);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 2, stopped);
-	if (rc == SQLITE_OK)
-		rc = step_done(st);
-	sqlite3_finalize(st);
-	return sqlite_errno(rc);
-}
-
-int store_get_alive(struct store *s, int64_t *ret_time_ns, bool *ret_stopped)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db, "SELECT time_ns, stopped FROM sensor_alive WHERE id = 1",
-				    -1, &st, NULL);
-	int err = 0;
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*ret_time_ns = sqlite3_column_int64(st, 0);
-		*ret_stopped = sqlite3_column_int(st, 1) != 0;
-	} else {
-		err = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
-	}
-	sqlite3_finalize(st);
-	return err;
-}
-
-int store_insert_gap(struct store *s, const struct store_gap *g)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (!g->cause || g->to_ns < g->from_ns)
-		return -EINVAL;
-	rc = sqlite3_prepare_v2(s->db,
-				"INSERT INTO sensor_gaps (from_ns, to_ns, cause, clean_stop) "
-				"VALUES (?1, ?2, ?3, ?4)",
-				-1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 1, g->from_ns);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, g->to_ns);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 3, g->cause, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 4, g->clean_stop);
-	if (rc == SQLITE_OK)
-		rc = step_done(st);
-	sqlite3_finalize(st);
-	return sqlite_errno(rc);
-}
-
-int store_gaps(struct store *s, int64_t since_ns, store_gap_fn fn, void *ctx)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(s->db,
-				    "SELECT from_ns, to_ns, cause, clean_stop FROM sensor_gaps"
-				    " WHERE to_ns >= ?1 ORDER BY to_ns DESC, from_ns DESC",
-				    -1, &st, NULL);
-	int ret = 0;
-
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 1, since_ns);
-	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_gap g = {
-			.from_ns = sqlite3_column_int64(st, 0),
-			.to_ns = sqlite3_column_int64(st, 1),
-			.cause = column_str(st, 2),
-			.clean_stop = sqlite3_column_int(st, 3) != 0,
-		};
-
-		rc = SQLITE_OK;
-		ret = fn(&g, ctx);
-		if (ret)
-			break;
-	}
-	sqlite3_finalize(st);
-	if (ret)
-		return ret;
-	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
+	sqlite3_busy_timeout(s->db, ms);
 }

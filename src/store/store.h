@@ -29,8 +29,7 @@ struct store_finding {
 	const char *mute;  /* "UNDEFINED", "MUTED" or "UNMUTED"; NULL or "" = "UNDEFINED" */
 	const char *container_id, *container_name, *image, *pod, *namespace;
 	const char *binary_path, *module_path, *module_sha256;
-	const char *json;     /* the notification object, one line; must be valid JSON */
-	int64_t delivered_ns; /* when it reached the outputs; 0: not yet */
+	const char *json; /* the notification object, one line; must be valid JSON */
 };
 
 /* A stored row, as the query functions hand it to their callback: valid during the call only. */
@@ -90,10 +89,8 @@ int store_commit(struct store *s);
 void store_rollback(struct store *s);
 /* Whether a transaction is open: SQLite ends one by itself on some errors (a full disk). */
 bool store_in_transaction(struct store *s);
-/* It reached the outputs at when_ns (0 or -errno; -ENOENT for an unknown id). */
-int store_mark_delivered(struct store *s, const char *id, int64_t when_ns);
-/* Findings stored but never written to the outputs (and not muted), oldest first. */
-int store_undelivered(struct store *s, store_row_fn fn, void *ctx);
+/* How long a write waits for another connection's lock before -EBUSY (default 5000 ms). */
+void store_set_busy_timeout(struct store *s, int ms);
 /* Column and $.finding.state; 0, -ENOENT for an unknown id, -EINVAL for another state. */
 int store_set_state(struct store *s, const char *id, const char *state);
 /* Column and $.finding.mute ("MUTED", "UNMUTED" or "UNDEFINED"); 0, -ENOENT, -EINVAL. */
@@ -167,5 +164,61 @@ int store_insert_gap(struct store *s, const struct store_gap *g);
 typedef int (*store_gap_fn)(const struct store_gap *g, void *ctx);
 /* The gaps that ended at or after since_ns, the latest first. */
 int store_gaps(struct store *s, int64_t since_ns, store_gap_fn fn, void *ctx);
+
+/*
+ * The outbox: for each finding and each output configured when it was stored, whether that
+ * output has it. Outputs deliver from here, in the order findings were stored (seq), so a
+ * receiver that is down costs rows on disk, not memory, and a restart (even after kill -9)
+ * carries on where the last run stopped.
+ */
+enum store_delivery_state {
+	STORE_PENDING,	 /* not yet: to be tried (again) */
+	STORE_DELIVERED, /* the output took all of it */
+	STORE_FAILED,	 /* the output answered that it never will: not tried again */
+};
+
+struct store_delivery {
+	const char *finding_id, *output;
+	enum store_delivery_state state;
+	int64_t attempts;    /* tries so far (set as given, not added to) */
+	int64_t next_try_ns; /* pending: not before this (CLOCK_REALTIME); 0: at once */
+	const char *last_error;
+	int64_t done_ns; /* delivered or failed: when */
+};
+
+/*
+ * Adds the row of a stored finding for one output: 0, 1 when it is there already (left as it
+ * is), -ENOENT when the finding is not stored, -EBUSY ...
+ */
+int store_outbox_add(struct store *s, const struct store_delivery *d);
+/* Sets a row's state, attempts, next try, last error and time: 0, -ENOENT, -EBUSY ... */
+int store_outbox_update(struct store *s, const struct store_delivery *d);
+
+/* A pending delivery, as store_outbox_pending() hands it over: valid during the call only. */
+struct store_pending {
+	int64_t seq;
+	const char *id, *json, *severity;
+	int64_t event_time_ns;
+	int64_t attempts, next_try_ns;
+};
+typedef int (*store_pending_fn)(const struct store_pending *p, void *ctx);
+/* Up to limit pending deliveries of output with seq > after_seq, in seq order. */
+int store_outbox_pending(struct store *s, const char *output, int64_t after_seq, int limit,
+			 store_pending_fn fn, void *ctx);
+/* How many deliveries of output are pending, and the oldest event time among them (0: none). */
+int store_outbox_backlog(struct store *s, const char *output, uint64_t *ret_count,
+			 int64_t *ret_oldest_event_ns);
+/* Each delivery row of a finding, by output name. */
+typedef int (*store_delivery_fn)(const struct store_delivery *d, void *ctx);
+int store_outbox_of(struct store *s, const char *id, store_delivery_fn fn, void *ctx);
+
+/*
+ * Retention: deletes the findings whose event came before before_ns and that none of the n
+ * outputs still owes (no pending or failed row among them), with their rows. Works in small
+ * transactions of its own, so that the sensor's writes never wait long: call it outside
+ * store_begin(). The number deleted in *ret_deleted.
+ */
+int store_prune(struct store *s, int64_t before_ns, const char *const *outputs, size_t n,
+		uint64_t *ret_deleted);
 
 #endif

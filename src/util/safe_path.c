@@ -92,11 +92,13 @@ static int check_file(struct safe_path *sp, const char *where, const struct stat
 		return refuse(sp, "%s is a symbolic link", where);
 	if (S_ISCHR(mode) && type == S_IFREG && (sp->flags & SAFE_PATH_ALLOW_DEVICE))
 		return 0;
+	if (S_ISFIFO(mode) && type == S_IFREG && (sp->flags & SAFE_PATH_ALLOW_FIFO))
+		type = S_IFIFO; /* and checked as a file: its owner, who may write it */
 	if ((mode & S_IFMT) != type)
 		return refuse(sp, "%s is not %s", where, type_name(type));
 	if (!owner_trusted(st->st_uid))
 		return refuse_owner(sp, where, st->st_uid);
-	if (type == S_IFREG && (mode & (S_IWGRP | S_IWOTH)))
+	if ((type == S_IFREG || type == S_IFIFO) && (mode & (S_IWGRP | S_IWOTH)))
 		return refuse(sp, "%s is writable by %s (mode %04o)", where, writers(mode),
 			      (unsigned int)(mode & 07777));
 	/* A second name may be someone's hard link to a root file (protected_hardlinks off) */

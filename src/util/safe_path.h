@@ -39,6 +39,9 @@ enum {
 	 * owns it: only root can make one, so none is planted, and its owner and mode only say
 	 * who may use it. */
 	SAFE_PATH_ALLOW_DEVICE = 1 << 2,
+	/* safe_path_open_file() also takes a FIFO, with a regular file's checks (owner, mode). Give
+	 * O_NONBLOCK too: with no reader yet, the open then fails at once with -ENXIO. */
+	SAFE_PATH_ALLOW_FIFO = 1 << 3,
 };
 
 struct safe_path {

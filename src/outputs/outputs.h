@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The outputs a configuration asks for, made in one place. */
+#ifndef SOWATCH_OUTPUTS_OUTPUTS_H
+#define SOWATCH_OUTPUTS_OUTPUTS_H
+
+#include <stddef.h>
+
+#include "outputs/output.h"
+
+struct config;
+
+#define OUTPUTS_MAX 8
+
+/*
+ * Makes every output cfg configures: jsonl (always: jsonl_path, "-" for standard output),
+ * webhook and syslog when their sections are present. 0 and *n outputs in outs, or -errno and
+ * one line in error (nothing made).
+ */
+int outputs_from_config(const struct config *cfg, const char *jsonl_path,
+			struct output *outs[OUTPUTS_MAX], size_t *n, char *error, size_t size);
+
+#endif
