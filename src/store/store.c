@@ -98,7 +98,7 @@ static const char *const migrations[] = {
 	"  SELECT id, 'jsonl', rowid, CASE WHEN delivered_ns = 0 THEN 'pending' ELSE"
 	"  'delivered' END, delivered_ns FROM findings"
 	"  WHERE delivered_ns != 0 OR mute != 'MUTED';"
-	"DROP INDEX findings_undelivered;"
+	"DROP INDEX IF EXISTS findings_undelivered;"
 	"ALTER TABLE findings DROP COLUMN delivered_ns;",
 };
 

@@ -138,7 +138,7 @@ static void test_open_creates_schema_and_modes(void **state)
 	struct stat st;
 
 	assert_int_equal(store_file_version(s), store_schema_version());
-	assert_int_equal(store_schema_version(), 3);
+	assert_int_equal(store_schema_version(), 4);
 	assert_int_equal(stat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
@@ -149,7 +149,8 @@ static void test_open_creates_schema_and_modes(void **state)
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0077, 0); /* SQLite copies the database's mode */
 
-	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 3);
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0),
+			 store_schema_version());
 	pragma_int(fx->path, "PRAGMA journal_mode", mode, sizeof(mode));
 	assert_string_equal(mode, "wal");
 	store_close(s);
@@ -436,6 +437,140 @@ static void test_json_helpers(void **state)
 	store_close(s);
 }
 
+/* What store_outbox_pending() and store_outbox_of() handed over */
+struct pending_seen {
+	int n;
+	char id[8][33];
+	int64_t seq[8];
+	int n_rows;
+	char row_state[8][48];
+};
+
+static int collect_pending(const struct store_pending *p, void *ctx)
+{
+	struct pending_seen *seen = ctx;
+
+	if (seen->n < 8) {
+		snprintf(seen->id[seen->n], sizeof(seen->id[0]), "%s", p->id);
+		seen->seq[seen->n] = p->seq;
+	}
+	seen->n++;
+	return 0;
+}
+
+static int collect_delivery(const struct store_delivery *d, void *ctx)
+{
+	static const char *const names[] = { "pending", "delivered", "failed" };
+	struct pending_seen *seen = ctx;
+
+	if (seen->n_rows < 8)
+		snprintf(seen->row_state[seen->n_rows], sizeof(seen->row_state[0]), "%s:%s",
+			 d->output, names[d->state]);
+	seen->n_rows++;
+	return 0;
+}
+
+static int add_row(struct store *s, const char *id, const char *output,
+		   enum store_delivery_state state)
+{
+	return store_outbox_add(
+	    s, &(struct store_delivery){ .finding_id = id, .output = output, .state = state });
+}
+
+/* Each output has its own state; pending rows come in the order findings were stored */
+static void test_outbox(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	struct pending_seen seen = { 0 };
+	uint64_t count = 0;
+	int64_t oldest = 0;
+
+	assert_int_equal(insert(s, "bbbb0002", 2000, ""), 0);
+	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
+	assert_int_equal(add_row(s, "bbbb0002", "jsonl", STORE_PENDING), 0);
+	assert_int_equal(add_row(s, "aaaa0001", "jsonl", STORE_PENDING), 0);
+	assert_int_equal(add_row(s, "aaaa0001", "webhook", STORE_PENDING), 0);
+	assert_int_equal(add_row(s, "aaaa0001", "webhook", STORE_DELIVERED), 1); /* left as is */
+	assert_int_equal(add_row(s, "nope0001", "jsonl", STORE_PENDING), -ENOENT);
+
+	assert_int_equal(store_outbox_pending(s, "jsonl", 0, 10, collect_pending, &seen), 0);
+	assert_int_equal(seen.n, 2);
+	assert_string_equal(seen.id[0], "bbbb0002"); /* stored first */
+	assert_string_equal(seen.id[1], "aaaa0001");
+	seen.n = 0;
+	assert_int_equal(store_outbox_pending(s, "jsonl", seen.seq[0], 10, collect_pending, &seen),
+			 0);
+	assert_int_equal(seen.n, 1);
+	assert_string_equal(seen.id[0], "aaaa0001");
+
+	assert_int_equal(store_outbox_update(s, &(struct store_delivery){ .finding_id = "bbbb0002",
+									  .output = "jsonl",
+									  .state = STORE_DELIVERED,
+									  .attempts = 1,
+									  .done_ns = 5 }),
+			 0);
+	assert_int_equal(
+	    store_outbox_update(s, &(struct store_delivery){ .finding_id = "aaaa0001",
+							     .output = "webhook",
+							     .state = STORE_PENDING,
+							     .attempts = 3,
+							     .next_try_ns = 99,
+							     .last_error = "HTTP 503" }),
+	    0);
+	assert_int_equal(store_outbox_backlog(s, "jsonl", &count, &oldest), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(oldest, 1000);
+	seen.n = 0;
+	assert_int_equal(store_outbox_pending(s, "webhook", 0, 10, collect_pending, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(store_outbox_of(s, "aaaa0001", collect_delivery, &seen), 0);
+	assert_int_equal(seen.n_rows, 2);
+	assert_string_equal(seen.row_state[0], "jsonl:pending");
+	assert_string_equal(seen.row_state[1], "webhook:pending");
+	store_close(s);
+}
+
+/* Retention deletes old findings no configured output still owes, and nothing else */
+static void test_prune(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	const char *const both[] = { "jsonl", "webhook" };
+	struct store_row row = { 0 };
+	uint64_t deleted = 0;
+
+	/* Old: delivered by both; delivered by jsonl only; failed at webhook; muted (no rows) */
+	assert_int_equal(insert(s, "old00001", 100, ""), 0);
+	assert_int_equal(add_row(s, "old00001", "jsonl", STORE_DELIVERED), 0);
+	assert_int_equal(add_row(s, "old00001", "webhook", STORE_DELIVERED), 0);
+	assert_int_equal(insert(s, "old00002", 100, ""), 0);
+	assert_int_equal(add_row(s, "old00002", "jsonl", STORE_DELIVERED), 0);
+	assert_int_equal(add_row(s, "old00002", "webhook", STORE_PENDING), 0);
+	assert_int_equal(insert(s, "old00003", 100, ""), 0);
+	assert_int_equal(add_row(s, "old00003", "webhook", STORE_FAILED), 0);
+	assert_int_equal(insert(s, "old00004", 100, ""), 0);
+	/* New, delivered: too young */
+	assert_int_equal(insert(s, "new00001", 5000, ""), 0);
+	assert_int_equal(add_row(s, "new00001", "jsonl", STORE_DELIVERED), 0);
+
+	assert_int_equal(store_prune(s, 1000, both, 2, &deleted), 0);
+	assert_int_equal(deleted, 2);
+	assert_int_equal(store_get(s, "old00001", copy_row, &row), -ENOENT);
+	assert_int_equal(store_get(s, "old00004", copy_row, &row), -ENOENT);
+	assert_int_equal(store_get(s, "old00002", copy_row, &row), 0);
+	free_row(&row);
+	assert_int_equal(store_get(s, "old00003", copy_row, &row), 0);
+	free_row(&row);
+	assert_int_equal(store_get(s, "new00001", copy_row, &row), 0);
+	free_row(&row);
+	/* With webhook gone from the configuration, only jsonl's state counts */
+	assert_int_equal(store_prune(s, 1000, both, 1, &deleted), 0);
+	assert_int_equal(deleted, 2);
+	assert_int_equal(store_get(s, "old00002", copy_row, &row), -ENOENT);
+	store_close(s);
+}
+
 /* Version 1 files: migrated in place, their rows counted as written already. */
 static void test_migration_from_version_1(void **state)
 {
@@ -443,7 +578,7 @@ static void test_migration_from_version_1(void **state)
 	char sub_dir[PATH_MAX + 8];
 	sqlite3 *db = NULL;
 	struct store *s;
-	int undelivered = 0;
+	struct pending_seen seen = { 0 };
 
 	snprintf(sub_dir, sizeof(sub_dir), "%s/sub", fx->dir);
 	assert_int_equal(mkdir(sub_dir, 0700), 0);
@@ -461,16 +596,12 @@ static void test_migration_from_version_1(void **state)
 
 	s = open_or_fail(fx->path, STORE_READ_WRITE);
 	assert_int_equal(store_file_version(s), store_schema_version());
-	assert_int_equal(store_undelivered(s, count_row, &undelivered), 0);
-	assert_int_equal(undelivered, 0); /* the old row was written when it was stored */
-	assert_int_equal(insert(s, "new00001", 7, ""), 0);
-	assert_int_equal(store_undelivered(s, count_row, &undelivered), 0);
-	assert_int_equal(undelivered, 1);
-	assert_int_equal(store_mark_delivered(s, "new00001", 8), 0);
-	undelivered = 0;
-	assert_int_equal(store_undelivered(s, count_row, &undelivered), 0);
-	assert_int_equal(undelivered, 0);
-	assert_int_equal(store_mark_delivered(s, "nope0001", 8), -ENOENT);
+	/* The old row was written when it was stored: delivered by jsonl */
+	assert_int_equal(store_outbox_pending(s, "jsonl", 0, 10, collect_pending, &seen), 0);
+	assert_int_equal(seen.n, 0);
+	assert_int_equal(store_outbox_of(s, "old1", collect_delivery, &seen), 0);
+	assert_int_equal(seen.n_rows, 1);
+	assert_string_equal(seen.row_state[0], "jsonl:delivered");
 	store_close(s);
 }
 
@@ -570,7 +701,7 @@ static void test_migration_from_version_2(void **state)
 	sqlite3_close(db);
 
 	s = open_or_fail(fx->path, STORE_READ_WRITE);
-	assert_int_equal(store_file_version(s), 3);
+	assert_int_equal(store_file_version(s), store_schema_version());
 	assert_int_equal(store_get(s, "old00002", copy_row, &row), 0);
 	assert_string_equal(row.json, "{\"finding\":{}}");
 	free_row(&row);
@@ -580,7 +711,8 @@ static void test_migration_from_version_2(void **state)
 	assert_int_equal(store_gaps(s, 0, collect_gap, &seen), 0);
 	assert_int_equal(seen.n, 1);
 	store_close(s);
-	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 3);
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0),
+			 store_schema_version());
 }
 
 /* The whole file, malloc'ed; *ret_len its size. */
@@ -706,6 +838,8 @@ static void test_unmarked_store_adopted(void **state)
 	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
 	store_close(s);
 	make_database(fx->path, "DROP TABLE sensor_alive; DROP TABLE sensor_gaps;"
+				"DROP TABLE deliveries; ALTER TABLE findings ADD COLUMN"
+				" delivered_ns INTEGER NOT NULL DEFAULT 0;"
 				"PRAGMA user_version = 2; PRAGMA application_id = 0");
 	assert_int_equal(pragma_int(fx->path, "PRAGMA application_id", NULL, 0), 0);
 
@@ -723,7 +857,8 @@ static void test_unmarked_store_adopted(void **state)
 	assert_int_equal(n, 1);
 	store_close(s);
 	assert_int_equal(pragma_int(fx->path, "PRAGMA application_id", NULL, 0), 0x536f5761);
-	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 3);
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0),
+			 store_schema_version());
 }
 
 /* Planted in the store's own directory: the file, or the files SQLite keeps next to it. */
@@ -766,7 +901,9 @@ static void test_transaction_rolled_back(void **state)
 
 	assert_int_equal(store_begin(s), 0);
 	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
-	assert_int_equal(store_mark_delivered(s, "nope", 5), -ENOENT);
+	assert_int_equal(store_outbox_update(s, &(struct store_delivery){ .finding_id = "nope",
+									  .output = "jsonl" }),
+			 -ENOENT);
 	assert_true(store_in_transaction(s));
 	store_rollback(s);
 	assert_false(store_in_transaction(s));
@@ -801,6 +938,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_while_writer_holds_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_helpers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alive_and_gaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_version_2, setup, teardown),
