@@ -468,13 +468,16 @@ static int open_regular(const char *path, struct stat *st, char *why, size_t siz
 		snprintf(why, size, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, st) || !S_ISREG(st->st_mode) || st->st_size == 0) {
-		snprintf(why, size, "%s: %s", path,
-			 !S_ISREG(st->st_mode) ? "not a regular file" : "empty");
-		close(fd);
-		return -1;
-	}
-	return fd;
+	if (fstat(fd, st))
+		snprintf(why, size, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st->st_mode))
+		snprintf(why, size, "%s: not a regular file", path);
+	else if (st->st_size == 0)
+		snprintf(why, size, "%s: empty", path);
+	else
+		return fd;
+	close(fd);
+	return -1;
 }
 
 /* outputs.webhook.ca_file: checked when the file is loaded, so that a reload checks it too */
