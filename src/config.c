@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -20,39 +24,104 @@
 /* The last error, escaped: each byte of the file's text may take four (\xNN). */
 static char error_buf[4 * MESSAGE_MAX];
 
+enum key_kind {
+	KEY_TEXT,    /* text, into a char array */
+	KEY_NUMBER,  /* a whole number in [min, max], into an int */
+	KEY_SECTION, /* a mapping of keys of its own, the section "<section>.<key>" */
+	KEY_HEADERS, /* a mapping of HTTP header names to values (outputs.webhook.headers) */
+};
+
+/*
+ * Checks a text value: NULL when it is good, else what is wrong ("not a valid address for"),
+ * with any detail in why ("" for none).
+ */
+typedef const char *(*value_check)(const char *value, char *why, size_t size);
+
 struct config_key {
 	const char *section;
 	const char *key;
+	enum key_kind kind;
 	size_t offset; /* into struct config */
 	size_t size;
-	const char *const *choices; /* NULL-terminated; NULL: any text */
+	const char *const *choices; /* KEY_TEXT: NULL-terminated; NULL: any text */
+	value_check check;	    /* KEY_TEXT: NULL: none */
+	int min, max;		    /* KEY_NUMBER */
+	/* KEY_SECTION: marks it present and sets its defaults; then checks it as a whole */
+	void (*begin)(struct config *cfg, int line);
+	int (*end)(struct config *cfg, const char *name, const yaml_mark_t *mark);
 };
 
+#define FIELD(field)                                                                               \
+	.offset = offsetof(struct config, field), .size = sizeof(((struct config *)0)->field)
 /* A text value at cfg.field; choices: its allowed values (NULL: any) */
-#define KEY(section, key, field, choices)                                                          \
+#define KEY(s, k, field, list)                                                                     \
 	{                                                                                          \
-		section, key, offsetof(struct config, field), sizeof(((struct config *)0)->field), \
-		    choices                                                                        \
+		.section = s, .key = k, .kind = KEY_TEXT, FIELD(field), .choices = list            \
+	}
+/* A text value at cfg.field that check() accepts */
+#define CHECKED(s, k, field, fn)                                                                   \
+	{                                                                                          \
+		.section = s, .key = k, .kind = KEY_TEXT, FIELD(field), .check = fn                \
+	}
+#define NUMBER(s, k, field, lo, hi)                                                                \
+	{                                                                                          \
+		.section = s, .key = k, .kind = KEY_NUMBER, FIELD(field), .min = lo, .max = hi     \
+	}
+#define SECTION(s, k, on_begin, on_end)                                                            \
+	{                                                                                          \
+		.section = s, .key = k, .kind = KEY_SECTION, .begin = on_begin, .end = on_end      \
 	}
 #define RES(field) KEY("resource", #field, resource.field, NULL)
 
 static const char *const enforce_modes[] = { "off", "kill", NULL };
 static const char *const enforce_wheres[] = { "all", "containers", "host", NULL };
 static const char *const enforce_severities[] = { "critical", "low", NULL };
+/* RFC 5424's facilities, by code: 0 to 11, then local0 to local7 as 16 to 23 */
+static const char *const facilities[] = { "kern",     "user",	"mail",	  "daemon", "auth",
+					  "syslog",   "lpr",	"news",	  "uucp",   "cron",
+					  "authpriv", "ftp",	"local0", "local1", "local2",
+					  "local3",   "local4", "local5", "local6", "local7",
+					  NULL };
+#define FACILITY_LOCAL0 12 /* its index in facilities[]; its code is 16 */
+
+static const char *check_name_segment(const char *value, char *why, size_t size);
+static const char *check_url(const char *value, char *why, size_t size);
+static const char *check_ca_file(const char *value, char *why, size_t size);
+static const char *check_token_file(const char *value, char *why, size_t size);
+static const char *check_syslog_address(const char *value, char *why, size_t size);
+static const char *check_listen(const char *value, char *why, size_t size);
+static void webhook_begin(struct config *cfg, int line);
+static int webhook_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
+static void syslog_begin(struct config *cfg, int line);
+static int syslog_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
 
 static const struct config_key keys[] = {
-	RES(project),
-	RES(source),
+	/* project and source become segments of finding.name */
+	CHECKED("resource", "project", resource.project, check_name_segment),
+	CHECKED("resource", "source", resource.source, check_name_segment),
 	RES(name),
 	RES(type),
 	RES(project_display_name),
 	KEY("outputs", "jsonl", jsonl_path, NULL),
+	SECTION("outputs", "webhook", webhook_begin, webhook_end),
+	CHECKED("outputs.webhook", "url", webhook.url, check_url),
+	CHECKED("outputs.webhook", "ca_file", webhook.ca_file, check_ca_file),
+	CHECKED("outputs.webhook", "bearer_token_file", webhook.bearer_token_file,
+		check_token_file),
+	{ .section = "outputs.webhook", .key = "headers", .kind = KEY_HEADERS },
+	NUMBER("outputs.webhook", "timeout_ms", webhook.timeout_ms, 100, 600000),
+	SECTION("outputs", "syslog", syslog_begin, syslog_end),
+	CHECKED("outputs.syslog", "address", syslog.address, check_syslog_address),
+	KEY("outputs.syslog", "facility", syslog.facility, facilities),
 	KEY("store", "path", store_path, NULL),
+	NUMBER("store", "retention_days", retention_days, 1, 36500),
+	CHECKED("metrics", "listen", metrics_listen, check_listen),
 	KEY("enforce", "mode", enforce_mode, enforce_modes),
 	KEY("enforce", "where", enforce_where, enforce_wheres),
 	KEY("enforce", "severity", enforce_severity, enforce_severities),
 	{ 0 },
 };
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
 const char *const rule_field_names[RULE_FIELDS] = {
 	[RULE_MODULE_PATH] = "module_path",
@@ -64,9 +133,8 @@ const char *const rule_field_names[RULE_FIELDS] = {
 };
 
 /* The top-level sections: each may be given once. */
-static const char *const sections[] = {
-	"resource", "outputs", "store", "enforce", "allow", "mute"
-};
+static const char *const sections[] = { "resource", "outputs", "store", "metrics",
+					"enforce",  "allow",   "mute" };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 #define MAX_RULES 4096
@@ -87,11 +155,20 @@ __attribute__((format(printf, 1, 2))) static void error_set(const char *fmt, ...
 	log_escape(raw, error_buf, sizeof(error_buf));
 }
 
+/* "<file>:<line>: <what> '<key>': <why>"; key and why may be NULL, why may be "" */
+static int fail_why(const char *name, const yaml_mark_t *mark, const char *what, const char *key,
+		    const char *why)
+{
+	bool has_why = why && why[0];
+
+	error_set("%s:%zu: %s%s%s%s%s%s", name, mark->line + 1, what, key ? " '" : "",
+		  key ? key : "", key ? "'" : "", has_why ? ": " : "", has_why ? why : "");
+	return -EINVAL;
+}
+
 static int fail(const char *name, const yaml_mark_t *mark, const char *what, const char *key)
 {
-	error_set("%s:%zu: %s%s%s%s", name, mark->line + 1, what, key ? " '" : "", key ? key : "",
-		  key ? "'" : "");
-	return -EINVAL;
+	return fail_why(name, mark, what, key, NULL);
 }
 
 /*
@@ -179,11 +256,504 @@ static void choices_text(const char *const *choices, char *out, size_t size)
 		snprintf(out + n, size - n, " for");
 }
 
-/* section: { key: scalar, ... } */
+/* ---- Checks of single values ---------------------------------------------------------- */
+
+/* resource.project and resource.source become segments of finding.name */
+static const char *check_name_segment(const char *value, char *why, size_t size)
+{
+	return value[0] && !strchr(value, '/') ? NULL : "must be non-empty and hold no '/':";
+}
+
+static bool is_digits(const char *s, size_t max)
+{
+	size_t n = strspn(s, "0123456789");
+
+	return n > 0 && n <= max && s[n] == '\0';
+}
+
+/* A whole number in [min, max], written in decimal digits only ("+5", "0x10", "1e3": no) */
+static bool whole_number(const char *s, int min, int max, int *ret)
+{
+	long n;
+
+	if (!is_digits(s, 9))
+		return false;
+	n = strtol(s, NULL, 10);
+	if (n < min || n > max)
+		return false;
+	*ret = (int)n;
+	return true;
+}
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* A DNS name: labels of letters, digits, '-' and '_', 1 to 63 bytes, 253 in all */
+static bool is_host_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 253)
+		return false;
+	while (*s) {
+		size_t n = 0;
+
+		while (is_alnum(s[n]) || s[n] == '-' || s[n] == '_')
+			n++;
+		if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+			return false;
+		s += n;
+		if (*s == '.')
+			s++;
+		else if (*s)
+			return false;
+	}
+	return true;
+}
+
+/* The last label of a name is all digits: then it is meant as an IPv4 address */
+static bool looks_numeric(const char *host)
+{
+	const char *dot = strrchr(host, '.');
+
+	return is_digits(dot ? dot + 1 : host, 253);
+}
+
+/*
+ * HOST[:PORT], HOST an IPv4 address, an [IPv6] address or (names) a DNS name, else only
+ * localhost. False with the reason in why.
+ */
+static bool host_port_valid(const char *s, bool names, bool need_port, char *why, size_t size)
+{
+	char host[256];
+	const char *port;
+	size_t len;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		struct in6_addr a6;
+
+		len = close ? (size_t)(close - s - 1) : 0;
+		if (!close || len >= sizeof(host)) {
+			snprintf(why, size, "an IPv6 address needs its closing ']'");
+			return false;
+		}
+		memcpy(host, s + 1, len);
+		host[len] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1) {
+			snprintf(why, size, "not an IPv6 address between [ and ]");
+			return false;
+		}
+		port = close + 1;
+	} else {
+		const char *colon = strrchr(s, ':');
+		struct in_addr a4;
+		bool ipv4;
+
+		len = colon ? (size_t)(colon - s) : strlen(s);
+		if (memchr(s, ':', len)) {
+			snprintf(why, size, "an IPv6 address goes between [ and ], as [::1]:PORT");
+			return false;
+		}
+		if (len == 0 || len >= sizeof(host)) {
+			snprintf(why, size, len ? "host name too long" : "no host");
+			return false;
+		}
+		memcpy(host, s, len);
+		host[len] = '\0';
+		ipv4 = inet_pton(AF_INET, host, &a4) == 1;
+		if (!ipv4 && (!names || looks_numeric(host)) && strcmp(host, "localhost") != 0) {
+			snprintf(why, size,
+				 names ? "not an IPv4 address"
+				       : "expected an IPv4 address, [IPv6] or "
+					 "localhost for the host");
+			return false;
+		}
+		if (!ipv4 && names && !is_host_name(host)) {
+			snprintf(why, size, "not a host name");
+			return false;
+		}
+		port = s + len;
+	}
+	if (port[0] == '\0' && !need_port)
+		return true;
+	if (port[0] != ':') {
+		snprintf(why, size,
+			 port[0] ? "expected ':PORT' after the host" : "no port (HOST:PORT)");
+		return false;
+	}
+	if (!is_digits(port + 1, 5) || atoi(port + 1) < 1 || atoi(port + 1) > 65535) {
+		snprintf(why, size, "the port must be a number from 1 to 65535");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * outputs.webhook.url: http:// or https://, a host. Nothing that could split a request line
+ * or a log line (CR, LF, spaces, control bytes), nor raw non-ASCII bytes.
+ */
+static const char *check_url(const char *url, char *why, size_t size)
+{
+	const char *authority, *end, *at;
+	char host_port[512];
+	size_t len;
+
+	for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f)
+			return "must hold no spaces, control bytes or non-ASCII bytes "
+			       "(percent-encode "
+			       "them):";
+	if (strncasecmp(url, "https://", 8) == 0)
+		authority = url + 8;
+	else if (strncasecmp(url, "http://", 7) == 0)
+		authority = url + 7;
+	else
+		return "expected an http:// or https:// URL for";
+	end = authority + strcspn(authority, "/?#");
+	at = memrchr(authority, '@', end - authority);
+	if (at)
+		authority = at + 1;
+	len = end - authority;
+	if (len >= sizeof(host_port)) {
+		snprintf(why, size, "host name too long");
+		return "not a valid URL for";
+	}
+	memcpy(host_port, authority, len);
+	host_port[len] = '\0';
+	return host_port_valid(host_port, true, false, why, size) ? NULL : "not a valid URL for";
+}
+
+/* outputs.syslog.address */
+static const char *check_syslog_address(const char *address, char *why, size_t size)
+{
+	if (strncmp(address, "unix://", 7) == 0) {
+		const char *path = address + 7;
+
+		if (path[0] != '/')
+			snprintf(why, size,
+				 "the socket's path must be absolute, as unix:///dev/log");
+		else if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			snprintf(why, size, "a socket's path has at most %zu bytes",
+				 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		else
+			return NULL;
+		return "not a valid address for";
+	}
+	if (strncmp(address, "udp://", 6) == 0 || strncmp(address, "tcp://", 6) == 0)
+		return host_port_valid(address + 6, true, true, why, size)
+			   ? NULL
+			   : "not a valid address for";
+	snprintf(why, size, "expected unix:///PATH, udp://HOST:PORT or tcp://HOST:PORT");
+	return "not a valid address for";
+}
+
+/* metrics.listen: an address of this machine, so no names but localhost */
+static const char *check_listen(const char *value, char *why, size_t size)
+{
+	return host_port_valid(value, false, true, why, size) ? NULL : "not a valid address for";
+}
+
+/*
+ * Opens path, which must be a regular file and not empty; -1 with the reason in why.
+ * Never blocks (a FIFO is refused, not waited on).
+ */
+static int open_regular(const char *path, struct stat *st, char *why, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(why, size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st))
+		snprintf(why, size, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st->st_mode))
+		snprintf(why, size, "%s: not a regular file", path);
+	else if (st->st_size == 0)
+		snprintf(why, size, "%s: empty", path);
+	else
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/* outputs.webhook.ca_file: checked when the file is loaded, so that a reload checks it too */
+static const char *check_ca_file(const char *path, char *why, size_t size)
+{
+	struct stat st;
+	int fd = open_regular(path, &st, why, size);
+
+	if (fd < 0)
+		return "cannot use";
+	close(fd);
+	return NULL;
+}
+
+#define MAX_TOKEN_BYTES (16 << 10)
+
+/*
+ * outputs.webhook.bearer_token_file: a secret, so only its owner may read or change it. The
+ * token is the file's text without trailing white space; it must be non-empty and hold no
+ * spaces or control bytes (it goes into a header line). It is read here only to be checked.
+ */
+static const char *check_token_file(const char *path, char *why, size_t size)
+{
+	char text[MAX_TOKEN_BYTES + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len;
+	int fd = open_regular(path, &st, why, size);
+
+	if (fd < 0)
+		return "cannot use";
+	if (st.st_mode & 077) {
+		snprintf(why, size,
+			 "%s: readable or writable by group or others (mode %04o): chmod 600 it",
+			 path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return "cannot use";
+	}
+	do
+		n = read(fd, text, sizeof(text));
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	len = n > 0 ? (size_t)n : 0;
+	while (len && strchr(" \t\r\n", text[len - 1]))
+		len--;
+	if (n < 0)
+		snprintf(why, size, "%s: %s", path, strerror(errno));
+	else if (n > MAX_TOKEN_BYTES)
+		snprintf(why, size, "%s: larger than %d bytes", path, MAX_TOKEN_BYTES);
+	else if (len == 0)
+		snprintf(why, size, "%s: empty", path);
+	else
+		why[0] = '\0';
+	for (size_t i = 0; i < len && !why[0]; i++)
+		if ((unsigned char)text[i] <= ' ' || text[i] == 0x7f)
+			snprintf(why, size, "%s: the token holds a space or a control byte", path);
+	explicit_bzero(text, sizeof(text));
+	return why[0] ? "cannot use" : NULL;
+}
+
+/* ---- Sub-sections ---------------------------------------------------------------------- */
+
+static void webhook_begin(struct config *cfg, int line)
+{
+	cfg->webhook.enabled = true;
+	cfg->webhook.line = line;
+	cfg->webhook.timeout_ms = CONFIG_WEBHOOK_TIMEOUT_MS;
+}
+
+static int webhook_end(struct config *cfg, const char *name, const yaml_mark_t *mark)
+{
+	if (!cfg->webhook.url[0])
+		return fail(name, mark, "a webhook needs", "outputs.webhook.url");
+	return 0;
+}
+
+static void syslog_begin(struct config *cfg, int line)
+{
+	cfg->syslog.enabled = true;
+	cfg->syslog.line = line;
+	snprintf(cfg->syslog.address, sizeof(cfg->syslog.address), "%s", CONFIG_SYSLOG_ADDRESS);
+	snprintf(cfg->syslog.facility, sizeof(cfg->syslog.facility), "%s", CONFIG_SYSLOG_FACILITY);
+}
+
+static int syslog_end(struct config *cfg, const char *name, const yaml_mark_t *mark)
+{
+	for (int i = 0; facilities[i]; i++)
+		if (strcmp(facilities[i], cfg->syslog.facility) == 0)
+			cfg->syslog.facility_code = i < FACILITY_LOCAL0 ? i : i + 4;
+	return 0;
+}
+
+/* ---- Extra webhook headers ------------------------------------------------------------- */
+
+#define MAX_HEADERS	     64
+#define MAX_HEADER_VALUE_LEN 4096
+
+/*
+ * Headers sowatch sets itself, or that would change how the body is framed: a user's copy
+ * would be sent besides ours, or instead.
+ */
+static const char *const reserved_headers[] = { "Authorization",	"Content-Type",
+						"Content-Length",	"Transfer-Encoding",
+						"X-Sowatch-Finding-Id", NULL };
+
+/* RFC 9110's token: letters, digits and !#$%&'*+-.^_`|~ */
+static bool is_http_token(const char *s)
+{
+	if (!s[0])
+		return false;
+	for (; *s; s++)
+		if (!is_alnum(*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+static bool has_control_byte(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* The header's name is refused, or given twice (names are case-insensitive): what is wrong */
+static const char *header_name_problem(const struct config_webhook *wh, const char *header)
+{
+	if (!is_http_token(header))
+		return "not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only):";
+	for (size_t i = 0; reserved_headers[i]; i++)
+		if (strcasecmp(header, reserved_headers[i]) == 0)
+			return "sowatch sets this header itself:";
+	for (size_t i = 0; i < wh->n_headers; i++)
+		if (strcasecmp(header, wh->headers[i].name) == 0)
+			return "key given twice:";
+	return NULL;
+}
+
+static int header_add(struct config_webhook *wh, const char *header, const char *value)
+{
+	struct config_header *grown = realloc(wh->headers, (wh->n_headers + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -ENOMEM;
+	wh->headers = grown;
+	grown[wh->n_headers].name = strdup(header);
+	grown[wh->n_headers].value = strdup(value);
+	wh->n_headers++; /* config_free() frees what was copied */
+	return grown[wh->n_headers - 1].name && grown[wh->n_headers - 1].value ? 0 : -ENOMEM;
+}
+
+/* outputs.webhook.headers: { Name: value, ... } */
+static int parse_headers(yaml_parser_t *parser, struct config *cfg, const char *name,
+			 const char *section)
+{
+	struct config_webhook *wh = &cfg->webhook;
+	yaml_event_t ev;
+	int err;
+
+	for (;;) {
+		char header[128], full[400];
+		const char *problem;
+		yaml_mark_t mark;
+		const char *value;
+
+		if ((err = next(parser, &ev, name)))
+			return err;
+		if (ev.type == YAML_MAPPING_END_EVENT) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		mark = ev.start_mark;
+		if (ev.type != YAML_SCALAR_EVENT) {
+			yaml_event_delete(&ev);
+			return fail(name, &mark, "expected a header name in", section);
+		}
+		err = key_text(&ev, name, header, sizeof(header));
+		yaml_event_delete(&ev);
+		if (err)
+			return err;
+		snprintf(full, sizeof(full), "%s.%s", section, header);
+		problem = header_name_problem(wh, header);
+		if (problem)
+			return fail_why(name, &mark, problem, full,
+					strcasecmp(header, "Authorization") == 0
+					    ? "give the token in outputs.webhook.bearer_token_file"
+					    : NULL);
+		if (wh->n_headers == MAX_HEADERS)
+			return fail(name, &mark, "too many headers in", section);
+		if ((err = next(parser, &ev, name)))
+			return err;
+		mark = ev.start_mark;
+		value = (const char *)ev.data.scalar.value;
+		problem = NULL;
+		if (ev.type != YAML_SCALAR_EVENT || ev.data.scalar.length == 0)
+			problem = "expected a non-empty text value for";
+		else if (ev.data.scalar.length > MAX_HEADER_VALUE_LEN ||
+			 memchr(value, '\0', ev.data.scalar.length))
+			problem = "value too long or holding a NUL byte for";
+		else if (has_control_byte(value))
+			problem = "must hold no control bytes (CR, LF, tab...):";
+		err = problem ? fail(name, &mark, problem, full) : header_add(wh, header, value);
+		yaml_event_delete(&ev);
+		if (err)
+			return err;
+	}
+}
+
+/* ---- Sections -------------------------------------------------------------------------- */
+
+/* A text or number value, from its scalar event ev */
+static int set_value(struct config *cfg, const char *name, const struct config_key *k,
+		     const char *full, const yaml_event_t *ev)
+{
+	const char *value = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	char what[256], why[PATH_MAX + 128] = "";
+	const char *problem;
+	int number;
+
+	if (ev->type != YAML_SCALAR_EVENT)
+		return fail(name, &ev->start_mark,
+			    "expected a text value, not a list or mapping, for", full);
+	if (memchr(value, '\0', len) || (k->kind == KEY_TEXT && len >= k->size))
+		return fail(name, &ev->start_mark, "value too long or holding a NUL byte for",
+			    full);
+	if (k->kind == KEY_NUMBER) {
+		if (!whole_number(value, k->min, k->max, &number)) {
+			snprintf(what, sizeof(what), "expected a whole number from %d to %d for",
+				 k->min, k->max);
+			return fail(name, &ev->start_mark, what, full);
+		}
+		*(int *)((char *)cfg + k->offset) = number;
+		return 0;
+	}
+	if (k->choices && !one_of(value, k->choices)) {
+		choices_text(k->choices, what, sizeof(what));
+		return fail(name, &ev->start_mark, what, full);
+	}
+	problem = k->check ? k->check(value, why, sizeof(why)) : NULL;
+	if (problem)
+		return fail_why(name, &ev->start_mark, problem, full, why);
+	memcpy((char *)cfg + k->offset, value, len + 1);
+	return 0;
+}
+
+static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *name,
+			 const char *section);
+
+/*
+ * A key whose value is a mapping, from its first event ev. An empty value ("syslog:" alone)
+ * counts as an empty mapping: the section is there, with its defaults.
+ */
+static int parse_mapping(yaml_parser_t *parser, struct config *cfg, const char *name,
+			 const struct config_key *k, const char *full, const yaml_mark_t *key_mark,
+			 const yaml_event_t *ev)
+{
+	bool empty = ev->type == YAML_SCALAR_EVENT && ev->data.scalar.length == 0 &&
+		     ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	int err = 0;
+
+	if (ev->type != YAML_MAPPING_START_EVENT && !empty)
+		return fail(name, &ev->start_mark, "expected a mapping under", full);
+	if (k->kind == KEY_HEADERS)
+		return empty ? 0 : parse_headers(parser, cfg, name, full);
+	k->begin(cfg, (int)key_mark->line + 1);
+	if (!empty)
+		err = parse_section(parser, cfg, name, full);
+	return err ? err : k->end(cfg, name, key_mark);
+}
+
+/* section: { key: value, ... } */
 static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *name,
 			 const char *section)
 {
-	bool given[sizeof(keys) / sizeof(keys[0])] = { false };
+	bool given[N_KEYS] = { false };
 	yaml_event_t ev;
 	int err;
 
@@ -218,36 +788,13 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 		given[k - keys] = true;
 		if ((err = next(parser, &ev, name)))
 			return err;
-		if (ev.type != YAML_SCALAR_EVENT || ev.data.scalar.length >= k->size ||
-		    memchr(ev.data.scalar.value, '\0', ev.data.scalar.length)) {
-			err = fail(name, &ev.start_mark,
-				   ev.type != YAML_SCALAR_EVENT
-				       ? "expected a text value, not a list or mapping, for"
-				       : "value too long or holding a NUL byte for",
-				   full);
-			yaml_event_delete(&ev);
-			return err;
-		}
-		if (k->choices && !one_of((const char *)ev.data.scalar.value, k->choices)) {
-			char what[256];
-
-			choices_text(k->choices, what, sizeof(what));
-			err = fail(name, &ev.start_mark, what, full);
-			yaml_event_delete(&ev);
-			return err;
-		}
-		/* project and source become segments of finding.name */
-		if (strcmp(section, "resource") == 0 &&
-		    (strcmp(key, "project") == 0 || strcmp(key, "source") == 0) &&
-		    (ev.data.scalar.length == 0 ||
-		     memchr(ev.data.scalar.value, '/', ev.data.scalar.length))) {
-			err =
-			    fail(name, &ev.start_mark, "must be non-empty and hold no '/':", full);
-			yaml_event_delete(&ev);
-			return err;
-		}
-		memcpy((char *)cfg + k->offset, ev.data.scalar.value, ev.data.scalar.length + 1);
+		if (k->kind == KEY_SECTION || k->kind == KEY_HEADERS)
+			err = parse_mapping(parser, cfg, name, k, full, &mark, &ev);
+		else
+			err = set_value(cfg, name, k, full, &ev);
 		yaml_event_delete(&ev);
+		if (err)
+			return err;
 	}
 }
 
@@ -406,11 +953,11 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 			int index;
 
 			if (!in_root) {
-				err =
-				    fail(name, &mark,
-					 "expected sections (resource:, outputs:, store:, allow:, "
-					 "mute:, enforce:)",
-					 NULL);
+				err = fail(
+				    name, &mark,
+				    "expected sections (resource:, outputs:, store:, metrics:, "
+				    "allow:, mute:, enforce:)",
+				    NULL);
 				yaml_event_delete(&ev);
 				return err;
 			}
@@ -491,12 +1038,17 @@ static void rules_free(struct config_rule *rules, size_t n)
 	free(rules);
 }
 
+/* Frees what cfg holds and zeroes it; a zeroed struct may be freed again. */
 void config_free(struct config *cfg)
 {
 	rules_free(cfg->allow, cfg->n_allow);
 	rules_free(cfg->mute, cfg->n_mute);
-	cfg->allow = cfg->mute = NULL;
-	cfg->n_allow = cfg->n_mute = 0;
+	for (size_t i = 0; i < cfg->webhook.n_headers; i++) {
+		free(cfg->webhook.headers[i].name);
+		free(cfg->webhook.headers[i].value);
+	}
+	free(cfg->webhook.headers);
+	memset(cfg, 0, sizeof(*cfg));
 }
 
 /*

@@ -32,6 +32,11 @@ struct config_rule {
 	int line;		  /* where it was written, for messages */
 };
 
+/* Defaults of the keys of outputs.webhook and outputs.syslog, when the section is given */
+#define CONFIG_WEBHOOK_TIMEOUT_MS 10000
+#define CONFIG_SYSLOG_ADDRESS	  "unix:///dev/log"
+#define CONFIG_SYSLOG_FACILITY	  "auth"
+
 /* An extra HTTP header of the webhook output */
 struct config_header {
 	char *name, *value;
@@ -79,12 +84,16 @@ struct config {
 
 /*
  * path NULL: the default file if it exists, else defaults. On error returns -errno and a
- * message in ret_error (static storage, valid until the next call).
+ * message in ret_error (static storage, valid until the next call), and cfg is left zeroed,
+ * holding nothing to free. cfg is overwritten, never read: to reload, load into another
+ * struct config while the one in use stays as it is. The files the configuration names
+ * (outputs.webhook.ca_file, bearer_token_file) are checked here, at every load.
  */
 int config_load(struct config *cfg, const char *path, const char **ret_error);
 /* The same from a string, for tests; `name` is used in messages. */
 int config_load_string(struct config *cfg, const char *name, const char *text, size_t len,
 		       const char **ret_error);
+/* Frees what cfg holds and zeroes it; a zeroed struct may be freed again. */
 void config_free(struct config *cfg);
 
 #endif

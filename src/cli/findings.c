@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "config.h"
 #include "store/store.h"
 #include "util/strbuf.h"
 
@@ -32,11 +33,12 @@
 
 static const char usage[] =
     "Usage: sowatch findings list [--since DURATION] [--severity S] [--container NAME]\n"
-    "                             [--state S] [--all] [--db PATH] [--json]\n"
-    "       sowatch findings show ID [--db PATH] [--json]\n"
-    "       sowatch findings related ID [--window DURATION] [--all] [--db PATH] [--json]\n"
-    "       sowatch findings set-state ID ACTIVE|INACTIVE [--db PATH] [--json]\n"
-    "       sowatch findings mute ID [--undo] [--db PATH] [--json]\n"
+    "                             [--state S] [--all] [--db PATH | --config PATH] [--json]\n"
+    "       sowatch findings show ID [--db PATH | --config PATH] [--json]\n"
+    "       sowatch findings related ID [--window DURATION] [--all]\n"
+    "                                [--db PATH | --config PATH] [--json]\n"
+    "       sowatch findings set-state ID ACTIVE|INACTIVE [--db PATH | --config PATH] [--json]\n"
+    "       sowatch findings mute ID [--undo] [--db PATH | --config PATH] [--json]\n"
     "\n"
     "Reads and triages the findings stored by sowatch run.\n"
     "\n"
@@ -64,9 +66,13 @@ static const char usage[] =
     "  --window DURATION  related: how far before and after ID's event (default " DEFAULT_WINDOW
     ").\n"
     "  --undo             mute: unmute instead.\n"
-    "  --db PATH          The findings database (default " STORE_DEFAULT_PATH ").\n"
+    "  --db PATH          The findings database. Without it, store.path of the\n"
+    "                     configuration file, else " STORE_DEFAULT_PATH ".\n"
     "                     It is never created here; list, show and related open it\n"
     "                     read-only.\n"
+    "  --config PATH      The configuration file to read store.path from (default\n"
+    "                     " CONFIG_DEFAULT_PATH ", if it exists). A file sowatch run\n"
+    "                     would refuse is refused here too. Not read with --db.\n"
     "  --json             Print each finding as its stored JSON object, one per line\n"
     "                     (related: in offset order), instead of text.\n"
     "  -h, --help         This text.\n"
@@ -74,7 +80,8 @@ static const char usage[] =
     "DURATION is a number and a unit (s, m, h, d), or several from the largest unit down:\n"
     "30s, 10m, 2h, 7d, 1h30m.\n"
     "\n"
-    "Exit status: 0 ok, 1 on a runtime error (no database, unknown id), 2 on a usage error.\n";
+    "Exit status: 0 ok, 1 on a runtime error (no database, a bad configuration file, unknown\n"
+    "id), 2 on a usage error.\n";
 
 enum option_id {
 	OPT_SINCE = 1,
@@ -85,14 +92,16 @@ enum option_id {
 	OPT_WINDOW,
 	OPT_UNDO,
 	OPT_DB,
+	OPT_CONFIG,
 	OPT_JSON,
 };
 
 #define OPT(id) (1u << (id))
 
 struct opts {
-	const char *sub; /* "list", "show", ... */
-	const char *db;
+	const char *sub;    /* "list", "show", ... */
+	const char *db;	    /* NULL until --db or the configuration gives it */
+	const char *config; /* --config; NULL: the default file if it exists */
 	bool json, all, undo;
 	int64_t since_ns; /* 0 = no --since */
 	const char *severity, *state, *container;
@@ -103,7 +112,7 @@ struct opts {
 
 struct subcommand {
 	const char *name;
-	unsigned options; /* OPT() of the options it takes, beyond --db, --json, --help */
+	unsigned options; /* OPT() of the options it takes, beyond --db, --config, --json, --help */
 	int nargs;
 	const char *args_usage;
 	enum store_mode mode;
@@ -1354,6 +1363,7 @@ static const struct option long_options[] = {
 	{ "window", required_argument, NULL, OPT_WINDOW },
 	{ "undo", no_argument, NULL, OPT_UNDO },
 	{ "db", required_argument, NULL, OPT_DB },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -1398,7 +1408,8 @@ static int parse_options(const struct subcommand *sc, struct opts *o, int argc, 
 			return usage_error(o, "unknown option '%s'", name);
 		if (opt == ':')
 			return usage_error(o, "option '%s' needs a value", name);
-		if (opt != OPT_DB && opt != OPT_JSON && !(sc->options & OPT(opt)))
+		if (opt != OPT_DB && opt != OPT_CONFIG && opt != OPT_JSON &&
+		    !(sc->options & OPT(opt)))
 			return usage_error(o, "option '%s' does not apply here", name);
 		switch (opt) {
 		case OPT_SINCE:
@@ -1448,6 +1459,11 @@ static int parse_options(const struct subcommand *sc, struct opts *o, int argc, 
 				return usage_error(o, "%s--db needs a path", "");
 			o->db = optarg;
 			break;
+		case OPT_CONFIG:
+			if (!optarg[0])
+				return usage_error(o, "%s--config needs a path", "");
+			o->config = optarg;
+			break;
 		case OPT_JSON:
 			o->json = true;
 			break;
@@ -1468,7 +1484,8 @@ static int parse_options(const struct subcommand *sc, struct opts *o, int argc, 
 
 int cmd_findings(int argc, char **argv)
 {
-	struct opts o = { .db = STORE_DEFAULT_PATH, .window = DEFAULT_WINDOW };
+	struct opts o = { .window = DEFAULT_WINDOW };
+	struct config cfg = { 0 };
 	const struct subcommand *sc = NULL;
 	struct store *s = NULL;
 	const char *error = "";
@@ -1493,6 +1510,16 @@ int cmd_findings(int argc, char **argv)
 	if (status >= 0)
 		return status;
 
+	/* Without --db, the store sowatch run writes: store.path of its configuration */
+	if (!o.db) {
+		err = config_load(&cfg, o.config, &error);
+		if (err) {
+			/* escaped already, as sowatch run prints it */
+			fprintf(stderr, "sowatch: %s\n", error);
+			return 1;
+		}
+		o.db = cfg.store_path[0] ? cfg.store_path : STORE_DEFAULT_PATH;
+	}
 	err = store_open_mode(&s, o.db, sc->mode, &error);
 	if (err) {
 		struct strbuf esc = STRBUF_INIT;
@@ -1500,10 +1527,12 @@ int cmd_findings(int argc, char **argv)
 		term_escape_str(&esc, error);
 		fprintf(stderr, "sowatch: %s\n", strbuf_str(&esc));
 		strbuf_release(&esc);
+		config_free(&cfg);
 		return 1;
 	}
 	status = sc->run(s, &o);
 	fflush(stdout);
 	store_close(s);
+	config_free(&cfg);
 	return status;
 }
