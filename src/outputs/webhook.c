@@ -58,6 +58,12 @@ int webhook_global_init(void)
 {
 	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
 		return -EIO;
+	/*
+	 * Debian's libcurl opens $SSLKEYLOGFILE in curl_global_init() and appends every TLS
+	 * session's secrets to it: as root, to whatever path the environment names. A sensor's
+	 * findings are not to be readable by whoever could set its environment.
+	 */
+	unsetenv("SSLKEYLOGFILE");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return -EIO;
 	return 0;

@@ -550,7 +550,8 @@ int main(void)
 		fprintf(stderr, "no C compiler: the openssl.cnf test is skipped\n");
 	else
 		control_loaded = openssl_loads_it();
-	if (webhook_global_init() < 0)
+	setenv("SSLKEYLOGFILE", "/nonexistent/keys", 1);
+	if (webhook_global_init() < 0 || getenv("SSLKEYLOGFILE"))
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	webhook_global_cleanup();
