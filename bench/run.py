@@ -34,7 +34,11 @@ What it measures, on this machine:
   a cross-check;
 * the highest exec rate with zero drops: the spawn storm with 1, 2, 4, 8
   workers while sowatch runs, drops read from sowatch's log (and its kernel
-  counters).
+  counters);
+* delivery: findings per second through the webhook output to a local HTTPS
+  receiver answering 200 (N module loads made at once, first eventTime to
+  the last request received), and detection latency (eventTime -> JSONL
+  line) while the webhook receiver accepts and never answers.
 
 Output: a table on the terminal with a PASS/FAIL line per budget, every figure
 in build/bench.json, and a PNG of the slowdown ratios (docs/bench.png; a
@@ -100,9 +104,11 @@ RSS_BUDGET_MIB = 32.0
 SIZES = {
     "full": {"rounds": 12, "spawn": 4000, "dlopen": 40000, "openssl": 800,
              "build_files": 48, "latency_loads": 200,
+             "delivery_loads": 200, "delivery_rounds": 3, "delivery_hang_loads": 100,
              "ramp_workers": (1, 2, 4, 8), "ramp_seconds": 4.0},
     "quick": {"rounds": 3, "spawn": 1500, "dlopen": 15000, "openssl": 300,
               "build_files": 24, "latency_loads": 60,
+              "delivery_loads": 60, "delivery_rounds": 2, "delivery_hang_loads": 40,
               "ramp_workers": (1, 2, 4, 8), "ramp_seconds": 1.5},
 }
 
@@ -655,9 +661,10 @@ class Sowatch:
     READY_TIMEOUT = 60.0
     STOP_TIMEOUT = 30.0
 
-    def __init__(self, ctx, tag="session"):
+    def __init__(self, ctx, tag="session", config=None):
         self.ctx = ctx
         self.binary = ctx.sowatch
+        self.config = config  # a configuration file (the delivery phase's webhook)
         self.dir = tempfile.mkdtemp(prefix="sowatch-%s-" % tag, dir=ctx.tmpdir)
         self.jsonl = os.path.join(self.dir, "findings.jsonl")
         self.db = os.path.join(self.dir, "findings.db")
@@ -671,6 +678,8 @@ class Sowatch:
 
     def start(self):
         argv = [self.binary, "run", "--jsonl", self.jsonl, "--db", self.db]
+        if self.config:
+            argv += ["--config", self.config]
         logf = open(self.log_path, "wb")
         logf.write(("$ %s\n" % " ".join(map(shlex.quote, argv))).encode())
         logf.flush()
@@ -1094,11 +1103,12 @@ def run_rounds(ctx, workloads, configs, names, rounds, rng, busy_limit, retries)
     return runs, sessions, discarded
 
 
-def latency_phase(ctx, fixtures, loads):
+def latency_phase(ctx, fixtures, loads, config=None, tag="latency"):
     """A module loaded `loads` times through `openssl engine -t` while sowatch
     runs: per load, eventTime -> createTime (sowatch's own stamps), eventTime ->
-    the line seen here, and openssl's start -> the line seen here."""
-    wsdir = tempfile.mkdtemp(prefix="latency-", dir=ctx.tmpdir)
+    the line seen here, and openssl's start -> the line seen here. config: a
+    configuration file for sowatch (the delivery phase's hanging webhook)."""
+    wsdir = tempfile.mkdtemp(prefix=tag + "-", dir=ctx.tmpdir)
     os.chmod(wsdir, 0o755)
     modules = []
     for i in range(loads):
@@ -1106,7 +1116,7 @@ def latency_phase(ctx, fixtures, loads):
         shutil.copyfile(fixtures["module.so"], dst)
         os.chmod(dst, 0o755)
         modules.append(dst)
-    s = session_start(ctx, Sowatch(ctx, "latency"))
+    s = session_start(ctx, Sowatch(ctx, tag, config))
     env = workload_env()
     samples = []
     offset = 0
@@ -1169,6 +1179,96 @@ def latency_phase(ctx, fixtures, loads):
         res[key] = {"p50": percentile(vals, 50), "p99": percentile(vals, 99),
                     "max": max(vals), "min": min(vals)}
     res["samples"] = samples
+    return res
+
+
+def webhook_config(dirpath, receiver, timeout_ms=2000):
+    """A sowatch configuration sending to receiver, with a token of its own."""
+    token = os.path.join(dirpath, "token")
+    fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write("bench-%s\n" % os.urandom(16).hex())
+    path = os.path.join(dirpath, "sowatch.yaml")
+    with open(path, "w") as f:
+        f.write("outputs:\n  webhook:\n    url: %s\n    ca_file: %s\n"
+                "    bearer_token_file: %s\n    timeout_ms: %d\n"
+                % (receiver.url("/ingest"), receiver.ca_file, token, timeout_ms))
+    os.chmod(path, 0o600)
+    return path
+
+
+def delivery_throughput(ctx, fixtures, receiver, loads):
+    """One round: `loads` module loads made at once (8 at a time) while sowatch
+    sends to receiver (answering 200). Findings per second from the first
+    finding's eventTime to the last of them received."""
+    wsdir = tempfile.mkdtemp(prefix="delivery-", dir=ctx.tmpdir)
+    os.chmod(wsdir, 0o755)
+    modules = []
+    for i in range(loads):
+        dst = os.path.join(wsdir, "m-%04d.so" % i)
+        shutil.copyfile(fixtures["module.so"], dst)
+        os.chmod(dst, 0o755)
+        modules.append(dst)
+    receiver.set_mode("ok")
+    s = session_start(ctx, Sowatch(ctx, "delivery", webhook_config(wsdir, receiver)))
+    env = workload_env()
+    ours = set(modules)
+    got = {}  # module -> (eventTime, time received)
+    try:
+        running = []
+        for mod in modules:
+            running.append(subprocess.Popen([OPENSSL, "engine", "-t", mod], env=env,
+                                            stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL))
+            if len(running) >= 8:
+                running.pop(0).wait(60)
+        for p in running:
+            p.wait(60)
+        deadline = time.monotonic() + 60
+        seen = 0
+        while len(got) < loads:
+            reqs = receiver.requests()
+            for r in reqs[seen:]:
+                try:
+                    fd = json.loads(r.body)["finding"]
+                except (ValueError, KeyError):
+                    raise BenchError("the receiver got a body that is not a finding: %r"
+                                     % r.body[:300])
+                procs = fd.get("processes") or [{}]
+                for lib in procs[0].get("libraries") or []:
+                    if lib.get("path") in ours and lib["path"] not in got:
+                        got[lib["path"]] = (parse_rfc3339(fd["eventTime"]), r.time)
+            seen = len(reqs)
+            if time.monotonic() > deadline:
+                raise BenchError("delivery: %d of %d findings received within 60 s:\n%s"
+                                 % (len(got), loads, s.log_tail()))
+            time.sleep(0.01)
+    finally:
+        figures = session_stop(ctx, s)
+    first = min(ev for ev, _ in got.values())
+    last = max(rcv for _, rcv in got.values())
+    return {"loads": loads, "seconds": last - first, "findings_per_second":
+            loads / max(last - first, 1e-6), "session": figures}
+
+
+def delivery_phase(ctx, fixtures, loads, rounds, hang_loads):
+    """The webhook output: findings/s to a receiver answering 200 (median over
+    rounds), then detection latency while the receiver hangs."""
+    sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "e2e"))
+    from receiver import Receiver
+    res = {"loads": loads, "rounds": []}
+    with Receiver() as receiver:
+        for i in range(rounds):
+            res["rounds"].append(delivery_throughput(ctx, fixtures, receiver, loads))
+        rates = [r["findings_per_second"] for r in res["rounds"]]
+        res["findings_per_second"] = {"median": statistics.median(rates),
+                                      "min": min(rates), "max": max(rates)}
+        receiver.set_mode("hang")
+        hdir = tempfile.mkdtemp(prefix="delivery-hang-", dir=ctx.tmpdir)
+        res["hanging_receiver"] = latency_phase(
+            ctx, fixtures, hang_loads, webhook_config(hdir, receiver), tag="delivery-hang")
+        res["hanging_receiver"]["requests_received"] = len(receiver.requests())
     return res
 
 
@@ -1383,7 +1483,7 @@ def sowatch_cpu(runs, sessions, names):
     }
 
 
-def budgets(summary, configs, names, cpu, latency, ramp, peak_rss_kib):
+def budgets(summary, configs, names, cpu, latency, ramp, peak_rss_kib, delivery=None):
     rows = []
 
     def add(name, value, limit, ok, shown):
@@ -1429,6 +1529,10 @@ def budgets(summary, configs, names, cpu, latency, ramp, peak_rss_kib):
             v = latency[key]["p99"]
             add("p99 latency, %s" % what, v, LATENCY_P99_BUDGET_MS,
                 v <= LATENCY_P99_BUDGET_MS, "%.1f ms <= %.0f ms" % (v, LATENCY_P99_BUDGET_MS))
+    if delivery:
+        v = delivery["hanging_receiver"]["event_to_seen_ms"]["p99"]
+        add("p99 latency, eventTime -> line seen, webhook hanging", v, LATENCY_P99_BUDGET_MS,
+            v <= LATENCY_P99_BUDGET_MS, "%.1f ms <= %.0f ms" % (v, LATENCY_P99_BUDGET_MS))
     if peak_rss_kib:
         mib = peak_rss_kib / 1024
         add("peak RSS", mib, RSS_BUDGET_MIB, mib <= RSS_BUDGET_MIB,
@@ -1515,6 +1619,23 @@ def print_table(result):
             v = lat[key]
             p("  %-30s p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms" % (
                 what, v["p50"], v["p99"], v["max"]))
+    dl = result.get("delivery")
+    if dl:
+        fps = dl["findings_per_second"]
+        p("")
+        p("delivery through the webhook output (HTTPS, local receiver):")
+        p("  %d findings at once, answered 200: %6.0f findings/s (median of %d rounds, "
+          "min %.0f, max %.0f)" % (dl["loads"], fps["median"], len(dl["rounds"]), fps["min"],
+                                   fps["max"]))
+        h = dl["hanging_receiver"]
+        for key, what in (("event_to_create_ms", "eventTime -> createTime"),
+                          ("event_to_seen_ms", "eventTime -> JSONL line seen")):
+            v = h[key]
+            p("  receiver hanging, %-26s p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms" % (
+                what, v["p50"], v["p99"], v["max"]))
+        p("  receiver hanging: %d loads, %d requests received (none answered), %s events "
+          "dropped (stop line)" % (h["loads"], h["requests_received"],
+                                   h["session"].get("drops_at_stop", "?")))
     ramp = result.get("ramp")
     if ramp:
         p("")
@@ -1620,6 +1741,8 @@ def parse_args(argv):
                     help="comma-separated, from %s" % ",".join(WORKLOADS))
     ap.add_argument("--no-latency", action="store_true", help="skip the latency phase")
     ap.add_argument("--no-ramp", action="store_true", help="skip the drop ramp")
+    ap.add_argument("--no-delivery", action="store_true",
+                    help="skip the webhook delivery phase")
     ap.add_argument("--no-profile", action="store_true",
                     help="skip the BPF program profile (kernel.bpf_stats_enabled)")
     ap.add_argument("--pin", type=int, metavar="CPU",
@@ -1717,6 +1840,19 @@ def main(argv):
                 % args.sizes["latency_loads"])
             latency = latency_phase(ctx, fixtures, args.sizes["latency_loads"])
             sow_sessions.append(dict(latency["session"], phase="latency"))
+        delivery = None
+        if "sowatch" in args.configs and not args.no_delivery:
+            log("delivery: %d findings through the webhook output, %d rounds; then %d "
+                "loads with the receiver hanging" % (
+                    args.sizes["delivery_loads"], args.sizes["delivery_rounds"],
+                    args.sizes["delivery_hang_loads"]))
+            delivery = delivery_phase(ctx, fixtures, args.sizes["delivery_loads"],
+                                      args.sizes["delivery_rounds"],
+                                      args.sizes["delivery_hang_loads"])
+            for r in delivery["rounds"]:
+                sow_sessions.append(dict(r["session"], phase="delivery"))
+            sow_sessions.append(dict(delivery["hanging_receiver"]["session"],
+                                     phase="delivery-hang"))
         if "sowatch" in args.configs and not args.no_ramp:
             log("ramp: spawn storm with %s workers" % ",".join(
                 map(str, args.sizes["ramp_workers"])))
@@ -1754,6 +1890,7 @@ def main(argv):
             "slowdown": summary,
             "latency": latency,
             "ramp": ramp,
+            "delivery": delivery,
             "profile": profile,
             "runs": runs,
             "discarded_runs": discarded,
@@ -1794,7 +1931,7 @@ def main(argv):
                 warnings.append("%s lost %d events in round %d" % (
                     s["config"], s["lost"], s["round"]))
         result["budgets"] = budgets(summary, args.configs, args.workloads, cpu, latency,
-                                    ramp, peak)
+                                    ramp, peak, delivery)
         result["machine"]["loadavg_at_end"] = os.getloadavg()
         result["duration_seconds"] = time.monotonic() - t_start
         if len(args.configs) > 1:

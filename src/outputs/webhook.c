@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "outputs/webhook.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "util/safe_path.h"
+
+#define WEBHOOK_TOKEN_MAX	       4096
+#define WEBHOOK_BODY_SHOWN	       120	 /* bytes of a refusal's body put in the error */
+#define WEBHOOK_RETRY_AFTER_MAX_MS     3600000LL /* a receiver may ask for at most an hour */
+#define WEBHOOK_CONNECT_TIMEOUT_MAX_MS 5000
+
+struct webhook_output {
+	struct output out; /* first: the delivery thread only knows this */
+	CURL *curl;	   /* one handle, reused: its connection is kept alive */
+	/* Content-Type, Expect, Authorization, the extra headers: the same for every finding */
+	struct curl_slist *headers;
+	char *authorization; /* the Authorization line in headers, wiped before it is freed */
+	char url[2048];
+	char ca_file[PATH_MAX]; /* resolved: curl reads it again at each new connection */
+	int timeout_ms;
+	char curl_error[CURL_ERROR_SIZE];
+	/* The answer to the request under way */
+	const volatile int *stopping;
+	char body[WEBHOOK_BODY_SHOWN];
+	size_t body_len;
+	int64_t retry_after_ms;
+};
+
+/*
+ * sowatch runs as root and its libcrypto never reads openssl.cnf: an openssl.cnf that loads an
+ * engine or a provider is the very attack sowatch reports, and a sensor that read it would run
+ * the attacker's module as root. libcurl's OpenSSL backend asks OpenSSL to load its
+ * configuration (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG)) in curl_global_init(). OpenSSL
+ * loads its configuration at most once per process, whichever call comes first: initialising
+ * libcrypto and libssl with OPENSSL_INIT_NO_LOAD_CONFIG before libcurl does makes libcurl's
+ * request a no-op. libssl's own initialisation hands its flags to OPENSSL_init_crypto(), where
+ * the once-only configuration step lives, so libcrypto's call is enough (and keeps sowatch
+ * from linking libssl itself). tests/unit/test_webhook.c checks this under an OPENSSL_CONF of
+ * its own.
+ */
+int webhook_global_init(void)
+{
+	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
+		return -EIO;
+	/*
+	 * Debian's libcurl opens $SSLKEYLOGFILE in curl_global_init() and appends every TLS
+	 * session's secrets to it: as root, to whatever path the environment names. A sensor's
+	 * findings are not to be readable by whoever could set its environment.
+	 */
+	unsetenv("SSLKEYLOGFILE");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -EIO;
+	return 0;
+}
+
+void webhook_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+/* Writes n bytes of s to out (size bytes) with anything not printable ASCII as \xNN. */
+static void printable(char *out, size_t size, const char *s, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+	}
+	if (size)
+		out[o < size ? o : size - 1] = '\0';
+}
+
+static void sha256_hex(const void *data, size_t len, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+
+	if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
+		snprintf(hex, 65, "?");
+		return;
+	}
+	for (unsigned int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = '\0';
+}
+
+/*
+ * Reads the bearer token: a regular file only root (or sowatch's user) can change, through
+ * directories only they can change (util/safe_path.h), that its group and others cannot read
+ * either. Trailing white space (a newline left by an editor) is dropped; what remains must be
+ * printable ASCII without spaces, as a bearer token is, so it cannot end the header early.
+ */
+static int read_token(const char *path, char *token, size_t size, char *error, size_t esize)
+{
+	const char *what = "the webhook's bearer token file";
+	struct safe_path sp;
+	struct stat st;
+	ssize_t n = 0, r;
+	int fd, err = 0;
+
+	fd = safe_path_open(&sp, path, what, 0);
+	if (fd == 0)
+		fd = safe_path_open_file(&sp, O_RDONLY, 0);
+	if (fd < 0) {
+		snprintf(error, esize, "%s", sp.error);
+		safe_path_close(&sp);
+		return fd;
+	}
+	safe_path_close(&sp);
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+		snprintf(error, esize, "cannot use %s %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(error, esize,
+			 "refusing %s %s: its group or others may read or write it (mode %04o): "
+			 "make it 0600",
+			 what, path, (unsigned)(st.st_mode & 07777));
+		err = -EPERM;
+		goto out;
+	}
+	while ((size_t)n < size - 1) {
+		r = read(fd, token + n, size - 1 - (size_t)n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = -errno;
+			snprintf(error, esize, "cannot read %s %s: %s", what, path,
+				 strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += r;
+	}
+	if ((size_t)n == size - 1) {
+		snprintf(error, esize, "refusing %s %s: longer than %zu bytes", what, path,
+			 size - 2);
+		err = -EFBIG;
+		goto out;
+	}
+	while (n > 0 && isspace((unsigned char)token[n - 1]))
+		n--;
+	token[n] = '\0';
+	if (n == 0) {
+		snprintf(error, esize, "refusing %s %s: it is empty", what, path);
+		err = -EINVAL;
+		goto out;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		if (token[i] <= 0x20 || token[i] >= 0x7f) {
+			snprintf(
+			    error, esize,
+			    "refusing %s %s: the token has a space, a line break or a character "
+			    "that is not printable ASCII",
+			    what, path);
+			err = -EINVAL;
+			goto out;
+		}
+	}
+out:
+	if (err)
+		explicit_bzero(token, size);
+	close(fd);
+	return err;
+}
+
+/*
+ * ca_file replaces the system's CAs: a file someone else could change would let them add a CA
+ * and read the findings. Symbolic links (as in /etc/ssl/certs) are resolved first, then the
+ * file and every directory to it must be root's (or sowatch's user's) alone; curl is given the
+ * resolved path, so what it reads at each new connection is what was checked.
+ */
+static int check_ca_file(const char *path, char *resolved, char *error, size_t esize)
+{
+	const char *what = "the webhook's ca_file";
+	struct safe_path sp;
+	int fd;
+
+	if (!realpath(path, resolved)) {
+		int err = -errno;
+
+		snprintf(error, esize, "cannot use %s %s: %s", what, path, strerror(errno));
+		return err;
+	}
+	fd = safe_path_open(&sp, resolved, what, 0);
+	if (fd == 0)
+		fd = safe_path_open_file(&sp, O_RDONLY, 0);
+	if (fd < 0)
+		snprintf(error, esize, "%s", sp.error);
+	else
+		close(fd);
+	safe_path_close(&sp);
+	return fd < 0 ? fd : 0;
+}
+
+/* The headers sowatch sets itself: an extra header may not replace or repeat them. */
+static bool header_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"Authorization", "Content-Type", "Content-Length",    "Expect",
+		"Host",		 "Connection",	 "Transfer-Encoding", "X-Sowatch-Finding-Id",
+	};
+
+	for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+		if (strcasecmp(name, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
+/* RFC 9110's token characters, for a header name */
+static bool header_name_valid(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+			return false;
+	return true;
+}
+
+/* A header value: visible ASCII, spaces and tabs; no line break to smuggle a header in */
+static bool header_value_valid(const char *s)
+{
+	for (; *s; s++)
+		if ((*s < 0x20 && *s != '\t') || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static int check_headers(const struct config_webhook *cfg, char *error, size_t esize)
+{
+	char shown[128];
+
+	for (size_t i = 0; i < cfg->n_headers; i++) {
+		const struct config_header *h = &cfg->headers[i];
+
+		printable(shown, sizeof(shown), h->name, strlen(h->name));
+		if (!header_name_valid(h->name)) {
+			snprintf(error, esize, "outputs.webhook: invalid header name '%s'", shown);
+			return -EINVAL;
+		}
+		if (header_reserved(h->name)) {
+			snprintf(error, esize,
+				 "outputs.webhook: header %s is set by sowatch itself", shown);
+			return -EINVAL;
+		}
+		if (!header_value_valid(h->value)) {
+			snprintf(
+			    error, esize,
+			    "outputs.webhook: header %s: its value has a line break or a control "
+			    "character",
+			    shown);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static bool url_scheme_valid(const char *url)
+{
+	return strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "http://", 7) == 0;
+}
+
+/*
+ * The URL as it may be shown: without a password (https://user:secret@host/ would otherwise
+ * end up in logs), printable, at most size bytes.
+ */
+static void url_shown(char *out, size_t size, const char *url)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *rest = scheme_end ? scheme_end + 3 : url;
+	size_t host_len = strcspn(rest, "/?#");
+	const char *at = memrchr(rest, '@', host_len);
+	char tmp[2048 + 16];
+
+	if (at)
+		snprintf(tmp, sizeof(tmp), "%.*s***@%s", (int)(rest - url), url, at + 1);
+	else
+		snprintf(tmp, sizeof(tmp), "%s", url);
+	printable(out, size, tmp, strlen(tmp));
+}
+
+/*
+ * Two webhook outputs are the same when every setting and the token are: a digest of them all
+ * (the token only through its own SHA-256), after the URL a person can recognise.
+ */
+static void settings_digest(struct webhook_output *w, const struct config_webhook *cfg,
+			    const char *token)
+{
+	char token_hash[65] = "-", all_hash[65], shown[256];
+	size_t size = 4096 + strlen(cfg->url) + strlen(w->ca_file) + strlen(cfg->bearer_token_file);
+	char *all;
+	size_t off = 0;
+
+	for (size_t i = 0; i < cfg->n_headers; i++)
+		size += strlen(cfg->headers[i].name) + strlen(cfg->headers[i].value) + 4;
+	if (token)
+		sha256_hex(token, strlen(token), token_hash);
+	all = malloc(size);
+	if (!all) {
+		/* Unique, so never taken for another output's settings */
+		snprintf(w->out.settings, sizeof(w->out.settings), "webhook %p", (void *)w);
+		return;
+	}
+	/* NUL-separated fields: no choice of values makes two settings look the same */
+	off += (size_t)snprintf(all + off, size - off, "url=%s", cfg->url) + 1;
+	off += (size_t)snprintf(all + off, size - off, "ca_file=%s", w->ca_file) + 1;
+	off += (size_t)snprintf(all + off, size - off, "token_file=%s", cfg->bearer_token_file) + 1;
+	off += (size_t)snprintf(all + off, size - off, "token_sha256=%s", token_hash) + 1;
+	off += (size_t)snprintf(all + off, size - off, "timeout_ms=%d", cfg->timeout_ms) + 1;
+	for (size_t i = 0; i < cfg->n_headers; i++)
+		off += (size_t)snprintf(all + off, size - off, "header=%s: %s",
+					cfg->headers[i].name, cfg->headers[i].value) +
+		       1;
+	sha256_hex(all, off, all_hash);
+	explicit_bzero(all, off);
+	free(all);
+	url_shown(shown, sizeof(shown), cfg->url);
+	snprintf(w->out.settings, sizeof(w->out.settings),
+		 "POST %s timeout %d ms settings sha256:%s", shown, cfg->timeout_ms, all_hash);
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct webhook_output *w = arg;
+	size_t n = size * nmemb, room = sizeof(w->body) - w->body_len;
+
+	memcpy(w->body + w->body_len, data, n < room ? n : room);
+	w->body_len += n < room ? n : room;
+	return n;
+}
+
+/* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3); -1 when neither */
+static int64_t parse_retry_after(const char *value)
+{
+	char *end;
+	long long secs;
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+	if (isdigit((unsigned char)*value)) {
+		errno = 0;
+		secs = strtoll(value, &end, 10);
+		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
+			end++;
+		if (*end)
+			return -1;
+		if (errno == ERANGE || secs > WEBHOOK_RETRY_AFTER_MAX_MS / 1000)
+			return WEBHOOK_RETRY_AFTER_MAX_MS;
+		return secs * 1000;
+	} else {
+		char date[128];
+		time_t when, now = time(NULL);
+
+		snprintf(date, sizeof(date), "%.*s", (int)strcspn(value, "\r\n"), value);
+		when = curl_getdate(date, NULL);
+		if (when == -1)
+			return -1;
+		if (when <= now)
+			return 0;
+		if (when - now > WEBHOOK_RETRY_AFTER_MAX_MS / 1000)
+			return WEBHOOK_RETRY_AFTER_MAX_MS;
+		return (int64_t)(when - now) * 1000;
+	}
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "retry-after:";
+	struct webhook_output *w = arg;
+	size_t n = size * nmemb;
+	char value[256];
+
+	/* A new status line (after a 100 Continue): what came before was not the answer */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		w->retry_after_ms = -1;
+		return n;
+	}
+	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		size_t len = n - (sizeof(name) - 1);
+
+		if (len >= sizeof(value))
+			len = sizeof(value) - 1;
+		memcpy(value, data + sizeof(name) - 1, len);
+		value[len] = '\0';
+		w->retry_after_ms = parse_retry_after(value);
+	}
+	return n;
+}
+
+/* Called about once a second even when nothing moves: a stop is seen within a second */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	struct webhook_output *w = arg;
+
+	return w->stopping && *w->stopping ? 1 : 0;
+}
+
+static int setup_handle(struct webhook_output *w)
+{
+	CURL *c = w->curl;
+	long connect_ms = w->timeout_ms < WEBHOOK_CONNECT_TIMEOUT_MAX_MS
+			      ? w->timeout_ms
+			      : WEBHOOK_CONNECT_TIMEOUT_MAX_MS;
+	bool ok = true;
+
+	/* Options: any that fails to set (libcurl built without it) is an error, not a default */
+	ok &= curl_easy_setopt(c, CURLOPT_URL, w->url) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+	if (w->ca_file[0])
+		ok &= curl_easy_setopt(c, CURLOPT_CAINFO, w->ca_file) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, "sowatch/" SOWATCH_VERSION) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, w->curl_error) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, w) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_HEADERDATA, w) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_XFERINFODATA, w) == CURLE_OK;
+	ok &= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
+	return ok ? 0 : -ENOTSUP;
+}
+
+/* 408 Request Timeout, 425 Too Early, 429 Too Many Requests and 5xx: the receiver may take it
+ * later. Any other refusal (400, 401, 403, 404, 413...) would be the same the next time. */
+static bool status_retryable(long status)
+{
+	return status == 408 || status == 425 || status == 429 || (status >= 500 && status < 600);
+}
+
+static void webhook_send(struct output *out, const struct output_finding *f,
+			 const volatile int *stopping, struct output_result *res)
+{
+	struct webhook_output *w = (struct webhook_output *)out;
+	char id_header[320], shown[4 * WEBHOOK_BODY_SHOWN + 1], error[sizeof(res->error)];
+	/* The finding's own header, in front of the headers every request carries */
+	struct curl_slist id_node = { .data = id_header, .next = w->headers };
+	long status = 0;
+	CURLcode rc;
+
+	snprintf(id_header, sizeof(id_header), "X-Sowatch-Finding-Id: %s", f->id);
+	w->stopping = stopping;
+	w->body_len = 0;
+	w->retry_after_ms = -1;
+	w->curl_error[0] = '\0';
+	curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, &id_node);
+	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, f->json);
+	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)f->len);
+	rc = curl_easy_perform(w->curl);
+	/* The list lives on this stack: nothing may point at it after this call */
+	curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->headers);
+	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, NULL);
+	w->stopping = NULL;
+
+	if (rc != CURLE_OK) {
+		if (rc == CURLE_ABORTED_BY_CALLBACK)
+			snprintf(error, sizeof(error), "stopping");
+		else
+			snprintf(error, sizeof(error), "%s",
+				 w->curl_error[0] ? w->curl_error : curl_easy_strerror(rc));
+		output_result_set(res, OUTPUT_RETRY, error);
+		return;
+	}
+	curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status >= 200 && status < 300) {
+		output_result_set(res, OUTPUT_SENT, NULL);
+		return;
+	}
+	printable(shown, sizeof(shown), w->body, w->body_len);
+	snprintf(error, sizeof(error), "HTTP %ld%s%.200s", status, w->body_len ? ": " : "", shown);
+	if (status_retryable(status)) {
+		output_result_set(res, OUTPUT_RETRY, error);
+		res->retry_after_ms = w->retry_after_ms;
+	} else {
+		output_result_set(res, OUTPUT_FAILED, error);
+	}
+}
+
+static void webhook_free(struct output *out)
+{
+	struct webhook_output *w = (struct webhook_output *)out;
+
+	if (!w)
+		return;
+	curl_easy_cleanup(w->curl);
+	if (w->authorization)
+		explicit_bzero(w->authorization, strlen(w->authorization));
+	curl_slist_free_all(w->headers);
+	free(w);
+}
+
+static const struct output_ops webhook_ops = {
+	.name = "webhook",
+	.send = webhook_send,
+	.reopen = NULL,
+	.free = webhook_free,
+};
+
+/* Appends line to w->headers; returns the copy curl made, or NULL */
+static char *header_add(struct webhook_output *w, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(w->headers, line);
+	struct curl_slist *last;
+
+	if (!l)
+		return NULL;
+	w->headers = l;
+	for (last = l; last->next; last = last->next)
+		;
+	return last->data;
+}
+
+static int build_headers(struct webhook_output *w, const struct config_webhook *cfg,
+			 const char *token)
+{
+	/* Without "Expect:" curl would wait up to a second for 100 Continue on larger bodies */
+	if (!header_add(w, "Content-Type: application/json") || !header_add(w, "Expect:"))
+		return -ENOMEM;
+	if (token) {
+		size_t len = strlen(token) + sizeof("Authorization: Bearer ");
+		char *line = malloc(len);
+
+		if (!line)
+			return -ENOMEM;
+		snprintf(line, len, "Authorization: Bearer %s", token);
+		w->authorization = header_add(w, line);
+		explicit_bzero(line, len);
+		free(line);
+		if (!w->authorization)
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_headers; i++) {
+		size_t len = strlen(cfg->headers[i].name) + strlen(cfg->headers[i].value) + 3;
+		char *line = malloc(len);
+		char *added;
+
+		if (!line)
+			return -ENOMEM;
+		snprintf(line, len, "%s: %s", cfg->headers[i].name, cfg->headers[i].value);
+		added = header_add(w, line);
+		free(line);
+		if (!added)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int webhook_output_new(struct output **ret, const struct config_webhook *cfg, char *error,
+		       size_t size)
+{
+	char token[WEBHOOK_TOKEN_MAX + 2];
+	struct webhook_output *w;
+	bool has_token = cfg->bearer_token_file[0] != '\0';
+	int err;
+
+	*ret = NULL;
+	if (!url_scheme_valid(cfg->url)) {
+		char shown[256];
+
+		url_shown(shown, sizeof(shown), cfg->url);
+		snprintf(error, size, "outputs.webhook: url %s is neither https:// nor http://",
+			 shown);
+		return -EINVAL;
+	}
+	if (cfg->timeout_ms <= 0) {
+		snprintf(error, size, "outputs.webhook: timeout_ms must be positive");
+		return -EINVAL;
+	}
+	err = check_headers(cfg, error, size);
+	if (err)
+		return err;
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(error, size, "outputs.webhook: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	w->out.ops = &webhook_ops;
+	w->timeout_ms = cfg->timeout_ms;
+	snprintf(w->url, sizeof(w->url), "%s", cfg->url);
+	if (cfg->ca_file[0]) {
+		err = check_ca_file(cfg->ca_file, w->ca_file, error, size);
+		if (err)
+			goto err_free;
+	}
+	if (has_token) {
+		err = read_token(cfg->bearer_token_file, token, sizeof(token), error, size);
+		if (err)
+			goto err_free;
+	}
+	err = build_headers(w, cfg, has_token ? token : NULL);
+	if (err) {
+		snprintf(error, size, "outputs.webhook: %s", strerror(-err));
+		goto err_wipe_token;
+	}
+	w->curl = curl_easy_init();
+	if (!w->curl || setup_handle(w) < 0) {
+		snprintf(error, size,
+			 "outputs.webhook: libcurl cannot be set up as required "
+			 "(https, TLS verification, timeouts)");
+		err = -ENOTSUP;
+		goto err_wipe_token;
+	}
+	settings_digest(w, cfg, has_token ? token : NULL);
+	explicit_bzero(token, sizeof(token));
+	*ret = &w->out;
+	return 0;
+
+err_wipe_token:
+	explicit_bzero(token, sizeof(token));
+err_free:
+	webhook_free(&w->out);
+	return err;
+}
