@@ -27,11 +27,11 @@ struct metrics_findings {
 };
 
 struct metrics_output {
-	char name[32]; /* "jsonl", "webhook", "syslog" */
-	uint64_t pending;   /* waiting to be delivered (store and memory) */
-	uint64_t delivered; /* counters since start */
-	uint64_t failed;    /* answers that can never succeed (HTTP 400 ...) */
-	uint64_t retries;   /* attempts that will be tried again */
+	char name[32];		     /* "jsonl", "webhook", "syslog" */
+	uint64_t pending;	     /* waiting to be delivered (store and memory) */
+	uint64_t delivered;	     /* counters since start */
+	uint64_t failed;	     /* answers that can never succeed (HTTP 400 ...) */
+	uint64_t retries;	     /* attempts that will be tried again */
 	double oldest_pending_age_s; /* event age of the oldest pending finding; 0 when none */
 };
 
@@ -50,13 +50,13 @@ struct metrics_snapshot {
 	uint64_t libcrypto_probes; /* files carrying OpenSSL with the library layer's probes */
 	struct metrics_output outputs[METRICS_MAX_OUTPUTS];
 	size_t n_outputs;
-	bool gvisor; /* the gVisor source runs */
+	bool gvisor;			/* the gVisor source runs */
 	uint64_t gvisor_sandboxes;	/* connected now */
 	uint64_t gvisor_dropped_points; /* points sandboxes could not send (counter) */
 	/* The kernel heartbeat: seconds since the last canary came back; -1: none came back yet */
 	double heartbeat_age_s;
-	bool heartbeat_ok;	/* false: the alarm is raised (no canary back in time) */
-	char unhealthy[256];	/* "" when healthy, else why (a source died, heartbeat lost) */
+	bool heartbeat_ok;	    /* false: the alarm is raised (no canary back in time) */
+	char unhealthy[256];	    /* "" when healthy, else why (a source died, heartbeat lost) */
 	uint64_t findings_unstored; /* held in memory because the store refuses them now */
 	uint64_t findings_lost;	    /* could not be kept at all (memory bound, out of memory) */
 };
@@ -68,6 +68,8 @@ struct metrics_server;
  * -errno and one line in *ret_error (static storage).
  */
 int metrics_server_new(struct metrics_server **ret, const char *listen, const char **ret_error);
+/* The TCP port listened on (the kernel's choice when listen said port 0), or -1. */
+int metrics_server_port(const struct metrics_server *m);
 /* Copies s; requests from now on are answered from it. */
 void metrics_server_publish(struct metrics_server *m, const struct metrics_snapshot *s);
 /* Accepts NULL. */
