@@ -503,11 +503,12 @@ int metrics_server_new(struct metrics_server **ret, const char *listen, const ch
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	errno = 0;
+	/* The port is passed twice only so that libmicrohttpd's messages name it. */
 	m->daemon = MHD_start_daemon(
-	    flags, 0, NULL, NULL, handle_request, m, MHD_OPTION_SOCK_ADDR, &addr.sa,
+	    flags, ntohs(ipv6 ? addr.in6.sin6_port : addr.in.sin_port), NULL, NULL, handle_request,
+	    m, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &addr.sa,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONNECTION_TIMEOUT_S,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)METRICS_CONNECTION_TIMEOUT_S, MHD_OPTION_END);
 	err = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!m->daemon) {
