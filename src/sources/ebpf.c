@@ -772,8 +772,14 @@ void ebpf_source_metrics(struct ebpf_source *src, struct metrics_snapshot *s)
 			s->events[s->n_events].dropped = c[k].dropped;
 			s->n_events++;
 		}
-	s->ring_buffer_used_bytes = ring_buffer_used(src);
 	s->ring_buffer_size_bytes = bpf_map__max_entries(src->skel->maps.events);
+	/*
+	 * More than its size: the positions were written behind our back (the consumer page is
+	 * writable by anyone holding the map). The kernel then refuses every record: full.
+	 */
+	s->ring_buffer_used_bytes = ring_buffer_used(src);
+	if (s->ring_buffer_used_bytes > s->ring_buffer_size_bytes)
+		s->ring_buffer_used_bytes = s->ring_buffer_size_bytes;
 	s->libcrypto_probes = (uint64_t)src->n_libcrypto;
 	s->heartbeat_age_s = heartbeat_age_s(&src->heartbeat, now);
 	s->heartbeat_ok = heartbeat_ok(&src->heartbeat);
