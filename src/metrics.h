@@ -68,6 +68,8 @@ struct metrics_server;
  * -errno and one line in *ret_error (static storage).
  */
 int metrics_server_new(struct metrics_server **ret, const char *listen, const char **ret_error);
+/* The TCP port listened on (the kernel's choice when listen said port 0), or -1. */
+int metrics_server_port(const struct metrics_server *m);
 /* Copies s; requests from now on are answered from it. */
 void metrics_server_publish(struct metrics_server *m, const struct metrics_snapshot *s);
 /* Accepts NULL. */

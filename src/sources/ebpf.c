@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -18,6 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "metrics.h"
 #include "proc/procfile.h"
 #include "sources/elf_openssl.h"
 #include "sources/ebpf_decode.h"
@@ -53,6 +55,13 @@ struct libcrypto_probe {
 struct ebpf_source {
 	struct sowatch_bpf *skel;
 	struct ring_buffer *rb;
+	/*
+	 * The ring buffer's two position pages, mapped read-only: the consumer's at offset 0, the
+	 * producer's at one page. libbpf 1.1 (Debian 12) has no ring__avail_data_size(); this is
+	 * what it reads. MAP_FAILED when they could not be mapped (the fill is then not reported).
+	 */
+	void *rb_pos;
+	size_t rb_pos_size;
 	struct ebpf_decoder decoder;
 	event_handler_fn on_event; /* where events go; the source keeps its own first */
 	void *ctx;
@@ -73,6 +82,27 @@ static int64_t clock_ns(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The clock the main loop passes to ebpf_source_check_alive() */
+static uint64_t monotonic_ms(void)
+{
+	return (uint64_t)clock_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
+static const char *const kind_names[SW_EVENT_KIND_MAX] = {
+	[SW_EVENT_EXEC] = "exec",
+	[SW_EVENT_FORK] = "fork",
+	[SW_EVENT_EXIT] = "exit",
+	[SW_EVENT_MAP] = "map",
+	[SW_EVENT_DSO_LOAD] = "dso_load",
+	[SW_EVENT_DSO_LOAD_RETURN] = "dso_load_return",
+	[SW_EVENT_LIBCRYPTO_MAPPED] = "libcrypto_mapped",
+};
+
+const char *ebpf_event_kind_name(enum sw_event_kind kind)
+{
+	return kind >= 0 && kind < SW_EVENT_KIND_MAX ? kind_names[kind] : NULL;
 }
 
 /* libbpf speaks only when asked to (--verbose); failures are reported by us, in one line. */
@@ -506,7 +536,7 @@ static void source_event(const struct event *ev, void *ctx)
 		src->on_event(&told, src->ctx);
 	} else if (ev->kind == EVENT_EXIT && src->canary_pid &&
 		   ev->pid == (uint32_t)src->canary_pid) {
-		if (heartbeat_seen(&src->heartbeat) == HEARTBEAT_RECOVERED)
+		if (heartbeat_seen(&src->heartbeat, monotonic_ms()) == HEARTBEAT_RECOVERED)
 			log_error("events from the kernel flow again");
 		log_debug("heartbeat: canary %d came back", src->canary_pid);
 		src->canary_pid = 0; /* a later process may get the pid */
@@ -537,6 +567,7 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		return -ENOMEM;
 	src->on_event = on_event;
 	src->ctx = ctx;
+	src->rb_pos = MAP_FAILED;
 	src->decoder.on_event = source_event;
 	src->decoder.ctx = src;
 	ebpf_source_sync_clocks(src);
@@ -589,6 +620,13 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
 		*ret_error = "cannot set up the ring buffer";
 		goto err_free;
 	}
+	/* The kernel lets any process that holds the map map these two pages read-only. */
+	src->rb_pos_size = 2 * (size_t)sysconf(_SC_PAGESIZE);
+	src->rb_pos = mmap(NULL, src->rb_pos_size, PROT_READ, MAP_SHARED,
+			   bpf_map__fd(src->skel->maps.events), 0);
+	if (src->rb_pos == MAP_FAILED)
+		log_warn("cannot map the ring buffer's positions: %s: its fill is not reported",
+			 strerror(errno));
 	*ret = src;
 	return 0;
 
@@ -700,10 +738,59 @@ int ebpf_source_libcrypto_probes(const struct ebpf_source *src)
 	return src->n_libcrypto;
 }
 
+/* Bytes the kernel wrote and the reader has not consumed yet (records in flight included). */
+static uint64_t ring_buffer_used(const struct ebpf_source *src)
+{
+	const unsigned long *consumer, *producer;
+	unsigned long c, p;
+
+	if (src->rb_pos == MAP_FAILED)
+		return 0;
+	consumer = src->rb_pos;
+	producer = (const unsigned long *)((const char *)src->rb_pos + src->rb_pos_size / 2);
+	/* Consumer first: it never passes the producer, so the difference cannot go negative. */
+	c = __atomic_load_n(consumer, __ATOMIC_ACQUIRE);
+	p = __atomic_load_n(producer, __ATOMIC_ACQUIRE);
+	return p - c;
+}
+
+void ebpf_source_metrics(struct ebpf_source *src, struct metrics_snapshot *s)
+{
+	struct sw_counters c[SW_EVENT_KIND_MAX];
+	uint64_t now = monotonic_ms();
+
+	s->ebpf = true;
+	s->n_events = 0;
+	if (ebpf_source_counters(src, c) == 0)
+		for (int k = 1; k < SW_EVENT_KIND_MAX && s->n_events < METRICS_MAX_EVENT_KINDS;
+		     k++) {
+			if (!kind_names[k])
+				continue;
+			s->events[s->n_events].kind = kind_names[k];
+			s->events[s->n_events].seen = c[k].seen;
+			s->events[s->n_events].sent = c[k].sent;
+			s->events[s->n_events].dropped = c[k].dropped;
+			s->n_events++;
+		}
+	s->ring_buffer_size_bytes = bpf_map__max_entries(src->skel->maps.events);
+	/*
+	 * More than its size: the positions were written behind our back (the consumer page is
+	 * writable by anyone holding the map). The kernel then refuses every record: full.
+	 */
+	s->ring_buffer_used_bytes = ring_buffer_used(src);
+	if (s->ring_buffer_used_bytes > s->ring_buffer_size_bytes)
+		s->ring_buffer_used_bytes = s->ring_buffer_size_bytes;
+	s->libcrypto_probes = (uint64_t)src->n_libcrypto;
+	s->heartbeat_age_s = heartbeat_age_s(&src->heartbeat, now);
+	s->heartbeat_ok = heartbeat_ok(&src->heartbeat);
+}
+
 void ebpf_source_close(struct ebpf_source *src)
 {
 	if (!src)
 		return;
+	if (src->rb_pos != MAP_FAILED)
+		munmap(src->rb_pos, src->rb_pos_size);
 	ring_buffer__free(src->rb);
 	bpf_link__destroy(src->ia32_enter);
 	bpf_link__destroy(src->ia32_exit);

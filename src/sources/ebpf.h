@@ -11,6 +11,10 @@
 #include "sowatch_events.h"
 
 struct ebpf_source;
+struct metrics_snapshot;
+
+/* "exec", "map", ... for logs and metrics; NULL for a kind that has no name. */
+const char *ebpf_event_kind_name(enum sw_event_kind kind);
 
 /* Enforce mode, as the kernel applies it */
 struct enforce_policy {
@@ -56,6 +60,12 @@ int ebpf_source_counters(struct ebpf_source *src, struct sw_counters ret[SW_EVEN
 void ebpf_source_check_alive(struct ebpf_source *src, uint64_t now_ms);
 
 int ebpf_source_libcrypto_probes(const struct ebpf_source *src);
+/*
+ * The kernel side's figures into s: events by kind (seen, sent, dropped), the ring buffer's
+ * fill, the library layer's probes, the heartbeat; sets s->ebpf. A few map reads: meant for
+ * about once a second.
+ */
+void ebpf_source_metrics(struct ebpf_source *src, struct metrics_snapshot *s);
 void ebpf_source_close(struct ebpf_source *src);
 
 #endif

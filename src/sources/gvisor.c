@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "metrics.h"
 #include "proc/sandbox_root.h"
 #include "sources/gvisor_decode.h"
 #include "util/log.h"
@@ -571,6 +572,23 @@ void gvisor_source_stats(const struct gvisor_source *src, struct gvisor_stats *r
 	ret->procs_evicted = d.procs_evicted;
 	ret->fds_evicted = d.fds_evicted;
 	ret->maps_untracked = d.maps_untracked;
+}
+
+void gvisor_source_metrics(const struct gvisor_source *src, struct metrics_snapshot *s)
+{
+	uint64_t sandboxes = 0, dropped = src->gone.dropped_by_gvisor;
+
+	for (const struct conn *c = src->conns; c; c = c->next) {
+		if (c->dead)
+			continue;
+		if (c->state == CONN_RUNNING)
+			sandboxes++;
+		if (c->dec)
+			dropped += gvisor_decoder_stats(c->dec)->dropped_by_gvisor;
+	}
+	s->gvisor = true;
+	s->gvisor_sandboxes = sandboxes;
+	s->gvisor_dropped_points = dropped;
 }
 
 void gvisor_source_close(struct gvisor_source *src)

@@ -20,6 +20,7 @@
 #define GVISOR_HANDSHAKE_TIMEOUT_S 5
 
 struct gvisor_source;
+struct metrics_snapshot;
 
 struct gvisor_stats {
 	uint64_t connected;	    /* sandboxes that completed the handshake, in all */
@@ -56,6 +57,8 @@ int gvisor_source_fd(const struct gvisor_source *src);
  */
 int gvisor_source_poll(struct gvisor_source *src, int timeout_ms);
 void gvisor_source_stats(const struct gvisor_source *src, struct gvisor_stats *ret);
+/* Sandboxes connected now (handshake done) and points they could not send, into s; sets s->gvisor. */
+void gvisor_source_metrics(const struct gvisor_source *src, struct metrics_snapshot *s);
 /* Close every connection and remove the socket (if it is still ours). Accepts NULL. */
 void gvisor_source_close(struct gvisor_source *src);
 

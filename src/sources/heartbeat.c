@@ -25,11 +25,19 @@ void heartbeat_sent(struct heartbeat *hb, uint64_t now_ms)
 	hb->in_flight = true;
 }
 
-enum heartbeat_action heartbeat_seen(struct heartbeat *hb)
+enum heartbeat_action heartbeat_seen(struct heartbeat *hb, uint64_t now_ms)
 {
 	bool was_stalled = hb->stalled;
 
+	hb->last_seen_ms = now_ms;
 	hb->in_flight = false;
 	hb->stalled = false;
 	return was_stalled ? HEARTBEAT_RECOVERED : HEARTBEAT_WAIT;
+}
+
+double heartbeat_age_s(const struct heartbeat *hb, uint64_t now_ms)
+{
+	if (!hb->last_seen_ms)
+		return -1;
+	return now_ms > hb->last_seen_ms ? (double)(now_ms - hb->last_seen_ms) / 1000 : 0;
 }

@@ -17,6 +17,7 @@
 struct heartbeat {
 	uint64_t sent_ms;	/* when the canary in flight was sent */
 	uint64_t last_alarm_ms; /* when the alarm was last raised */
+	uint64_t last_seen_ms;	/* when a canary last came back; 0: none yet */
 	bool in_flight;		/* a canary was sent and has not come back */
 	bool stalled;		/* the alarm is raised */
 };
@@ -32,6 +33,13 @@ enum heartbeat_action {
 enum heartbeat_action heartbeat_tick(struct heartbeat *hb, uint64_t now_ms);
 void heartbeat_sent(struct heartbeat *hb, uint64_t now_ms);
 /* The canary came back. Returns HEARTBEAT_RECOVERED if the alarm was raised, else WAIT. */
-enum heartbeat_action heartbeat_seen(struct heartbeat *hb);
+enum heartbeat_action heartbeat_seen(struct heartbeat *hb, uint64_t now_ms);
+/* Seconds since a canary last came back, or -1 when none has yet. */
+double heartbeat_age_s(const struct heartbeat *hb, uint64_t now_ms);
+/* False while the alarm is raised: events from the kernel stopped. */
+static inline bool heartbeat_ok(const struct heartbeat *hb)
+{
+	return !hb->stalled;
+}
 
 #endif

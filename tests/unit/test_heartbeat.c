@@ -15,7 +15,10 @@ static void test_healthy(void **state)
 	assert_int_equal(heartbeat_tick(&hb, 1000), HEARTBEAT_SEND);
 	heartbeat_sent(&hb, 1000);
 	assert_int_equal(heartbeat_tick(&hb, 2000), HEARTBEAT_WAIT);
-	assert_int_equal(heartbeat_seen(&hb), HEARTBEAT_WAIT);
+	assert_true(heartbeat_age_s(&hb, 2000) < 0); /* none came back yet */
+	assert_int_equal(heartbeat_seen(&hb, 2100), HEARTBEAT_WAIT);
+	assert_true(heartbeat_ok(&hb));
+	assert_true(heartbeat_age_s(&hb, 4600) == 2.5);
 	assert_int_equal(heartbeat_tick(&hb, 1000 + HEARTBEAT_PERIOD_MS - 1), HEARTBEAT_WAIT);
 	assert_int_equal(heartbeat_tick(&hb, 1000 + HEARTBEAT_PERIOD_MS), HEARTBEAT_SEND);
 }
@@ -48,9 +51,11 @@ static void test_stall_alarm_repeat_and_recovery(void **state)
 		}
 		assert_true(now < t + 2 * HEARTBEAT_REPEAT_MS);
 	}
+	assert_false(heartbeat_ok(&hb));
 	heartbeat_sent(&hb, t + 200000);
-	assert_int_equal(heartbeat_seen(&hb), HEARTBEAT_RECOVERED);
-	assert_int_equal(heartbeat_seen(&hb), HEARTBEAT_WAIT);
+	assert_int_equal(heartbeat_seen(&hb, t + 200001), HEARTBEAT_RECOVERED);
+	assert_true(heartbeat_ok(&hb));
+	assert_int_equal(heartbeat_seen(&hb, t + 200002), HEARTBEAT_WAIT);
 }
 
 int main(void)
