@@ -23,6 +23,8 @@
 #include "config.h"
 #include "detectors/trust.h"
 #include "findings/hashing.h"
+#include "metrics.h"
+#include "outputs/webhook.h"
 #include "pipeline.h"
 #include "sources/ebpf.h"
 #include "sources/gvisor.h"
@@ -219,16 +221,6 @@ static void source_watch_process(uint32_t pid, void *ctx)
 		log_warn("cannot watch process %u in the kernel: %s", pid, strerror(-err));
 }
 
-static const char *const kind_names[SW_EVENT_KIND_MAX] = {
-	[SW_EVENT_EXEC] = "exec",
-	[SW_EVENT_FORK] = "fork",
-	[SW_EVENT_EXIT] = "exit",
-	[SW_EVENT_MAP] = "map",
-	[SW_EVENT_DSO_LOAD] = "dso_load",
-	[SW_EVENT_DSO_LOAD_RETURN] = "dso_load_return",
-	[SW_EVENT_LIBCRYPTO_MAPPED] = "libcrypto_mapped",
-};
-
 /*
  * Say loudly when the kernel had to drop events. Findings learn the figure from the events
  * themselves (drops_before), up to their own event, not from this periodic read.
@@ -246,7 +238,7 @@ static void counters_check(struct ebpf_source *src, uint64_t *last_dropped)
 		dropped += c[k].dropped;
 		if (c[k].dropped && off < sizeof(detail))
 			off += snprintf(detail + off, sizeof(detail) - off, " %s=%llu",
-					kind_names[k], (unsigned long long)c[k].dropped);
+					ebpf_event_kind_name(k), (unsigned long long)c[k].dropped);
 	}
 	if (dropped != *last_dropped) {
 		log_warn("the kernel dropped %llu events so far (ring buffer full):%s",
@@ -459,6 +451,25 @@ static int epoll_watch(int epfd, int fd, uint32_t tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/* Every figure of /metrics and /healthz, once a second, from the main loop. */
+static void metrics_publish(struct metrics_server *m, struct pipeline *pl, struct sources *s,
+			    uint64_t now_ms)
+{
+	struct metrics_snapshot snap;
+
+	if (!m)
+		return;
+	memset(&snap, 0, sizeof(snap));
+	snap.taken_ms = now_ms;
+	snap.heartbeat_age_s = -1;
+	pipeline_metrics(pl, &snap);
+	if (s->ebpf)
+		ebpf_source_metrics(s->ebpf, &snap);
+	if (s->gvisor)
+		gvisor_source_metrics(s->gvisor, &snap);
+	metrics_server_publish(m, &snap);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -476,6 +487,7 @@ static int cmd_run(int argc, char **argv)
 	const char *config_path = NULL, *error = "";
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	struct pipeline *pl = NULL;
+	struct metrics_server *metrics = NULL;
 	uint64_t last_check = 0, last_sweep = monotonic_ms(), last_dropped = 0;
 	uint64_t last_heartbeat, last_progress;
 	bool busy = false; /* the last wait handled eBPF records */
@@ -546,6 +558,12 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	files_limit_raise();
+	/* Before any thread: libcurl's global state, and OpenSSL told never to read openssl.cnf */
+	err = webhook_global_init();
+	if (err) {
+		fatal_error("cannot set up HTTP for the webhook output", err);
+		goto out;
+	}
 	err = pipeline_new(&pl, &opts, &error);
 	if (err) {
 		fatal_error(error, err);
@@ -553,6 +571,15 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (sources_open(&srcs, pl))
 		goto out;
+	if (cfg->metrics_listen[0]) {
+		err = metrics_server_new(&metrics, cfg->metrics_listen, &error);
+		if (err) {
+			fatal_error(error, err);
+			goto out;
+		}
+		log_info("metrics and health on http://%s/metrics and /healthz",
+			 cfg->metrics_listen);
+	}
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (epfd < 0 || (srcs.ebpf && epoll_watch(epfd, ebpf_source_fd(srcs.ebpf), 0)) ||
 	    (srcs.gvisor && epoll_watch(epfd, gvisor_source_fd(srcs.gvisor), 1))) {
@@ -610,6 +637,7 @@ static int cmd_run(int argc, char **argv)
 				ebpf_source_check_alive(srcs.ebpf, now);
 			}
 			gvisor_check(&srcs);
+			metrics_publish(metrics, pl, &srcs, now);
 			last_check = now;
 		}
 		if (reload_requested) {
@@ -640,8 +668,10 @@ static int cmd_run(int argc, char **argv)
 out:
 	if (epfd >= 0)
 		close(epfd);
+	metrics_server_free(metrics);
 	sources_close(&srcs);
 	pipeline_free(pl);
+	webhook_global_cleanup();
 	config_free(cfg);
 	free(cfg);
 	return status;
