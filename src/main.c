@@ -602,6 +602,8 @@ static int cmd_run(int argc, char **argv)
 	signals_setup();
 	pipeline_note_start(pl, realtime_ns());
 	last_heartbeat = last_progress = monotonic_ms();
+	/* /healthz answers from the moment sowatch says it is ready */
+	metrics_publish(metrics, pl, &srcs, last_progress);
 	fprintf(stderr, "sowatch: ready\n");
 
 	while (!stop_requested) {

@@ -559,8 +559,9 @@ void pipeline_free(struct pipeline *pl)
 	added_library_detector_free(pl->added_library);
 	trust_identity_free(pl->trust.identity);
 	/* Lanes first: their last answers go to the keeper, which writes them as it stops */
-	delivery_free(pl->delivery);
+	delivery_stop(pl->delivery);
 	keeper_free(pl->keeper);
+	delivery_free(pl->delivery);
 	store_close(pl->store);
 	pthread_rwlock_destroy(&pl->config_lock);
 	pthread_mutex_destroy(&pl->tally_lock);

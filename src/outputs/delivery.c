@@ -135,13 +135,19 @@ static void unconfirmed_add(struct lane *l, const char *id)
 	snprintf(l->unconfirmed[l->n_unconfirmed++], ID_MAX, "%s", id);
 }
 
-/* The keeper wrote the answer: the lane may see the row again (it is no longer pending). */
+/*
+ * The keeper wrote the answer: the lane may see the row again (it is no longer pending). The
+ * lane is found by name, as it may have stopped since (a reload): then there is nothing to do.
+ */
 static void answer_written(void *ctx, const char *output, const char *id)
 {
-	struct lane *l = ctx;
+	struct delivery *d = ctx;
+	struct lane *l;
 
-	pthread_mutex_lock(&l->d->lock);
-	for (size_t i = 0; i < l->n_unconfirmed; i++) {
+	pthread_mutex_lock(&d->lock);
+	for (l = d->lanes; l && strcmp(l->name, output) != 0; l = l->next)
+		;
+	for (size_t i = 0; l && i < l->n_unconfirmed; i++) {
 		if (strcmp(l->unconfirmed[i], id) != 0)
 			continue;
 		memmove(l->unconfirmed[i], l->unconfirmed[i + 1],
@@ -149,8 +155,9 @@ static void answer_written(void *ctx, const char *output, const char *id)
 		l->n_unconfirmed--;
 		break;
 	}
-	pthread_cond_broadcast(&l->wake);
-	pthread_mutex_unlock(&l->d->lock);
+	if (l)
+		pthread_cond_broadcast(&l->wake);
+	pthread_mutex_unlock(&d->lock);
 }
 
 /* Reading a page of pending rows: the first the lane may take */
@@ -264,7 +271,7 @@ static void record(struct lane *l, const struct item *it, enum store_delivery_st
 						.next_try_ns = it->next_try_ns,
 						.last_error = error,
 						.done_ns = state == STORE_PENDING ? 0 : now_ns() },
-		      answer_written, l);
+		      answer_written, l->d);
 }
 
 /* Sends it until the output takes it, refuses it for good, or the lane stops. */
@@ -646,7 +653,7 @@ size_t delivery_stats(struct delivery *d, struct metrics_output *ret, size_t n_m
 	return n;
 }
 
-void delivery_free(struct delivery *d)
+void delivery_stop(struct delivery *d)
 {
 	if (!d)
 		return;
@@ -659,6 +666,13 @@ void delivery_free(struct delivery *d)
 	}
 	pthread_mutex_unlock(&d->lock);
 	reap(d, true);
+}
+
+void delivery_free(struct delivery *d)
+{
+	if (!d)
+		return;
+	delivery_stop(d);
 	pthread_cond_destroy(&d->changed);
 	pthread_mutex_destroy(&d->lock);
 	free(d->store_path);

@@ -49,7 +49,13 @@ void delivery_reopen(struct delivery *d);
 uint64_t delivery_drain(struct delivery *d, int timeout_ms);
 /* Per output figures, for metrics and the stop summary; n_max entries at most. */
 size_t delivery_stats(struct delivery *d, struct metrics_output *ret, size_t n_max);
-/* Stops every lane (each gives up its current try within about a second). */
+/*
+ * Stops every lane (each gives up its current try within about a second) and waits for them.
+ * The keeper may still call back (answers it writes late find no lane): free it after this,
+ * then free the delivery.
+ */
+void delivery_stop(struct delivery *d);
+/* delivery_stop(), then frees d. Accepts NULL. */
 void delivery_free(struct delivery *d);
 
 #endif
