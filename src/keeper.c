@@ -19,7 +19,9 @@
 #define PRUNE_PERIOD_S	   3600
 #define MAX_GAPS	   64 /* gaps waiting for the store; more are in the log only */
 #define MAX_OUTPUTS	   8
-#define NS_PER_DAY	   (86400LL * 1000000000)
+/* How long a write waits for a store lock someone else holds (the CLI's short writes) */
+#define STORE_WRITE_WAIT_MS 100
+#define NS_PER_DAY	    (86400LL * 1000000000)
 
 /* An output's answer, with owned copies of its strings */
 struct record {
@@ -67,6 +69,7 @@ struct keeper {
 	struct kept *unstored; /* oldest first */
 	size_t unstored_bytes;
 	uint64_t n_unstored;  /* atomic: read by keeper_stats() */
+	bool store_blocked;   /* the last write found the store's lock held: do not wait now */
 	bool alive_failing;   /* the store refused the last sign of life (said once) */
 	bool records_failing; /* the store refused answers (said once) */
 	bool lost_told;	      /* the memory bound was reached (said once until it frees up) */
@@ -168,6 +171,21 @@ static bool is_muted(const struct kept *it)
 }
 
 /*
+ * Every write transaction starts here. Once the store's lock was found held by someone else,
+ * writes do not wait for it at all until one gets through: meanwhile findings go to memory and
+ * on to the outputs at once, and the keeper never sits in a lock wait while findings queue.
+ */
+static int begin(struct keeper *k)
+{
+	int err;
+
+	store_set_busy_timeout(k->store, k->store_blocked ? 0 : STORE_WRITE_WAIT_MS);
+	err = store_begin(k->store);
+	k->store_blocked = err == -EBUSY;
+	return err;
+}
+
+/*
  * Stores one finding inside the open transaction: its row, a pending delivery row for each
  * output (none when muted), then what the outputs already answered while it was held.
  */
@@ -216,7 +234,7 @@ static void store_batch(struct keeper *k, struct kept *list)
 {
 	char *outputs[MAX_OUTPUTS];
 	size_t n = outputs_now(k, outputs);
-	int err = store_begin(k->store);
+	int err = begin(k);
 
 	for (struct kept *it = list; it; it = it->next) {
 		it->stored = err ? err : store_one(k, it, outputs, n);
@@ -355,7 +373,7 @@ static bool attach_to_held(struct keeper *k, struct record *r)
 static struct record *write_records(struct keeper *k, struct record *list)
 {
 	struct record *done = NULL, *next;
-	int err = store_begin(k->store);
+	int err = begin(k);
 
 	for (struct record *r = list; r; r = next) {
 		next = r->next;
@@ -400,7 +418,7 @@ static struct record *write_records(struct keeper *k, struct record *list)
 static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n_gaps, bool alive,
 			int64_t alive_ns, bool stopped)
 {
-	int err = store_begin(k->store);
+	int err = begin(k);
 
 	for (size_t i = 0; i < n_gaps && !err; i++)
 		err = store_insert_gap(k->store, &gaps[i]);
@@ -426,8 +444,11 @@ static void prune(struct keeper *k, int days, struct keeper_stats *st)
 	char *outputs[MAX_OUTPUTS];
 	size_t n = outputs_now(k, outputs);
 	uint64_t deleted = 0;
-	int err = store_prune(k->store, now_ns() - days * NS_PER_DAY, (const char *const *)outputs,
-			      n, &deleted);
+	int err;
+
+	store_set_busy_timeout(k->store, k->store_blocked ? 0 : STORE_WRITE_WAIT_MS);
+	err = store_prune(k->store, now_ns() - days * NS_PER_DAY, (const char *const *)outputs, n,
+			  &deleted);
 
 	outputs_release(outputs, n);
 	if (err)

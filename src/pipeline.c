@@ -27,9 +27,6 @@
 #include "util/log.h"
 
 #define FINDING_WORKERS 2
-/* How long the keeper waits for a store lock someone else holds before holding findings in
- * memory and handing them to the outputs from there */
-#define STORE_WRITE_WAIT_MS 100
 /* At a stop, how long outputs get to deliver what is pending (the rest waits in the store) */
 #define FLUSH_DELIVERY_MS 3000
 /* A user with this many findings waiting: the next ones are not hashed (no file kept open) */
@@ -320,8 +317,6 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 	err = store_open(&pl->store, opts->store_path, false, ret_error);
 	if (err)
 		goto err_free;
-	/* Held findings go to the outputs at once: a lock someone holds is not waited for long */
-	store_set_busy_timeout(pl->store, STORE_WRITE_WAIT_MS);
 	env = (struct detector_env){
 		.pt = pl->pt,
 		.trust = &pl->trust,
