@@ -330,7 +330,7 @@ int pipeline_new(struct pipeline **ret, const struct pipeline_options *opts, con
 		*ret_error = "cannot start the keeper of the store";
 		goto err_free;
 	}
-	err = delivery_new(&pl->delivery, opts->store_path, pl->keeper);
+	err = delivery_new(&pl->delivery, pl->store, pl->keeper);
 	if (err) {
 		*ret_error = "cannot start the delivery of findings";
 		goto err_free;

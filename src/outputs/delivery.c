@@ -58,7 +58,7 @@ struct lane {
 };
 
 struct delivery {
-	char *store_path;
+	struct store *store; /* the keeper's: lanes open their readers from it */
 	struct keeper *keeper;
 	pthread_mutex_t lock;
 	pthread_cond_t changed; /* a lane went idle or exited */
@@ -444,7 +444,7 @@ static struct lane *lane_start(struct delivery *d, struct output *out)
 	snprintf(l->name, sizeof(l->name), "%s", out->ops->name);
 	snprintf(l->stats.name, sizeof(l->stats.name), "%s", l->name);
 	pthread_cond_init(&l->wake, NULL);
-	err = store_open_mode(&l->store, d->store_path, STORE_READ_ONLY, &error);
+	err = store_open_reader(&l->store, d->store, &error);
 	if (err) {
 		log_error("output %s: %s: it is not started", l->name, error);
 		lane_free(l);
@@ -495,14 +495,13 @@ static void reap(struct delivery *d, bool wait)
 	pthread_mutex_unlock(&d->lock);
 }
 
-int delivery_new(struct delivery **ret, const char *store_path, struct keeper *keeper)
+int delivery_new(struct delivery **ret, struct store *store, struct keeper *keeper)
 {
 	struct delivery *d = calloc(1, sizeof(*d));
 
-	if (!d || !(d->store_path = strdup(store_path))) {
-		free(d);
+	if (!d)
 		return -ENOMEM;
-	}
+	d->store = store;
 	d->keeper = keeper;
 	srandom(
 	    (unsigned int)(now_ns() ^ getpid())); /* backoff jitter: lanes of many hosts differ */
@@ -675,6 +674,5 @@ void delivery_free(struct delivery *d)
 	delivery_stop(d);
 	pthread_cond_destroy(&d->changed);
 	pthread_mutex_destroy(&d->lock);
-	free(d->store_path);
 	free(d);
 }

@@ -27,8 +27,12 @@ struct delivery;
 struct keeper;
 struct metrics_output;
 
-/* Lanes read store_path; their answers go to keeper. 0 or -errno. */
-int delivery_new(struct delivery **ret, const char *store_path, struct keeper *keeper);
+/*
+ * Lanes read the store through readers of store (which must outlive the delivery); their
+ * answers go to keeper. 0 or -errno.
+ */
+struct store;
+int delivery_new(struct delivery **ret, struct store *store, struct keeper *keeper);
 /*
  * The outputs from now on (each taken over). One with the same name and settings as a running
  * lane is freed and that lane goes on; other running lanes are stopped (without waiting for

@@ -361,14 +361,14 @@ static int connection_open(struct store *s, const char *path, int flags, const c
 	return 0;
 }
 
-/* Whether SQLite opened the very file that was checked (fd): nothing replaced it since. */
-static int same_file(struct store *s, int fd, const char *path, const char **ret_error)
+/* Whether the file SQLite opened by name is still the one checked: nothing replaced it since. */
+static int same_file(struct store *s, const struct stat *checked, const char *path,
+		     const char **ret_error)
 {
-	struct stat checked, now;
+	struct stat now;
 
-	if (fstat(fd, &checked) ||
-	    fstatat(s->where.dir_fd, s->where.name, &now, AT_SYMLINK_NOFOLLOW) ||
-	    checked.st_dev != now.st_dev || checked.st_ino != now.st_ino) {
+	if (fstatat(s->where.dir_fd, s->where.name, &now, AT_SYMLINK_NOFOLLOW) ||
+	    checked->st_dev != now.st_dev || checked->st_ino != now.st_ino) {
 		*ret_error = set_error("refusing the findings database %s: %s", path,
 				       "it was replaced while being opened");
 		return -EPERM;
@@ -485,7 +485,8 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 		    const char **ret_error)
 {
 	struct store *s;
-	int rc, err, fd = -1;
+	struct stat checked;
+	int rc, err, fd;
 
 	*ret = NULL;
 	s = calloc(1, sizeof(*s));
@@ -499,6 +500,18 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 		err = fd;
 		goto err_close;
 	}
+	/*
+	 * Closed before SQLite opens the file: closing any descriptor of a file drops every POSIX
+	 * lock the process holds on it, SQLite's included. A lost lock lets another process take
+	 * the file for its own, and delete the WAL this one still writes to.
+	 */
+	err = fstat(fd, &checked) ? -errno : 0;
+	close(fd);
+	if (err) {
+		*ret_error =
+		    set_error("cannot open the findings database %s: %s", path, strerror(-err));
+		goto err_close;
+	}
 	/* Whose file it is, asked without a way to write: a refused file keeps every byte. */
 	err = connection_open(s, path, SQLITE_OPEN_READONLY, ret_error);
 	if (!err)
@@ -506,7 +519,7 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 	if (!err && mode != STORE_READ_ONLY)
 		err = connection_open(s, path, SQLITE_OPEN_READWRITE, ret_error);
 	if (!err)
-		err = same_file(s, fd, path, ret_error);
+		err = same_file(s, &checked, path, ret_error);
 	if (!err)
 		err = configure(s, mode, path, ret_error);
 	if (err)
@@ -531,15 +544,41 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 			goto err_close;
 		}
 	}
-	close(fd);
 	*ret = s;
 	return 0;
 
 err_close:
-	if (fd >= 0)
-		close(fd);
 	store_close(s);
 	return err;
+}
+
+int store_open_reader(struct store **ret, const struct store *writer, const char **ret_error)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int err;
+
+	*ret = NULL;
+	if (!s) {
+		*ret_error = set_error("cannot open the findings database %s: %s",
+				       writer->where.path, strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	/* The writer checked the file and its directory; no descriptor of ours touches it */
+	s->where = writer->where;
+	s->where.dir_fd = fcntl(writer->where.dir_fd, F_DUPFD_CLOEXEC, 0);
+	s->version = writer->version;
+	err = s->where.dir_fd < 0 ? -errno : 0;
+	if (err)
+		*ret_error = set_error("cannot open the findings database %s: %s",
+				       writer->where.path, strerror(-err));
+	else
+		err = connection_open(s, writer->where.path, SQLITE_OPEN_READONLY, ret_error);
+	if (err) {
+		store_close(s);
+		return err;
+	}
+	*ret = s;
+	return 0;
 }
 
 int store_open(struct store **ret, const char *path, bool read_only, const char **ret_error)

@@ -65,6 +65,13 @@ enum store_mode {
  */
 int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
 		    const char **ret_error);
+/*
+ * Another connection, read-only, to the file writer has open: for a thread of the same process
+ * (the delivery lanes). No check is repeated, and no descriptor but SQLite's own touches the
+ * file: closing one would drop the locks the process's other connections hold on it. Close it
+ * before the writer.
+ */
+int store_open_reader(struct store **ret, const struct store *writer, const char **ret_error);
 /* read_only ? STORE_READ_ONLY : STORE_CREATE: the sensor's call. */
 int store_open(struct store **ret, const char *path, bool read_only, const char **ret_error);
 /* Accepts NULL. */
