@@ -20,7 +20,7 @@
 #define MAX_GAPS	   64 /* gaps waiting for the store; more are in the log only */
 #define MAX_OUTPUTS	   8
 /* How long a write waits for a store lock someone else holds (the CLI's short writes) */
-#define STORE_WRITE_WAIT_MS 20
+#define STORE_WRITE_WAIT_MS 10
 #define NS_PER_DAY	    (86400LL * 1000000000)
 
 /* An output's answer, with owned copies of its strings */
