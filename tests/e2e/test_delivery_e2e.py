@@ -313,6 +313,21 @@ class Delivery(unittest.TestCase):
         line = self.hostile(token_mode=0o644, bad_line=(2, 5))
         self.assertIn("0644", line)
 
+    def test_bad_syslog_address_refused(self):
+        for address in ("udp://127.0.0.1", "tcp://[::1:514", "unix://relative/log",
+                        "smtp://127.0.0.1:25", "udp://127.0.0.1:99999"):
+            config = self.ws.write("syslog-%s.yaml" % harness.rand(),
+                                   "outputs:\n  syslog:\n    address: \"%s\"\n" % address)
+            p = subprocess.run([harness.sowatch_bin(), "run", "--config", config, "--jsonl",
+                                self.ws.path("s.jsonl"), "--db", self.ws.path("s.db")],
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=60)
+            err = p.stderr.decode("utf-8", "replace").strip()
+            self.assertEqual(p.returncode, 1, err)
+            self.assertEqual(len(err.splitlines()), 1, err)
+            self.assertIn("%s:3:" % config, err)
+            self.assertIn("outputs.syslog.address", err)
+
 
 if __name__ == "__main__":
     unittest.main()
