@@ -714,3 +714,51 @@ def assert_no_findings(sensor, ws, pids=(), names=(), timeout=10.0):
         raise AssertionError("unexpected findings for benign commands:\n"
                              + "\n".join(bad))
     return c
+
+
+# -- helpers shared by the delivery, outbox, reload, retention and metrics tests
+
+STOP_DROPS = re.compile(r"stopping: .*; (\d+) events dropped$", re.M)
+
+
+def free_port():
+    """A loopback TCP port nobody listens on now (bound, read, closed): for a
+    server the test starts itself. Servers of the tests listen on port 0."""
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values, q):
+    """The nearest-rank percentile, as bench/run.py computes it."""
+    s = sorted(values)
+    return s[max(0, min(len(s) - 1, -(-q * len(s) // 100) - 1))]
+
+
+def parse_rfc3339(text):
+    """'2025-11-27T19:45:01.123456Z' -> seconds since the epoch (float)."""
+    import datetime
+    m = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$", text)
+    base = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+    frac = m.group(2) or "0"
+    return base + int(frac) / 10 ** len(frac)
+
+
+def dropped_at_stop(log):
+    """The kernel events the stop summary says were dropped (one summary)."""
+    m = STOP_DROPS.findall(log)
+    if len(m) != 1:
+        raise AssertionError("expected one stop summary line in the log:\n%s" % log[-4000:])
+    return int(m[0])
+
+
+def findings_cli(db, *args):
+    """The objects `sowatch findings ARGS --json --db DB` prints, strictly parsed."""
+    p = subprocess.run([sowatch_bin(), "findings"] + list(args) + ["--json", "--db", db],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError("sowatch findings %s: exit %d\n%s" % (
+            " ".join(args), p.returncode, p.stderr.decode(errors="replace")))
+    return [parse_line(line) for line in p.stdout.splitlines() if line]

@@ -16,7 +16,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -34,7 +33,7 @@ SKIP_REASON = None
 TOKEN = "sowatch-e2e-" + harness.rand(32)
 OUTAGE_SECONDS = 30
 LATENCY_P99_BUDGET_MS = 50.0  # bench/run.py's LATENCY_P99_BUDGET_MS
-STOP_LINE = re.compile(r"stopping: .*; (\d+) events dropped")
+STOP_LINE = harness.STOP_DROPS
 
 
 def setUpModule():
@@ -45,28 +44,7 @@ def setUpModule():
     harness.fixture_module()
 
 
-def free_port():
-    """A loopback port nobody listens on now, for the sensor's metrics
-    server (the receiver itself listens on port 0 and needs none)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-def percentile(values, q):
-    """The nearest-rank percentile, as bench/run.py computes it."""
-    s = sorted(values)
-    return s[max(0, min(len(s) - 1, -(-q * len(s) // 100) - 1))]
-
-
-def parse_rfc3339(text):
-    """'2025-11-27T19:45:01.123456Z' -> seconds since the epoch (float)."""
-    import datetime
-    m = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$", text)
-    base = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-    frac = m.group(2) or "0"
-    return base + int(frac) / 10 ** len(frac)
 
 
 def write_token(ws, text=TOKEN, mode=0o600):
@@ -237,7 +215,7 @@ class Delivery(unittest.TestCase):
         finally:
             done.set()
             watcher.join(5)
-        latencies = [(arrived[fd.index] - parse_rfc3339(fd.f["eventTime"])) * 1000
+        latencies = [(arrived[fd.index] - harness.parse_rfc3339(fd.f["eventTime"])) * 1000
                      for fd in found]
         self.assertTrue(self.receiver.requests(), "the sensor never reached the receiver")
         t_stop = time.monotonic()
@@ -246,16 +224,16 @@ class Delivery(unittest.TestCase):
         m = STOP_LINE.search(s.final_log)
         summary = ("hanging receiver: %d findings, latency p50 %.1f ms, p99 %.1f ms, "
                    "max %.1f ms; stopped in %.1f s; %s events dropped" % (
-                       len(latencies), percentile(latencies, 50), percentile(latencies, 99),
+                       len(latencies), harness.percentile(latencies, 50), harness.percentile(latencies, 99),
                        max(latencies), stop_s, m.group(1) if m else "?"))
         sys.stderr.write(summary + "\n")
         self.assertIsNotNone(m, "no stop summary in the log:\n" + s.final_log[-3000:])
         self.assertEqual(int(m.group(1)), 0, summary)
-        self.assertLessEqual(percentile(latencies, 99), LATENCY_P99_BUDGET_MS, summary)
+        self.assertLessEqual(harness.percentile(latencies, 99), LATENCY_P99_BUDGET_MS, summary)
 
     def test_400_is_final(self):
         self.receiver.set_mode("status", 400)
-        port = free_port()
+        port = harness.free_port()
         s = self.sensor(self.config(metrics_port=port))
         self.addCleanup(self.stop_quietly, s)
         fid = engine_load(s, self.ws).finding_id()

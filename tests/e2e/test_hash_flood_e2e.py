@@ -11,7 +11,6 @@ same user and by root. Every one of them must be reported CRITICAL with
 "loaded": true, and the p99 of eventTime -> createTime must stay within
 make bench's latency budget (50 ms)."""
 
-import datetime
 import os
 import re
 import shutil
@@ -68,19 +67,6 @@ def tearDownModule():
         s.stop()
 
 
-def percentile(values, q):
-    """The nearest-rank percentile, as bench/run.py computes it."""
-    s = sorted(values)
-    return s[max(0, min(len(s) - 1, -(-q * len(s) // 100) - 1))]
-
-
-def parse_rfc3339(text):
-    """'2025-11-27T19:45:01.123456Z' -> seconds since the epoch (float)."""
-    m = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$", text)
-    base = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S").replace(
-        tzinfo=datetime.timezone.utc).timestamp()
-    frac = m.group(2) or "0"
-    return base + int(frac) / 10 ** len(frac)
 
 
 class HashFlood(unittest.TestCase):
@@ -156,8 +142,8 @@ class HashFlood(unittest.TestCase):
             if fd.f.get("severity") != "CRITICAL" or fd.props.get("loaded") is not True:
                 wrong.append(fd.short())
             who.append("user" if pid in self.user_pids else "root")
-            latencies.append((parse_rfc3339(fd.f["createTime"]) -
-                              parse_rfc3339(fd.f["eventTime"])) * 1000)
+            latencies.append((harness.parse_rfc3339(fd.f["createTime"]) -
+                              harness.parse_rfc3339(fd.f["eventTime"])) * 1000)
         flood = [fd for fd in SENSOR.findings()
                  if self.ws.path("big.so") in fd.library_paths()]
         summary = ("hash flood: %d rounds, %d flood findings; %d small loads: %d not "
@@ -165,10 +151,10 @@ class HashFlood(unittest.TestCase):
                                                          len(missing), len(wrong)))
         if latencies:
             summary += "; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms" % (
-                percentile(latencies, 50), percentile(latencies, 99), max(latencies))
+                harness.percentile(latencies, 50), harness.percentile(latencies, 99), max(latencies))
         sys.stderr.write(summary + "\n")
         self.assertEqual((missing, wrong), ([], []), summary)
-        self.assertLessEqual(percentile(latencies, 99), LATENCY_P99_BUDGET_MS,
+        self.assertLessEqual(harness.percentile(latencies, 99), LATENCY_P99_BUDGET_MS,
                              "%s: %s" % (summary, sorted(
                                  "%.1f ms (%s)" % lw for lw in zip(latencies, who))))
 

@@ -13,7 +13,6 @@ import mmap
 import os
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -41,12 +40,6 @@ PROM = None
 SENSOR_PORT = None
 
 
-def free_port():
-    """A TCP port free on loopback now (the kernel's choice)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def http_get(url, timeout=5.0):
     """(status, body) of a GET; an HTTP error status is an answer, not an
@@ -64,7 +57,7 @@ class Prometheus:
 
     def __init__(self, targets):
         self.dir = tempfile.mkdtemp(prefix="sowatch-e2e-prometheus-")
-        self.port = free_port()
+        self.port = harness.free_port()
         self.address = "127.0.0.1:%d" % self.port
         jobs = {"prometheus": [self.address]}
         jobs.update(targets)
@@ -172,7 +165,7 @@ def setUpModule():
     if SKIP_REASON:
         return
     harness.fixture_module()
-    SENSOR_PORT = free_port()
+    SENSOR_PORT = harness.free_port()
     PROM = Prometheus({"sowatch": ["127.0.0.1:%d" % SENSOR_PORT]}).start()
 
 
@@ -323,7 +316,7 @@ class HealthWhenKernelStops(unittest.TestCase):
             self.skipTest(SKIP_REASON)
         self.ws = harness.Workspace()
         self.addCleanup(self.ws.cleanup)
-        self.port = free_port()
+        self.port = harness.free_port()
         self.sensor = harness.Sensor(config=metrics_config(self.ws, self.port)).start()
         self.addCleanup(self.sensor.crash)
         self.base = "http://127.0.0.1:%d" % self.port

@@ -29,8 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
 from receiver import Receiver  # noqa: E402
-from test_delivery_e2e import (LATENCY_P99_BUDGET_MS, STOP_LINE, free_port,  # noqa: E402
-                               parse_rfc3339, percentile)
+from test_delivery_e2e import LATENCY_P99_BUDGET_MS  # noqa: E402
 
 SKIP_REASON = None
 STORE_HELD_SECONDS = 30
@@ -68,12 +67,6 @@ def write_config(ws, text):
     os.chmod(path, 0o600)
     return path
 
-
-def dropped_at_stop(sensor):
-    m = STOP_LINE.search(sensor.final_log)
-    if not m:
-        raise AssertionError("no stop summary:\n" + sensor.final_log[-3000:])
-    return int(m.group(1))
 
 
 def jsonl_lines(path):
@@ -131,7 +124,7 @@ class Outbox(unittest.TestCase):
             ids = [finding_id(o) for o in lines]
             self.assertEqual(len(ids), len(set(ids)), "a finding written twice")
             s.stop()
-            self.assertEqual(dropped_at_stop(s), 0)
+            self.assertEqual(harness.dropped_at_stop(s.final_log), 0)
         finally:
             if self.sensor is not None and self.sensor.alive():
                 self.sensor.stop()
@@ -156,14 +149,14 @@ class Outbox(unittest.TestCase):
                                  "the webhook did not get every finding")
                 for pid, mod in loads:
                     self.assertTrue(any(mod.encode() in q.body for q in got), mod)
-                latencies = [(q.time - parse_rfc3339(json.loads(q.body)["finding"]
+                latencies = [(q.time - harness.parse_rfc3339(json.loads(q.body)["finding"]
                                                      ["eventTime"])) * 1000 for q in got]
                 # 30 findings of some KiB fill the pipe: the JSONL lane is stuck
                 sys.stderr.write("FIFO never read: %d findings through the webhook, "
                                  "p50 %.1f ms, p99 %.1f ms\n" % (
-                                     len(latencies), percentile(latencies, 50),
-                                     percentile(latencies, 99)))
-                self.assertLessEqual(percentile(latencies, 99), LATENCY_P99_BUDGET_MS)
+                                     len(latencies), harness.percentile(latencies, 50),
+                                     harness.percentile(latencies, 99)))
+                self.assertLessEqual(harness.percentile(latencies, 99), LATENCY_P99_BUDGET_MS)
                 # Now read: every line comes, whole
                 data = b""
                 deadline = time.monotonic() + 45
@@ -181,10 +174,10 @@ class Outbox(unittest.TestCase):
                 s.stop()
             finally:
                 os.close(reader)
-        self.assertEqual(dropped_at_stop(s), 0)
+        self.assertEqual(harness.dropped_at_stop(s.final_log), 0)
 
     def test_store_held_by_another_process(self):
-        port = free_port()
+        port = harness.free_port()
         cfg = write_config(self.ws, "metrics:\n  listen: 127.0.0.1:%d\n" % port)
         s = self.sensor = harness.Sensor(config=cfg).start()
         arrived = {}
@@ -217,13 +210,13 @@ class Outbox(unittest.TestCase):
             held.close()
             done.set()
             watcher.join(5)
-        latencies = [(arrived[fd.index] - parse_rfc3339(fd.f["eventTime"])) * 1000
+        latencies = [(arrived[fd.index] - harness.parse_rfc3339(fd.f["eventTime"])) * 1000
                      for fd in found]
         sys.stderr.write("store held %d s: %d findings, JSONL p50 %.1f ms, p99 %.1f ms; "
                          "%d held in memory at most\n" % (
-                             STORE_HELD_SECONDS, len(found), percentile(latencies, 50),
-                             percentile(latencies, 99), held_max))
-        self.assertLessEqual(percentile(latencies, 99), LATENCY_P99_BUDGET_MS)
+                             STORE_HELD_SECONDS, len(found), harness.percentile(latencies, 50),
+                             harness.percentile(latencies, 99), held_max))
+        self.assertLessEqual(harness.percentile(latencies, 99), LATENCY_P99_BUDGET_MS)
         self.assertGreater(held_max, 0, "/metrics never counted a finding held in memory")
         # Once the lock is gone, every finding is stored (within the keeper's retries)
         ids = {fd.finding_id() for fd in found}
@@ -248,7 +241,7 @@ class Outbox(unittest.TestCase):
             ro.close()
         self.assertEqual(pending, 0)
         s.stop()
-        self.assertEqual(dropped_at_stop(s), 0)
+        self.assertEqual(harness.dropped_at_stop(s.final_log), 0)
         written = [fd.finding_id() for fd in s.findings()]
         for i in ids:
             self.assertEqual(written.count(i), 1, "finding %s written %d times" % (

@@ -10,7 +10,6 @@ names and pids."""
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -27,7 +26,6 @@ SKIP_REASON = None
 FLOOD_SECONDS = 15
 LOOPS_PER_CPU = 2
 UNRELATED_LIBRARY = "libz.so.1"
-STOP_SUMMARY = re.compile(r"stopping: .*; (\d+) events dropped$", re.M)
 RELOADED = "configuration reloaded from "
 REFUSED = "reload refused, the configuration in force stays: "
 # Every signal the sensor must shrug off (README, signals): none stops it.
@@ -46,15 +44,6 @@ def setUpModule():
     harness.fixture_workload()
 
 
-def findings_cli(db, *args):
-    """The objects `sowatch findings ARGS --json --db DB` prints, strictly parsed."""
-    p = subprocess.run([harness.sowatch_bin(), "findings"] + list(args) + ["--json", "--db", db],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    if p.returncode != 0:
-        raise AssertionError("sowatch findings %s: exit %d\n%s" % (
-            " ".join(args), p.returncode, p.stderr.decode(errors="replace")))
-    return [harness.parse_line(line) for line in p.stdout.splitlines() if line]
-
 
 def module_paths(obj):
     procs = obj["finding"].get("processes") or [{}]
@@ -67,12 +56,6 @@ def jsonl_lines(path):
         data = f.read()
     return [harness.parse_line(raw) for raw in data.split(b"\n")[:-1] if raw.strip()]
 
-
-def stop_summary_drops(log):
-    m = STOP_SUMMARY.findall(log)
-    if len(m) != 1:
-        raise AssertionError("expected one stop summary line in the log:\n%s" % log[-4000:])
-    return int(m[0])
 
 
 class Reload(unittest.TestCase):
@@ -126,7 +109,7 @@ class Reload(unittest.TestCase):
         """Wait for the store to hold pid's finding about mod; assert it is MUTED."""
         deadline = time.monotonic() + timeout
         while True:
-            rows = [o for o in findings_cli(sensor.db, "list", "--all")
+            rows = [o for o in harness.findings_cli(sensor.db, "list", "--all")
                     if mod in module_paths(o)
                     and str(o["finding"]["processes"][0].get("pid")) == str(pid)]
             if rows:
@@ -187,7 +170,7 @@ class Reload(unittest.TestCase):
         # 3. Nothing was lost on the way.
         execs, dlopens = end_flood()
         sensor.stop()
-        drops = stop_summary_drops(sensor.final_log)
+        drops = harness.dropped_at_stop(sensor.final_log)
         sys.stderr.write("reload: %d execs/s, %d dlopens/s; reloaded in %.3f s; "
                          "%d events dropped\n" % (execs, dlopens, t_reload, drops))
         self.assertEqual(drops, 0, sensor.final_log[-3000:])
@@ -237,7 +220,7 @@ class Reload(unittest.TestCase):
                           % (mod, sensor.log_tail(20)))
             time.sleep(0.05)
         sensor.stop()  # SIGTERM: exits 0
-        stop_summary_drops(sensor.final_log)
+        harness.dropped_at_stop(sensor.final_log)
 
 
 if __name__ == "__main__":

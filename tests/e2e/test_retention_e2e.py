@@ -12,7 +12,6 @@ store at the same time stays recent and out of the way."""
 
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,24 +37,6 @@ def setUpModule():
     harness.fixture_module()
 
 
-def free_port():
-    """A local TCP port nothing listens on (bound, read, closed)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
-def findings_cli(db, *args):
-    """The objects `sowatch findings ARGS --json --db DB` prints, strictly parsed."""
-    p = subprocess.run([harness.sowatch_bin(), "findings"] + list(args) + ["--json", "--db", db],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
-    if p.returncode != 0:
-        raise AssertionError("sowatch findings %s: exit %d\n%s" % (
-            " ".join(args), p.returncode, p.stderr.decode(errors="replace")))
-    return [harness.parse_line(line) for line in p.stdout.splitlines() if line]
 
 
 def finding_id(obj):
@@ -117,7 +98,7 @@ class Retention(unittest.TestCase):
         return int(m.group(1))
 
     def test_undelivered_findings_are_kept(self):
-        port = free_port()
+        port = harness.free_port()
         webhook = ("outputs:\n"
                    "  webhook:\n"
                    "    url: http://127.0.0.1:%d/ingest\n"
@@ -162,7 +143,7 @@ class Retention(unittest.TestCase):
         t_ready = time.monotonic()
         self.assertEqual(self.wait_pruned(s), 2)
         t_pruned = time.monotonic()
-        listed = {finding_id(o) for o in findings_cli(self.db, "list", "--all")}
+        listed = {finding_id(o) for o in harness.findings_cli(self.db, "list", "--all")}
         self.assertEqual(listed & set(owed + done), set(owed))
         t1 = time.monotonic()
         s.stop()
