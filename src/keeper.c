@@ -191,19 +191,26 @@ static int begin(struct keeper *k)
  */
 static int store_one(struct keeper *k, struct kept *it, char *const *outputs, size_t n)
 {
-	int err = store_insert(k->store, &it->row);
+	int err = store_savepoint(k->store);
 
-	if (err)
-		return err; /* 1: there already (a restart saw the same event), left as it is */
+	if (!err)
+		err = store_insert(k->store, &it->row);
+	/* 1: there already (a restart saw the same event), left as it is */
 	for (size_t i = 0; i < n && !err && !is_muted(it); i++)
 		err =
 		    store_outbox_add(k->store, &(struct store_delivery){ .finding_id = it->row.id,
 									 .output = outputs[i],
 									 .state = STORE_PENDING });
-	for (struct record *r = it->answers; r && err >= 0; r = r->next)
+	for (struct record *r = it->answers; r && !err; r = r->next) {
 		err = store_outbox_update(k->store, &r->d);
-	/* An answer from an output that is no longer configured has no row: nothing to keep */
-	return err == -ENOENT || err == 1 ? 0 : err;
+		/* An output no longer configured has no row; a final answer stays: nothing to do */
+		if (err == -ENOENT)
+			err = 0;
+	}
+	/* Never the finding without its rows: a failure undoes this finding's writes whole */
+	if (store_in_transaction(k->store))
+		store_savepoint_end(k->store, err >= 0);
+	return err;
 }
 
 /* The outputs as they are now, for one batch (the names stay valid: only this thread frees) */
@@ -360,10 +367,14 @@ static void store_retry(struct keeper *k)
 static bool attach_to_held(struct keeper *k, struct record *r)
 {
 	for (struct kept *it = k->unstored; it; it = it->next) {
+		struct record **end = &it->answers;
+
 		if (strcmp(it->row.id, r->id) != 0)
 			continue;
-		r->next = it->answers;
-		it->answers = r;
+		while (*end) /* in arrival order: a later answer is applied later */
+			end = &(*end)->next;
+		r->next = NULL;
+		*end = r;
 		return true;
 	}
 	return false;
@@ -372,7 +383,7 @@ static bool attach_to_held(struct keeper *k, struct record *r)
 /* Write the answers in one transaction; returns those the store refused (to try again). */
 static struct record *write_records(struct keeper *k, struct record *list)
 {
-	struct record *done = NULL, *next;
+	struct record *done = NULL, **done_end = &done, *next;
 	int err = begin(k);
 
 	for (struct record *r = list; r; r = next) {
@@ -391,8 +402,10 @@ static struct record *write_records(struct keeper *k, struct record *list)
 			if (e && e != -ENOENT && !store_in_transaction(k->store))
 				err = e;
 		}
-		r->next = done;
-		done = r;
+		/* In arrival order, also when they are kept to be tried again */
+		r->next = NULL;
+		*done_end = r;
+		done_end = &r->next;
 	}
 	if (!err)
 		err = store_commit(k->store);
@@ -439,7 +452,8 @@ static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n
 		k->alive_failing = err != 0;
 }
 
-static void prune(struct keeper *k, int days, struct keeper_stats *st)
+/* One chunk of retention's work; true when there is more to do. */
+static bool prune(struct keeper *k, int days, struct keeper_stats *st)
 {
 	char *outputs[MAX_OUTPUTS];
 	size_t n = outputs_now(k, outputs);
@@ -459,6 +473,28 @@ static void prune(struct keeper *k, int days, struct keeper_stats *st)
 			 "output has delivered",
 			 (unsigned long long)deleted, days);
 	st->pruned += deleted;
+	/* A full chunk: more to do, one chunk per turn, between batches of findings */
+	return !err && deleted == STORE_PRUNE_CHUNK;
+}
+
+/* At most RECORDS_MAX answers wait for the store; the oldest past that are given up */
+static struct record *records_bound(struct record *list)
+{
+	size_t n = 0;
+
+	for (struct record *r = list; r; r = r->next)
+		n++;
+	if (n > RECORDS_MAX)
+		log_warn("%zu answers of the outputs wait for the store: the oldest %zu are given "
+			 "up (those findings will be delivered again)",
+			 n, n - RECORDS_MAX);
+	while (n-- > RECORDS_MAX) {
+		struct record *r = list;
+
+		list = r->next;
+		record_finish(r);
+	}
+	return list;
 }
 
 /* Records the keeper gave up on: the lanes forget them (the rows stay pending) */
@@ -511,9 +547,14 @@ static void *keeper_main(void *arg)
 			k->prune_due = false;
 			next_prune = now.tv_sec + PRUNE_PERIOD_S;
 			if (days) {
+				bool more;
+
 				pthread_mutex_unlock(&k->lock);
-				prune(k, days, &st);
+				more = prune(k, days, &st);
 				pthread_mutex_lock(&k->lock);
+				k->prune_due = k->prune_due || more;
+				stats_add(&k->stats, &st);
+				st = (struct keeper_stats){ 0 };
 			}
 		}
 		if (k->alive_pending || k->n_gaps) {
@@ -545,14 +586,17 @@ static void *keeper_main(void *arg)
 			for (end = &retry_records; *end; end = &(*end)->next)
 				;
 			*end = refused;
+			retry_records = records_bound(retry_records);
 			pthread_mutex_lock(&k->lock);
 			k->busy = false;
 			pthread_cond_broadcast(&k->idle);
-			continue;
+			/* On to a batch of findings: answers never hold them up */
 		}
 		if (!k->head) {
 			struct timespec until = { .tv_sec = now.tv_sec + RETRY_PERIOD_S };
 
+			if (k->records || k->alive_pending || k->n_gaps || k->prune_due)
+				continue;
 			if (k->stopping)
 				break;
 			stats_add(&k->stats, &st);
@@ -728,7 +772,8 @@ void keeper_note_gap(struct keeper *k, const struct store_gap *gap)
 void keeper_drain(struct keeper *k)
 {
 	pthread_mutex_lock(&k->lock);
-	while (k->head || k->records || k->busy || k->alive_pending || k->n_gaps)
+	/* Not the outputs' answers: lanes working through a backlog make them without end */
+	while (k->head || k->busy || k->alive_pending || k->n_gaps)
 		pthread_cond_wait(&k->idle, &k->lock);
 	pthread_mutex_unlock(&k->lock);
 }

@@ -64,7 +64,10 @@ void keeper_record(struct keeper *k, const struct store_delivery *d, keeper_done
  */
 void keeper_note_alive(struct keeper *k, int64_t time_ns, bool stopped);
 void keeper_note_gap(struct keeper *k, const struct store_gap *gap);
-/* Wait until every finding, answer and note handed over so far was tried on the store. */
+/*
+ * Wait until every finding and note handed over so far was tried on the store (the outputs'
+ * answers are written by keeper_free() at the latest).
+ */
 void keeper_drain(struct keeper *k);
 void keeper_stats(struct keeper *k, struct keeper_stats *ret);
 /* Drain, stop the thread, and try the store once more with what it refused. */

@@ -144,7 +144,8 @@ static void reload(struct pipeline *pl, const char *path, struct config **cfg)
 		err = pipeline_reconfigure(pl, next, &error);
 	if (err) {
 		log_error("reload refused, the configuration in force stays: %s", error);
-		config_free(next);
+		if (next)
+			config_free(next);
 		free(next);
 		return;
 	}
@@ -539,7 +540,8 @@ static int cmd_run(int argc, char **argv)
 	err = cfg ? config_load(cfg, config_path, &error) : -ENOMEM;
 	if (err) {
 		fprintf(stderr, "sowatch: %s\n", error);
-		config_free(cfg);
+		if (cfg)
+			config_free(cfg);
 		free(cfg);
 		return 1;
 	}
@@ -677,7 +679,8 @@ out:
 	sources_close(&srcs);
 	pipeline_free(pl);
 	webhook_global_cleanup();
-	config_free(cfg);
+	if (cfg)
+		config_free(cfg);
 	free(cfg);
 	return status;
 }

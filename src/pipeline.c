@@ -449,7 +449,8 @@ void pipeline_flush(struct pipeline *pl)
 	finding_workers_drain(pl->workers);
 	keeper_drain(pl->keeper);
 	pl->left_pending = delivery_drain(pl->delivery, FLUSH_DELIVERY_MS);
-	keeper_drain(pl->keeper); /* the answers of the last deliveries */
+	/* No more deliveries: keeper_free() writes their last answers */
+	delivery_stop(pl->delivery);
 }
 
 void pipeline_sweep(struct pipeline *pl)

@@ -44,6 +44,7 @@ struct lane {
 	pthread_t thread;
 	pthread_cond_t wake;
 	volatile int stopping;
+	int reopen;	     /* atomic: SIGUSR1 asked for a reopen (done on the lane's thread) */
 	bool exited;	     /* the thread is done: join it */
 	struct store *store; /* the lane's own read-only connection */
 	/* Under d->lock */
@@ -271,7 +272,9 @@ static void record(struct lane *l, const struct item *it, enum store_delivery_st
 						.next_try_ns = it->next_try_ns,
 						.last_error = error,
 						.done_ns = state == STORE_PENDING ? 0 : now_ns() },
-		      answer_written, l->d);
+		      /* Only a final answer lets the lane see the row again: after a retry's
+		       * answer the finding is still the lane's own */
+		      state == STORE_PENDING ? NULL : answer_written, l->d);
 }
 
 /* Sends it until the output takes it, refuses it for good, or the lane stops. */
@@ -291,6 +294,9 @@ static void deliver_item(struct lane *l, struct item *it, int64_t *failures, int
 		if (it->next_try_ns &&
 		    !lane_sleep(l, it->next_try_ns < max_ns ? it->next_try_ns : max_ns))
 			break;
+		/* The output is only ever touched from its lane's thread */
+		if (__atomic_exchange_n(&l->reopen, 0, __ATOMIC_ACQ_REL) && l->out->ops->reopen)
+			l->out->ops->reopen(l->out);
 		l->out->ops->send(l->out, &f, &l->stopping, &res);
 		it->attempts++;
 		if (res.answer == OUTPUT_SENT) {
@@ -325,9 +331,11 @@ static void deliver_item(struct lane *l, struct item *it, int64_t *failures, int
 		}
 		++*failures;
 		wait_ms = backoff_ms(*failures);
+		/* The receiver's wait, but never less than the first backoff: "0" must not spin */
 		if (res.retry_after_ms >= 0)
-			wait_ms = res.retry_after_ms < RETRY_AFTER_MAX_MS ? res.retry_after_ms
-									  : RETRY_AFTER_MAX_MS;
+			wait_ms = res.retry_after_ms < BACKOFF_FIRST_MS	    ? BACKOFF_FIRST_MS
+				  : res.retry_after_ms < RETRY_AFTER_MAX_MS ? res.retry_after_ms
+									    : RETRY_AFTER_MAX_MS;
 		it->next_try_ns = now_ns() + wait_ms * 1000000;
 		record(l, it, STORE_PENDING, res.error);
 		pthread_mutex_lock(&l->d->lock);
@@ -513,59 +521,63 @@ int delivery_new(struct delivery **ret, struct store *store, struct keeper *keep
 
 void delivery_set_outputs(struct delivery *d, struct output **outputs, size_t n)
 {
-	struct lane *keep = NULL, **tail = &keep;
+	struct lane *chosen[MAX_LANES], **tail;
 	const char *names[MAX_LANES];
-	size_t n_names = 0;
+	size_t n_chosen = 0;
 
 	reap(d, false);
+	/* Running lanes stay on d->lanes meanwhile: answers and held findings still reach them */
 	for (size_t i = 0; i < n; i++) {
 		struct output *out = outputs[i];
-		struct lane *l, **link;
+		struct lane *l;
 
-		if (n_names == MAX_LANES) {
+		if (n_chosen == MAX_LANES) {
 			log_error("output %s: too many outputs, not started", out->ops->name);
 			out->ops->free(out);
 			continue;
 		}
 		pthread_mutex_lock(&d->lock);
-		for (link = &d->lanes; *link; link = &(*link)->next)
-			if (strcmp((*link)->name, out->ops->name) == 0)
-				break;
-		l = *link;
-		if (l && strcmp(l->out->settings, out->settings) == 0) {
-			/* The same output: it goes on as it was */
-			*link = l->next;
-			pthread_mutex_unlock(&d->lock);
-			out->ops->free(out);
-		} else {
-			if (l) {
-				*link = l->next;
-				lane_retire(d, l);
-				log_info("output %s: settings changed: restarting it", l->name);
-			}
-			pthread_mutex_unlock(&d->lock);
-			l = lane_start(d, out);
-			if (!l)
-				continue;
+		for (l = d->lanes; l && strcmp(l->name, out->ops->name) != 0; l = l->next)
+			;
+		if (l && strcmp(l->out->settings, out->settings) != 0) {
+			log_info("output %s: settings changed: restarting it", l->name);
+			l = NULL;
 		}
-		l->next = NULL;
-		*tail = l;
-		tail = &l->next;
-		names[n_names++] = l->name;
+		pthread_mutex_unlock(&d->lock);
+		if (l) {
+			out->ops->free(out); /* the same output: it goes on as it was */
+		} else if (!(l = lane_start(d, out))) {
+			continue;
+		}
+		chosen[n_chosen++] = l;
 	}
 	pthread_mutex_lock(&d->lock);
 	while (d->lanes) {
 		struct lane *l = d->lanes;
+		bool kept = false, replaced = false;
 
 		d->lanes = l->next;
-		log_info("output %s: removed from the configuration: stopping it (its pending "
-			 "findings stay in the store)",
-			 l->name);
+		for (size_t i = 0; i < n_chosen; i++) {
+			kept = kept || chosen[i] == l;
+			replaced = replaced || strcmp(chosen[i]->name, l->name) == 0;
+		}
+		if (kept)
+			continue;
+		if (!replaced)
+			log_info("output %s: removed from the configuration: stopping it (its "
+				 "pending findings stay in the store)",
+				 l->name);
 		lane_retire(d, l);
 	}
-	d->lanes = keep;
+	tail = &d->lanes;
+	for (size_t i = 0; i < n_chosen; i++) {
+		chosen[i]->next = NULL;
+		*tail = chosen[i];
+		tail = &chosen[i]->next;
+		names[i] = chosen[i]->name;
+	}
 	pthread_mutex_unlock(&d->lock);
-	keeper_set_outputs(d->keeper, names, n_names);
+	keeper_set_outputs(d->keeper, names, n_chosen);
 }
 
 void delivery_wake(struct delivery *d)
@@ -605,8 +617,7 @@ void delivery_reopen(struct delivery *d)
 {
 	pthread_mutex_lock(&d->lock);
 	for (struct lane *l = d->lanes; l; l = l->next)
-		if (l->out->ops->reopen)
-			l->out->ops->reopen(l->out);
+		__atomic_store_n(&l->reopen, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&d->lock);
 }
 

@@ -166,8 +166,12 @@ static void jsonl_send(struct output *out, const struct output_finding *f,
 			o->rest_len = left;
 		}
 	}
-	if (err == -EPIPE || err == -EBADF)
-		drop_fd(o); /* the reader went away: open again next time */
+	if (err == -EPIPE || err == -EBADF) {
+		/* The reader went away: open again next time; a new reader starts on a whole line */
+		drop_fd(o);
+		free(o->rest);
+		o->rest = NULL;
+	}
 	output_result_set(res, OUTPUT_RETRY, error);
 }
 

@@ -48,7 +48,10 @@ struct output_ops {
 	 */
 	void (*send)(struct output *out, const struct output_finding *f,
 		     const volatile int *stopping, struct output_result *res);
-	/* SIGUSR1 (log rotation): close files now, open them again at the next send. May be NULL. */
+	/*
+	 * SIGUSR1 (log rotation): close files, to open them again at the next send. Called on the
+	 * delivery thread, right before a send. May be NULL.
+	 */
 	void (*reopen)(struct output *out);
 	void (*free)(struct output *out);
 };

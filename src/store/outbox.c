@@ -202,10 +202,7 @@ int store_outbox_of(struct store *s, const char *id, store_delivery_fn fn, void 
 	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
 }
 
-/* Findings per transaction: few enough that the sensor's own writes never wait long */
-#define PRUNE_CHUNK 500
-
-/* Deletes up to PRUNE_CHUNK prunable findings and their rows, in one transaction */
+/* Deletes up to STORE_PRUNE_CHUNK prunable findings and their rows, in one transaction */
 static int prune_chunk(struct store *s, int64_t before_ns, const char *names, uint64_t *deleted)
 {
 	sqlite3_stmt *pick = NULL, *rows = NULL;
@@ -228,7 +225,7 @@ static int prune_chunk(struct store *s, int64_t before_ns, const char *names, ui
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(pick, 2, names, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(pick, 3, PRUNE_CHUNK);
+		rc = sqlite3_bind_int(pick, 3, STORE_PRUNE_CHUNK);
 	while (rc == SQLITE_OK && (rc = sqlite3_step(pick)) == SQLITE_ROW) {
 		rc = sqlite3_bind_text(rows, 1, column_str(pick, 0), -1, SQLITE_TRANSIENT);
 		if (rc == SQLITE_OK)
@@ -251,7 +248,7 @@ int store_prune(struct store *s, int64_t before_ns, const char *const *outputs, 
 		uint64_t *ret_deleted)
 {
 	struct strbuf names = STRBUF_INIT;
-	int err = 0;
+	int err;
 
 	*ret_deleted = 0;
 	/* Output names are sowatch's own ("jsonl", "webhook" ...): nothing to escape */
@@ -259,13 +256,7 @@ int store_prune(struct store *s, int64_t before_ns, const char *const *outputs, 
 	for (size_t i = 0; i < n; i++)
 		strbuf_addf(&names, "%s\"%s\"", i ? "," : "", outputs[i]);
 	strbuf_addc(&names, ']');
-	for (;;) {
-		uint64_t before = *ret_deleted;
-
-		err = prune_chunk(s, before_ns, strbuf_str(&names), ret_deleted);
-		if (err || *ret_deleted - before < PRUNE_CHUNK)
-			break;
-	}
+	err = prune_chunk(s, before_ns, strbuf_str(&names), ret_deleted);
 	strbuf_release(&names);
 	return err;
 }

@@ -1046,6 +1046,18 @@ int store_json_each(struct store *s, const char *json, const char *path,
 	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
 }
 
+int store_savepoint(struct store *s)
+{
+	return sqlite_errno(exec(s, "SAVEPOINT one"));
+}
+
+void store_savepoint_end(struct store *s, bool keep)
+{
+	if (!keep)
+		exec(s, "ROLLBACK TO one");
+	exec(s, "RELEASE one");
+}
+
 void store_set_busy_timeout(struct store *s, int ms)
 {
 	sqlite3_busy_timeout(s->db, ms);

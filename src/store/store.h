@@ -94,6 +94,12 @@ int store_begin(struct store *s);
 int store_commit(struct store *s);
 /* Undo what was done since store_begin(), if a transaction is still open. */
 void store_rollback(struct store *s);
+/*
+ * Inside a transaction, a group of writes that is kept or undone as one (one finding and its
+ * delivery rows): store_savepoint(), then store_savepoint_end() with keep false to undo them.
+ */
+int store_savepoint(struct store *s);
+void store_savepoint_end(struct store *s, bool keep);
 /* Whether a transaction is open: SQLite ends one by itself on some errors (a full disk). */
 bool store_in_transaction(struct store *s);
 /* How long a write waits for another connection's lock before -EBUSY (default 5000 ms). */
@@ -198,7 +204,10 @@ struct store_delivery {
  * is), -ENOENT when the finding is not stored, -EBUSY ...
  */
 int store_outbox_add(struct store *s, const struct store_delivery *d);
-/* Sets a row's state, attempts, next try, last error and time: 0, -ENOENT, -EBUSY ... */
+/*
+ * Sets a pending row's state, attempts, next try, last error and time: 0, -ENOENT when there is
+ * no pending row (a final answer is never undone by a late one), -EBUSY ...
+ */
 int store_outbox_update(struct store *s, const struct store_delivery *d);
 
 /* A pending delivery, as store_outbox_pending() hands it over: valid during the call only. */
@@ -220,11 +229,13 @@ typedef int (*store_delivery_fn)(const struct store_delivery *d, void *ctx);
 int store_outbox_of(struct store *s, const char *id, store_delivery_fn fn, void *ctx);
 
 /*
- * Retention: deletes the findings whose event came before before_ns and that none of the n
- * outputs still owes (no pending or failed row among them), with their rows. Works in small
- * transactions of its own, so that the sensor's writes never wait long: call it outside
- * store_begin(). The number deleted in *ret_deleted.
+ * Retention: deletes up to STORE_PRUNE_CHUNK of the findings whose event came before before_ns
+ * and that none of the n outputs still owes (no pending or failed row among them), with their
+ * rows, in one transaction of its own (call it outside store_begin()): small enough that the
+ * sensor's writes never wait long. The number deleted in *ret_deleted; call again while it is
+ * STORE_PRUNE_CHUNK.
  */
+#define STORE_PRUNE_CHUNK 500
 int store_prune(struct store *s, int64_t before_ns, const char *const *outputs, size_t n,
 		uint64_t *ret_deleted);
 
