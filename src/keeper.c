@@ -71,6 +71,8 @@ struct keeper {
 	uint64_t n_unstored;  /* atomic: read by keeper_stats() */
 	bool store_blocked;   /* the last write found the store's lock held: do not wait now */
 	bool alive_failing;   /* the store refused the last sign of life (said once) */
+	bool notes_failing;   /* under lock: the last notes were refused, tried again later */
+	time_t notes_retry;   /* under lock: not before this (CLOCK_REALTIME seconds) */
 	bool records_failing; /* the store refused answers (said once) */
 	bool lost_told;	      /* the memory bound was reached (said once until it frees up) */
 };
@@ -428,8 +430,8 @@ static struct record *write_records(struct keeper *k, struct record *list)
 }
 
 /* Write the notes taken under lock: the gaps, then the last sign of life, in one transaction */
-static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n_gaps, bool alive,
-			int64_t alive_ns, bool stopped)
+static int write_notes(struct keeper *k, const struct store_gap *gaps, size_t n_gaps, bool alive,
+		       int64_t alive_ns, bool stopped)
 {
 	int err = begin(k);
 
@@ -441,8 +443,9 @@ static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n
 		err = store_commit(k->store);
 	else
 		store_rollback(k->store);
-	if (err && n_gaps)
-		log_error("cannot keep the time sowatch was not watching in the store: %s",
+	if (err && n_gaps && !k->notes_failing)
+		log_error("cannot keep the time sowatch was not watching in the store now (%s): "
+			  "trying again every second",
 			  strerror(-err));
 	if (err && alive && !k->alive_failing)
 		log_warn("cannot note in the store that sowatch is watching (%s): after a crash, "
@@ -450,6 +453,7 @@ static void write_notes(struct keeper *k, const struct store_gap *gaps, size_t n
 			 strerror(-err));
 	if (alive)
 		k->alive_failing = err != 0;
+	return err;
 }
 
 /* One chunk of retention's work; true when there is more to do. */
@@ -541,7 +545,8 @@ static void *keeper_main(void *arg)
 			pthread_mutex_lock(&k->lock);
 			next_retry = now.tv_sec + RETRY_PERIOD_S;
 		}
-		if (k->prune_due || (k->retention_days && now.tv_sec >= next_prune)) {
+		if (!k->stopping &&
+		    (k->prune_due || (k->retention_days && now.tv_sec >= next_prune))) {
 			int days = k->retention_days;
 
 			k->prune_due = false;
@@ -557,19 +562,36 @@ static void *keeper_main(void *arg)
 				st = (struct keeper_stats){ 0 };
 			}
 		}
-		if (k->alive_pending || k->n_gaps) {
+		if ((k->alive_pending || k->n_gaps) && now.tv_sec >= k->notes_retry) {
 			struct store_gap gaps[MAX_GAPS];
 			size_t n_gaps = k->n_gaps;
 			bool alive = k->alive_pending, stopped = k->alive_stopped;
 			int64_t alive_ns = k->alive_ns;
+			int err;
 
 			memcpy(gaps, k->gaps, n_gaps * sizeof(gaps[0]));
 			k->n_gaps = 0;
 			k->alive_pending = false;
 			k->busy = true;
 			pthread_mutex_unlock(&k->lock);
-			write_notes(k, gaps, n_gaps, alive, alive_ns, stopped);
+			err = write_notes(k, gaps, n_gaps, alive, alive_ns, stopped);
 			pthread_mutex_lock(&k->lock);
+			/* Refused (the store's lock held): kept, unless newer ones came, for later */
+			k->notes_failing = err != 0;
+			if (err) {
+				size_t room = MAX_GAPS - k->n_gaps;
+
+				n_gaps = n_gaps < room ? n_gaps : room;
+				memmove(k->gaps + n_gaps, k->gaps, k->n_gaps * sizeof(gaps[0]));
+				memcpy(k->gaps, gaps, n_gaps * sizeof(gaps[0]));
+				k->n_gaps += n_gaps;
+				if (alive && !k->alive_pending) {
+					k->alive_pending = true;
+					k->alive_ns = alive_ns;
+					k->alive_stopped = stopped;
+				}
+				k->notes_retry = now.tv_sec + RETRY_PERIOD_S;
+			}
 			k->busy = false;
 			pthread_cond_broadcast(&k->idle);
 			continue;
@@ -595,7 +617,8 @@ static void *keeper_main(void *arg)
 		if (!k->head) {
 			struct timespec until = { .tv_sec = now.tv_sec + RETRY_PERIOD_S };
 
-			if (k->records || k->alive_pending || k->n_gaps || k->prune_due)
+			if (k->records || (k->prune_due && !k->stopping) ||
+			    ((k->alive_pending || k->n_gaps) && now.tv_sec >= k->notes_retry))
 				continue;
 			if (k->stopping)
 				break;
@@ -773,7 +796,7 @@ void keeper_drain(struct keeper *k)
 {
 	pthread_mutex_lock(&k->lock);
 	/* Not the outputs' answers: lanes working through a backlog make them without end */
-	while (k->head || k->busy || k->alive_pending || k->n_gaps)
+	while (k->head || k->busy || ((k->alive_pending || k->n_gaps) && !k->notes_failing))
 		pthread_cond_wait(&k->idle, &k->lock);
 	pthread_mutex_unlock(&k->lock);
 }
