@@ -54,6 +54,7 @@ struct lane {
 	bool idle;		     /* waiting, with nothing pending it could take */
 	char (*unconfirmed)[ID_MAX]; /* answered, not yet written by the keeper: not taken again */
 	size_t n_unconfirmed, cap_unconfirmed;
+	uint64_t confirmed; /* answers written so far: a page read meanwhile may be stale */
 	struct metrics_output stats;
 	struct lane *next;
 };
@@ -156,8 +157,10 @@ static void answer_written(void *ctx, const char *output, const char *id)
 		l->n_unconfirmed--;
 		break;
 	}
-	if (l)
+	if (l) {
+		l->confirmed++;
 		pthread_cond_broadcast(&l->wake);
+	}
 	pthread_mutex_unlock(&d->lock);
 }
 
@@ -213,8 +216,26 @@ static struct item *next_item(struct lane *l, int64_t *cursor)
 		return it;
 	for (;;) {
 		struct page_pick pp = { .l = l };
-		int err = store_outbox_pending(l->store, l->name, *cursor, PAGE, pick_row, &pp);
+		uint64_t confirmed;
+		bool stale;
+		int err;
 
+		pthread_mutex_lock(&l->d->lock);
+		confirmed = l->confirmed;
+		pthread_mutex_unlock(&l->d->lock);
+		err = store_outbox_pending(l->store, l->name, *cursor, PAGE, pick_row, &pp);
+		/*
+		 * An answer written while the page was read: the read's snapshot may predate it and
+		 * show as pending a finding that was just delivered, and no longer unconfirmed. Read
+		 * again, from a snapshot that has it.
+		 */
+		pthread_mutex_lock(&l->d->lock);
+		stale = l->confirmed != confirmed;
+		pthread_mutex_unlock(&l->d->lock);
+		if (stale && pp.item) {
+			item_free(pp.item);
+			continue;
+		}
 		if (err < 0) {
 			log_warn("output %s: cannot read the store's pending findings: %s", l->name,
 				 strerror(-err));
