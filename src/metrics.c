@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #include <microhttpd.h>
 
+#include "util/dynlib.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 
@@ -34,6 +36,49 @@ struct metrics_server {
 	pthread_mutex_t lock;	      /* guards snap */
 	struct metrics_snapshot snap; /* all zero until the first publish: /healthz says 503 */
 };
+
+/*
+ * libmicrohttpd's functions, found when the metrics server first starts (util/dynlib.h says
+ * why it is not linked). Each has the type of its declaration in microhttpd.h.
+ */
+static struct {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_get_daemon_info) *get_daemon_info;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_create_response_from_buffer_with_free_callback)
+	    *create_response_from_buffer_with_free_callback;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+} libmhd;
+
+#define LIBMHD_SYMBOL(f)                                                                           \
+	{                                                                                          \
+		"MHD_" #f, (void **)&libmhd.f                                                      \
+	}
+
+static pthread_once_t libmhd_once = PTHREAD_ONCE_INIT;
+static const char *libmhd_error; /* why libmicrohttpd cannot be used, or NULL */
+static bool libmhd_ready;
+
+static void libmhd_load(void)
+{
+	static const struct dynlib_symbol symbols[] = {
+		LIBMHD_SYMBOL(start_daemon),
+		LIBMHD_SYMBOL(stop_daemon),
+		LIBMHD_SYMBOL(get_daemon_info),
+		LIBMHD_SYMBOL(create_response_from_buffer),
+		LIBMHD_SYMBOL(create_response_from_buffer_with_free_callback),
+		LIBMHD_SYMBOL(add_response_header),
+		LIBMHD_SYMBOL(queue_response),
+		LIBMHD_SYMBOL(destroy_response),
+		{ NULL, NULL },
+	};
+
+	libmhd_ready =
+	    dynlib_load("libmicrohttpd.so.12", "libmicrohttpd12", symbols, &libmhd_error) == 0;
+}
 
 /* ---- The exposition text ---------------------------------------------------------------- */
 
@@ -341,16 +386,16 @@ static enum MHD_Result answer_text(struct MHD_Connection *conn, unsigned status,
 				   const char *allow)
 {
 	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+	    libmhd.create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_TEXT);
+	libmhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_TEXT);
 	if (allow)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
+		libmhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = libmhd.queue_response(conn, status, r);
+	libmhd.destroy_response(r);
 	return ret;
 }
 
@@ -363,14 +408,14 @@ static enum MHD_Result answer_metrics(struct MHD_Connection *conn, const struct 
 
 	if (metrics_render(s, &text, &len))
 		return answer_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL);
-	r = MHD_create_response_from_buffer_with_free_callback(len, text, free);
+	r = libmhd.create_response_from_buffer_with_free_callback(len, text, free);
 	if (!r) {
 		free(text);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_METRICS);
-	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
+	libmhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_METRICS);
+	ret = libmhd.queue_response(conn, MHD_HTTP_OK, r);
+	libmhd.destroy_response(r);
 	return ret;
 }
 
@@ -490,6 +535,11 @@ int metrics_server_new(struct metrics_server **ret, const char *listen, const ch
 		return err;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
+	pthread_once(&libmhd_once, libmhd_load);
+	if (!libmhd_ready) {
+		*ret_error = libmhd_error;
+		return -ENOTSUP;
+	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		*ret_error = "out of memory";
@@ -504,7 +554,7 @@ int metrics_server_new(struct metrics_server **ret, const char *listen, const ch
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	errno = 0;
 	/* The port is passed twice only so that libmicrohttpd's messages name it. */
-	m->daemon = MHD_start_daemon(
+	m->daemon = libmhd.start_daemon(
 	    flags, ntohs(ipv6 ? addr.in6.sin6_port : addr.in.sin_port), NULL, NULL, handle_request,
 	    m, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, &addr.sa,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)METRICS_MAX_CONNECTIONS,
@@ -523,7 +573,7 @@ int metrics_server_new(struct metrics_server **ret, const char *listen, const ch
 int metrics_server_port(const struct metrics_server *m)
 {
 	const union MHD_DaemonInfo *info =
-	    MHD_get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	    libmhd.get_daemon_info(m->daemon, MHD_DAEMON_INFO_BIND_PORT);
 
 	return info ? info->port : -1;
 }
@@ -540,7 +590,7 @@ void metrics_server_free(struct metrics_server *m)
 	if (!m)
 		return;
 	if (m->daemon)
-		MHD_stop_daemon(m->daemon);
+		libmhd.stop_daemon(m->daemon);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "util/dynlib.h"
 #include "util/safe_path.h"
 
 #define WEBHOOK_TOKEN_MAX	       4096
@@ -43,6 +45,35 @@ struct webhook_output {
 };
 
 /*
+ * libcurl's functions, found when the first webhook output is configured (util/dynlib.h says
+ * why it is not linked). Each has the type of its declaration in curl.h. Calls through these
+ * bypass curl.h's compile-time checks of libcurl.easy_setopt()'s argument types: every long
+ * option is given a long, every size a curl_off_t.
+ */
+static struct {
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_global_cleanup) *global_cleanup;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+	__typeof__(curl_getdate) *getdate;
+} libcurl;
+
+#define LIBCURL_SYMBOL(f)                                                                          \
+	{                                                                                          \
+		"curl_" #f, (void **)&libcurl.f                                                    \
+	}
+
+static pthread_once_t libcurl_once = PTHREAD_ONCE_INIT;
+static const char *libcurl_error; /* why libcurl cannot be used, or NULL once it is set up */
+static bool libcurl_ready;
+
+/*
  * sowatch runs as root and its libcrypto never reads openssl.cnf: an openssl.cnf that loads an
  * engine or a provider is the very attack sowatch reports, and a sensor that read it would run
  * the attacker's module as root. libcurl's OpenSSL backend asks OpenSSL to load its
@@ -61,17 +92,38 @@ int webhook_global_init(void)
 	/*
 	 * Debian's libcurl opens $SSLKEYLOGFILE in curl_global_init() and appends every TLS
 	 * session's secrets to it: as root, to whatever path the environment names. A sensor's
-	 * findings are not to be readable by whoever could set its environment.
+	 * findings are not to be readable by whoever could set its environment. Removed here,
+	 * before any thread runs (unsetenv() is not thread-safe), for a libcurl loaded later.
 	 */
 	unsetenv("SSLKEYLOGFILE");
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return -EIO;
 	return 0;
+}
+
+static void libcurl_load(void)
+{
+	static const struct dynlib_symbol symbols[] = {
+		LIBCURL_SYMBOL(global_init),  LIBCURL_SYMBOL(global_cleanup),
+		LIBCURL_SYMBOL(easy_init),    LIBCURL_SYMBOL(easy_setopt),
+		LIBCURL_SYMBOL(easy_perform), LIBCURL_SYMBOL(easy_getinfo),
+		LIBCURL_SYMBOL(easy_cleanup), LIBCURL_SYMBOL(easy_strerror),
+		LIBCURL_SYMBOL(slist_append), LIBCURL_SYMBOL(slist_free_all),
+		LIBCURL_SYMBOL(getdate),      { NULL, NULL },
+	};
+
+	if (dynlib_load("libcurl.so.4", "libcurl4", symbols, &libcurl_error) < 0)
+		return;
+	/* Thread-safe since libcurl 7.84 (Debian 12 has 7.88): a reload may run it with lanes up */
+	if (libcurl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		libcurl_error = "curl_global_init() failed";
+		return;
+	}
+	libcurl_ready = true;
 }
 
 void webhook_global_cleanup(void)
 {
-	curl_global_cleanup();
+	if (libcurl_ready)
+		libcurl.global_cleanup();
 }
 
 /* Writes n bytes of s to out (size bytes) with anything not printable ASCII as \xNN. */
@@ -379,7 +431,7 @@ static int64_t parse_retry_after(const char *value)
 		time_t when, now = time(NULL);
 
 		snprintf(date, sizeof(date), "%.*s", (int)strcspn(value, "\r\n"), value);
-		when = curl_getdate(date, NULL);
+		when = libcurl.getdate(date, NULL);
 		if (when == -1)
 			return -1;
 		if (when <= now)
@@ -432,28 +484,28 @@ static int setup_handle(struct webhook_output *w)
 	bool ok = true;
 
 	/* Options: any that fails to set (libcurl built without it) is an error, not a default */
-	ok &= curl_easy_setopt(c, CURLOPT_URL, w->url) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_URL, w->url) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
 	if (w->ca_file[0])
-		ok &= curl_easy_setopt(c, CURLOPT_CAINFO, w->ca_file) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, "sowatch/" SOWATCH_VERSION) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, w->curl_error) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, w) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_HEADERDATA, w) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_XFERINFODATA, w) == CURLE_OK;
-	ok &= curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
+		ok &= libcurl.easy_setopt(c, CURLOPT_CAINFO, w->ca_file) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_USERAGENT, "sowatch/" SOWATCH_VERSION) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, w->curl_error) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEDATA, w) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERDATA, w) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFODATA, w) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
 	return ok ? 0 : -ENOTSUP;
 }
 
@@ -479,13 +531,13 @@ static void webhook_send(struct output *out, const struct output_finding *f,
 	w->body_len = 0;
 	w->retry_after_ms = -1;
 	w->curl_error[0] = '\0';
-	curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, &id_node);
-	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, f->json);
-	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)f->len);
-	rc = curl_easy_perform(w->curl);
+	libcurl.easy_setopt(w->curl, CURLOPT_HTTPHEADER, &id_node);
+	libcurl.easy_setopt(w->curl, CURLOPT_POSTFIELDS, f->json);
+	libcurl.easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)f->len);
+	rc = libcurl.easy_perform(w->curl);
 	/* The list lives on this stack: nothing may point at it after this call */
-	curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->headers);
-	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, NULL);
+	libcurl.easy_setopt(w->curl, CURLOPT_HTTPHEADER, w->headers);
+	libcurl.easy_setopt(w->curl, CURLOPT_POSTFIELDS, NULL);
 	w->stopping = NULL;
 
 	if (rc != CURLE_OK) {
@@ -493,11 +545,11 @@ static void webhook_send(struct output *out, const struct output_finding *f,
 			snprintf(error, sizeof(error), "stopping");
 		else
 			snprintf(error, sizeof(error), "%s",
-				 w->curl_error[0] ? w->curl_error : curl_easy_strerror(rc));
+				 w->curl_error[0] ? w->curl_error : libcurl.easy_strerror(rc));
 		output_result_set(res, OUTPUT_RETRY, error);
 		return;
 	}
-	curl_easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
+	libcurl.easy_getinfo(w->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status >= 200 && status < 300) {
 		output_result_set(res, OUTPUT_SENT, NULL);
 		return;
@@ -518,10 +570,10 @@ static void webhook_free(struct output *out)
 
 	if (!w)
 		return;
-	curl_easy_cleanup(w->curl);
+	libcurl.easy_cleanup(w->curl);
 	if (w->authorization)
 		explicit_bzero(w->authorization, strlen(w->authorization));
-	curl_slist_free_all(w->headers);
+	libcurl.slist_free_all(w->headers);
 	free(w);
 }
 
@@ -535,7 +587,7 @@ static const struct output_ops webhook_ops = {
 /* Appends line to w->headers; returns the copy curl made, or NULL */
 static char *header_add(struct webhook_output *w, const char *line)
 {
-	struct curl_slist *l = curl_slist_append(w->headers, line);
+	struct curl_slist *l = libcurl.slist_append(w->headers, line);
 	struct curl_slist *last;
 
 	if (!l)
@@ -605,6 +657,11 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 	err = check_headers(cfg, error, size);
 	if (err)
 		return err;
+	pthread_once(&libcurl_once, libcurl_load);
+	if (!libcurl_ready) {
+		snprintf(error, size, "outputs.webhook: %s", libcurl_error);
+		return -ENOTSUP;
+	}
 	w = calloc(1, sizeof(*w));
 	if (!w) {
 		snprintf(error, size, "outputs.webhook: %s", strerror(ENOMEM));
@@ -628,7 +685,7 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 		snprintf(error, size, "outputs.webhook: %s", strerror(-err));
 		goto err_wipe_token;
 	}
-	w->curl = curl_easy_init();
+	w->curl = libcurl.easy_init();
 	if (!w->curl || setup_handle(w) < 0) {
 		snprintf(error, size,
 			 "outputs.webhook: libcurl cannot be set up as required "

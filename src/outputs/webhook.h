@@ -13,8 +13,9 @@
 #include "outputs/output.h"
 
 /*
- * Once, in main(), before any thread starts: libcurl's global initialisation, with OpenSSL
- * told first never to read openssl.cnf (see webhook.c for why). 0 or -errno.
+ * Once, in main(), before any thread starts: OpenSSL told never to read openssl.cnf, and the
+ * environment cleaned for the libcurl that the first webhook output loads (see webhook.c for
+ * why). 0 or -errno. The cleanup undoes libcurl's global state, if it was loaded.
  */
 int webhook_global_init(void);
 void webhook_global_cleanup(void);

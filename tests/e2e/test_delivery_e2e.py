@@ -10,12 +10,14 @@ an HTTPS receiver of the test's own (receiver.py).
 * A 400 is final: one request, one log line, counted in /metrics.
 * A 429 with Retry-After is honoured.
 * A hostile configuration is refused at start, naming file and line.
+* libcurl is loaded only once a webhook is configured, here by a reload.
 """
 
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -79,6 +81,15 @@ def engine_load(sensor, ws, stem="dl"):
     if read_marker(marker) != r.pid:
         raise AssertionError("the module did not run:\n" + r.output)
     return sensor.wait_for(for_process(r.pid, mod), timeout=30)
+
+
+def mapped_libraries(pid, sonames):
+    """Those of sonames whose library is mapped into pid (the file mapped is
+    the soname or, as libcurl.so.4.8.0 for libcurl.so.4, a longer version)."""
+    with open("/proc/%d/maps" % pid) as f:
+        files = {os.path.basename(line.split()[-1]) for line in f if "/" in line}
+    return {so for so in sonames for name in files
+            if name == so or name.startswith(so + ".")}
 
 
 def metric(port, name, labels):
@@ -263,6 +274,31 @@ class Delivery(unittest.TestCase):
         self.assertGreaterEqual(times[1] - times[0], 2.0,
                                 "sent again %.3f s after a 429 with Retry-After: 2"
                                 % (times[1] - times[0]))
+
+    def test_libcurl_loaded_only_for_a_webhook(self):
+        # Without an output that needs them, libcurl and libmicrohttpd (and the 29 libraries
+        # they pull in) stay out of the sensor; a reload that adds a webhook loads libcurl
+        # with the sensor's threads running, and the webhook delivers.
+        config = self.ws.path("lazy-%s.yaml" % harness.rand())
+        with open(config, "w") as f:
+            f.write("resource:\n  source: sowatch\n")
+        os.chmod(config, 0o600)
+        s = self.sensor(config)
+        self.addCleanup(self.stop_quietly, s)
+        watched = ("libcrypto.so.3", "libcurl.so.4", "libmicrohttpd.so.12", "libldap-2.5.so.0",
+                   "libgnutls.so.30")
+        self.assertEqual(mapped_libraries(s.proc.pid, watched), {"libcrypto.so.3"})
+        shutil.copyfile(self.config(), config)
+        os.kill(s.proc.pid, signal.SIGHUP)
+        s.wait_for_log("configuration reloaded from ", timeout=10)
+        fid = engine_load(s, self.ws).finding_id()
+        reqs = self.receiver.wait_for(
+            lambda reqs: any(r.finding_id == fid for r in reqs), timeout=30)
+        self.assertTrue(any(r.finding_id == fid
+                            and r.headers.get("Authorization") == "Bearer " + TOKEN
+                            for r in reqs), reqs)
+        self.assertEqual(mapped_libraries(s.proc.pid, watched),
+                         {"libcrypto.so.3", "libcurl.so.4", "libldap-2.5.so.0", "libgnutls.so.30"})
 
     def hostile(self, url=None, ca_file=None, token_mode=0o600, bad_line=None):
         """sowatch run with one bad setting: exits non-zero with one stderr
