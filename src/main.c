@@ -18,8 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/collect.h"
 #include "cli/findings.h"
 #include "cli/gvisor_config.h"
+#include "cli/nats_init.h"
 #include "config.h"
 #include "detectors/trust.h"
 #include "findings/hashing.h"
@@ -42,6 +44,8 @@ static const char usage[] =
     "                   [--jsonl PATH|-] [--db PATH] [--config PATH] [--verbose]\n"
     "       sowatch gvisor-config [--socket PATH]\n"
     "       sowatch findings list|show|related|set-state|mute ...   (sowatch findings --help)\n"
+    "       sowatch nats-init ...   (sowatch nats-init --help)\n"
+    "       sowatch collect ...     (sowatch collect --help)\n"
     "       sowatch --help | --version\n"
     "\n"
     "Detects OpenSSL being made to load a shared object that is not one of the system's own\n"
@@ -60,6 +64,9 @@ static const char usage[] =
     "                   container, set its state, mute it.\n"
     "  gvisor-config    Print the --pod-init-config JSON that makes gVisor sandboxes (runsc)\n"
     "                   report to sowatch run --source gvisor.\n"
+    "  nats-init        Create or update the NATS JetStream stream that nodes publish their\n"
+    "                   findings to (outputs.nats).\n"
+    "  collect          Collect every node's findings from that stream into one store.\n"
     "\n"
     "Options of run:\n"
     "  --source LIST    What to watch: ebpf (this host and its runc containers, the\n"
@@ -704,6 +711,10 @@ int main(int argc, char **argv)
 		return cmd_findings(argc - 1, argv + 1);
 	if (strcmp(argv[1], "gvisor-config") == 0)
 		return cmd_gvisor_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "nats-init") == 0)
+		return cmd_nats_init(argc - 1, argv + 1);
+	if (strcmp(argv[1], "collect") == 0)
+		return cmd_collect(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
 		return usage_error("unknown option '%s'", argv[1]);
 	return usage_error("unknown command '%s'", argv[1]);

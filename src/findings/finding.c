@@ -63,17 +63,6 @@ void finding_id(const struct finding *f, char ret_id[33])
 		snprintf(ret_id + 2 * i, 3, "%02x", md[i]);
 }
 
-void rfc3339(uint64_t ns, char out[40])
-{
-	time_t sec = ns / 1000000000;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&sec, &tm);
-	n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 40 - n, ".%06uZ", (unsigned)((ns % 1000000000) / 1000));
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;

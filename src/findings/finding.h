@@ -12,6 +12,7 @@
 
 #include "proc/proctable.h"
 #include "util/hash.h"
+#include "util/rfc3339.h"
 #include "util/strbuf.h"
 
 struct jw_writer;
@@ -86,9 +87,6 @@ struct sensor_gap {
 
 /* "stalled", "not running" ("" for none): the names the store and sensorGap.cause use. */
 const char *sensor_gap_cause_name(enum sensor_gap_cause cause);
-
-/* RFC 3339, UTC, microseconds: 2026-11-27T15:20:01.123456Z */
-void rfc3339(uint64_t ns, char out[40]);
 
 struct finding {
 	const struct finding_kind *kind;

@@ -32,6 +32,7 @@ struct output_finding {
 	const char *json; /* {"finding":{...},"resource":{...}}, one line */
 	size_t len;
 	const char *severity; /* "CRITICAL", "HIGH", "MEDIUM", "LOW" */
+	const char *host;     /* the host it was found on; NULL: this sensor's own */
 	int64_t event_time_ns;
 };
 

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "outputs/jsonl.h"
+#include "outputs/nats.h"
 #include "outputs/syslog.h"
 #include "outputs/webhook.h"
 
@@ -33,6 +34,16 @@ int outputs_from_config(const struct config *cfg, const char *jsonl_path,
 		if (err) {
 			snprintf(error, size, "the syslog output (configured at line %d): %s",
 				 cfg->syslog.line, why);
+			goto fail;
+		}
+		++*n;
+	}
+	if (cfg->nats.enabled) {
+		err = nats_output_new(&outs[*n], &cfg->nats, cfg->resource.hostname, why,
+				      sizeof(why));
+		if (err) {
+			snprintf(error, size, "the NATS output (configured at line %d): %s",
+				 cfg->nats.line, why);
 			goto fail;
 		}
 		++*n;

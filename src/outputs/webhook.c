@@ -17,10 +17,11 @@
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "util/dynlib.h"
+#include "util/hash.h"
 #include "util/safe_path.h"
+#include "util/secret_file.h"
 
 #define WEBHOOK_TOKEN_MAX	       4096
 #define WEBHOOK_BODY_SHOWN	       120	 /* bytes of a refusal's body put in the error */
@@ -141,105 +142,6 @@ static void printable(char *out, size_t size, const char *s, size_t n)
 	}
 	if (size)
 		out[o < size ? o : size - 1] = '\0';
-}
-
-static void sha256_hex(const void *data, size_t len, char hex[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int md_len = 0;
-
-	if (EVP_Digest(data, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32) {
-		snprintf(hex, 65, "?");
-		return;
-	}
-	for (unsigned int i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[64] = '\0';
-}
-
-/*
- * Reads the bearer token: a regular file only root (or sowatch's user) can change, through
- * directories only they can change (util/safe_path.h), that its group and others cannot read
- * either. Trailing white space (a newline left by an editor) is dropped; what remains must be
- * printable ASCII without spaces, as a bearer token is, so it cannot end the header early.
- */
-static int read_token(const char *path, char *token, size_t size, char *error, size_t esize)
-{
-	const char *what = "the webhook's bearer token file";
-	struct safe_path sp;
-	struct stat st;
-	ssize_t n = 0, r;
-	int fd, err = 0;
-
-	fd = safe_path_open(&sp, path, what, 0);
-	if (fd == 0)
-		fd = safe_path_open_file(&sp, O_RDONLY, 0);
-	if (fd < 0) {
-		snprintf(error, esize, "%s", sp.error);
-		safe_path_close(&sp);
-		return fd;
-	}
-	safe_path_close(&sp);
-	if (fstat(fd, &st) < 0) {
-		err = -errno;
-		snprintf(error, esize, "cannot use %s %s: %s", what, path, strerror(errno));
-		goto out;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(error, esize,
-			 "refusing %s %s: its group or others may read or write it (mode %04o): "
-			 "make it 0600",
-			 what, path, (unsigned)(st.st_mode & 07777));
-		err = -EPERM;
-		goto out;
-	}
-	while ((size_t)n < size - 1) {
-		r = read(fd, token + n, size - 1 - (size_t)n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = -errno;
-			snprintf(error, esize, "cannot read %s %s: %s", what, path,
-				 strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += r;
-	}
-	if ((size_t)n == size - 1) {
-		snprintf(error, esize, "refusing %s %s: longer than %zu bytes", what, path,
-			 size - 2);
-		err = -EFBIG;
-		goto out;
-	}
-	while (n > 0 && isspace((unsigned char)token[n - 1]))
-		n--;
-	token[n] = '\0';
-	if (n == 0) {
-		snprintf(error, esize, "refusing %s %s: it is empty", what, path);
-		err = -EINVAL;
-		goto out;
-	}
-	for (ssize_t i = 0; i < n; i++) {
-		if (token[i] <= 0x20 || token[i] >= 0x7f) {
-			snprintf(
-			    error, esize,
-			    "refusing %s %s: the token has a space, a line break or a character "
-			    "that is not printable ASCII",
-			    what, path);
-			err = -EINVAL;
-			goto out;
-		}
-	}
-out:
-	if (err)
-		explicit_bzero(token, size);
-	close(fd);
-	return err;
 }
 
 /*
@@ -373,7 +275,7 @@ static void settings_digest(struct webhook_output *w, const struct config_webhoo
 	for (size_t i = 0; i < cfg->n_headers; i++)
 		size += strlen(cfg->headers[i].name) + strlen(cfg->headers[i].value) + 4;
 	if (token)
-		sha256_hex(token, strlen(token), token_hash);
+		hash_sha256_hex(token, strlen(token), token_hash);
 	all = malloc(size);
 	if (!all) {
 		/* Unique, so never taken for another output's settings */
@@ -390,7 +292,7 @@ static void settings_digest(struct webhook_output *w, const struct config_webhoo
 		off += (size_t)snprintf(all + off, size - off, "header=%s: %s",
 					cfg->headers[i].name, cfg->headers[i].value) +
 		       1;
-	sha256_hex(all, off, all_hash);
+	hash_sha256_hex(all, off, all_hash);
 	explicit_bzero(all, off);
 	free(all);
 	url_shown(shown, sizeof(shown), cfg->url);
@@ -676,7 +578,8 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 			goto err_free;
 	}
 	if (has_token) {
-		err = read_token(cfg->bearer_token_file, token, sizeof(token), error, size);
+		err = secret_file_read(cfg->bearer_token_file, "the webhook's bearer token file", token,
+				       sizeof(token), error, size);
 		if (err)
 			goto err_free;
 	}

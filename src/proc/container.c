@@ -17,6 +17,8 @@
 /* jansson reads the runtime's JSON; the project's own writer (util/json.h) is jw_*. */
 #include <jansson.h>
 
+#include "util/rfc3339.h"
+
 const char *const container_default_roots[] = {
 	"/run/runc",			 /* runc's default; CRI-O and podman with runc */
 	"/run/containerd/runc/k8s.io",	 /* containerd's runc shim, Kubernetes namespace */
@@ -310,64 +312,6 @@ static const char *str_of(const json_t *v)
 static bool key_ok(const char *k, size_t n, size_t max)
 {
 	return n && n <= max && !memchr(k, '\0', n);
-}
-
-/* "2026-11-27T15:46:19.45716098Z" or "...+02:00" -> ns since the epoch; 0 when not that. */
-static int64_t parse_rfc3339(const char *s)
-{
-	struct tm tm = { 0 };
-	int64_t frac = 0, sec;
-	int digits = 0, off = 0;
-	time_t t;
-	int n = 0;
-
-	if (!s ||
-	    sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-	    n != 19)
-		return 0;
-	if (tm.tm_year < 1970 || tm.tm_year > 2261 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-	    tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
-	    tm.tm_sec > 60 || tm.tm_hour < 0 || tm.tm_min < 0 || tm.tm_sec < 0)
-		return 0;
-	s += n;
-	if (*s == '.') {
-		for (s++; isdigit((unsigned char)*s); s++)
-			if (digits++ < 9)
-				frac = frac * 10 + (*s - '0');
-		if (!digits)
-			return 0;
-		for (; digits < 9; digits++)
-			frac *= 10;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		int h, m;
-
-		if (!isdigit((unsigned char)s[1]) || !isdigit((unsigned char)s[2]) || s[3] != ':' ||
-		    !isdigit((unsigned char)s[4]) || !isdigit((unsigned char)s[5]))
-			return 0;
-		h = (s[1] - '0') * 10 + (s[2] - '0');
-		m = (s[4] - '0') * 10 + (s[5] - '0');
-		if (h > 23 || m > 59)
-			return 0;
-		off = (h * 60 + m) * 60 * (*s == '-' ? -1 : 1);
-		s += 6;
-	} else {
-		return 0;
-	}
-	if (*s)
-		return 0;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return 0;
-	sec = (int64_t)t - off;
-	if (sec <= 0 || sec > INT64_MAX / 1000000000 - 1)
-		return 0;
-	return sec * 1000000000 + frac;
 }
 
 /* ---- Annotations ---- */
@@ -782,7 +726,7 @@ static int load(const char *id, const char *const *roots, struct container_info 
 	if (json_is_object(state)) {
 		json_t *config = json_object_get(state, "config");
 
-		ret->created_ns = parse_rfc3339(str_of(json_object_get(state, "created")));
+		ret->created_ns = rfc3339_parse(str_of(json_object_get(state, "created")));
 		/* crun: "bundle"; runc: config.labels "bundle=..." */
 		bundle = str_of_n(json_object_get(state, "bundle"), PATH_MAX);
 		if (json_is_object(config)) {
@@ -866,7 +810,7 @@ static int runsc_load(const char *id, struct container_info *ret)
 			snprintf(ret->id, sizeof(ret->id), "%s", id);
 			ret->runtime = strdup(*root);
 			ret->created_ns =
-			    parse_rfc3339(str_of(json_object_get(state, "createdAt")));
+			    rfc3339_parse(str_of(json_object_get(state, "createdAt")));
 			bundle = str_of_n(json_object_get(state, "bundleDir"), PATH_MAX);
 			if (bundle && sane_dir(bundle))
 				ret->bundle = strdup(bundle);

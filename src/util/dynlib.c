@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#define DYNLIB_SYMBOLS_MAX 32
+#define DYNLIB_SYMBOLS_MAX 64
 
 int dynlib_load(const char *soname, const char *package, const struct dynlib_symbol *symbols,
 		const char **ret_error)

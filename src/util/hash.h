@@ -4,6 +4,7 @@
 #define SOWATCH_HASH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Hash at most this much of a big file, to bound the time and I/O spent per file. */
@@ -25,5 +26,8 @@ int hash_file_sha256(const char *path, uint64_t max_bytes, struct file_digest *r
 
 /* Same for an open fd; reads with pread from offset 0, so the fd's file offset is not used. */
 int hash_fd_sha256(int fd, uint64_t max_bytes, struct file_digest *ret);
+
+/* The SHA-256 of len bytes, in lower-case hex ("?" if OpenSSL fails) */
+void hash_sha256_hex(const void *data, size_t len, char hex[65]);
 
 #endif

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sowatch collect: the fleet's central store. A durable pull consumer of the JetStream stream
+ * that nodes publish to (outputs.nats): each message is checked (fleet/finding_check.h),
+ * stored in a store of the same schema as a node's, keyed by the finding id, and acknowledged
+ * only once the transaction that holds it is committed. A message that is not a finding of
+ * the host its subject names is refused for good (terminated), logged and counted.
+ */
+#include "cli/collect.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/nats_init.h"
+#include "config.h"
+#include "fleet/finding_check.h"
+#include "fleet/natslib.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#define COLLECT_DEFAULT_DB    "/var/lib/sowatch/collect.db"
+#define COLLECT_BATCH	      256
+#define COLLECT_FETCH_WAIT_MS 1000
+#define COLLECT_ACK_WAIT_NS   (30LL * 1000000000) /* unacknowledged this long: sent again */
+#define COLLECT_CONNECT_MS    2000
+#define REFUSALS_LOGGED	      20 /* then one line per 1,000, so a flood cannot fill the log */
+
+static volatile sig_atomic_t stop_requested;
+
+struct collect_stats {
+	uint64_t received, stored, repeated, refused, unstored;
+};
+
+static const char usage[] =
+    "Usage: sowatch collect [--nats URL[,URL...]] [--db PATH] [--durable NAME] [--config PATH]\n"
+    "                       [--stream NAME] [--subject-prefix PREFIX]\n"
+    "\n"
+    "Collects the findings that sowatch nodes publish to NATS JetStream (outputs.nats) into\n"
+    "one store, of the same schema as a node's: sowatch findings list --db PATH then lists\n"
+    "every node's findings, with their host. Runs until SIGINT or SIGTERM, then prints a\n"
+    "summary line. Several collectors may read one stream, each with its own --durable and\n"
+    "store.\n"
+    "\n"
+    "Options:\n"
+    "  --nats URLS        The servers, nats://HOST:PORT or tls://HOST:PORT, comma-separated\n"
+    "                     (default: collect.servers of the configuration). Credentials and\n"
+    "                     ca_file come from the configuration's collect section.\n"
+    "  --db PATH          The central store (created if missing; default " COLLECT_DEFAULT_DB
+    ").\n"
+    "  --durable NAME     The durable consumer: where this collector resumes (default\n"
+    "                     collect.durable, else sowatch-collect).\n"
+    "  --config PATH      The configuration file (default /etc/sowatch/sowatch.yaml if present).\n"
+    "  --stream NAME      The stream (default collect.stream, else SOWATCH).\n"
+    "  --subject-prefix PREFIX\n"
+    "                     The nodes' subject prefix (default collect.subject_prefix, else\n"
+    "                     sowatch.findings).\n"
+    "  -h, --help         This text.\n"
+    "\n"
+    "Exit status: 0 after a stop by signal, 1 on an error (store, configuration), 2 bad usage.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "sowatch collect: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'sowatch collect --help'.\n");
+	return 2;
+}
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+/* A message is refused: logged (the first ones, then one in 1,000) and terminated for good */
+static void refuse(natsMsg *msg, const char *why, struct collect_stats *st)
+{
+	st->refused++;
+	if (st->refused <= REFUSALS_LOGGED || st->refused % 1000 == 0) {
+		char subject[256];
+
+		log_escape(natslib.msg_subject(msg), subject, sizeof(subject));
+		log_warn("collect: refused a message on %s: %s (%" PRIu64 " refused so far)",
+			 subject, why, st->refused);
+	}
+	natslib.msg_term(msg, NULL);
+}
+
+/*
+ * Stores the findings of one batch in one transaction and acknowledges them once it is
+ * committed. If the store refuses the transaction, none is acknowledged: they come again
+ * after the acknowledgement wait, and a finding stored meanwhile is simply found again.
+ */
+static void collect_batch(struct store *s, natsMsgList *list, const char *prefix,
+			  struct collect_stats *st)
+{
+	struct fleet_finding found[COLLECT_BATCH];
+	natsMsg *accepted[COLLECT_BATCH];
+	int result[COLLECT_BATCH];
+	size_t n = 0;
+	char why[512];
+	int err;
+
+	for (int i = 0; i < list->Count && n < COLLECT_BATCH; i++) {
+		natsMsg *m = list->Msgs[i];
+
+		st->received++;
+		if (fleet_finding_parse(&found[n], natslib.msg_data(m),
+					(size_t)natslib.msg_data_length(m), natslib.msg_subject(m),
+					prefix, why, sizeof(why)) < 0) {
+			refuse(m, why, st);
+			continue;
+		}
+		accepted[n++] = m;
+	}
+	if (!n)
+		return;
+	err = store_begin(s);
+	for (size_t i = 0; i < n && !err; i++) {
+		result[i] = store_insert(s, &found[i].row);
+		/* The store's own checks refuse that message alone (below); others stop all */
+		if (result[i] < 0 && result[i] != -EINVAL)
+			err = result[i];
+	}
+	if (!err)
+		err = store_commit(s);
+	else
+		store_rollback(s);
+	for (size_t i = 0; i < n; i++) {
+		if (err) {
+			natslib.msg_nak(accepted[i], NULL);
+			st->unstored++;
+		} else if (result[i] == -EINVAL) {
+			refuse(accepted[i], "the store refused it (invalid JSON or fields)", st);
+		} else {
+			natslib.msg_ack(accepted[i], NULL);
+			if (result[i] == 1)
+				st->repeated++;
+			else
+				st->stored++;
+		}
+		fleet_finding_release(&found[i]);
+	}
+	if (err)
+		log_error("collect: cannot store %zu findings now (%s): they will come again", n,
+			  strerror(-err));
+}
+
+/* The pull subscription, made once a server answers; NULL while none does */
+static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *prefix,
+				   const char *durable)
+{
+	static bool told;
+	char subject[160], detail[256];
+	natsSubscription *sub = NULL;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+
+	snprintf(subject, sizeof(subject), "%s.>", prefix);
+	natslib.js_sub_options_init(&so);
+	so.Stream = stream;
+	so.Config.AckPolicy = js_AckExplicit;
+	so.Config.AckWait = COLLECT_ACK_WAIT_NS;
+	so.Config.MaxAckPending = 4 * COLLECT_BATCH;
+	s = natslib.js_pull_subscribe(&sub, js, subject, durable, NULL, &so, &jerr);
+	if (s == NATS_OK) {
+		log_info("collect: reading stream %s (%s) as durable consumer %s", stream, subject,
+			 durable);
+		told = false;
+		return sub;
+	}
+	if (!told) {
+		natslib_error(detail, sizeof(detail), s);
+		log_warn("collect: cannot read stream %s as %s yet: %s%s; trying again every second",
+			 stream, durable, detail,
+			 jerr == JSStreamNotFoundErr ? " (create it with sowatch nats-init)" : "");
+		told = true;
+	}
+	return NULL;
+}
+
+static void collect_loop(struct store *store, jsCtx *js, const char *stream, const char *prefix,
+			 const char *durable, struct collect_stats *st)
+{
+	natsSubscription *sub = NULL;
+
+	while (!stop_requested) {
+		natsMsgList list = { 0 };
+		natsStatus s;
+
+		if (!sub) {
+			sub = subscribe(js, stream, prefix, durable);
+			if (!sub) {
+				sleep(1);
+				continue;
+			}
+		}
+		s = natslib.fetch(&list, sub, COLLECT_BATCH, COLLECT_FETCH_WAIT_MS, NULL);
+		if (s == NATS_OK)
+			collect_batch(store, &list, prefix, st);
+		else if (s != NATS_TIMEOUT)
+			/* The servers are away (they reconnect by themselves) or refused: pause */
+			usleep(200 * 1000);
+		natslib.msg_list_destroy(&list);
+	}
+	if (sub)
+		natslib.subscription_destroy(sub);
+}
+
+int cmd_collect(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "nats", required_argument, NULL, 'n' },
+		{ "db", required_argument, NULL, 'b' },
+		{ "durable", required_argument, NULL, 'u' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "stream", required_argument, NULL, 's' },
+		{ "subject-prefix", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config_path = NULL, *db = NULL, *durable = NULL, *stream = NULL;
+	const char *prefix = NULL, *error = NULL, *bad = NULL;
+	const char *urls[CONFIG_NATS_SERVERS_MAX];
+	char *nats_arg = NULL, text[512];
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct collect_stats st = { 0 };
+	const struct config_nats *section;
+	struct config cfg = { 0 };
+	struct store *store = NULL;
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsOptions jo;
+	size_t n_urls = 0;
+	int c, status = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			nats_arg = optarg;
+			break;
+		case 'b':
+			db = optarg;
+			break;
+		case 'u':
+			durable = optarg;
+			break;
+		case 'c':
+			config_path = optarg;
+			break;
+		case 's':
+			stream = optarg;
+			break;
+		case 'p':
+			prefix = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			return usage_error("%s", "bad option");
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (nats_arg && nats_split_urls(nats_arg, urls, CONFIG_NATS_SERVERS_MAX, &n_urls, &bad) < 0)
+		return usage_error("--nats: '%s' is not a nats:// or tls:// URL without credentials "
+				   "(at most 16)",
+				   bad ? bad : "");
+	if (config_load(&cfg, config_path, &error) < 0) {
+		fprintf(stderr, "sowatch: %s\n", error);
+		return 1;
+	}
+	section = cfg.collect.enabled ? &cfg.collect : NULL;
+	if (!n_urls && !section) {
+		config_free(&cfg);
+		return usage_error("%sno servers: give --nats, or collect.servers in the "
+				   "configuration",
+				   "");
+	}
+	db = db ? db : COLLECT_DEFAULT_DB;
+	durable = durable ? durable : section && section->durable[0] ? section->durable
+								       : "sowatch-collect";
+	stream = stream ? stream : section && section->stream[0] ? section->stream : "SOWATCH";
+	prefix = prefix ? prefix
+	       : section && section->subject_prefix[0] ? section->subject_prefix
+						       : "sowatch.findings";
+
+	if (store_open_mode(&store, db, STORE_CREATE, &error) < 0) {
+		log_error("%s", error);
+		goto out;
+	}
+	if (natslib_connect(&nc, section, urls, n_urls, "sowatch collect", true,
+			    COLLECT_CONNECT_MS, text, sizeof(text)) < 0) {
+		log_error("collect: %s", text);
+		goto out;
+	}
+	natslib.js_options_init(&jo);
+	if (natslib.jetstream(&js, nc, &jo) != NATS_OK) {
+		log_error("collect: cannot use JetStream");
+		goto out;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	log_info("collect: ready: storing into %s", db);
+	collect_loop(store, js, stream, prefix, durable, &st);
+	log_info("collect: stopping: %" PRIu64 " messages received, %" PRIu64 " findings stored, "
+		 "%" PRIu64 " already stored, %" PRIu64 " refused, %" PRIu64 " to come again",
+		 st.received, st.stored, st.repeated, st.refused, st.unstored);
+	status = 0;
+out:
+	if (js)
+		natslib.js_destroy(js);
+	if (nc)
+		natslib.connection_destroy(nc);
+	store_close(store);
+	config_free(&cfg);
+	return status;
+}

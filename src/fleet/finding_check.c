@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "fleet/finding_check.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "fleet/subject.h"
+#include "util/rfc3339.h"
+
+static const char *str_at(json_t *obj, const char *key)
+{
+	return json_string_value(json_object_get(obj, key));
+}
+
+static json_t *first_of(json_t *obj, const char *key)
+{
+	return json_array_get(json_object_get(obj, key), 0);
+}
+
+static bool one_of(const char *v, const char *const *choices)
+{
+	for (; v && *choices; choices++)
+		if (!strcmp(v, *choices))
+			return true;
+	return false;
+}
+
+static bool is_id(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+			return false;
+	return n == 32;
+}
+
+#define REFUSE(...)                                  \
+	do {                                         \
+		snprintf(why, size, __VA_ARGS__);    \
+		fleet_finding_release(ret);          \
+		return -EINVAL;                      \
+	} while (0)
+
+int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
+			const char *subject, const char *prefix, char *why, size_t size)
+{
+	static const char *const severities[] = { "CRITICAL", "HIGH", "MEDIUM", "LOW", NULL };
+	static const char *const states[] = { "ACTIVE", "INACTIVE", NULL };
+	static const char *const mutes[] = { "UNDEFINED", "MUTED", "UNMUTED", NULL };
+	char expected[FLEET_SUBJECT_MAX];
+	json_t *root, *finding, *props, *container, *pod, *process, *module;
+	const char *name, *slash, *host;
+	json_error_t jerr;
+
+	memset(ret, 0, sizeof(*ret));
+	if (len > FLEET_MESSAGE_MAX)
+		REFUSE("%zu bytes, more than a finding's %d", len, FLEET_MESSAGE_MAX);
+	/* Duplicate keys would let two readers of one message see two findings */
+	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	ret->doc = root;
+	if (!root)
+		REFUSE("not JSON (%.80s at byte %d)", jerr.text, jerr.position);
+	finding = json_object_get(root, "finding");
+	props = json_object_get(finding, "sourceProperties");
+	if (!json_is_object(finding) || !json_is_object(props) ||
+	    !json_is_object(json_object_get(root, "resource")))
+		REFUSE("not a finding: no finding, sourceProperties or resource object");
+	name = str_at(finding, "name");
+	slash = name ? strrchr(name, '/') : NULL;
+	if (!slash || slash - name < 9 || strncmp(slash - 9, "/findings", 9) != 0 || !is_id(slash + 1))
+		REFUSE("not a finding: finding.name does not end in /findings/<32 hex digits>");
+	snprintf(ret->id, sizeof(ret->id), "%s", slash + 1);
+	ret->row.id = ret->id;
+	ret->row.category = str_at(finding, "category");
+	ret->row.severity = str_at(finding, "severity");
+	ret->row.state = str_at(finding, "state");
+	ret->row.mute = str_at(finding, "mute");
+	if (!ret->row.category || !*ret->row.category)
+		REFUSE("finding %s: no category", ret->id);
+	if (!one_of(ret->row.severity, severities))
+		REFUSE("finding %s: severity is not CRITICAL, HIGH, MEDIUM or LOW", ret->id);
+	if (!one_of(ret->row.state, states) || !one_of(ret->row.mute, mutes))
+		REFUSE("finding %s: state or mute is not one of SCC's values", ret->id);
+	ret->row.event_time_ns = rfc3339_parse(str_at(finding, "eventTime"));
+	ret->row.create_time_ns = rfc3339_parse(str_at(finding, "createTime"));
+	if (!ret->row.event_time_ns || !ret->row.create_time_ns)
+		REFUSE("finding %s: eventTime or createTime is not an RFC 3339 time", ret->id);
+	host = str_at(props, "host");
+	if (!host || !*host)
+		REFUSE("finding %s: no sourceProperties.host", ret->id);
+	/* A node may publish on its own subjects only: the finding must say the same host */
+	if (fleet_subject(expected, sizeof(expected), prefix, host, ret->row.severity) < 0 ||
+	    strcmp(expected, subject) != 0)
+		REFUSE("finding %s: its host and severity belong on %.300s, not on this subject",
+		       ret->id, expected);
+	ret->row.host = host;
+	ret->row.container_id = str_at(props, "containerId");
+	container = first_of(finding, "containers");
+	ret->row.container_name = str_at(container, "name");
+	ret->row.image = str_at(container, "uri");
+	pod = first_of(json_object_get(finding, "kubernetes"), "pods");
+	ret->row.pod = str_at(pod, "name");
+	ret->row.namespace = str_at(pod, "ns");
+	process = first_of(finding, "processes");
+	ret->row.binary_path = str_at(json_object_get(process, "binary"), "path");
+	module = first_of(process, "libraries");
+	ret->row.module_path = str_at(module, "path");
+	ret->row.module_sha256 = str_at(module, "sha256");
+	/*
+	 * Stored as received, byte for byte: what the node sent is what a responder reads. It
+	 * parsed as JSON, so it holds no NUL byte.
+	 */
+	ret->json = strndup(data, len);
+	if (!ret->json)
+		REFUSE("out of memory");
+	ret->row.json = ret->json;
+	return 0;
+}
+
+void fleet_finding_release(struct fleet_finding *f)
+{
+	json_decref(f->doc);
+	free(f->json);
+	f->doc = NULL;
+	f->json = NULL;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What a collector accepts from the stream: a message that is one sowatch finding, whole, from
+ * the host its subject names. Anything else (not JSON, another shape, a host that does not
+ * match the subject, too large) is refused with one line saying why, and never stored.
+ */
+#ifndef SOWATCH_FINDING_CHECK_H
+#define SOWATCH_FINDING_CHECK_H
+
+#include <stddef.h>
+
+#include "store/store.h"
+
+/* Larger messages are refused before they are parsed: a finding is a few KiB */
+#define FLEET_MESSAGE_MAX (1024 * 1024)
+
+struct fleet_finding {
+	struct store_finding row; /* points into the parsed JSON and id */
+	char id[33];
+	void *doc;  /* the parsed JSON, owned */
+	char *json; /* the message, NUL-terminated, owned */
+};
+
+/*
+ * Parses and checks data (len bytes) received on subject, for a stream fed under prefix.
+ * 0 and *ret filled (release it with fleet_finding_release()), or -EINVAL with why.
+ */
+int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
+			const char *subject, const char *prefix, char *why, size_t size);
+void fleet_finding_release(struct fleet_finding *f);
+
+#endif

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "fleet/natslib.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "util/dynlib.h"
+#include "util/log.h"
+#include "util/secret_file.h"
+
+#define NATS_PASSWORD_MAX	 1024
+#define NATS_RECONNECT_WAIT_MS 500
+
+struct natslib natslib;
+
+static pthread_once_t natslib_once = PTHREAD_ONCE_INIT;
+static const char *natslib_failure; /* why libnats cannot be used, or NULL */
+static bool natslib_ready;
+
+#define S(field, symbol) { #symbol, (void **)&natslib.field }
+
+static void natslib_open(void)
+{
+	static const struct dynlib_symbol symbols[] = {
+		S(status_text, natsStatus_GetText),
+		S(last_error, nats_GetLastError),
+		S(options_create, natsOptions_Create),
+		S(options_destroy, natsOptions_Destroy),
+		S(options_set_servers, natsOptions_SetServers),
+		S(options_set_no_randomize, natsOptions_SetNoRandomize),
+		S(options_set_timeout, natsOptions_SetTimeout),
+		S(options_set_name, natsOptions_SetName),
+		S(options_set_secure, natsOptions_SetSecure),
+		S(options_load_ca, natsOptions_LoadCATrustedCertificates),
+		S(options_set_user_info, natsOptions_SetUserInfo),
+		S(options_set_creds, natsOptions_SetUserCredentialsFromFiles),
+		S(options_set_max_reconnect, natsOptions_SetMaxReconnect),
+		S(options_set_reconnect_wait, natsOptions_SetReconnectWait),
+		S(options_set_retry_on_failed_connect, natsOptions_SetRetryOnFailedConnect),
+		S(options_set_error_handler, natsOptions_SetErrorHandler),
+		S(options_set_disconnected_cb, natsOptions_SetDisconnectedCB),
+		S(options_set_reconnected_cb, natsOptions_SetReconnectedCB),
+		S(connect, natsConnection_Connect),
+		S(connection_status, natsConnection_Status),
+		S(connected_url, natsConnection_GetConnectedUrl),
+		S(connection_destroy, natsConnection_Destroy),
+		S(jetstream, natsConnection_JetStream),
+		S(js_destroy, jsCtx_Destroy),
+		S(js_options_init, jsOptions_Init),
+		S(js_pub_options_init, jsPubOptions_Init),
+		S(js_publish, js_Publish),
+		S(js_pub_ack_destroy, jsPubAck_Destroy),
+		S(js_stream_config_init, jsStreamConfig_Init),
+		S(js_add_stream, js_AddStream),
+		S(js_update_stream, js_UpdateStream),
+		S(js_stream_info, js_GetStreamInfo),
+		S(js_stream_info_destroy, jsStreamInfo_Destroy),
+		S(js_consumer_config_init, jsConsumerConfig_Init),
+		S(js_sub_options_init, jsSubOptions_Init),
+		S(js_pull_subscribe, js_PullSubscribe),
+		S(fetch, natsSubscription_Fetch),
+		S(subscription_destroy, natsSubscription_Destroy),
+		S(msg_list_destroy, natsMsgList_Destroy),
+		S(msg_subject, natsMsg_GetSubject),
+		S(msg_data, natsMsg_GetData),
+		S(msg_data_length, natsMsg_GetDataLength),
+		S(msg_ack, natsMsg_Ack),
+		S(msg_nak, natsMsg_Nak),
+		S(msg_term, natsMsg_Term),
+		S(msg_destroy, natsMsg_Destroy),
+		{ NULL, NULL },
+	};
+
+	natslib_ready = dynlib_load("libnats.so.3.4", "libnats3.4", symbols, &natslib_failure) == 0;
+}
+
+int natslib_load(const char **ret_error)
+{
+	pthread_once(&natslib_once, natslib_open);
+	if (!natslib_ready) {
+		*ret_error = natslib_failure;
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void natslib_error(char *out, size_t size, natsStatus s)
+{
+	natsStatus last = NATS_OK;
+	const char *detail = natslib.last_error(&last);
+
+	if (detail && *detail && strcmp(detail, natslib.status_text(s)) != 0)
+		snprintf(out, size, "%s (%s)", natslib.status_text(s), detail);
+	else
+		snprintf(out, size, "%s", natslib.status_text(s));
+}
+
+static void on_disconnected(natsConnection *nc, void *closure)
+{
+	log_warn("NATS (%s): disconnected; reconnecting to any server of the list",
+		 (const char *)closure);
+}
+
+static void on_reconnected(natsConnection *nc, void *closure)
+{
+	char url[256] = "";
+
+	natslib.connected_url(nc, url, sizeof(url));
+	log_info("NATS (%s): connected to %s", (const char *)closure, url);
+}
+
+/* Errors that arrive apart from a call: a permissions violation, a slow consumer */
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
+			   void *closure)
+{
+	log_warn("NATS (%s): %s", (const char *)closure, natslib.status_text(err));
+}
+
+static bool wants_tls(const struct config_nats *cfg, const char *const *urls, size_t n)
+{
+	if (cfg && cfg->ca_file[0])
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(urls[i], "tls://", 6) == 0)
+			return true;
+	return false;
+}
+
+int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const char *const *urls,
+		    size_t n, const char *name, bool background, int timeout_ms, char *error,
+		    size_t size)
+{
+	const char *servers[CONFIG_NATS_SERVERS_MAX];
+	char password[NATS_PASSWORD_MAX];
+	natsOptions *opts = NULL;
+	natsStatus s;
+	const char *why;
+	int err;
+
+	*ret = NULL;
+	err = natslib_load(&why);
+	if (err) {
+		snprintf(error, size, "%s", why);
+		return err;
+	}
+	if (n == 0 && cfg) {
+		for (n = 0; n < cfg->n_servers && n < CONFIG_NATS_SERVERS_MAX; n++)
+			servers[n] = cfg->servers[n];
+		urls = servers;
+	}
+	if (n == 0) {
+		snprintf(error, size, "no NATS server given");
+		return -EINVAL;
+	}
+	password[0] = '\0';
+	if (cfg && cfg->password_file[0]) {
+		err = secret_file_read(cfg->password_file, "the NATS password file", password,
+				       sizeof(password), error, size);
+		if (err)
+			return err;
+	}
+	s = natslib.options_create(&opts);
+	if (s == NATS_OK)
+		s = natslib.options_set_servers(opts, (const char **)urls, (int)n);
+	if (s == NATS_OK)
+		s = natslib.options_set_name(opts, name);
+	if (s == NATS_OK)
+		s = natslib.options_set_timeout(opts, timeout_ms);
+	if (s == NATS_OK && wants_tls(cfg, urls, n))
+		s = natslib.options_set_secure(opts, true);
+	if (s == NATS_OK && cfg && cfg->ca_file[0])
+		s = natslib.options_load_ca(opts, cfg->ca_file);
+	if (s == NATS_OK && cfg && cfg->creds_file[0])
+		s = natslib.options_set_creds(opts, cfg->creds_file, NULL);
+	if (s == NATS_OK && cfg && cfg->user[0])
+		s = natslib.options_set_user_info(opts, cfg->user, password);
+	/* Reconnect for ever, to any server of the list: the store holds what waits meanwhile */
+	if (s == NATS_OK)
+		s = natslib.options_set_max_reconnect(opts, -1);
+	if (s == NATS_OK)
+		s = natslib.options_set_reconnect_wait(opts, NATS_RECONNECT_WAIT_MS);
+	if (s == NATS_OK && background)
+		s = natslib.options_set_retry_on_failed_connect(opts, true, on_reconnected,
+								(void *)name);
+	if (s == NATS_OK)
+		s = natslib.options_set_disconnected_cb(opts, on_disconnected, (void *)name);
+	if (s == NATS_OK)
+		s = natslib.options_set_reconnected_cb(opts, on_reconnected, (void *)name);
+	if (s == NATS_OK)
+		s = natslib.options_set_error_handler(opts, on_async_error, (void *)name);
+	explicit_bzero(password, sizeof(password));
+	if (s == NATS_OK) {
+		s = natslib.connect(ret, opts);
+		/* In the background, "not yet" is success: it goes on trying */
+		if (s == NATS_NOT_YET_CONNECTED && background)
+			s = NATS_OK;
+	}
+	if (s != NATS_OK) {
+		char detail[256];
+
+		natslib_error(detail, sizeof(detail), s);
+		snprintf(error, size, "cannot connect to NATS (%s%s): %s", urls[0],
+			 n > 1 ? ", ..." : "", detail);
+		natslib.connection_destroy(*ret);
+		*ret = NULL;
+	}
+	natslib.options_destroy(opts);
+	return s == NATS_OK ? 0 : -ECONNREFUSED;
+}
