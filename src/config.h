@@ -63,12 +63,30 @@ struct config_syslog {
 	int line;
 };
 
+#define CONFIG_NATS_SERVERS_MAX 16
+/* outputs.nats (a node publishes) and collect (sowatch collect and nats-init read) */
+struct config_nats {
+	bool enabled;				    /* the section is present */
+	char servers[CONFIG_NATS_SERVERS_MAX][512]; /* nats://HOST:PORT or tls://HOST:PORT */
+	size_t n_servers;
+	char subject_prefix[128];     /* default "sowatch.findings" */
+	char stream[64];	      /* default "SOWATCH" */
+	char durable[64];	      /* collect only: default "sowatch-collect" */
+	char creds_file[PATH_MAX];    /* "" = none */
+	char user[128];		      /* "" = none */
+	char password_file[PATH_MAX]; /* "" = none */
+	char ca_file[PATH_MAX];	      /* "" = the system's CAs (TLS only) */
+	int line;		      /* where the section starts, for messages */
+};
+
 struct config {
 	struct finding_resource resource;
 	char jsonl_path[PATH_MAX]; /* "" = not set */
 	char store_path[PATH_MAX]; /* "" = not set */
 	struct config_webhook webhook;
 	struct config_syslog syslog;
+	struct config_nats nats;
+	struct config_nats collect;
 	int retention_days;	   /* store.retention_days; 0 = keep forever (the default) */
 	char metrics_listen[128];  /* metrics.listen, HOST:PORT; "" = no metrics (the default) */
 	char enforce_mode[8];	   /* "", "off" or "kill" */

@@ -52,8 +52,7 @@ static const char usage[] =
     "  --nats URLS        The servers, nats://HOST:PORT or tls://HOST:PORT, comma-separated\n"
     "                     (default: collect.servers of the configuration). Credentials and\n"
     "                     ca_file come from the configuration's collect section.\n"
-    "  --db PATH          The central store (created if missing; default " COLLECT_DEFAULT_DB
-    ").\n"
+    "  --db PATH          The central store (created if missing; default " COLLECT_DEFAULT_DB ").\n"
     "  --durable NAME     The durable consumer: where this collector resumes (default\n"
     "                     collect.durable, else sowatch-collect).\n"
     "  --config PATH      The configuration file (default /etc/sowatch/sowatch.yaml if present).\n"
@@ -178,9 +177,10 @@ static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *pr
 	}
 	if (!told) {
 		natslib_error(detail, sizeof(detail), s);
-		log_warn("collect: cannot read stream %s as %s yet: %s%s; trying again every second",
-			 stream, durable, detail,
-			 jerr == JSStreamNotFoundErr ? " (create it with sowatch nats-init)" : "");
+		log_warn(
+		    "collect: cannot read stream %s as %s yet: %s%s; trying again every second",
+		    stream, durable, detail,
+		    jerr == JSStreamNotFoundErr ? " (create it with sowatch nats-init)" : "");
 		told = true;
 	}
 	return NULL;
@@ -272,9 +272,10 @@ int cmd_collect(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (nats_arg && nats_split_urls(nats_arg, urls, CONFIG_NATS_SERVERS_MAX, &n_urls, &bad) < 0)
-		return usage_error("--nats: '%s' is not a nats:// or tls:// URL without credentials "
-				   "(at most 16)",
-				   bad ? bad : "");
+		return usage_error(
+		    "--nats: '%s' is not a nats:// or tls:// URL without credentials "
+		    "(at most 16)",
+		    bad ? bad : "");
 	if (config_load(&cfg, config_path, &error) < 0) {
 		fprintf(stderr, "sowatch: %s\n", error);
 		return 1;
@@ -287,19 +288,20 @@ int cmd_collect(int argc, char **argv)
 				   "");
 	}
 	db = db ? db : COLLECT_DEFAULT_DB;
-	durable = durable ? durable : section && section->durable[0] ? section->durable
-								       : "sowatch-collect";
+	durable = durable			   ? durable
+		  : section && section->durable[0] ? section->durable
+						   : "sowatch-collect";
 	stream = stream ? stream : section && section->stream[0] ? section->stream : "SOWATCH";
-	prefix = prefix ? prefix
-	       : section && section->subject_prefix[0] ? section->subject_prefix
-						       : "sowatch.findings";
+	prefix = prefix					 ? prefix
+		 : section && section->subject_prefix[0] ? section->subject_prefix
+							 : "sowatch.findings";
 
 	if (store_open_mode(&store, db, STORE_CREATE, &error) < 0) {
 		log_error("%s", error);
 		goto out;
 	}
-	if (natslib_connect(&nc, section, urls, n_urls, "sowatch collect", true,
-			    COLLECT_CONNECT_MS, text, sizeof(text)) < 0) {
+	if (natslib_connect(&nc, section, urls, n_urls, "sowatch collect", true, COLLECT_CONNECT_MS,
+			    text, sizeof(text)) < 0) {
 		log_error("collect: %s", text);
 		goto out;
 	}

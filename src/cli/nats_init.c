@@ -16,11 +16,11 @@
 #include "config.h"
 #include "fleet/natslib.h"
 
-#define NS_PER_SEC		  1000000000LL
-#define REPLICAS_MAX		  5 /* JetStream's own limit */
-#define DUPLICATE_WINDOW_MIN	  "10m"
+#define NS_PER_SEC		 1000000000LL
+#define REPLICAS_MAX		 5 /* JetStream's own limit */
+#define DUPLICATE_WINDOW_MIN	 "10m"
 #define DUPLICATE_WINDOW_DEFAULT "20m"
-#define INIT_TIMEOUT_MS		  5000
+#define INIT_TIMEOUT_MS		 5000
 
 static const char usage[] =
     "Usage: sowatch nats-init [--nats URL[,URL...]] [--config PATH] [--stream NAME]\n"
@@ -64,7 +64,8 @@ int nats_split_urls(char *list, const char **urls, size_t max, size_t *ret_n, co
 {
 	size_t n = 0;
 
-	for (char *save = NULL, *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+	for (char *save = NULL, *u = strtok_r(list, ",", &save); u;
+	     u = strtok_r(NULL, ",", &save)) {
 		if ((strncmp(u, "nats://", 7) != 0 && strncmp(u, "tls://", 6) != 0) ||
 		    strchr(u, '@') || n == max) {
 			*bad = u;
@@ -88,6 +89,23 @@ static void print_duration(char *out, size_t size, int64_t ns)
 		snprintf(out, size, "%" PRId64 "m", s / 60);
 	else
 		snprintf(out, size, "%" PRId64 "s", s);
+}
+
+/* Where the copies are, as the cluster says: "on a, b, c (leader a)", or "one server" */
+static void print_placement(const jsStreamInfo *si, char *out, size_t size)
+{
+	const jsClusterInfo *c = si->Cluster;
+	size_t o = 0;
+
+	if (!c || !c->Leader) {
+		snprintf(out, size, "one server, not a cluster");
+		return;
+	}
+	o += (size_t)snprintf(out + o, size - o, "on %s", c->Leader);
+	for (int i = 0; i < c->ReplicasLen && o < size; i++)
+		o += (size_t)snprintf(out + o, size - o, ", %s", c->Replicas[i]->Name);
+	if (o < size)
+		snprintf(out + o, size - o, "; leader %s", c->Leader);
 }
 
 int cmd_nats_init(int argc, char **argv)
@@ -143,7 +161,8 @@ int cmd_nats_init(int argc, char **argv)
 		case 'r':
 			errno = 0;
 			replicas = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || replicas < 1 || replicas > REPLICAS_MAX)
+			if (errno || *end || end == optarg || replicas < 1 ||
+			    replicas > REPLICAS_MAX)
 				return usage_error("--replicas must be 1 to 5, not '%s'", optarg);
 			break;
 		case 'a':
@@ -155,9 +174,10 @@ int cmd_nats_init(int argc, char **argv)
 				return usage_error("--duplicate-window: '%s' is not a duration",
 						   optarg);
 			if (duplicates < dup_min)
-				return usage_error("--duplicate-window must be at least "
-						   DUPLICATE_WINDOW_MIN ", not %s",
-						   optarg);
+				return usage_error(
+				    "--duplicate-window must be at least " DUPLICATE_WINDOW_MIN
+				    ", not %s",
+				    optarg);
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -169,9 +189,10 @@ int cmd_nats_init(int argc, char **argv)
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (nats_arg && nats_split_urls(nats_arg, urls, CONFIG_NATS_SERVERS_MAX, &n_urls, &bad) < 0)
-		return usage_error("--nats: '%s' is not a nats:// or tls:// URL without credentials "
-				   "(at most 16)",
-				   bad ? bad : "");
+		return usage_error(
+		    "--nats: '%s' is not a nats:// or tls:// URL without credentials "
+		    "(at most 16)",
+		    bad ? bad : "");
 	if (config_load(&cfg, config_path, &error) < 0) {
 		fprintf(stderr, "sowatch: %s\n", error);
 		return 1;
@@ -232,12 +253,13 @@ int cmd_nats_init(int argc, char **argv)
 			     : "");
 		goto out;
 	}
+	print_placement(si, text, sizeof(text));
 	print_duration(age_text, sizeof(age_text), si->Config->MaxAge);
 	print_duration(dup_text, sizeof(dup_text), si->Config->Duplicates);
-	printf("%s stream %s: subjects %s, %" PRId64 " replicas, file storage, max age %s, "
-	       "duplicate window %s; %" PRIu64 " findings in it\n",
-	       exists ? "updated" : "created", stream, subject, si->Config->Replicas, age_text,
-	       dup_text, si->State.Msgs);
+	printf("%s stream %s: subjects %s, %" PRId64 " replicas (%s), file storage, max age %s, "
+	       "duplicate window %s; %" PRIu64 " messages in it\n",
+	       exists ? "updated" : "created", stream, subject, si->Config->Replicas, text,
+	       age_text, dup_text, si->State.Msgs);
 	status = 0;
 out:
 	natslib.js_stream_info_destroy(si);

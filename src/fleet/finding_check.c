@@ -40,11 +40,11 @@ static bool is_id(const char *s)
 	return n == 32;
 }
 
-#define REFUSE(...)                                  \
-	do {                                         \
-		snprintf(why, size, __VA_ARGS__);    \
-		fleet_finding_release(ret);          \
-		return -EINVAL;                      \
+#define REFUSE(...)                                                                                \
+	do {                                                                                       \
+		snprintf(why, size, __VA_ARGS__);                                                  \
+		fleet_finding_release(ret);                                                        \
+		return -EINVAL;                                                                    \
 	} while (0)
 
 int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
@@ -73,7 +73,8 @@ int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
 		REFUSE("not a finding: no finding, sourceProperties or resource object");
 	name = str_at(finding, "name");
 	slash = name ? strrchr(name, '/') : NULL;
-	if (!slash || slash - name < 9 || strncmp(slash - 9, "/findings", 9) != 0 || !is_id(slash + 1))
+	if (!slash || slash - name < 9 || strncmp(slash - 9, "/findings", 9) != 0 ||
+	    !is_id(slash + 1))
 		REFUSE("not a finding: finding.name does not end in /findings/<32 hex digits>");
 	snprintf(ret->id, sizeof(ret->id), "%s", slash + 1);
 	ret->row.id = ret->id;

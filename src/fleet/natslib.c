@@ -11,7 +11,7 @@
 #include "util/log.h"
 #include "util/secret_file.h"
 
-#define NATS_PASSWORD_MAX	 1024
+#define NATS_PASSWORD_MAX      1024
 #define NATS_RECONNECT_WAIT_MS 500
 
 struct natslib natslib;
@@ -20,7 +20,10 @@ static pthread_once_t natslib_once = PTHREAD_ONCE_INIT;
 static const char *natslib_failure; /* why libnats cannot be used, or NULL */
 static bool natslib_ready;
 
-#define S(field, symbol) { #symbol, (void **)&natslib.field }
+#define S(field, symbol)                                                                           \
+	{                                                                                          \
+#symbol, (void **)&natslib.field                                                   \
+	}
 
 static void natslib_open(void)
 {
@@ -45,6 +48,7 @@ static void natslib_open(void)
 		S(options_set_reconnected_cb, natsOptions_SetReconnectedCB),
 		S(connect, natsConnection_Connect),
 		S(connection_status, natsConnection_Status),
+		S(connection_is_closed, natsConnection_IsClosed),
 		S(connected_url, natsConnection_GetConnectedUrl),
 		S(connection_destroy, natsConnection_Destroy),
 		S(jetstream, natsConnection_JetStream),
@@ -90,16 +94,22 @@ int natslib_load(const char **ret_error)
 void natslib_error(char *out, size_t size, natsStatus s)
 {
 	natsStatus last = NATS_OK;
-	const char *detail = natslib.last_error(&last);
+	const char *detail = natslib.last_error(&last), *text = natslib.status_text(s);
 
-	if (detail && *detail && strcmp(detail, natslib.status_text(s)) != 0)
-		snprintf(out, size, "%s (%s)", natslib.status_text(s), detail);
+	/* libnats prefixes its detail with where it was raised: "(conn.c:2088): " */
+	if (detail && detail[0] == '(' && strstr(detail, "): "))
+		detail = strstr(detail, "): ") + 3;
+	if (detail && *detail && strcmp(detail, text) != 0)
+		snprintf(out, size, "%s (%s)", text, detail);
 	else
-		snprintf(out, size, "%s", natslib.status_text(s));
+		snprintf(out, size, "%s", text);
 }
 
 static void on_disconnected(natsConnection *nc, void *closure)
 {
+	/* Called by the close at a stop too: nothing to tell then */
+	if (natslib.connection_is_closed(nc))
+		return;
 	log_warn("NATS (%s): disconnected; reconnecting to any server of the list",
 		 (const char *)closure);
 }
@@ -113,8 +123,7 @@ static void on_reconnected(natsConnection *nc, void *closure)
 }
 
 /* Errors that arrive apart from a call: a permissions violation, a slow consumer */
-static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err,
-			   void *closure)
+static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
 	log_warn("NATS (%s): %s", (const char *)closure, natslib.status_text(err));
 }

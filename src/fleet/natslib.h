@@ -36,6 +36,7 @@ struct natslib {
 	__typeof__(natsOptions_SetReconnectedCB) *options_set_reconnected_cb;
 	__typeof__(natsConnection_Connect) *connect;
 	__typeof__(natsConnection_Status) *connection_status;
+	__typeof__(natsConnection_IsClosed) *connection_is_closed;
 	__typeof__(natsConnection_GetConnectedUrl) *connected_url;
 	__typeof__(natsConnection_Destroy) *connection_destroy;
 	__typeof__(natsConnection_JetStream) *jetstream;

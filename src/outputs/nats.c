@@ -16,7 +16,7 @@
  * the finding published again, which JetStream drops as a duplicate if the first one landed.
  * Short enough for a stop to be quick (output.h asks for about a second).
  */
-#define NATS_ACK_WAIT_MS    1000
+#define NATS_ACK_WAIT_MS     1000
 #define NATS_CONNECT_WAIT_MS 2000
 
 struct nats_output {
@@ -25,8 +25,8 @@ struct nats_output {
 	jsCtx *js;
 	char prefix[128];
 	char stream[64];
-	char host[256];	 /* the sensor's own, for a finding that names none */
-	char name[300];	 /* "sowatch <host>": what the servers and the log lines show */
+	char host[256]; /* the sensor's own, for a finding that names none */
+	char name[300]; /* "sowatch <host>": what the servers and the log lines show */
 };
 
 static void nats_send(struct output *out, const struct output_finding *f,
@@ -47,8 +47,8 @@ static void nats_send(struct output *out, const struct output_finding *f,
 		output_result_set(res, OUTPUT_RETRY, "no NATS server reachable");
 		return;
 	}
-	if (fleet_subject(subject, sizeof(subject), n->prefix, f->host && *f->host ? f->host : n->host,
-			  f->severity) < 0) {
+	if (fleet_subject(subject, sizeof(subject), n->prefix,
+			  f->host && *f->host ? f->host : n->host, f->severity) < 0) {
 		output_result_set(res, OUTPUT_FAILED, "no valid subject for this finding");
 		return;
 	}
@@ -64,10 +64,10 @@ static void nats_send(struct output *out, const struct output_finding *f,
 	}
 	natslib_error(detail, sizeof(detail), s);
 	if (jerr)
-		snprintf(error, sizeof(error), "JetStream error %d on %s: %s", (int)jerr, subject,
-			 detail);
+		snprintf(error, sizeof(error), "JetStream error %d on %.120s: %.120s", (int)jerr,
+			 subject, detail);
 	else
-		snprintf(error, sizeof(error), "publish on %s: %s", subject, detail);
+		snprintf(error, sizeof(error), "publish on %.120s: %.120s", subject, detail);
 	/* Larger than the servers take: it never will be taken */
 	output_result_set(res, s == NATS_MAX_PAYLOAD ? OUTPUT_FAILED : OUTPUT_RETRY, error);
 }
@@ -100,12 +100,15 @@ static void settings_digest(struct nats_output *n, const struct config_nats *cfg
 
 	/* NUL-separated fields: no choice of values makes two settings look the same */
 	for (size_t i = 0; i < cfg->n_servers; i++)
-		off += (size_t)snprintf(all + off, sizeof(all) - off, "server=%s", cfg->servers[i]) + 1;
+		off +=
+		    (size_t)snprintf(all + off, sizeof(all) - off, "server=%s", cfg->servers[i]) +
+		    1;
 	off += (size_t)snprintf(all + off, sizeof(all) - off, "prefix=%s", cfg->subject_prefix) + 1;
 	off += (size_t)snprintf(all + off, sizeof(all) - off, "stream=%s", cfg->stream) + 1;
 	off += (size_t)snprintf(all + off, sizeof(all) - off, "creds=%s", cfg->creds_file) + 1;
 	off += (size_t)snprintf(all + off, sizeof(all) - off, "user=%s", cfg->user) + 1;
-	off += (size_t)snprintf(all + off, sizeof(all) - off, "password=%s", cfg->password_file) + 1;
+	off +=
+	    (size_t)snprintf(all + off, sizeof(all) - off, "password=%s", cfg->password_file) + 1;
 	off += (size_t)snprintf(all + off, sizeof(all) - off, "ca=%s", cfg->ca_file) + 1;
 	hash_sha256_hex(all, off, hash);
 	snprintf(n->out.settings, sizeof(n->out.settings), "servers=%zu stream=%.64s sha256=%s",
@@ -132,8 +135,8 @@ int nats_output_new(struct output **ret, const struct config_nats *cfg, const ch
 	snprintf(n->host, sizeof(n->host), "%s", host);
 	snprintf(n->name, sizeof(n->name), "sowatch %s", host);
 	settings_digest(n, cfg);
-	err = natslib_connect(&n->nc, cfg, NULL, 0, n->name, true, NATS_CONNECT_WAIT_MS, error,
-			      size);
+	err =
+	    natslib_connect(&n->nc, cfg, NULL, 0, n->name, true, NATS_CONNECT_WAIT_MS, error, size);
 	if (err)
 		goto err_free;
 	natslib.js_options_init(&jo);

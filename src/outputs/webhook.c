@@ -578,8 +578,8 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 			goto err_free;
 	}
 	if (has_token) {
-		err = secret_file_read(cfg->bearer_token_file, "the webhook's bearer token file", token,
-				       sizeof(token), error, size);
+		err = secret_file_read(cfg->bearer_token_file, "the webhook's bearer token file",
+				       token, sizeof(token), error, size);
 		if (err)
 			goto err_free;
 	}

@@ -30,6 +30,7 @@ struct store_finding {
 	const char *container_id, *container_name, *image, *pod, *namespace;
 	const char *binary_path, *module_path, *module_sha256;
 	const char *json; /* the notification object, one line; must be valid JSON */
+	const char *host;
 };
 
 /* A stored row, as the query functions hand it to their callback: valid during the call only. */

@@ -48,8 +48,8 @@ static void test_subject(void **state)
 	char out[FLEET_SUBJECT_MAX];
 	char host[256];
 
-	assert_int_equal(fleet_subject(out, sizeof(out), "sowatch.findings", "node-1.lan", "CRITICAL"),
-			 0);
+	assert_int_equal(
+	    fleet_subject(out, sizeof(out), "sowatch.findings", "node-1.lan", "CRITICAL"), 0);
 	assert_string_equal(out, "sowatch.findings.node-1_2elan.critical");
 	assert_int_equal(fleet_subject(out, sizeof(out), "p", "h", ""), -EINVAL);
 	/* The longest host name fits */
