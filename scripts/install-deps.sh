@@ -24,6 +24,7 @@ build=(
 	libcurl4-openssl-dev   # the webhook output (HTTP/HTTPS)
 	libmicrohttpd-dev      # /metrics and /healthz
 	protobuf-c-compiler libprotobuf-c-dev # gVisor's runtime-monitoring messages (proto/gvisor/)
+	libnats-dev            # the NATS JetStream output and `sowatch collect` (the C client, 3.4)
 	openssl                # the program we watch, and its module directories
 )
 test=(
@@ -39,6 +40,7 @@ test=(
 	clang-format           # make format-check
 	rsyslog                # a real syslog receiver for the syslog output
 	prometheus             # a real Prometheus server that scrapes /metrics
+	nats-server            # a real NATS JetStream cluster for the fleet path (tests/e2e/natscluster.py)
 )
 
 bench=(
