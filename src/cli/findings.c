@@ -222,7 +222,7 @@ static int check_container_filter(struct store *s, const struct opts *o)
 
 	if (!o->container || !strcmp(o->container, "host"))
 		return 0;
-	n = store_count_container_prefix(s, o->container);
+	n = store_count_container_prefix(s, o->container, NULL);
 	if (n < 0)
 		return runtime_error(o, "cannot list findings", n);
 	if (n <= 1)
@@ -241,7 +241,7 @@ static int run_list(struct store *s, const struct opts *o)
 		.severity = o->severity,
 		.state = o->state,
 		.container = o->container && strcmp(o->container, "host") ? o->container : NULL,
-		.host = o->container && !strcmp(o->container, "host"),
+		.outside_containers = o->container && !strcmp(o->container, "host"),
 	};
 	struct rows rc;
 	int err, status = check_container_filter(s, o);

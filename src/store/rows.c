@@ -17,7 +17,8 @@
 /* Column list of every row query, in struct store_row's order (see row_read()). */
 #define ROW_COLUMNS                                                                                \
 	"id, event_time_ns, create_time_ns, category, severity, state, mute, container_id, "       \
-	"container_name, image, pod, namespace, binary_path, module_path, module_sha256, json"
+	"container_name, image, pod, namespace, binary_path, module_path, module_sha256, json, "   \
+	"host"
 
 /* The sensor's hot path, prepared once when the store is opened to write. */
 int rows_prepare_insert(struct store *s)
@@ -25,7 +26,7 @@ int rows_prepare_insert(struct store *s)
 	return sqlite3_prepare_v3(s->db,
 				  "INSERT INTO findings (" ROW_COLUMNS ") VALUES "
 				  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-				  "?14, ?15, CASE WHEN json_valid(?16) THEN ?16 END) "
+				  "?14, ?15, CASE WHEN json_valid(?16) THEN ?16 END, ?17) "
 				  "ON CONFLICT (id) DO NOTHING",
 				  -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL);
 }
@@ -61,7 +62,8 @@ int store_insert(struct store *s, const struct store_finding *f)
 
 	if (!st)
 		return -EROFS;
-	if (!f->id || !f->id[0] || !f->json)
+	/* A row without its host could never be told apart from another node's in a fleet */
+	if (!f->id || !f->id[0] || !f->json || !f->host || !f->host[0])
 		return -EINVAL;
 	rc = sqlite3_bind_text(st, 1, f->id, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
@@ -72,6 +74,8 @@ int store_insert(struct store *s, const struct store_finding *f)
 		rc = sqlite3_bind_text(st, 4 + (int)i, or_empty(text[i]), -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 16, f->json, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 17, f->host, -1, SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = step_done(st);
 	sqlite3_reset(st);
@@ -138,6 +142,7 @@ static void row_read(sqlite3_stmt *st, struct store_row *r)
 	r->module_path = column_str(st, 13);
 	r->module_sha256 = column_str(st, 14);
 	r->json = column_str(st, 15);
+	r->host = column_str(st, 16);
 }
 
 /* Steps a bound row query to the end, calling fn on each row; finalizes it. */
@@ -172,6 +177,7 @@ int store_list(struct store *s, const struct store_filter *f, store_row_fn fn, v
 	    " WHERE (?1 IS NULL OR event_time_ns >= ?1)"
 	    "   AND (?2 IS NULL OR severity = ?2)"
 	    "   AND (?3 IS NULL OR state = ?3)"
+	    "   AND (?6 IS NULL OR host = ?6)"
 	    "   AND ((?4 IS NULL AND NOT ?5)"
 	    "        OR container_name = ?4 OR container_id = ?4"
 	    "        OR (length(?4) >= 4 AND substr(container_id, 1, length(?4)) = ?4)"
@@ -189,7 +195,9 @@ int store_list(struct store *s, const struct store_filter *f, store_row_fn fn, v
 	if (rc == SQLITE_OK)
 		rc = bind_text(st, 4, f->container);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int(st, 5, f->host);
+		rc = sqlite3_bind_int(st, 5, f->outside_containers);
+	if (rc == SQLITE_OK)
+		rc = bind_text(st, 6, f->host);
 	return run_rows(st, rc, fn, ctx);
 }
 
@@ -212,16 +220,29 @@ static int query_int(struct store *s, const char *sql, const char *arg, int64_t 
 	return sqlite_errno(rc);
 }
 
-int store_count_container_prefix(struct store *s, const char *prefix)
+int store_count_container_prefix(struct store *s, const char *prefix, const char *host)
 {
+	sqlite3_stmt *st = NULL;
 	int64_t n = 0;
-	int err =
-	    query_int(s,
-		      "SELECT count(DISTINCT container_id) FROM findings WHERE length(?1) >= 4 "
-		      "AND substr(container_id, 1, length(?1)) = ?1",
-		      prefix, &n);
+	int rc = sqlite3_prepare_v2(s->db,
+				    "SELECT count(DISTINCT container_id) FROM findings WHERE "
+				    "length(?1) >= 4 AND substr(container_id, 1, length(?1)) = ?1 "
+				    "AND (?2 IS NULL OR host = ?2)",
+				    -1, &st, NULL);
 
-	return err ? err : (int)n;
+	if (rc == SQLITE_OK)
+		rc = bind_text(st, 1, prefix);
+	if (rc == SQLITE_OK)
+		rc = bind_text(st, 2, host);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			n = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_OK ? (int)n : sqlite_errno(rc);
 }
 
 int store_resolve_id(struct store *s, const char *arg, char **ret_id)
@@ -287,14 +308,13 @@ int store_get(struct store *s, const char *id, store_row_fn fn, void *ctx)
 
 int store_related(struct store *s, const char *id, int64_t window_ns, store_row_fn fn, void *ctx)
 {
-	static const char sql[] =
-	    "SELECT " ROW_COLUMNS " FROM findings,"
-	    " (SELECT container_id AS ref_container, event_time_ns AS ref_time"
-	    "  FROM findings WHERE id = ?1)"
-	    " WHERE container_id = ref_container"
-	    "   AND event_time_ns BETWEEN ref_time - ?2 AND ref_time + ?2"
-	    "   AND id <> ?1"
-	    " ORDER BY event_time_ns, id";
+	static const char sql[] = "SELECT " ROW_COLUMNS " FROM findings,"
+				  " (SELECT host AS ref_host, container_id AS ref_container,"
+				  "  event_time_ns AS ref_time FROM findings WHERE id = ?1)"
+				  " WHERE host = ref_host AND container_id = ref_container"
+				  "   AND event_time_ns BETWEEN ref_time - ?2 AND ref_time + ?2"
+				  "   AND id <> ?1"
+				  " ORDER BY event_time_ns, id";
 	sqlite3_stmt *st = NULL;
 	int64_t exists = 0;
 	int rc, err;

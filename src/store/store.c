@@ -17,6 +17,7 @@
 
 #include <sqlite3.h>
 
+#include "util/hostname.h"
 #include "util/log.h"
 #include "util/safe_path.h"
 
@@ -104,6 +105,25 @@ static const char *const migrations[] = {
 	"  WHERE delivered_ns != 0 OR mute != 'MUTED';"
 	"DROP INDEX IF EXISTS findings_undelivered;"
 	"ALTER TABLE findings DROP COLUMN delivered_ns;",
+	/*
+	 * 5: the host a finding came from, so that one store can hold a fleet's findings
+	 * (sowatch collect) and relate only those of the same host. A node's store holds its own
+	 * findings only: a row whose JSON names no host gets this machine's name (:hostname),
+	 * and so does its JSON, so that the row and its object agree. related asks for one
+	 * host's container (or host findings) in a time range: the index leads with host.
+	 */
+	"ALTER TABLE findings ADD COLUMN host TEXT NOT NULL DEFAULT '';"
+	"UPDATE findings SET host = CASE WHEN NOT json_valid(json) THEN :hostname"
+	"  WHEN json_type(json, '$.finding.sourceProperties.host') = 'text'"
+	"   AND json_extract(json, '$.finding.sourceProperties.host') <> ''"
+	"  THEN json_extract(json, '$.finding.sourceProperties.host') ELSE :hostname END;"
+	"UPDATE findings SET json = json_set(json, '$.finding.sourceProperties.host', host)"
+	"  WHERE CASE WHEN NOT json_valid(json) THEN 0"
+	"  ELSE json_type(json, '$.finding.sourceProperties') = 'object'"
+	"   AND json_extract(json, '$.finding.sourceProperties.host') IS NOT host END;"
+	"DROP INDEX IF EXISTS findings_container_time;"
+	"CREATE INDEX findings_host_container_time ON findings"
+	"  (host, container_id, event_time_ns);",
 };
 
 /*
@@ -227,6 +247,38 @@ static int read_user_version(struct store *s, int *ret_version)
 	return read_int(s, "PRAGMA user_version", ret_version);
 }
 
+/*
+ * Runs one migration's statements in order. A statement may name the parameter :hostname, this
+ * machine's name (util/hostname.h): whose findings the rows from before the host column are.
+ */
+static int exec_migration(struct store *s, const char *sql)
+{
+	char host[256];
+	int rc = SQLITE_OK;
+
+	host_name(host, sizeof(host));
+	while (rc == SQLITE_OK && sql && *sql) {
+		sqlite3_stmt *st = NULL;
+		const char *tail = NULL;
+		int i;
+
+		rc = sqlite3_prepare_v2(s->db, sql, -1, &st, &tail);
+		if (rc == SQLITE_OK && st) {
+			i = sqlite3_bind_parameter_index(st, ":hostname");
+			if (i)
+				rc = sqlite3_bind_text(st, i, host, -1, SQLITE_STATIC);
+			while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+				rc = SQLITE_OK;
+			if (rc == SQLITE_DONE)
+				rc = SQLITE_OK;
+		}
+		/* The error stays readable in sqlite3_errmsg() for migrate()'s message */
+		sqlite3_finalize(st);
+		sql = tail;
+	}
+	return rc;
+}
+
 /* Sets the application_id, inside the caller's write transaction, unless it is set already. */
 static int mark_as_sowatch(struct store *s)
 {
@@ -259,7 +311,7 @@ static int migrate(struct store *s)
 			return exec(s, "COMMIT");
 		}
 		if (rc == SQLITE_OK)
-			rc = exec(s, migrations[version]);
+			rc = exec_migration(s, migrations[version]);
 		if (rc == SQLITE_OK) {
 			/* PRAGMA takes no parameters; the value is our own integer. */
 			snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);

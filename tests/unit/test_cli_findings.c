@@ -43,6 +43,7 @@ struct fake {
 	const char *args[6];
 	const char *module;
 	bool loaded;
+	const char *host;
 };
 
 struct out {
@@ -182,6 +183,7 @@ static char *fake_json(const struct fake *f)
 	jw_kv_bool(&j, "moduleMemfd", false);
 	jw_kv_string(&j, "trustReason", "the module lies outside OpenSSL's ENGINESDIR");
 	jw_kv_string(&j, "sensor", "ebpf");
+	jw_kv_string(&j, "host", f->host);
 	jw_kv_string(&j, "containerId", f->container ? f->container : "");
 	jw_kv_string(&j, "eventDrops", "0");
 	jw_object_end(&j);
@@ -211,6 +213,7 @@ static void fake_insert(struct store *s, const struct fake *f)
 		.module_path = f->module,
 		.module_sha256 = "0fd2ea87f437471d748b6e50bdb65843131a86a98cf782e0d6556e493f693332",
 		.json = json,
+		.host = f->host,
 	};
 
 	assert_int_equal(store_insert(s, &sf), 0);
@@ -233,24 +236,27 @@ static const struct fake fakes[] = {
 	  WEB,
 	  { "openssl", "engine", "-t", "/tmp/x y.so", "\x1b[31mred" },
 	  "/tmp/x y.so",
-	  true },
+	  true,
+	  "vm" },
 	{ ID_B,
 	  T0 + 133 * SEC,
 	  "HIGH",
 	  WEB,
 	  { "openssl", "req", "-engine", "/tmp/b.so" },
 	  "/tmp/b.so",
-	  false },
+	  false,
+	  "vm" },
 	{ ID_C,
 	  T0 - 45 * SEC,
 	  "CRITICAL",
 	  WEB,
 	  { "openssl", "engine", "/tmp/c\x1b[2J.so" },
 	  "/tmp/c\x1b[2J.so",
-	  true },
-	{ ID_D, T0 + 660 * SEC, "CRITICAL", WEB, { "openssl" }, "/tmp/d.so", true },
-	{ ID_E, T0 + 10 * SEC, "CRITICAL", DB, { "openssl" }, "/tmp/e.so", true },
-	{ ID_F, T0 + 20 * SEC, "HIGH", NULL, { "openssl" }, "/tmp/f.so", false },
+	  true,
+	  "vm" },
+	{ ID_D, T0 + 660 * SEC, "CRITICAL", WEB, { "openssl" }, "/tmp/d.so", true, "vm" },
+	{ ID_E, T0 + 10 * SEC, "CRITICAL", DB, { "openssl" }, "/tmp/e.so", true, "vm" },
+	{ ID_F, T0 + 20 * SEC, "HIGH", NULL, { "openssl" }, "/tmp/f.so", false, "vm" },
 };
 
 static int setup(void **state)
@@ -548,14 +554,18 @@ static void test_show(void **state)
 static void test_show_sensor_gap(void **state)
 {
 	struct fixture *fx = *state;
-	struct fake f = { "9a9000000000000000000000000000a1",	      T0,	   "CRITICAL", NULL,
-			  { "openssl", "engine", "-t", "/tmp/g.so" }, "/tmp/g.so", true };
+	struct fake f = {
+		"9a9000000000000000000000000000a1",	    T0,		 "CRITICAL", NULL,
+		{ "openssl", "engine", "-t", "/tmp/g.so" }, "/tmp/g.so", true,	     "vm"
+	};
 	char *json = fake_json(&f), *edited;
 	const char *gap = "\"eventDrops\":\"151610\",\"sensorGap\":{\"from\":"
 			  "\"2026-11-27T15:19:40.000000Z\",\"to\":\"2026-11-27T15:19:50.000000Z\","
 			  "\"seconds\":\"10\",\"cause\":\"stalled\"}";
 	const char *drops = strstr(json, "\"eventDrops\":\"0\"");
-	struct store_finding sf = { .id = f.id, .event_time_ns = f.t, .create_time_ns = f.t };
+	struct store_finding sf = {
+		.id = f.id, .event_time_ns = f.t, .create_time_ns = f.t, .host = "vm"
+	};
 	struct out o;
 
 	assert_non_null(drops);
@@ -618,7 +628,8 @@ static void test_show_c1_and_bidi(void **state)
 			    "2J",
 			    "os.\xe2\x80\xaeos.x" },
 			  "/tmp/\xe2\x80\xae.so",
-			  false };
+			  false,
+			  "vm" };
 	struct out o;
 
 	fake_insert(fx->s, &f);
