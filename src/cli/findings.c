@@ -26,7 +26,8 @@
 
 static const char usage[] =
     "Usage: sowatch findings list [--since DURATION] [--severity S] [--container NAME]\n"
-    "                             [--state S] [--all] [--db PATH | --config PATH] [--json]\n"
+    "                             [--host H] [--state S] [--all]\n"
+    "                             [--db PATH | --config PATH] [--json]\n"
     "       sowatch findings show ID [--db PATH | --config PATH] [--json]\n"
     "       sowatch findings related ID [--window DURATION] [--all]\n"
     "                                [--db PATH | --config PATH] [--json]\n"
@@ -36,13 +37,13 @@ static const char usage[] =
     "Reads and triages the findings stored by sowatch run.\n"
     "\n"
     "Commands:\n"
-    "  list               The findings, newest first: id, time (UTC), severity, category,\n"
-    "                     container, binary and module. Muted findings are hidden unless\n"
-    "                     --all; the last line counts them.\n"
+    "  list               The findings, newest first: id, time (UTC), host, severity,\n"
+    "                     category, container, binary and module. Muted findings are\n"
+    "                     hidden unless --all; the last line counts them.\n"
     "  show               One finding: the summary a responder reads, then its whole JSON.\n"
-    "  related            The other findings of the same container (for a host finding: of\n"
-    "                     the host) whose event is within --window of ID's, oldest first,\n"
-    "                     with their offset from ID.\n"
+    "  related            The other findings of the same container on the same host (for a\n"
+    "                     host finding: the host's other host findings) whose event is\n"
+    "                     within --window of ID's, oldest first, with their offset from ID.\n"
     "  set-state          Sets the finding's state, ACTIVE or INACTIVE.\n"
     "  mute               Mutes the finding (MUTED); with --undo unmutes it (UNMUTED).\n"
     "\n"
@@ -54,6 +55,8 @@ static const char usage[] =
     "  --severity S       list: CRITICAL, HIGH, MEDIUM or LOW.\n"
     "  --container NAME   list: a container's name, id, or id prefix (4 characters or\n"
     "                     more); 'host' also selects the findings outside containers.\n"
+    "  --host H           list: only the findings of host H (its exact name); a fleet's\n"
+    "                     store (sowatch collect) holds many hosts' findings.\n"
     "  --state S          list: ACTIVE or INACTIVE.\n"
     "  --all              list, related: include muted findings.\n"
     "  --window DURATION  related: how far before and after ID's event (default " DEFAULT_WINDOW
@@ -80,6 +83,7 @@ enum option_id {
 	OPT_SINCE = 1,
 	OPT_SEVERITY,
 	OPT_CONTAINER,
+	OPT_HOST,
 	OPT_STATE,
 	OPT_ALL,
 	OPT_WINDOW,
@@ -97,7 +101,7 @@ struct opts {
 	const char *config; /* --config; NULL: the default file if it exists */
 	bool json, all, undo;
 	int64_t since_ns; /* 0 = no --since */
-	const char *severity, *state, *container;
+	const char *severity, *state, *container, *host;
 	int64_t window_ns;
 	const char *window; /* as given, for the summary line */
 	char **args;	    /* positional arguments */
@@ -222,7 +226,7 @@ static int check_container_filter(struct store *s, const struct opts *o)
 
 	if (!o->container || !strcmp(o->container, "host"))
 		return 0;
-	n = store_count_container_prefix(s, o->container, NULL);
+	n = store_count_container_prefix(s, o->container, o->host);
 	if (n < 0)
 		return runtime_error(o, "cannot list findings", n);
 	if (n <= 1)
@@ -242,6 +246,7 @@ static int run_list(struct store *s, const struct opts *o)
 		.state = o->state,
 		.container = o->container && strcmp(o->container, "host") ? o->container : NULL,
 		.outside_containers = o->container && !strcmp(o->container, "host"),
+		.host = o->host,
 	};
 	struct rows rc;
 	int err, status = check_container_filter(s, o);
@@ -267,18 +272,22 @@ static int run_list(struct store *s, const struct opts *o)
 
 struct ref {
 	int64_t event_time_ns;
-	char container[256];
-	char *container_label;
+	bool in_container;
+	char *container_label, *host_label;
 };
 
 static int read_ref(const struct store_row *r, void *ctx)
 {
 	struct ref *ref = ctx;
+	struct strbuf host = STRBUF_INIT;
 
 	ref->event_time_ns = r->event_time_ns;
+	ref->in_container = r->container_id[0] != '\0';
 	ref->container_label = container_cell(r);
-	snprintf(ref->container, sizeof(ref->container), "%s", r->container_id);
-	return ref->container_label ? 0 : -ENOMEM;
+	/* Whole: the line names what was searched */
+	term_escape_str(&host, r->host[0] ? r->host : "-");
+	ref->host_label = strbuf_detach(&host);
+	return ref->container_label && ref->host_label ? 0 : -ENOMEM;
 }
 
 static int run_related(struct store *s, const struct opts *o)
@@ -302,14 +311,16 @@ static int run_related(struct store *s, const struct opts *o)
 	if (!o->json) {
 		rows_print(&rc);
 		snprintf(short_id, sizeof(short_id), "%s", id);
-		printf("%zu other finding%s of %s%s within %s of %s", rc.matched,
-		       rc.matched == 1 ? "" : "s", ref.container[0] ? "container " : "",
-		       ref.container[0] ? ref.container_label : "the host", o->window, short_id);
+		printf("%zu other finding%s of ", rc.matched, rc.matched == 1 ? "" : "s");
+		if (ref.in_container)
+			printf("container %s on ", ref.container_label);
+		printf("host %s within %s of %s", ref.host_label, o->window, short_id);
 		rows_print_hidden(&rc);
 	}
 out:
 	rows_free(&rc);
 	free(ref.container_label);
+	free(ref.host_label);
 	free(id);
 	return status;
 }
@@ -392,7 +403,8 @@ static int run_mute(struct store *s, const struct opts *o)
 
 static const struct subcommand subcommands[] = {
 	{ "list",
-	  OPT(OPT_SINCE) | OPT(OPT_SEVERITY) | OPT(OPT_CONTAINER) | OPT(OPT_STATE) | OPT(OPT_ALL),
+	  OPT(OPT_SINCE) | OPT(OPT_SEVERITY) | OPT(OPT_CONTAINER) | OPT(OPT_HOST) | OPT(OPT_STATE) |
+	      OPT(OPT_ALL),
 	  0, "", STORE_READ_ONLY, run_list },
 	{ "show", 0, 1, "ID", STORE_READ_ONLY, run_show },
 	{ "related", OPT(OPT_WINDOW) | OPT(OPT_ALL), 1, "ID", STORE_READ_ONLY, run_related },
@@ -404,6 +416,7 @@ static const struct option long_options[] = {
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "severity", required_argument, NULL, OPT_SEVERITY },
 	{ "container", required_argument, NULL, OPT_CONTAINER },
+	{ "host", required_argument, NULL, OPT_HOST },
 	{ "state", required_argument, NULL, OPT_STATE },
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "window", required_argument, NULL, OPT_WINDOW },
@@ -493,6 +506,11 @@ static int parse_options(const struct subcommand *sc, struct opts *o, int argc, 
 			if (!optarg[0])
 				return usage_error(o, "%s--container needs a name or id", "");
 			o->container = optarg;
+			break;
+		case OPT_HOST:
+			if (!optarg[0])
+				return usage_error(o, "%s--host needs a host name", "");
+			o->host = optarg;
 			break;
 		case OPT_ALL:
 			o->all = true;

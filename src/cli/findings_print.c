@@ -23,6 +23,13 @@
 #define SHORT_CONTAINER_LEN 12
 #define MAX_PROCESSES	    16
 
+/* Which part of a value too long for its column stays. */
+enum keep {
+	KEEP_START,
+	KEEP_END,  /* paths: the file name says more */
+	KEEP_ENDS, /* host names: pool nodes differ at the end, FQDNs at the start */
+};
+
 /* ---- Output for terminals -------------------------------------------------------------- */
 
 /* Length of the well-formed UTF-8 sequence at s and its code point, or 0 if there is none. */
@@ -308,11 +315,8 @@ static size_t column_offset(const char *s, size_t col)
 	return i;
 }
 
-/*
- * An escaped table cell of at most max columns ("…" marks a cut): keep_end keeps the end,
- * which says more for paths.
- */
-static char *cell(const char *value, size_t max, bool keep_end)
+/* An escaped table cell of at most max columns (0: any); "…" marks a cut. */
+static char *cell(const char *value, size_t max, enum keep keep)
 {
 	struct strbuf esc = STRBUF_INIT, out = STRBUF_INIT;
 	const char *e;
@@ -322,9 +326,15 @@ static char *cell(const char *value, size_t max, bool keep_end)
 	e = strbuf_str(&esc);
 	w = text_width(e);
 	if (max && w > max) {
-		if (keep_end) {
+		if (keep == KEEP_END) {
 			strbuf_adds(&out, "\u2026");
 			strbuf_adds(&out, e + column_offset(e, w - max + 1));
+		} else if (keep == KEEP_ENDS) {
+			size_t head = (max - 1) / 2;
+
+			strbuf_add(&out, e, column_offset(e, head));
+			strbuf_adds(&out, "\u2026");
+			strbuf_adds(&out, e + column_offset(e, w - (max - 1 - head)));
 		} else {
 			strbuf_add(&out, e, column_offset(e, max - 1));
 			strbuf_adds(&out, "\u2026");
@@ -461,10 +471,10 @@ char *container_cell(const struct store_row *r)
 	char id[SHORT_CONTAINER_LEN + 1];
 
 	if (r->container_name[0])
-		return cell(r->container_name, 24, false);
+		return cell(r->container_name, 24, KEEP_START);
 	if (r->container_id[0]) {
 		snprintf(id, sizeof(id), "%s", r->container_id);
-		return cell(id, 0, false);
+		return cell(id, 0, KEEP_START);
 	}
 	return strdup("(host)"); /* a container may well be named "host" */
 }
@@ -490,14 +500,15 @@ int rows_add(const struct store_row *r, void *ctx)
 		cells[n++] = strdup(buf);
 	}
 	snprintf(id, sizeof(id), "%s", r->id);
-	cells[n++] = cell(id, 0, false);
+	cells[n++] = cell(id, 0, KEEP_START);
 	format_time(r->event_time_ns, buf);
 	cells[n++] = strdup(buf);
+	cells[n++] = cell(r->host, 24, KEEP_ENDS);
 	cells[n++] = severity_cell(r);
-	cells[n++] = cell(short_category(r->category), 40, false);
+	cells[n++] = cell(short_category(r->category), 40, KEEP_START);
 	cells[n++] = container_cell(r);
-	cells[n++] = cell(r->binary_path, 32, true);
-	cells[n++] = cell(r->module_path, 48, true);
+	cells[n++] = cell(r->binary_path, 32, KEEP_END);
+	cells[n++] = cell(r->module_path, 48, KEEP_END);
 	for (size_t i = 0; i < n; i++) {
 		if (!cells[i]) {
 			for (size_t j = 0; j < n; j++)
@@ -512,8 +523,8 @@ int rows_add(const struct store_row *r, void *ctx)
 
 void rows_init(struct rows *rc, bool offsets, bool all, bool json)
 {
-	static const char *const headers[] = { "ID",	    "TIME",   "SEVERITY", "CATEGORY",
-					       "CONTAINER", "BINARY", "MODULE" };
+	static const char *const headers[] = { "ID",	   "TIME",	"HOST",	  "SEVERITY",
+					       "CATEGORY", "CONTAINER", "BINARY", "MODULE" };
 	size_t n = 0;
 
 	memset(rc, 0, sizeof(*rc));
@@ -942,6 +953,8 @@ int show_row(const struct store_row *r, void *ctx)
 	printf("Finding %s\n", strbuf_str(&sb));
 	strbuf_release(&sb);
 	field_json(sh, "name", "$.finding.name");
+	/* First: in a fleet's store, which node to go to */
+	field("host", r->host);
 	show_detected(sh, r);
 	show_program(sh);
 	show_module(sh);

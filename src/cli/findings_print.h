@@ -26,7 +26,7 @@ void term_escape_str(struct strbuf *out, const char *s);
 /* A stored JSON object on one line, its strings made safe for a terminal (same JSON value). */
 void print_json_line(const char *json);
 
-#define MAX_COLUMNS 8
+#define MAX_COLUMNS 9
 
 struct table {
 	size_t ncols;
