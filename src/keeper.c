@@ -34,7 +34,7 @@ struct record {
 
 /* A finding with owned copies of its row's strings */
 struct kept {
-	char *text[14]; /* in store_finding's order */
+	char *text[15]; /* in store_finding's order */
 	struct store_finding row;
 	size_t bytes;
 	int stored;		/* store_insert()'s answer */
@@ -119,7 +119,7 @@ static void kept_free(struct kept *it)
 
 static struct kept *kept_new(const struct store_finding *row)
 {
-	const char *const in[14] = {
+	const char *const in[15] = {
 		row->id,
 		row->category,
 		row->severity,
@@ -134,12 +134,13 @@ static struct kept *kept_new(const struct store_finding *row)
 		row->module_path,
 		row->module_sha256,
 		row->json,
+		row->host,
 	};
 	struct kept *it = calloc(1, sizeof(*it));
 
 	if (!it)
 		return NULL;
-	for (size_t i = 0; i < 14; i++) {
+	for (size_t i = 0; i < 15; i++) {
 		if (!(it->text[i] = strdup(in[i] ? in[i] : ""))) {
 			kept_free(it);
 			return NULL;
@@ -161,6 +162,7 @@ static struct kept *kept_new(const struct store_finding *row)
 		.module_path = it->text[11],
 		.module_sha256 = it->text[12],
 		.json = it->text[13],
+		.host = it->text[14],
 		.event_time_ns = row->event_time_ns,
 		.create_time_ns = row->create_time_ns,
 	};

@@ -74,9 +74,10 @@ static uint64_t now_ns(void)
  */
 #define SENSOR_GAP_WINDOW_NS (10ULL * 60 * 1000000000)
 
-/* The row the store keeps for a finding, pointing into f and line */
-static struct store_finding store_row(const struct finding *f, const struct container_info *ctr,
-				      const struct strbuf *line, char id[33])
+/* The row the store keeps for a finding, pointing into f, res and line */
+static struct store_finding store_row(const struct finding *f, const struct finding_resource *res,
+				      const struct container_info *ctr, const struct strbuf *line,
+				      char id[33])
 {
 	const struct proc *p = f->proc;
 
@@ -98,6 +99,7 @@ static struct store_finding store_row(const struct finding *f, const struct cont
 		.module_path = f->module.file.path,
 		.module_sha256 = f->module.hash.hashed ? f->module.hash.digest.sha256 : NULL,
 		.json = strbuf_str(line),
+		.host = res->hostname, /* as sourceProperties.host says */
 	};
 }
 
@@ -163,7 +165,7 @@ static void deliver(struct finding_job *job, void *ctx)
 	f->create_time_ns = now_ns();
 	err = finding_to_json(f, &pl->resource, ctr, &line);
 	if (!err) {
-		struct store_finding row = store_row(f, ctr, &line, id);
+		struct store_finding row = store_row(f, &pl->resource, ctr, &line, id);
 
 		keeper_submit(pl->keeper, &row);
 	} else {

@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "proc/container.h"
+#include "util/hostname.h"
 #include "util/json.h"
 
 #define MITRE_VERSION "15.1"
@@ -17,8 +18,7 @@
 void finding_resource_defaults(struct finding_resource *res)
 {
 	memset(res, 0, sizeof(*res));
-	if (gethostname(res->hostname, sizeof(res->hostname) - 1))
-		snprintf(res->hostname, sizeof(res->hostname), "localhost");
+	host_name(res->hostname, sizeof(res->hostname));
 	snprintf(res->project, sizeof(res->project), "%s", res->hostname);
 	snprintf(res->project_display_name, sizeof(res->project_display_name), "%s", res->hostname);
 	snprintf(res->source, sizeof(res->source), "sowatch");
@@ -399,6 +399,8 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	jw_object_begin(&j);
 	f->kind->write_properties(&j, f);
 	jw_kv_string(&j, "sensor", f->sensor);
+	/* The store's host column: which node of a fleet saw it, once findings meet centrally */
+	jw_kv_string(&j, "host", res->hostname);
 	jw_kv_string(&j, "containerId", p->container_id);
 	jw_kv_uint_string(&j, "eventDrops", f->event_drops);
 	json_sensor_gap(&j, &f->sensor_gap);

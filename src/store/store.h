@@ -30,7 +30,7 @@ struct store_finding {
 	const char *container_id, *container_name, *image, *pod, *namespace;
 	const char *binary_path, *module_path, *module_sha256;
 	const char *json; /* the notification object, one line; must be valid JSON */
-	const char *host;
+	const char *host; /* the sensor's host name (sourceProperties.host); required */
 };
 
 /* A stored row, as the query functions hand it to their callback: valid during the call only. */
@@ -41,6 +41,7 @@ struct store_row {
 	const char *container_id, *container_name, *image, *pod, *namespace;
 	const char *binary_path, *module_path, *module_sha256;
 	const char *json;
+	const char *host;
 };
 
 /* Called once per row; a non-zero return stops the query and is returned by it. */
@@ -84,7 +85,8 @@ int store_file_version(struct store *s);
 
 /*
  * 0 stored, 1 already there (a restart saw the same event: the caller must not print it again),
- * -EINVAL (no id, no or invalid JSON, bad state or mute), -EBUSY, -ENOSPC, -EROFS, -EIO.
+ * -EINVAL (no id, no or invalid JSON, no host, bad state or mute), -EBUSY, -ENOSPC, -EROFS,
+ * -EIO.
  */
 int store_insert(struct store *s, const struct store_finding *f);
 /*
@@ -115,18 +117,22 @@ const char *store_errmsg(struct store *s);
 
 /* Filters of store_list(); zero/NULL fields do not filter. */
 struct store_filter {
-	int64_t since_ns;      /* event_time_ns >= since_ns */
-	const char *severity;  /* exact */
-	const char *state;     /* exact */
-	const char *container; /* container name, full id, or id prefix of at least 4 bytes */
-	bool host;	       /* also match findings outside containers (container_id "") */
+	int64_t since_ns;	 /* event_time_ns >= since_ns */
+	const char *severity;	 /* exact */
+	const char *state;	 /* exact */
+	const char *container;	 /* container name, full id, or id prefix of at least 4 bytes */
+	bool outside_containers; /* also match findings outside containers (container_id "") */
+	const char *host;	 /* exact host name */
 };
 
 /* Rows matching f, newest event first (ties: id). Muted rows are included. */
 int store_list(struct store *s, const struct store_filter *f, store_row_fn fn, void *ctx);
 
-/* How many distinct container ids start with prefix (to refuse ambiguous prefixes). */
-int store_count_container_prefix(struct store *s, const char *prefix);
+/*
+ * How many distinct container ids start with prefix, among host's findings (NULL: any host's),
+ * to refuse ambiguous prefixes.
+ */
+int store_count_container_prefix(struct store *s, const char *prefix, const char *host);
 
 /*
  * Finds the full id of a finding from a full id, a finding name (".../findings/ID") or a unique
@@ -139,9 +145,10 @@ int store_resolve_id(struct store *s, const char *arg, char **ret_id);
 int store_get(struct store *s, const char *id, store_row_fn fn, void *ctx);
 
 /*
- * The other findings with the same container_id as id (host findings: container_id "") whose
- * event time is within window_ns of id's, oldest first; id itself excluded. -ENOENT for an
- * unknown id.
+ * The other findings of the same host and container_id as id (host findings: container_id "",
+ * the host's other host findings) whose event time is within window_ns of id's, oldest first;
+ * id itself excluded. A container id is only known to mean one container on one host. -ENOENT
+ * for an unknown id.
  */
 int store_related(struct store *s, const char *id, int64_t window_ns, store_row_fn fn, void *ctx);
 

@@ -28,5 +28,7 @@ int step_done(sqlite3_stmt *st);
 /* A text column, "" for NULL */
 const char *column_str(sqlite3_stmt *st, int i);
 const char *or_empty(const char *s);
+/* Prepares s->insert (rows.c): SQLITE_OK or the error */
+int rows_prepare_insert(struct store *s);
 
 #endif

@@ -10,7 +10,9 @@ store and picks out its own findings by unique module names.
 
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -204,6 +206,20 @@ class TestStoreAndRelated(TriageTest):
         self.assertIn("openssl engine -t " + mod, out)
         shown = json.loads(out[out.index("\n{") + 1:]) if "\n{" in out else None
         self.assertEqual(shown, fd)
+
+        # The host it came from: in the finding, in show, and as list's HOST column
+        # and --host filter (a fleet's central store holds many hosts' findings).
+        host = socket.gethostname() or "localhost"
+        self.assertEqual(f["sourceProperties"]["host"], host)
+        self.assertRegex(out, r"(?m)^  host +%s$" % re.escape(host))
+        rc, out, err = findings_cli(self.db, "list", "--host", host)
+        self.assertEqual(rc, 0, err)
+        header = out.splitlines()[0].split()
+        self.assertEqual(header[:4], ["ID", "TIME", "HOST", "SEVERITY"], out)
+        (row,) = [line for line in out.splitlines() if line.startswith(finding_id(fd)[:12])]
+        if len(host) <= 24 and host.isprintable() and " " not in host:
+            self.assertEqual(row.split()[2], host, out)
+        self.assertEqual(findings_json(self.db, "list", "--host", host + "-elsewhere"), [])
 
     def test_state_and_mute_commands(self):
         sensor = self.start_sensor()

@@ -43,6 +43,7 @@ struct fake {
 	const char *args[6];
 	const char *module;
 	bool loaded;
+	const char *host;
 };
 
 struct out {
@@ -182,6 +183,7 @@ static char *fake_json(const struct fake *f)
 	jw_kv_bool(&j, "moduleMemfd", false);
 	jw_kv_string(&j, "trustReason", "the module lies outside OpenSSL's ENGINESDIR");
 	jw_kv_string(&j, "sensor", "ebpf");
+	jw_kv_string(&j, "host", f->host);
 	jw_kv_string(&j, "containerId", f->container ? f->container : "");
 	jw_kv_string(&j, "eventDrops", "0");
 	jw_object_end(&j);
@@ -211,6 +213,7 @@ static void fake_insert(struct store *s, const struct fake *f)
 		.module_path = f->module,
 		.module_sha256 = "0fd2ea87f437471d748b6e50bdb65843131a86a98cf782e0d6556e493f693332",
 		.json = json,
+		.host = f->host,
 	};
 
 	assert_int_equal(store_insert(s, &sf), 0);
@@ -233,24 +236,27 @@ static const struct fake fakes[] = {
 	  WEB,
 	  { "openssl", "engine", "-t", "/tmp/x y.so", "\x1b[31mred" },
 	  "/tmp/x y.so",
-	  true },
+	  true,
+	  "vm" },
 	{ ID_B,
 	  T0 + 133 * SEC,
 	  "HIGH",
 	  WEB,
 	  { "openssl", "req", "-engine", "/tmp/b.so" },
 	  "/tmp/b.so",
-	  false },
+	  false,
+	  "vm" },
 	{ ID_C,
 	  T0 - 45 * SEC,
 	  "CRITICAL",
 	  WEB,
 	  { "openssl", "engine", "/tmp/c\x1b[2J.so" },
 	  "/tmp/c\x1b[2J.so",
-	  true },
-	{ ID_D, T0 + 660 * SEC, "CRITICAL", WEB, { "openssl" }, "/tmp/d.so", true },
-	{ ID_E, T0 + 10 * SEC, "CRITICAL", DB, { "openssl" }, "/tmp/e.so", true },
-	{ ID_F, T0 + 20 * SEC, "HIGH", NULL, { "openssl" }, "/tmp/f.so", false },
+	  true,
+	  "vm" },
+	{ ID_D, T0 + 660 * SEC, "CRITICAL", WEB, { "openssl" }, "/tmp/d.so", true, "vm" },
+	{ ID_E, T0 + 10 * SEC, "CRITICAL", DB, { "openssl" }, "/tmp/e.so", true, "vm" },
+	{ ID_F, T0 + 20 * SEC, "HIGH", NULL, { "openssl" }, "/tmp/f.so", false, "vm" },
 };
 
 static int setup(void **state)
@@ -403,18 +409,18 @@ static void test_list_table(void **state)
 		lines[n++] = p;
 	assert_int_equal(n, 8); /* header, 6 rows, count */
 	assert_string_equal(lines[0],
-			    "ID            TIME                  SEVERITY  CATEGORY        "
+			    "ID            TIME                  HOST  SEVERITY  CATEGORY        "
 			    "                         CONTAINER     BINARY            MODULE");
 	/* newest first */
 	assert_string_equal(lines[1],
-			    "d40000000000  2026-11-27T15:31:00Z  CRITICAL  Suspicious "
+			    "d40000000000  2026-11-27T15:31:00Z  vm    CRITICAL  Suspicious "
 			    "OpenSSL Shared Object Loaded  4f2a9c0d11e2  /usr/bin/openssl  "
 			    "/tmp/d.so");
 	assert_string_equal(lines[2],
-			    "b20000000000  2026-11-27T15:22:13Z  HIGH      Suspicious "
+			    "b20000000000  2026-11-27T15:22:13Z  vm    HIGH      Suspicious "
 			    "OpenSSL Shared Object Loaded  4f2a9c0d11e2  /usr/bin/openssl  "
 			    "/tmp/b.so");
-	assert_non_null(strstr(lines[3], "f60000000000  2026-11-27T15:20:20Z  HIGH"));
+	assert_non_null(strstr(lines[3], "f60000000000  2026-11-27T15:20:20Z  vm    HIGH"));
 	assert_non_null(strstr(lines[3], "  (host)  ")); /* a container may be named "host" */
 	assert_non_null(strstr(lines[4], "e50000000000  2026-11-27T15:20:10Z"));
 	assert_non_null(strstr(lines[5], "a10000000000  2026-11-27T15:20:00Z"));
@@ -515,6 +521,7 @@ static void test_show(void **state)
 	assert_string_equal(o.err, "");
 	assert_no_raw_control(o.out);
 	assert_line(o.out, "Finding ", "Finding " ID_A);
+	assert_line(o.out, "  host ", "  host             vm");
 	assert_line(o.out, "category", "  category         " CATEGORY);
 	assert_line(o.out, "severity", "  severity         CRITICAL");
 	assert_line(o.out, "  state", "  state            ACTIVE");
@@ -548,14 +555,18 @@ static void test_show(void **state)
 static void test_show_sensor_gap(void **state)
 {
 	struct fixture *fx = *state;
-	struct fake f = { "9a9000000000000000000000000000a1",	      T0,	   "CRITICAL", NULL,
-			  { "openssl", "engine", "-t", "/tmp/g.so" }, "/tmp/g.so", true };
+	struct fake f = {
+		"9a9000000000000000000000000000a1",	    T0,		 "CRITICAL", NULL,
+		{ "openssl", "engine", "-t", "/tmp/g.so" }, "/tmp/g.so", true,	     "vm"
+	};
 	char *json = fake_json(&f), *edited;
 	const char *gap = "\"eventDrops\":\"151610\",\"sensorGap\":{\"from\":"
 			  "\"2026-11-27T15:19:40.000000Z\",\"to\":\"2026-11-27T15:19:50.000000Z\","
 			  "\"seconds\":\"10\",\"cause\":\"stalled\"}";
 	const char *drops = strstr(json, "\"eventDrops\":\"0\"");
-	struct store_finding sf = { .id = f.id, .event_time_ns = f.t, .create_time_ns = f.t };
+	struct store_finding sf = {
+		.id = f.id, .event_time_ns = f.t, .create_time_ns = f.t, .host = "vm"
+	};
 	struct out o;
 
 	assert_non_null(drops);
@@ -618,7 +629,8 @@ static void test_show_c1_and_bidi(void **state)
 			    "2J",
 			    "os.\xe2\x80\xaeos.x" },
 			  "/tmp/\xe2\x80\xae.so",
-			  false };
+			  false,
+			  "vm" };
 	struct out o;
 
 	fake_insert(fx->s, &f);
@@ -665,24 +677,27 @@ static void test_related(void **state)
 	assert_true(strncmp(lines[0], "OFFSET  ID            TIME", 26) == 0);
 	assert_true(strncmp(lines[1], "-45s    c30000000000  2026-11-27T15:19:15Z", 42) == 0);
 	assert_true(strncmp(lines[2], "+2m13s  b20000000000  2026-11-27T15:22:13Z", 42) == 0);
-	assert_string_equal(
-	    lines[3], "2 other findings of container 4f2a9c0d11e2 within 10m of a10000000000");
+	assert_string_equal(lines[3],
+			    "2 other findings of container 4f2a9c0d11e2 on host vm within "
+			    "10m of a10000000000");
 	out_free(&o);
 
 	o = run("related", ID_A, "--window", "15m", "--db", fx->db, NULL);
 	assert_non_null(strstr(o.out, "+11m0s  d40000000000"));
 	assert_line(o.out, "other",
-		    "3 other findings of container 4f2a9c0d11e2 within 15m of a10000000000");
+		    "3 other findings of container 4f2a9c0d11e2 on host vm within 15m of "
+		    "a10000000000");
 	out_free(&o);
 
 	o = run("related", ID_A, "--window", "30s", "--db", fx->db, NULL);
 	assert_line(o.out, "other",
-		    "0 other findings of container 4f2a9c0d11e2 within 30s of a10000000000");
+		    "0 other findings of container 4f2a9c0d11e2 on host vm within 30s of "
+		    "a10000000000");
 	out_free(&o);
 
 	/* host findings relate to host findings only */
 	o = run("related", ID_F, "--window", "1d", "--db", fx->db, NULL);
-	assert_line(o.out, "other", "0 other findings of the host within 1d of f60000000000");
+	assert_line(o.out, "other", "0 other findings of host vm within 1d of f60000000000");
 	out_free(&o);
 
 	/* --json: the stored objects, in offset order */
@@ -697,6 +712,96 @@ static void test_related(void **state)
 	out_free(&o);
 }
 
+#define ID_G "a7000000000000000000000000000007" /* web's id on another host, T0 + 5s */
+#define ID_H "a8000000000000000000000000000008" /* a host finding on a third host */
+#define GKE  "gke-prod-default-pool-1a2b3c4d-x7k9"
+#define EVIL "evil\x1b]0;x\x07"
+
+/*
+ * A fleet's store, as sowatch collect fills it: the same container id on another host is not
+ * the same container, and the HOST column tells the nodes apart.
+ */
+static void test_hosts(void **state)
+{
+	struct fixture *fx = *state;
+	struct fake g = {
+		ID_G, T0 + 5 * SEC, "CRITICAL", WEB, { "openssl" }, "/tmp/g.so", true, GKE
+	};
+	struct fake h = {
+		ID_H, T0 + 6 * SEC, "HIGH", NULL, { "openssl" }, "/tmp/h.so", false, EVIL
+	};
+	struct out o;
+
+	fake_insert(fx->s, &g);
+	fake_insert(fx->s, &h);
+	o = run("list", "--db", fx->db, NULL);
+	assert_int_equal(o.status, 0);
+	assert_no_raw_control(o.out);
+	/* Pool nodes differ at the end, FQDNs at the start: the middle goes */
+	assert_non_null(strstr(o.out, "a70000000000  2026-11-27T15:20:05Z  gke-prod-de\u2026"
+				      "a2b3c4d-x7k9  CRITICAL"));
+	assert_non_null(strstr(o.out, "a80000000000  2026-11-27T15:20:06Z  evil\\x1b]0;x\\x07"));
+	assert_line(o.out, "matched", "8 findings matched");
+	out_free(&o);
+
+	o = run("list", "--host", GKE, "--db", fx->db, NULL);
+	assert_int_equal(o.status, 0);
+	assert_line(o.out, "matched", "1 finding matched");
+	assert_non_null(strstr(o.out, "a70000000000"));
+	out_free(&o);
+	o = run("list", "--host", "vm", "--container", "4f2a", "--db", fx->db, NULL);
+	assert_line(o.out, "matched", "4 findings matched");
+	assert_null(strstr(o.out, "a70000000000"));
+	out_free(&o);
+	o = run("list", "--host", "gke", "--db", fx->db, NULL); /* exact names only */
+	assert_line(o.out, "matched", "0 findings matched");
+	out_free(&o);
+	o = run("list", "--host", GKE, "--json", "--db", fx->db, NULL);
+	assert_int_equal(
+	    python_check_lines(o.out, "import json,sys; "
+				      "ls=sys.stdin.read().splitlines(); "
+				      "assert len(ls)==1; "
+				      "d=json.loads(ls[0])[\"finding\"]; "
+				      "assert d[\"sourceProperties\"][\"host\"]==\"" GKE "\""),
+	    0);
+	out_free(&o);
+	o = run("list", "--host", "", "--db", fx->db, NULL);
+	assert_int_equal(o.status, 2);
+	assert_non_null(strstr(o.err, "--host needs a host name"));
+	out_free(&o);
+	o = run("related", ID_A, "--host", "vm", "--db", fx->db, NULL);
+	assert_int_equal(o.status, 2);
+	assert_non_null(strstr(o.err, "'--host' does not apply"));
+	out_free(&o);
+
+	/* Same container id, same minute, another host: not related either way */
+	o = run("related", ID_A, "--db", fx->db, NULL);
+	assert_null(strstr(o.out, "a70000000000"));
+	assert_line(o.out, "other",
+		    "2 other findings of container 4f2a9c0d11e2 on host vm within 10m of "
+		    "a10000000000");
+	out_free(&o);
+	o = run("related", ID_G, "--db", fx->db, NULL);
+	assert_line(o.out, "other",
+		    "0 other findings of container 4f2a9c0d11e2 on host " GKE
+		    " within 10m of a70000000000");
+	out_free(&o);
+	/* Host findings of different hosts neither; the name is escaped */
+	o = run("related", ID_H, "--window", "1d", "--db", fx->db, NULL);
+	assert_no_raw_control(o.out);
+	assert_line(o.out, "other",
+		    "0 other findings of host evil\\x1b]0;x\\x07 within 1d of a80000000000");
+	out_free(&o);
+
+	o = run("show", ID_G, "--db", fx->db, NULL);
+	assert_line(o.out, "  host ", "  host             " GKE);
+	out_free(&o);
+	o = run("show", ID_H, "--db", fx->db, NULL);
+	assert_no_raw_control(o.out);
+	assert_line(o.out, "  host ", "  host             evil\\x1b]0;x\\x07");
+	out_free(&o);
+}
+
 static void test_list_json(void **state)
 {
 	struct fixture *fx = *state;
@@ -707,7 +812,9 @@ static void test_list_json(void **state)
 	    python_check_lines(o.out, "import json,sys; "
 				      "ls=sys.stdin.read().splitlines(); "
 				      "assert len(ls)==6; "
-				      "[json.loads(l)[\"finding\"][\"severity\"] for l in ls]"),
+				      "[json.loads(l)[\"finding\"][\"severity\"] for l in ls]; "
+				      "assert all(json.loads(l)[\"finding\"][\"sourceProperties\"]"
+				      "[\"host\"]==\"vm\" for l in ls)"),
 	    0);
 	out_free(&o);
 }
@@ -825,6 +932,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_show_c1_and_bidi, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_related, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_json, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_durations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 	};

@@ -74,6 +74,8 @@ static void test_cloud_run_revision(void **state)
 			    str_at(j, "resource", "name", NULL));
 	assert_string_equal(str_at(j, "resource", "display_name", NULL), "hello-00001-abc");
 	assert_string_equal(str_at(j, "finding", "sourceProperties", "containerId"), "ctr-1");
+	/* The sensor's host, which a fleet's central store keeps apart */
+	assert_string_equal(str_at(j, "finding", "sourceProperties", "host"), "node-1");
 	{
 		json_t *cr = json_object_get(
 		    json_object_get(json_object_get(j, "finding"), "sourceProperties"), "cloudRun");

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "store/store.h"
+#include "util/hostname.h"
 
 struct fixture {
 	char dir[64];
@@ -49,8 +50,9 @@ static int teardown(void **state)
 	"{\"finding\":{\"name\":\"projects/p/sources/sowatch/findings/%s\",\"state\":\"ACTIVE\","  \
 	"\"severity\":\"CRITICAL\"},\"resource\":{\"name\":\"//sowatch/hosts/h\"}}"
 
-/* Inserts a minimal finding; returns store_insert()'s result. */
-static int insert(struct store *s, const char *id, int64_t t, const char *container)
+/* Inserts a minimal finding of host; returns store_insert()'s result. */
+static int insert_on(struct store *s, const char *host, const char *id, int64_t t,
+		     const char *container)
 {
 	char json[512];
 	struct store_finding f = {
@@ -63,10 +65,17 @@ static int insert(struct store *s, const char *id, int64_t t, const char *contai
 		.binary_path = "/usr/bin/openssl",
 		.module_path = "/tmp/x.so",
 		.json = json,
+		.host = host,
 	};
 
 	snprintf(json, sizeof(json), JSON_FMT, id);
 	return store_insert(s, &f);
+}
+
+/* The same, on the one host most tests need */
+static int insert(struct store *s, const char *id, int64_t t, const char *container)
+{
+	return insert_on(s, "node-1", id, t, container);
 }
 
 /* The findings table's columns as schema 1 made them, for stores of older versions */
@@ -100,6 +109,7 @@ static int copy_row(const struct store_row *r, void *ctx)
 	out->mute = strdup(r->mute);
 	out->json = strdup(r->json);
 	out->container_id = strdup(r->container_id);
+	out->host = strdup(r->host);
 	out->event_time_ns = r->event_time_ns;
 	return 0;
 }
@@ -110,6 +120,7 @@ static void free_row(struct store_row *r)
 	free((char *)r->mute);
 	free((char *)r->json);
 	free((char *)r->container_id);
+	free((char *)r->host);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -138,7 +149,7 @@ static void test_open_creates_schema_and_modes(void **state)
 	struct stat st;
 
 	assert_int_equal(store_file_version(s), store_schema_version());
-	assert_int_equal(store_schema_version(), 4);
+	assert_int_equal(store_schema_version(), 5);
 	assert_int_equal(stat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);
@@ -175,13 +186,25 @@ static void test_insert_duplicate(void **state)
 	struct fixture *fx = *state;
 	struct store *s = open_or_fail(fx->path, STORE_CREATE);
 	struct store_finding bad = { .id = "bad", .json = "{\"finding\":" };
-	struct store_finding no_id = { .id = "", .json = "{}" };
+	struct store_finding no_id = { .id = "", .json = "{}", .host = "node-1" };
+	struct store_finding no_host = { .id = "cccc0001", .json = "{}" };
+	struct store_row row = { 0 };
 
 	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
 	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 1);
+	/* The id is the key: the same finding arriving from another host is still there */
+	assert_int_equal(insert_on(s, "node-2", "aaaa0001", 1000, ""), 1);
 	assert_int_equal(insert(s, "aaaa0002", 1000, "c0ffee"), 0);
 	assert_int_equal(store_insert(s, &bad), -EINVAL);
 	assert_int_equal(store_insert(s, &no_id), -EINVAL);
+	/* A row that could not be told apart from another node's is refused */
+	assert_int_equal(store_insert(s, &no_host), -EINVAL);
+	no_host.host = "";
+	assert_int_equal(store_insert(s, &no_host), -EINVAL);
+	assert_int_equal(store_get(s, "cccc0001", copy_row, &row), -ENOENT);
+	assert_int_equal(store_get(s, "aaaa0001", copy_row, &row), 0);
+	assert_string_equal(row.host, "node-1");
+	free_row(&row);
 	store_close(s);
 }
 
@@ -372,16 +395,18 @@ static void test_queries(void **state)
 	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
 	assert_string_equal(ids, "00000000aaaa2222 00000000aaaa1111 ");
 	ids[0] = '\0';
-	f = (struct store_filter){ .container = "host", .host = true };
+	f = (struct store_filter){ .container = "host", .outside_containers = true };
 	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
 	assert_string_equal(ids, "11111111dddd5555 ");
 	ids[0] = '\0';
 	f = (struct store_filter){ .container = "c0f" }; /* too short for a prefix */
 	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
 	assert_string_equal(ids, "");
-	assert_int_equal(store_count_container_prefix(s, "c0ff"), 1);
+	assert_int_equal(store_count_container_prefix(s, "c0ff", NULL), 1);
 	assert_int_equal(insert(s, "22222222eeee6666", 1, "c0ff99"), 0);
-	assert_int_equal(store_count_container_prefix(s, "c0ff"), 2);
+	assert_int_equal(store_count_container_prefix(s, "c0ff", NULL), 2);
+	assert_int_equal(store_count_container_prefix(s, "c0ff", "node-1"), 2);
+	assert_int_equal(store_count_container_prefix(s, "c0ff", "node-2"), 0);
 
 	/* related: same container, within the window, oldest first, itself excluded */
 	ids[0] = '\0';
@@ -403,6 +428,58 @@ static void test_queries(void **state)
 	free(id);
 	assert_int_equal(store_resolve_id(s, "00000000", &id), -EEXIST);
 	assert_int_equal(store_resolve_id(s, "1111111", &id), -ENOENT); /* under 8 */
+	store_close(s);
+}
+
+/*
+ * A fleet's store (sowatch collect): two hosts may report the same container id and host
+ * findings at the same time, and neither is related to the other's. --host keeps one host.
+ */
+static void test_hosts(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	struct store_filter f = { 0 };
+	char ids[256] = "";
+	const int64_t s1 = 1000000000;
+
+	assert_int_equal(insert_on(s, "node-1", "1a000001", 100 * s1, "c0ffee0001"), 0);
+	assert_int_equal(insert_on(s, "node-1", "1a000002", 101 * s1, "c0ffee0001"), 0);
+	assert_int_equal(insert_on(s, "node-2", "2b000001", 100 * s1, "c0ffee0001"), 0);
+	assert_int_equal(insert_on(s, "node-1", "1c000001", 102 * s1, ""), 0);
+	assert_int_equal(insert_on(s, "node-2", "2d000001", 102 * s1, ""), 0);
+	assert_int_equal(insert_on(s, "node-2", "2d000002", 103 * s1, ""), 0);
+
+	assert_int_equal(store_related(s, "1a000001", 60 * s1, collect_ids, ids), 0);
+	assert_string_equal(ids, "1a000002 ");
+	ids[0] = '\0';
+	assert_int_equal(store_related(s, "2b000001", 60 * s1, collect_ids, ids), 0);
+	assert_string_equal(ids, "");
+	ids[0] = '\0';
+	assert_int_equal(store_related(s, "1c000001", 60 * s1, collect_ids, ids), 0);
+	assert_string_equal(ids, "");
+	ids[0] = '\0';
+	assert_int_equal(store_related(s, "2d000001", 60 * s1, collect_ids, ids), 0);
+	assert_string_equal(ids, "2d000002 ");
+
+	ids[0] = '\0';
+	f.host = "node-2";
+	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
+	assert_string_equal(ids, "2d000002 2d000001 2b000001 ");
+	ids[0] = '\0';
+	f = (struct store_filter){ .host = "node-1", .container = "c0ffee0001" };
+	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
+	assert_string_equal(ids, "1a000002 1a000001 ");
+	ids[0] = '\0';
+	f = (struct store_filter){ .host = "node-1",
+				   .container = "host",
+				   .outside_containers = true };
+	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
+	assert_string_equal(ids, "1c000001 ");
+	ids[0] = '\0';
+	f = (struct store_filter){ .host = "node" }; /* exact, not a prefix */
+	assert_int_equal(store_list(s, &f, collect_ids, ids), 0);
+	assert_string_equal(ids, "");
 	store_close(s);
 }
 
@@ -579,6 +656,8 @@ static void test_migration_from_version_1(void **state)
 	sqlite3 *db = NULL;
 	struct store *s;
 	struct pending_seen seen = { 0 };
+	struct store_row row = { 0 };
+	char host[256];
 
 	snprintf(sub_dir, sizeof(sub_dir), "%s/sub", fx->dir);
 	assert_int_equal(mkdir(sub_dir, 0700), 0);
@@ -596,6 +675,12 @@ static void test_migration_from_version_1(void **state)
 
 	s = open_or_fail(fx->path, STORE_READ_WRITE);
 	assert_int_equal(store_file_version(s), store_schema_version());
+	/* A node's own store: its rows are this machine's */
+	assert_int_equal(store_get(s, "old1", copy_row, &row), 0);
+	host_name(host, sizeof(host));
+	assert_string_equal(row.host, host);
+	assert_string_equal(row.json, "{}"); /* no sourceProperties to name it in */
+	free_row(&row);
 	/* The old row was written when it was stored: delivered by jsonl */
 	assert_int_equal(store_outbox_pending(s, "jsonl", 0, 10, collect_pending, &seen), 0);
 	assert_int_equal(seen.n, 0);
@@ -755,6 +840,89 @@ static void make_database(const char *path, const char *sql)
 	assert_int_equal(chmod(path, 0600), 0);
 }
 
+/* The names of the findings table's indexes, in name order, comma-separated. */
+static void index_names(const char *path, char *buf, size_t size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT group_concat(name, ',') FROM (SELECT name FROM "
+					    "sqlite_schema WHERE type = 'index' AND tbl_name = "
+					    "'findings' AND sql IS NOT NULL ORDER BY name)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(buf, size, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/*
+ * A version 4 file (before the host column): each row gets the host its JSON names, else this
+ * machine's name, in the column and in its JSON; related's index leads with the host.
+ */
+static void test_migration_from_version_4(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	struct store_row row = { 0 };
+	char host[256], indexes[256], *v = NULL;
+	char ids[64] = "";
+
+	store_close(s);
+	/* Version 4 exactly as its migration left it: no host column, the old index */
+	make_database(
+	    fx->path,
+	    "DROP INDEX findings_host_container_time;"
+	    "ALTER TABLE findings DROP COLUMN host;"
+	    "CREATE INDEX findings_container_time ON findings (container_id, event_time_ns);"
+	    "INSERT INTO findings (id, event_time_ns, create_time_ns, container_id, json)"
+	    " VALUES ('old4a', 5, 6, 'c0ffee', '{\"finding\":{\"sourceProperties\":"
+	    "{\"sensor\":\"ebpf\"}},\"resource\":{}}'),"
+	    " ('old4b', 7, 8, 'c0ffee', '{\"finding\":{\"sourceProperties\":"
+	    "{\"sensor\":\"ebpf\",\"host\":\"node-7\"}}}'),"
+	    " ('old4c', 9, 9, 'c0ffee', '{\"finding\":{\"sourceProperties\":"
+	    "{\"host\":\"\"}}}');"
+	    "PRAGMA user_version = 4;");
+	assert_int_equal(pragma_int(fx->path, "PRAGMA user_version", NULL, 0), 4);
+
+	s = open_or_fail(fx->path, STORE_READ_WRITE);
+	assert_int_equal(store_file_version(s), 5);
+	host_name(host, sizeof(host));
+	assert_int_equal(store_get(s, "old4a", copy_row, &row), 0);
+	assert_string_equal(row.host, host);
+	assert_int_equal(store_json_get(s, row.json, "$.finding.sourceProperties.host", &v, NULL),
+			 0);
+	assert_string_equal(v, host);
+	free(v);
+	/* The rest of the object is untouched */
+	assert_int_equal(store_json_get(s, row.json, "$.finding.sourceProperties.sensor", &v, NULL),
+			 0);
+	assert_string_equal(v, "ebpf");
+	free(v);
+	free_row(&row);
+	assert_int_equal(store_get(s, "old4b", copy_row, &row), 0);
+	assert_string_equal(row.host, "node-7");
+	free_row(&row);
+	/* An empty name is no name */
+	assert_int_equal(store_get(s, "old4c", copy_row, &row), 0);
+	assert_string_equal(row.host, host);
+	assert_int_equal(store_json_get(s, row.json, "$.finding.sourceProperties.host", &v, NULL),
+			 0);
+	assert_string_equal(v, host);
+	free(v);
+	free_row(&row);
+	/* node-7's finding is not related to this machine's, though the container id is the same */
+	assert_int_equal(store_related(s, "old4a", 100, collect_ids, ids), 0);
+	assert_string_equal(ids, "old4c ");
+	store_close(s);
+
+	index_names(fx->path, indexes, sizeof(indexes));
+	assert_string_equal(indexes, "findings_host_container_time,findings_time");
+}
+
 /* Refused in every mode, with reason in the message, and not a byte changed or added. */
 static void expect_foreign_untouched(const char *path, const char *reason)
 {
@@ -838,7 +1006,9 @@ static void test_unmarked_store_adopted(void **state)
 	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
 	store_close(s);
 	make_database(fx->path, "DROP TABLE sensor_alive; DROP TABLE sensor_gaps;"
-				"DROP TABLE deliveries; ALTER TABLE findings ADD COLUMN"
+				"DROP TABLE deliveries; DROP INDEX findings_host_container_time;"
+				"ALTER TABLE findings DROP COLUMN host;"
+				"ALTER TABLE findings ADD COLUMN"
 				" delivered_ns INTEGER NOT NULL DEFAULT 0;"
 				"PRAGMA user_version = 2; PRAGMA application_id = 0");
 	assert_int_equal(pragma_int(fx->path, "PRAGMA application_id", NULL, 0), 0);
@@ -937,12 +1107,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_while_writer_holds_it, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hosts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_helpers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alive_and_gaps, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_version_2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_version_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_store_is_marked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_database_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unmarked_store_adopted, setup, teardown),
