@@ -271,6 +271,7 @@ static struct output_finding output_finding_of(const struct kept *it)
 		.json = it->row.json,
 		.len = strlen(it->row.json),
 		.severity = it->row.severity,
+		.host = it->row.host,
 		.event_time_ns = it->row.event_time_ns,
 	};
 }

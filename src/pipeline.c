@@ -81,7 +81,7 @@ static struct store_finding store_row(const struct finding *f, const struct find
 {
 	const struct proc *p = f->proc;
 
-	finding_id(f, id);
+	finding_id(f, res->hostname, id);
 	return (struct store_finding){
 		.id = id,
 		.event_time_ns = (int64_t)f->event_time_ns,

@@ -37,7 +37,7 @@ static void boot_id(char out[64])
 	out[strcspn(out, "\n")] = '\0';
 }
 
-void finding_id(const struct finding *f, char ret_id[33])
+void finding_id(const struct finding *f, const char *host, char ret_id[33])
 {
 	static char boot[64];
 	const char *path = f->module.file.path ? f->module.file.path : "";
@@ -51,10 +51,12 @@ void finding_id(const struct finding *f, char ret_id[33])
 	/*
 	 * The start in clock ticks, as /proc has it: a process seen at exec and the same process
 	 * read from /proc after a restart give the same id. Strings carry their length first:
-	 * "a|" + "b" and "a" + "|b" must not name the same finding.
+	 * "a|" + "b" and "a" + "|b" must not name the same finding. The host name keeps apart
+	 * two sensors that watch one kernel under two names (a node and its sandboxes' sensor),
+	 * whose findings meet in the fleet's central store.
 	 */
-	strbuf_addf(&key, "%s|%s|%u|%llu|%llu|%llu|%zu:%s|%zu:%s", boot, f->kind->category,
-		    f->proc->pid, (unsigned long long)proc_start_ticks(f->proc),
+	strbuf_addf(&key, "%zu:%s|%s|%s|%u|%llu|%llu|%llu|%zu:%s|%zu:%s", strlen(host), host, boot,
+		    f->kind->category, f->proc->pid, (unsigned long long)proc_start_ticks(f->proc),
 		    (unsigned long long)f->module.file.dev, (unsigned long long)f->module.file.ino,
 		    strlen(path), path, strlen(requested), requested);
 	EVP_Digest(strbuf_str(&key), key.len, md, &md_len, EVP_sha256(), NULL);
@@ -343,7 +345,7 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	char id[33], event_time[40], create_time[40], name[1024], resource[1024];
 	const struct proc *p = f->proc;
 
-	finding_id(f, id);
+	finding_id(f, res->hostname, id);
 	rfc3339(f->event_time_ns, event_time);
 	rfc3339(f->create_time_ns ? f->create_time_ns : now_ns(), create_time);
 	resource_name(res, p, resource, sizeof(resource));

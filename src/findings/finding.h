@@ -113,10 +113,10 @@ struct finding {
 void finding_resource_defaults(struct finding_resource *res);
 
 /*
- * The finding's id: stable for the same process and module (a restart that sees the same
+ * The finding's id: stable for the same host, process and module (a restart that sees the same
  * event again names it the same), 32 hex digits.
  */
-void finding_id(const struct finding *f, char ret_id[33]);
+void finding_id(const struct finding *f, const char *host, char ret_id[33]);
 
 struct container_info;
 

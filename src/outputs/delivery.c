@@ -30,6 +30,7 @@
 struct item {
 	char id[ID_MAX];
 	char severity[16];
+	char host[256];
 	char *json;
 	size_t len;
 	int64_t event_time_ns;
@@ -92,21 +93,21 @@ static void item_free(struct item *it)
 	free(it);
 }
 
-static struct item *item_new(const char *id, const char *json, size_t len, const char *severity,
-			     int64_t event_time_ns)
+static struct item *item_new(const struct output_finding *f)
 {
 	struct item *it = calloc(1, sizeof(*it));
 
-	if (!it || !(it->json = malloc(len + 1))) {
+	if (!it || !(it->json = malloc(f->len + 1))) {
 		free(it);
 		return NULL;
 	}
-	snprintf(it->id, sizeof(it->id), "%s", id);
-	snprintf(it->severity, sizeof(it->severity), "%s", severity ? severity : "");
-	memcpy(it->json, json, len);
-	it->json[len] = '\0';
-	it->len = len;
-	it->event_time_ns = event_time_ns;
+	snprintf(it->id, sizeof(it->id), "%s", f->id);
+	snprintf(it->severity, sizeof(it->severity), "%s", f->severity ? f->severity : "");
+	snprintf(it->host, sizeof(it->host), "%s", f->host ? f->host : "");
+	memcpy(it->json, f->json, f->len);
+	it->json[f->len] = '\0';
+	it->len = f->len;
+	it->event_time_ns = f->event_time_ns;
 	return it;
 }
 
@@ -184,7 +185,12 @@ static int pick_row(const struct store_pending *p, void *ctx)
 	pthread_mutex_unlock(&pp->l->d->lock);
 	if (taken)
 		return 0;
-	pp->item = item_new(p->id, p->json, strlen(p->json), p->severity, p->event_time_ns);
+	pp->item = item_new(&(struct output_finding){ .id = p->id,
+						      .json = p->json,
+						      .len = strlen(p->json),
+						      .severity = p->severity,
+						      .host = p->host,
+						      .event_time_ns = p->event_time_ns });
 	if (!pp->item)
 		return -ENOMEM;
 	pp->item->attempts = p->attempts;
@@ -305,6 +311,7 @@ static void deliver_item(struct lane *l, struct item *it, int64_t *failures, int
 					  .json = it->json,
 					  .len = it->len,
 					  .severity = it->severity,
+					  .host = it->host,
 					  .event_time_ns = it->event_time_ns };
 
 	for (;;) {
@@ -620,7 +627,7 @@ void delivery_hold(struct delivery *d, const struct output_finding *f)
 		/* Past the bound, it waits for the store like any other */
 		if (l->held_bytes + f->len > HELD_MAX_BYTES)
 			continue;
-		it = item_new(f->id, f->json, f->len, f->severity, f->event_time_ns);
+		it = item_new(f);
 		if (!it)
 			continue;
 		if (l->held_tail)

@@ -111,7 +111,8 @@ int store_outbox_pending(struct store *s, const char *output, int64_t after_seq,
 		rc = sqlite3_prepare_v3(
 		    s->db,
 		    "SELECT d.seq, f.id, f.json, f.severity, f.event_time_ns, d.attempts,"
-		    " d.next_try_ns FROM deliveries d JOIN findings f ON f.id = d.finding_id"
+		    " d.next_try_ns, f.host FROM deliveries d JOIN findings f ON f.id = "
+		    "d.finding_id"
 		    " WHERE d.output = ?1 AND d.state = 'pending' AND d.seq > ?2"
 		    " ORDER BY d.seq LIMIT ?3",
 		    -1, SQLITE_PREPARE_PERSISTENT, &s->pending, NULL);
@@ -131,6 +132,7 @@ int store_outbox_pending(struct store *s, const char *output, int64_t after_seq,
 			.event_time_ns = sqlite3_column_int64(st, 4),
 			.attempts = sqlite3_column_int64(st, 5),
 			.next_try_ns = sqlite3_column_int64(st, 6),
+			.host = column_str(st, 7),
 		};
 
 		rc = SQLITE_OK;

@@ -221,7 +221,7 @@ int store_outbox_update(struct store *s, const struct store_delivery *d);
 /* A pending delivery, as store_outbox_pending() hands it over: valid during the call only. */
 struct store_pending {
 	int64_t seq;
-	const char *id, *json, *severity;
+	const char *id, *json, *severity, *host;
 	int64_t event_time_ns;
 	int64_t attempts, next_try_ns;
 };
