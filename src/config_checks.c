@@ -250,51 +250,77 @@ const char *check_ca_file(const char *path, char *why, size_t size)
 	return NULL;
 }
 
-#define MAX_TOKEN_BYTES (16 << 10)
+#define MAX_SECRET_BYTES (16 << 10)
 
 /*
- * outputs.webhook.bearer_token_file: a secret, so only its owner may read or change it. The
- * token is the file's text without trailing white space; it must be non-empty and hold no
- * spaces or control bytes (it goes into a header line). It is read here only to be checked.
+ * Opens a file that holds a secret, which only its owner may read or change; else -1 with the
+ * reason in why. The rest as open_regular().
  */
-const char *check_token_file(const char *path, char *why, size_t size)
+static int open_secret(const char *path, struct stat *st, char *why, size_t size)
 {
-	char text[MAX_TOKEN_BYTES + 1];
+	int fd = open_regular(path, st, why, size);
+
+	if (fd < 0)
+		return -1;
+	if (st->st_mode & 077) {
+		snprintf(why, size,
+			 "%s: readable or writable by group or others (mode %04o): chmod 600 it",
+			 path, (unsigned)(st->st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A secret file of one line (open_secret()). The secret, called `noun` in messages, is the
+ * file's text without trailing white space; it must be non-empty and hold no spaces or
+ * control bytes. It is read here only to be checked.
+ */
+static const char *check_secret_line(const char *path, const char *noun, char *why, size_t size)
+{
+	char text[MAX_SECRET_BYTES + 1];
 	struct stat st;
 	ssize_t n;
 	size_t len;
-	int fd = open_regular(path, &st, why, size);
+	int fd = open_secret(path, &st, why, size), err;
 
 	if (fd < 0)
 		return "cannot use";
-	if (st.st_mode & 077) {
-		snprintf(why, size,
-			 "%s: readable or writable by group or others (mode %04o): chmod 600 it",
-			 path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return "cannot use";
-	}
 	do
 		n = read(fd, text, sizeof(text));
 	while (n < 0 && errno == EINTR);
+	err = errno; /* before close() may change it */
 	close(fd);
 	len = n > 0 ? (size_t)n : 0;
 	while (len && strchr(" \t\r\n", text[len - 1]))
 		len--;
 	if (n < 0)
-		snprintf(why, size, "%s: %s", path, strerror(errno));
-	else if (n > MAX_TOKEN_BYTES)
-		snprintf(why, size, "%s: larger than %d bytes", path, MAX_TOKEN_BYTES);
+		snprintf(why, size, "%s: %s", path, strerror(err));
+	else if (n > MAX_SECRET_BYTES)
+		snprintf(why, size, "%s: larger than %d bytes", path, MAX_SECRET_BYTES);
 	else if (len == 0)
 		snprintf(why, size, "%s: empty", path);
 	else
 		why[0] = '\0';
 	for (size_t i = 0; i < len && !why[0]; i++)
 		if ((unsigned char)text[i] <= ' ' || text[i] == 0x7f)
-			snprintf(why, size, "%s: the token holds a space or a control byte", path);
+			snprintf(why, size, "%s: the %s holds a space or a control byte", path,
+				 noun);
 	explicit_bzero(text, sizeof(text));
 	return why[0] ? "cannot use" : NULL;
 }
+
+/*
+ * outputs.webhook.bearer_token_file: a secret, so only its owner may read or change it. The
+ * token must hold no spaces or control bytes: it goes into a header line.
+ */
+const char *check_token_file(const char *path, char *why, size_t size)
+{
+	return check_secret_line(path, "token", why, size);
+}
+
+/* ---- Webhook headers --------------------------------------------------------------------- */
 
 /*
  * Headers sowatch sets itself, or that would change how the body is framed: a user's copy
