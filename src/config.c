@@ -28,6 +28,7 @@ enum key_kind {
 	KEY_NUMBER,  /* a whole number in [min, max], into an int */
 	KEY_SECTION, /* a mapping of keys of its own, the section "<section>.<key>" */
 	KEY_HEADERS, /* a mapping of HTTP header names to values (outputs.webhook.headers) */
+	KEY_SERVERS, /* NATS servers: a list of URLs, or one; offset: a struct config_nats */
 };
 
 struct config_key {
@@ -65,6 +66,15 @@ struct config_key {
 		.section = s, .key = k, .kind = KEY_SECTION, .begin = on_begin, .end = on_end      \
 	}
 #define RES(field) KEY("resource", #field, resource.field, NULL)
+/* The keys outputs.nats and collect share, into cfg.member, a struct config_nats */
+#define NATS_KEYS(s, member)                                                                       \
+	{ .section = s, .key = "servers", .kind = KEY_SERVERS, FIELD(member) },                    \
+	    CHECKED(s, "subject_prefix", member.subject_prefix, check_nats_subject_prefix),        \
+	    CHECKED(s, "stream", member.stream, check_nats_name),                                  \
+	    CHECKED(s, "creds_file", member.creds_file, check_creds_file),                         \
+	    CHECKED(s, "user", member.user, check_nats_user),                                      \
+	    CHECKED(s, "password_file", member.password_file, check_password_file),                \
+	    CHECKED(s, "ca_file", member.ca_file, check_ca_file)
 
 static const char *const enforce_modes[] = { "off", "kill", NULL };
 static const char *const enforce_wheres[] = { "all", "containers", "host", NULL };
@@ -81,6 +91,10 @@ static void webhook_begin(struct config *cfg, int line);
 static int webhook_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
 static void syslog_begin(struct config *cfg, int line);
 static int syslog_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
+static void nats_begin(struct config *cfg, int line);
+static int nats_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
+static void collect_begin(struct config *cfg, int line);
+static int collect_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
 
 static const struct config_key keys[] = {
 	/* project and source become segments of finding.name */
@@ -100,6 +114,12 @@ static const struct config_key keys[] = {
 	SECTION("outputs", "syslog", syslog_begin, syslog_end),
 	CHECKED("outputs.syslog", "address", syslog.address, check_syslog_address),
 	KEY("outputs.syslog", "facility", syslog.facility, facilities),
+	SECTION("outputs", "nats", nats_begin, nats_end),
+	NATS_KEYS("outputs.nats", nats),
+	/* A top-level section with keys of its own, defaults and checks: under the root, "" */
+	SECTION("", "collect", collect_begin, collect_end),
+	NATS_KEYS("collect", collect),
+	CHECKED("collect", "durable", collect.durable, check_nats_name),
 	KEY("store", "path", store_path, NULL),
 	NUMBER("store", "retention_days", retention_days, 1, 36500),
 	CHECKED("metrics", "listen", metrics_listen, check_listen),
@@ -121,7 +141,7 @@ const char *const rule_field_names[RULE_FIELDS] = {
 
 /* The top-level sections: each may be given once. */
 static const char *const sections[] = { "resource", "outputs", "store", "metrics",
-					"enforce",  "allow",   "mute" };
+					"enforce",  "allow",   "mute",	"collect" };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 #define MAX_RULES 4096
@@ -275,6 +295,121 @@ static int syslog_end(struct config *cfg, const char *name, const yaml_mark_t *m
 	return 0;
 }
 
+static void nats_defaults(struct config_nats *nats, int line)
+{
+	nats->enabled = true;
+	nats->line = line;
+	snprintf(nats->subject_prefix, sizeof(nats->subject_prefix), "%s",
+		 CONFIG_NATS_SUBJECT_PREFIX);
+	snprintf(nats->stream, sizeof(nats->stream), "%s", CONFIG_NATS_STREAM);
+}
+
+/*
+ * What outputs.nats and collect need as a whole: servers, and one way to log in. The
+ * section's line is named: the keys may come in any order.
+ */
+static int nats_check(const struct config_nats *nats, const char *name, const yaml_mark_t *mark,
+		      const char *section, const char *needs)
+{
+	char servers[64];
+
+	snprintf(servers, sizeof(servers), "%s.servers", section);
+	if (!nats->n_servers)
+		return fail(name, mark, needs, servers);
+	if (nats->creds_file[0] && (nats->user[0] || nats->password_file[0]))
+		return fail_why(name, mark, "both creds_file and user/password_file in", section,
+				"give one way to log in, not two");
+	if (nats->user[0] && !nats->password_file[0])
+		return fail_why(name, mark, "user without password_file in", section,
+				"the user's password is read from password_file");
+	if (nats->password_file[0] && !nats->user[0])
+		return fail_why(name, mark, "password_file without user in", section,
+				"a password is a user's: give user too");
+	return 0;
+}
+
+static void nats_begin(struct config *cfg, int line)
+{
+	nats_defaults(&cfg->nats, line);
+}
+
+static int nats_end(struct config *cfg, const char *name, const yaml_mark_t *mark)
+{
+	return nats_check(&cfg->nats, name, mark, "outputs.nats", "a NATS output needs");
+}
+
+static void collect_begin(struct config *cfg, int line)
+{
+	nats_defaults(&cfg->collect, line);
+	snprintf(cfg->collect.durable, sizeof(cfg->collect.durable), "%s", CONFIG_NATS_DURABLE);
+}
+
+static int collect_end(struct config *cfg, const char *name, const yaml_mark_t *mark)
+{
+	return nats_check(&cfg->collect, name, mark, "collect", "a collector needs");
+}
+
+/* ---- NATS servers ---------------------------------------------------------------------- */
+
+/* One server's URL, from its scalar event ev */
+static int server_add(struct config_nats *nats, const char *name, const char *full,
+		      const yaml_event_t *ev)
+{
+	const char *value = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	char why[256] = "";
+	const char *problem;
+
+	if (ev->type != YAML_SCALAR_EVENT)
+		return fail(name, &ev->start_mark, "expected a URL, not a list or mapping, for",
+			    full);
+	if (memchr(value, '\0', len) || len >= sizeof(nats->servers[0]))
+		return fail(name, &ev->start_mark, "value too long or holding a NUL byte for",
+			    full);
+	if (nats->n_servers == CONFIG_NATS_SERVERS_MAX) {
+		snprintf(why, sizeof(why), "at most %d", CONFIG_NATS_SERVERS_MAX);
+		return fail_why(name, &ev->start_mark, "too many servers in", full, why);
+	}
+	problem = check_nats_server(value, why, sizeof(why));
+	if (problem)
+		return fail_why(name, &ev->start_mark, problem, full, why);
+	memcpy(nats->servers[nats->n_servers++], value, len + 1);
+	return 0;
+}
+
+/* servers: [URL, ...] as a flow or a block list; one URL alone is a list of one */
+static int parse_servers(yaml_parser_t *parser, struct config *cfg, const char *name,
+			 const struct config_key *k, const char *full, const yaml_event_t *ev)
+{
+	struct config_nats *nats = (struct config_nats *)((char *)cfg + k->offset);
+	yaml_event_t item;
+	int err;
+
+	if (ev->type == YAML_SCALAR_EVENT)
+		return server_add(nats, name, full, ev);
+	if (ev->type != YAML_SEQUENCE_START_EVENT)
+		return fail(name, &ev->start_mark, "expected a URL or a list of URLs for", full);
+	for (;;) {
+		if ((err = next(parser, &item, name)))
+			return err;
+		if (item.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&item);
+			break;
+		}
+		err = server_add(nats, name, full, &item);
+		yaml_event_delete(&item);
+		if (err)
+			return err;
+	}
+	if (!nats->n_servers) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "give 1 to %d", CONFIG_NATS_SERVERS_MAX);
+		return fail_why(name, &ev->start_mark, "an empty list of servers for", full, why);
+	}
+	return 0;
+}
+
 /* ---- Extra webhook headers ------------------------------------------------------------- */
 
 #define MAX_HEADERS	     64
@@ -413,6 +548,14 @@ static int parse_mapping(yaml_parser_t *parser, struct config *cfg, const char *
 	return err ? err : k->end(cfg, name, key_mark);
 }
 
+/* Why a key that is not known here is refused, when it belongs elsewhere; NULL: no more to say */
+static const char *unknown_key_hint(const char *full)
+{
+	if (strcmp(full, "outputs.nats.durable") == 0)
+		return "a node only publishes; the durable consumer is collect.durable";
+	return NULL;
+}
+
 /* section: { key: value, ... } */
 static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *name,
 			 const char *section)
@@ -445,7 +588,7 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 		snprintf(full, sizeof(full), "%s.%s", section, key);
 		k = key_find(section, key);
 		if (!k)
-			return fail(name, &mark, "unknown key", full);
+			return fail_why(name, &mark, "unknown key", full, unknown_key_hint(full));
 		/* Given twice, the last would silently win: "mode: kill ... mode: off" */
 		if (given[k - keys])
 			return fail(name, &mark, "key given twice:", full);
@@ -454,6 +597,8 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 			return err;
 		if (k->kind == KEY_SECTION || k->kind == KEY_HEADERS)
 			err = parse_mapping(parser, cfg, name, k, full, &mark, &ev);
+		else if (k->kind == KEY_SERVERS)
+			err = parse_servers(parser, cfg, name, k, full, &ev);
 		else
 			err = set_value(cfg, name, k, full, &ev);
 		yaml_event_delete(&ev);
@@ -605,6 +750,7 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 			in_root = false;
 			break;
 		case YAML_SCALAR_EVENT: {
+			const struct config_key *k;
 			char section[64];
 			yaml_mark_t mark = ev.start_mark;
 			int index;
@@ -613,7 +759,7 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 				err = fail(
 				    name, &mark,
 				    "expected sections (resource:, outputs:, store:, metrics:, "
-				    "allow:, mute:, enforce:)",
+				    "allow:, mute:, enforce:, collect:)",
 				    NULL);
 				yaml_event_delete(&ev);
 				return err;
@@ -640,6 +786,15 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 				}
 				yaml_event_delete(&ev);
 				if ((err = parse_rules(parser, cfg, name, section)))
+					return err;
+				continue;
+			}
+			/* A section with defaults and checks of its own (collect:) */
+			k = key_find("", section);
+			if (k) {
+				err = parse_mapping(parser, cfg, name, k, section, &mark, &ev);
+				yaml_event_delete(&ev);
+				if (err)
 					return err;
 				continue;
 			}

@@ -275,9 +275,10 @@ static int open_secret(const char *path, struct stat *st, char *why, size_t size
 /*
  * A secret file of one line (open_secret()). The secret, called `noun` in messages, is the
  * file's text without trailing white space; it must be non-empty and hold no spaces or
- * control bytes. It is read here only to be checked.
+ * control bytes, nor a byte of `refused` (NULL: none). It is read here only to be checked.
  */
-static const char *check_secret_line(const char *path, const char *noun, char *why, size_t size)
+static const char *check_secret_line(const char *path, const char *noun, const char *refused,
+				     char *why, size_t size)
 {
 	char text[MAX_SECRET_BYTES + 1];
 	struct stat st;
@@ -303,10 +304,15 @@ static const char *check_secret_line(const char *path, const char *noun, char *w
 		snprintf(why, size, "%s: empty", path);
 	else
 		why[0] = '\0';
-	for (size_t i = 0; i < len && !why[0]; i++)
+	for (size_t i = 0; i < len && !why[0]; i++) {
 		if ((unsigned char)text[i] <= ' ' || text[i] == 0x7f)
 			snprintf(why, size, "%s: the %s holds a space or a control byte", path,
 				 noun);
+		else if (refused && strchr(refused, text[i]))
+			snprintf(why, size,
+				 "%s: the %s holds '%c', which NATS clients send unescaped", path,
+				 noun, text[i]);
+	}
 	explicit_bzero(text, sizeof(text));
 	return why[0] ? "cannot use" : NULL;
 }
@@ -317,7 +323,142 @@ static const char *check_secret_line(const char *path, const char *noun, char *w
  */
 const char *check_token_file(const char *path, char *why, size_t size)
 {
-	return check_secret_line(path, "token", why, size);
+	return check_secret_line(path, "token", NULL, why, size);
+}
+
+/* ---- NATS: outputs.nats and collect ------------------------------------------------------ */
+
+/*
+ * One of servers: nats://HOST:PORT or tls://HOST:PORT, HOST as for a webhook. The scheme is
+ * lowercase only: the output chooses TLS by it, and a "TLS://" taken for plain text would
+ * send findings in the clear. A user or password in the URL is refused so that no secret
+ * sits in the configuration, which is often readable by more people than a 0600 file.
+ */
+const char *check_nats_server(const char *url, char *why, size_t size)
+{
+	const char *authority;
+
+	/* "servers: nats://a:4222, nats://b:4222" is one YAML text: say how to make it a list */
+	if (strchr(url, ',')) {
+		snprintf(why, size,
+			 "one server per item of a list, as [nats://a:4222, nats://b:4222]");
+		return "not a valid server for";
+	}
+	if (strchr(url, '@')) {
+		snprintf(why, size,
+			 "no user or password in the URL: give user and password_file, or "
+			 "creds_file, so that no secret sits in the configuration");
+		return "not a valid server for";
+	}
+	for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f)
+			return "must hold no spaces, control bytes or non-ASCII bytes:";
+	if (strncmp(url, "nats://", 7) == 0)
+		authority = url + 7;
+	else if (strncmp(url, "tls://", 6) == 0)
+		authority = url + 6;
+	else
+		return "expected a nats:// or tls:// URL (lowercase) for";
+	if (authority[strcspn(authority, "/?#")]) {
+		snprintf(why, size, "nothing may follow HOST:PORT");
+		return "not a valid server for";
+	}
+	return host_port_valid(authority, true, true, why, size) ? NULL : "not a valid server for";
+}
+
+/* NATS subject tokens and JetStream names: the characters every NATS tool takes as they are */
+#define NATS_NAME_CHARS		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
+#define NATS_SUBJECT_PREFIX_MAX 100
+#define NATS_NAME_MAX		32
+
+/*
+ * subject_prefix: a finding's subject is <prefix>.<host>.<severity>, so the prefix is whole
+ * tokens, and no wildcard: a node publishes to a subject, never to a pattern. At most 100
+ * bytes, to leave room for the host within a subject.
+ */
+const char *check_nats_subject_prefix(const char *prefix, char *why, size_t size)
+{
+	const char *what = "not a valid NATS subject prefix for";
+	size_t len = strlen(prefix);
+
+	if (len > NATS_SUBJECT_PREFIX_MAX) {
+		snprintf(why, size, "at most %d bytes", NATS_SUBJECT_PREFIX_MAX);
+		return what;
+	}
+	if (strpbrk(prefix, "*>")) {
+		snprintf(why, size, "'*' and '>' are wildcards: findings go to one subject");
+		return what;
+	}
+	for (const char *token = prefix;; token++) {
+		size_t n = strspn(token, NATS_NAME_CHARS);
+
+		if (n == 0 && (*token == '.' || *token == '\0')) {
+			snprintf(why, size, "an empty token (a dot at either end, or two dots)");
+			return what;
+		}
+		token += n;
+		if (*token == '\0')
+			return NULL;
+		if (*token != '.') {
+			snprintf(why, size,
+				 "tokens of letters, digits, '_' and '-', separated by dots");
+			return what;
+		}
+	}
+}
+
+/*
+ * stream and durable: JetStream uses these names in its API subjects and its files, so
+ * letters, digits, '_' and '-' only (no '.', '*', '>', '/', spaces).
+ */
+const char *check_nats_name(const char *name, char *why, size_t size)
+{
+	size_t len = strlen(name);
+
+	if (len >= 1 && len <= NATS_NAME_MAX && strspn(name, NATS_NAME_CHARS) == len)
+		return NULL;
+	snprintf(why, size, "1 to %d letters, digits, '_' or '-'", NATS_NAME_MAX);
+	return "not a valid name for";
+}
+
+/*
+ * user: printable ASCII without spaces. The NATS C client writes the user and the password
+ * into its CONNECT line's JSON as they are, unescaped, so '"' and '\' would break that line:
+ * they are refused too.
+ */
+const char *check_nats_user(const char *user, char *why, size_t size)
+{
+	if (!user[0])
+		return "expected a non-empty text value for";
+	for (const char *c = user; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f || *c == '"' || *c == '\\') {
+			snprintf(
+			    why, size,
+			    "printable ASCII only, without spaces, control bytes, '\"' or '\\'");
+			return "not a valid NATS user for";
+		}
+	return NULL;
+}
+
+/* password_file: one line, as the webhook's token, and without '"' or '\' (see above) */
+const char *check_password_file(const char *path, char *why, size_t size)
+{
+	return check_secret_line(path, "password", "\"\\", why, size);
+}
+
+/*
+ * creds_file: a NATS credentials file (a user JWT and its NKey seed, on several lines),
+ * a secret as the token file is. Its text is the NATS client's to read.
+ */
+const char *check_creds_file(const char *path, char *why, size_t size)
+{
+	struct stat st;
+	int fd = open_secret(path, &st, why, size);
+
+	if (fd < 0)
+		return "cannot use";
+	close(fd);
+	return NULL;
 }
 
 /* ---- Webhook headers --------------------------------------------------------------------- */

@@ -28,6 +28,19 @@ const char *check_ca_file(const char *path, char *why, size_t size);
 /* outputs.webhook.bearer_token_file: a secret only its owner may read or change */
 const char *check_token_file(const char *path, char *why, size_t size);
 
+/* outputs.nats and collect: a server's URL, nats://HOST:PORT or tls://HOST:PORT */
+const char *check_nats_server(const char *url, char *why, size_t size);
+/* subject_prefix: dot-separated tokens of [A-Za-z0-9_-], no wildcards, at most 100 bytes */
+const char *check_nats_subject_prefix(const char *prefix, char *why, size_t size);
+/* stream, durable: 1 to 32 bytes of [A-Za-z0-9_-] */
+const char *check_nats_name(const char *name, char *why, size_t size);
+/* user: printable ASCII, no spaces, '"' or '\' */
+const char *check_nats_user(const char *user, char *why, size_t size);
+/* password_file: a secret file of one line, as bearer_token_file */
+const char *check_password_file(const char *path, char *why, size_t size);
+/* creds_file: a secret file, only its owner may read or change it */
+const char *check_creds_file(const char *path, char *why, size_t size);
+
 /* A whole number in [min, max], written in decimal digits only ("+5", "0x10", "1e3": no) */
 bool whole_number(const char *s, int min, int max, int *ret);
 /* 64 lowercase hex digits */
