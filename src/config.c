@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -11,11 +10,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <yaml.h>
 
+#include "config_checks.h"
 #include "util/log.h"
 
 #define MAX_CONFIG_BYTES (1 << 20)
@@ -29,13 +28,8 @@ enum key_kind {
 	KEY_NUMBER,  /* a whole number in [min, max], into an int */
 	KEY_SECTION, /* a mapping of keys of its own, the section "<section>.<key>" */
 	KEY_HEADERS, /* a mapping of HTTP header names to values (outputs.webhook.headers) */
+	KEY_SERVERS, /* NATS servers: a list of URLs, or one; offset: a struct config_nats */
 };
-
-/*
- * Checks a text value: NULL when it is good, else what is wrong ("not a valid address for"),
- * with any detail in why ("" for none).
- */
-typedef const char *(*value_check)(const char *value, char *why, size_t size);
 
 struct config_key {
 	const char *section;
@@ -72,6 +66,15 @@ struct config_key {
 		.section = s, .key = k, .kind = KEY_SECTION, .begin = on_begin, .end = on_end      \
 	}
 #define RES(field) KEY("resource", #field, resource.field, NULL)
+/* The keys outputs.nats and collect share, into cfg.member, a struct config_nats */
+#define NATS_KEYS(s, member)                                                                       \
+	{ .section = s, .key = "servers", .kind = KEY_SERVERS, FIELD(member) },                    \
+	    CHECKED(s, "subject_prefix", member.subject_prefix, check_nats_subject_prefix),        \
+	    CHECKED(s, "stream", member.stream, check_nats_name),                                  \
+	    CHECKED(s, "creds_file", member.creds_file, check_creds_file),                         \
+	    CHECKED(s, "user", member.user, check_nats_user),                                      \
+	    CHECKED(s, "password_file", member.password_file, check_password_file),                \
+	    CHECKED(s, "ca_file", member.ca_file, check_ca_file)
 
 static const char *const enforce_modes[] = { "off", "kill", NULL };
 static const char *const enforce_wheres[] = { "all", "containers", "host", NULL };
@@ -84,16 +87,14 @@ static const char *const facilities[] = { "kern",     "user",	"mail",	  "daemon"
 					  NULL };
 #define FACILITY_LOCAL0 12 /* its index in facilities[]; its code is 16 */
 
-static const char *check_name_segment(const char *value, char *why, size_t size);
-static const char *check_url(const char *value, char *why, size_t size);
-static const char *check_ca_file(const char *value, char *why, size_t size);
-static const char *check_token_file(const char *value, char *why, size_t size);
-static const char *check_syslog_address(const char *value, char *why, size_t size);
-static const char *check_listen(const char *value, char *why, size_t size);
 static void webhook_begin(struct config *cfg, int line);
 static int webhook_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
 static void syslog_begin(struct config *cfg, int line);
 static int syslog_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
+static void nats_begin(struct config *cfg, int line);
+static int nats_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
+static void collect_begin(struct config *cfg, int line);
+static int collect_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
 
 static const struct config_key keys[] = {
 	/* project and source become segments of finding.name */
@@ -113,6 +114,12 @@ static const struct config_key keys[] = {
 	SECTION("outputs", "syslog", syslog_begin, syslog_end),
 	CHECKED("outputs.syslog", "address", syslog.address, check_syslog_address),
 	KEY("outputs.syslog", "facility", syslog.facility, facilities),
+	SECTION("outputs", "nats", nats_begin, nats_end),
+	NATS_KEYS("outputs.nats", nats),
+	/* A top-level section with keys of its own, defaults and checks: under the root, "" */
+	SECTION("", "collect", collect_begin, collect_end),
+	NATS_KEYS("collect", collect),
+	CHECKED("collect", "durable", collect.durable, check_nats_name),
 	KEY("store", "path", store_path, NULL),
 	NUMBER("store", "retention_days", retention_days, 1, 36500),
 	CHECKED("metrics", "listen", metrics_listen, check_listen),
@@ -134,7 +141,7 @@ const char *const rule_field_names[RULE_FIELDS] = {
 
 /* The top-level sections: each may be given once. */
 static const char *const sections[] = { "resource", "outputs", "store", "metrics",
-					"enforce",  "allow",   "mute" };
+					"enforce",  "allow",   "mute",	"collect" };
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 #define MAX_RULES 4096
@@ -256,288 +263,6 @@ static void choices_text(const char *const *choices, char *out, size_t size)
 		snprintf(out + n, size - n, " for");
 }
 
-/* ---- Checks of single values ---------------------------------------------------------- */
-
-/* resource.project and resource.source become segments of finding.name */
-static const char *check_name_segment(const char *value, char *why, size_t size)
-{
-	return value[0] && !strchr(value, '/') ? NULL : "must be non-empty and hold no '/':";
-}
-
-static bool is_digits(const char *s, size_t max)
-{
-	size_t n = strspn(s, "0123456789");
-
-	return n > 0 && n <= max && s[n] == '\0';
-}
-
-/* A whole number in [min, max], written in decimal digits only ("+5", "0x10", "1e3": no) */
-static bool whole_number(const char *s, int min, int max, int *ret)
-{
-	long n;
-
-	if (!is_digits(s, 9))
-		return false;
-	n = strtol(s, NULL, 10);
-	if (n < min || n > max)
-		return false;
-	*ret = (int)n;
-	return true;
-}
-
-static bool is_alnum(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* A DNS name: labels of letters, digits, '-' and '_', 1 to 63 bytes, 253 in all */
-static bool is_host_name(const char *s)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 253)
-		return false;
-	while (*s) {
-		size_t n = 0;
-
-		while (is_alnum(s[n]) || s[n] == '-' || s[n] == '_')
-			n++;
-		if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-			return false;
-		s += n;
-		if (*s == '.')
-			s++;
-		else if (*s)
-			return false;
-	}
-	return true;
-}
-
-/* The last label of a name is all digits: then it is meant as an IPv4 address */
-static bool looks_numeric(const char *host)
-{
-	const char *dot = strrchr(host, '.');
-
-	return is_digits(dot ? dot + 1 : host, 253);
-}
-
-/*
- * HOST[:PORT], HOST an IPv4 address, an [IPv6] address or (names) a DNS name, else only
- * localhost. False with the reason in why.
- */
-static bool host_port_valid(const char *s, bool names, bool need_port, char *why, size_t size)
-{
-	char host[256];
-	const char *port;
-	size_t len;
-
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		struct in6_addr a6;
-
-		len = close ? (size_t)(close - s - 1) : 0;
-		if (!close || len >= sizeof(host)) {
-			snprintf(why, size, "an IPv6 address needs its closing ']'");
-			return false;
-		}
-		memcpy(host, s + 1, len);
-		host[len] = '\0';
-		if (inet_pton(AF_INET6, host, &a6) != 1) {
-			snprintf(why, size, "not an IPv6 address between [ and ]");
-			return false;
-		}
-		port = close + 1;
-	} else {
-		const char *colon = strrchr(s, ':');
-		struct in_addr a4;
-		bool ipv4;
-
-		len = colon ? (size_t)(colon - s) : strlen(s);
-		if (memchr(s, ':', len)) {
-			snprintf(why, size, "an IPv6 address goes between [ and ], as [::1]:PORT");
-			return false;
-		}
-		if (len == 0 || len >= sizeof(host)) {
-			snprintf(why, size, len ? "host name too long" : "no host");
-			return false;
-		}
-		memcpy(host, s, len);
-		host[len] = '\0';
-		ipv4 = inet_pton(AF_INET, host, &a4) == 1;
-		if (!ipv4 && (!names || looks_numeric(host)) && strcmp(host, "localhost") != 0) {
-			snprintf(why, size,
-				 names ? "not an IPv4 address"
-				       : "expected an IPv4 address, [IPv6] or "
-					 "localhost for the host");
-			return false;
-		}
-		if (!ipv4 && names && !is_host_name(host)) {
-			snprintf(why, size, "not a host name");
-			return false;
-		}
-		port = s + len;
-	}
-	if (port[0] == '\0' && !need_port)
-		return true;
-	if (port[0] != ':') {
-		snprintf(why, size,
-			 port[0] ? "expected ':PORT' after the host" : "no port (HOST:PORT)");
-		return false;
-	}
-	if (!is_digits(port + 1, 5) || atoi(port + 1) < 1 || atoi(port + 1) > 65535) {
-		snprintf(why, size, "the port must be a number from 1 to 65535");
-		return false;
-	}
-	return true;
-}
-
-/*
- * outputs.webhook.url: http:// or https://, a host. Nothing that could split a request line
- * or a log line (CR, LF, spaces, control bytes), nor raw non-ASCII bytes.
- */
-static const char *check_url(const char *url, char *why, size_t size)
-{
-	const char *authority, *end, *at;
-	char host_port[512];
-	size_t len;
-
-	for (const unsigned char *c = (const unsigned char *)url; *c; c++)
-		if (*c <= ' ' || *c >= 0x7f)
-			return "must hold no spaces, control bytes or non-ASCII bytes "
-			       "(percent-encode "
-			       "them):";
-	if (strncasecmp(url, "https://", 8) == 0)
-		authority = url + 8;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		authority = url + 7;
-	else
-		return "expected an http:// or https:// URL for";
-	end = authority + strcspn(authority, "/?#");
-	at = memrchr(authority, '@', end - authority);
-	if (at)
-		authority = at + 1;
-	len = end - authority;
-	if (len >= sizeof(host_port)) {
-		snprintf(why, size, "host name too long");
-		return "not a valid URL for";
-	}
-	memcpy(host_port, authority, len);
-	host_port[len] = '\0';
-	return host_port_valid(host_port, true, false, why, size) ? NULL : "not a valid URL for";
-}
-
-/* outputs.syslog.address */
-static const char *check_syslog_address(const char *address, char *why, size_t size)
-{
-	if (strncmp(address, "unix://", 7) == 0) {
-		const char *path = address + 7;
-
-		if (path[0] != '/')
-			snprintf(why, size,
-				 "the socket's path must be absolute, as unix:///dev/log");
-		else if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			snprintf(why, size, "a socket's path has at most %zu bytes",
-				 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-		else
-			return NULL;
-		return "not a valid address for";
-	}
-	if (strncmp(address, "udp://", 6) == 0 || strncmp(address, "tcp://", 6) == 0)
-		return host_port_valid(address + 6, true, true, why, size)
-			   ? NULL
-			   : "not a valid address for";
-	snprintf(why, size, "expected unix:///PATH, udp://HOST:PORT or tcp://HOST:PORT");
-	return "not a valid address for";
-}
-
-/* metrics.listen: an address of this machine, so no names but localhost */
-static const char *check_listen(const char *value, char *why, size_t size)
-{
-	return host_port_valid(value, false, true, why, size) ? NULL : "not a valid address for";
-}
-
-/*
- * Opens path, which must be a regular file and not empty; -1 with the reason in why.
- * Never blocks (a FIFO is refused, not waited on).
- */
-static int open_regular(const char *path, struct stat *st, char *why, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-
-	if (fd < 0) {
-		snprintf(why, size, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st))
-		snprintf(why, size, "%s: %s", path, strerror(errno));
-	else if (!S_ISREG(st->st_mode))
-		snprintf(why, size, "%s: not a regular file", path);
-	else if (st->st_size == 0)
-		snprintf(why, size, "%s: empty", path);
-	else
-		return fd;
-	close(fd);
-	return -1;
-}
-
-/* outputs.webhook.ca_file: checked when the file is loaded, so that a reload checks it too */
-static const char *check_ca_file(const char *path, char *why, size_t size)
-{
-	struct stat st;
-	int fd = open_regular(path, &st, why, size);
-
-	if (fd < 0)
-		return "cannot use";
-	close(fd);
-	return NULL;
-}
-
-#define MAX_TOKEN_BYTES (16 << 10)
-
-/*
- * outputs.webhook.bearer_token_file: a secret, so only its owner may read or change it. The
- * token is the file's text without trailing white space; it must be non-empty and hold no
- * spaces or control bytes (it goes into a header line). It is read here only to be checked.
- */
-static const char *check_token_file(const char *path, char *why, size_t size)
-{
-	char text[MAX_TOKEN_BYTES + 1];
-	struct stat st;
-	ssize_t n;
-	size_t len;
-	int fd = open_regular(path, &st, why, size);
-
-	if (fd < 0)
-		return "cannot use";
-	if (st.st_mode & 077) {
-		snprintf(why, size,
-			 "%s: readable or writable by group or others (mode %04o): chmod 600 it",
-			 path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return "cannot use";
-	}
-	do
-		n = read(fd, text, sizeof(text));
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	len = n > 0 ? (size_t)n : 0;
-	while (len && strchr(" \t\r\n", text[len - 1]))
-		len--;
-	if (n < 0)
-		snprintf(why, size, "%s: %s", path, strerror(errno));
-	else if (n > MAX_TOKEN_BYTES)
-		snprintf(why, size, "%s: larger than %d bytes", path, MAX_TOKEN_BYTES);
-	else if (len == 0)
-		snprintf(why, size, "%s: empty", path);
-	else
-		why[0] = '\0';
-	for (size_t i = 0; i < len && !why[0]; i++)
-		if ((unsigned char)text[i] <= ' ' || text[i] == 0x7f)
-			snprintf(why, size, "%s: the token holds a space or a control byte", path);
-	explicit_bzero(text, sizeof(text));
-	return why[0] ? "cannot use" : NULL;
-}
-
 /* ---- Sub-sections ---------------------------------------------------------------------- */
 
 static void webhook_begin(struct config *cfg, int line)
@@ -570,51 +295,125 @@ static int syslog_end(struct config *cfg, const char *name, const yaml_mark_t *m
 	return 0;
 }
 
+static void nats_defaults(struct config_nats *nats, int line)
+{
+	nats->enabled = true;
+	nats->line = line;
+	snprintf(nats->subject_prefix, sizeof(nats->subject_prefix), "%s",
+		 CONFIG_NATS_SUBJECT_PREFIX);
+	snprintf(nats->stream, sizeof(nats->stream), "%s", CONFIG_NATS_STREAM);
+}
+
+/*
+ * What outputs.nats and collect need as a whole: servers, and one way to log in. The
+ * section's line is named: the keys may come in any order.
+ */
+static int nats_check(const struct config_nats *nats, const char *name, const yaml_mark_t *mark,
+		      const char *section, const char *needs)
+{
+	char servers[64];
+
+	snprintf(servers, sizeof(servers), "%s.servers", section);
+	if (!nats->n_servers)
+		return fail(name, mark, needs, servers);
+	if (nats->creds_file[0] && (nats->user[0] || nats->password_file[0]))
+		return fail_why(name, mark, "both creds_file and user/password_file in", section,
+				"give one way to log in, not two");
+	if (nats->user[0] && !nats->password_file[0])
+		return fail_why(name, mark, "user without password_file in", section,
+				"the user's password is read from password_file");
+	if (nats->password_file[0] && !nats->user[0])
+		return fail_why(name, mark, "password_file without user in", section,
+				"a password is a user's: give user too");
+	return 0;
+}
+
+static void nats_begin(struct config *cfg, int line)
+{
+	nats_defaults(&cfg->nats, line);
+}
+
+static int nats_end(struct config *cfg, const char *name, const yaml_mark_t *mark)
+{
+	return nats_check(&cfg->nats, name, mark, "outputs.nats", "a NATS output needs");
+}
+
+static void collect_begin(struct config *cfg, int line)
+{
+	nats_defaults(&cfg->collect, line);
+	snprintf(cfg->collect.durable, sizeof(cfg->collect.durable), "%s", CONFIG_NATS_DURABLE);
+}
+
+static int collect_end(struct config *cfg, const char *name, const yaml_mark_t *mark)
+{
+	return nats_check(&cfg->collect, name, mark, "collect", "a collector needs");
+}
+
+/* ---- NATS servers ---------------------------------------------------------------------- */
+
+/* One server's URL, from its scalar event ev */
+static int server_add(struct config_nats *nats, const char *name, const char *full,
+		      const yaml_event_t *ev)
+{
+	const char *value = (const char *)ev->data.scalar.value;
+	size_t len = ev->data.scalar.length;
+	char why[256] = "";
+	const char *problem;
+
+	if (ev->type != YAML_SCALAR_EVENT)
+		return fail(name, &ev->start_mark, "expected a URL, not a list or mapping, for",
+			    full);
+	if (memchr(value, '\0', len) || len >= sizeof(nats->servers[0]))
+		return fail(name, &ev->start_mark, "value too long or holding a NUL byte for",
+			    full);
+	if (nats->n_servers == CONFIG_NATS_SERVERS_MAX) {
+		snprintf(why, sizeof(why), "at most %d", CONFIG_NATS_SERVERS_MAX);
+		return fail_why(name, &ev->start_mark, "too many servers in", full, why);
+	}
+	problem = check_nats_server(value, why, sizeof(why));
+	if (problem)
+		return fail_why(name, &ev->start_mark, problem, full, why);
+	memcpy(nats->servers[nats->n_servers++], value, len + 1);
+	return 0;
+}
+
+/* servers: [URL, ...] as a flow or a block list; one URL alone is a list of one */
+static int parse_servers(yaml_parser_t *parser, struct config *cfg, const char *name,
+			 const struct config_key *k, const char *full, const yaml_event_t *ev)
+{
+	struct config_nats *nats = (struct config_nats *)((char *)cfg + k->offset);
+	yaml_event_t item;
+	int err;
+
+	if (ev->type == YAML_SCALAR_EVENT)
+		return server_add(nats, name, full, ev);
+	if (ev->type != YAML_SEQUENCE_START_EVENT)
+		return fail(name, &ev->start_mark, "expected a URL or a list of URLs for", full);
+	for (;;) {
+		if ((err = next(parser, &item, name)))
+			return err;
+		if (item.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&item);
+			break;
+		}
+		err = server_add(nats, name, full, &item);
+		yaml_event_delete(&item);
+		if (err)
+			return err;
+	}
+	if (!nats->n_servers) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "give 1 to %d", CONFIG_NATS_SERVERS_MAX);
+		return fail_why(name, &ev->start_mark, "an empty list of servers for", full, why);
+	}
+	return 0;
+}
+
 /* ---- Extra webhook headers ------------------------------------------------------------- */
 
 #define MAX_HEADERS	     64
 #define MAX_HEADER_VALUE_LEN 4096
-
-/*
- * Headers sowatch sets itself, or that would change how the body is framed: a user's copy
- * would be sent besides ours, or instead.
- */
-static const char *const reserved_headers[] = { "Authorization",	"Content-Type",
-						"Content-Length",	"Transfer-Encoding",
-						"X-Sowatch-Finding-Id", NULL };
-
-/* RFC 9110's token: letters, digits and !#$%&'*+-.^_`|~ */
-static bool is_http_token(const char *s)
-{
-	if (!s[0])
-		return false;
-	for (; *s; s++)
-		if (!is_alnum(*s) && !strchr("!#$%&'*+-.^_`|~", *s))
-			return false;
-	return true;
-}
-
-static bool has_control_byte(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			return true;
-	return false;
-}
-
-/* The header's name is refused, or given twice (names are case-insensitive): what is wrong */
-static const char *header_name_problem(const struct config_webhook *wh, const char *header)
-{
-	if (!is_http_token(header))
-		return "not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only):";
-	for (size_t i = 0; reserved_headers[i]; i++)
-		if (strcasecmp(header, reserved_headers[i]) == 0)
-			return "sowatch sets this header itself:";
-	for (size_t i = 0; i < wh->n_headers; i++)
-		if (strcasecmp(header, wh->headers[i].name) == 0)
-			return "key given twice:";
-	return NULL;
-}
 
 static int header_add(struct config_webhook *wh, const char *header, const char *value)
 {
@@ -749,6 +548,14 @@ static int parse_mapping(yaml_parser_t *parser, struct config *cfg, const char *
 	return err ? err : k->end(cfg, name, key_mark);
 }
 
+/* Why a key that is not known here is refused, when it belongs elsewhere; NULL: no more to say */
+static const char *unknown_key_hint(const char *full)
+{
+	if (strcmp(full, "outputs.nats.durable") == 0)
+		return "a node only publishes; the durable consumer is collect.durable";
+	return NULL;
+}
+
 /* section: { key: value, ... } */
 static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *name,
 			 const char *section)
@@ -781,7 +588,7 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 		snprintf(full, sizeof(full), "%s.%s", section, key);
 		k = key_find(section, key);
 		if (!k)
-			return fail(name, &mark, "unknown key", full);
+			return fail_why(name, &mark, "unknown key", full, unknown_key_hint(full));
 		/* Given twice, the last would silently win: "mode: kill ... mode: off" */
 		if (given[k - keys])
 			return fail(name, &mark, "key given twice:", full);
@@ -790,19 +597,14 @@ static int parse_section(yaml_parser_t *parser, struct config *cfg, const char *
 			return err;
 		if (k->kind == KEY_SECTION || k->kind == KEY_HEADERS)
 			err = parse_mapping(parser, cfg, name, k, full, &mark, &ev);
+		else if (k->kind == KEY_SERVERS)
+			err = parse_servers(parser, cfg, name, k, full, &ev);
 		else
 			err = set_value(cfg, name, k, full, &ev);
 		yaml_event_delete(&ev);
 		if (err)
 			return err;
 	}
-}
-
-static bool is_sha256_hex(const char *s)
-{
-	size_t n = strspn(s, "0123456789abcdef");
-
-	return n == 64 && s[n] == '\0';
 }
 
 /* One rule: { field: value, ... } */
@@ -948,6 +750,7 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 			in_root = false;
 			break;
 		case YAML_SCALAR_EVENT: {
+			const struct config_key *k;
 			char section[64];
 			yaml_mark_t mark = ev.start_mark;
 			int index;
@@ -956,7 +759,7 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 				err = fail(
 				    name, &mark,
 				    "expected sections (resource:, outputs:, store:, metrics:, "
-				    "allow:, mute:, enforce:)",
+				    "allow:, mute:, enforce:, collect:)",
 				    NULL);
 				yaml_event_delete(&ev);
 				return err;
@@ -983,6 +786,15 @@ static int parse(yaml_parser_t *parser, struct config *cfg, const char *name)
 				}
 				yaml_event_delete(&ev);
 				if ((err = parse_rules(parser, cfg, name, section)))
+					return err;
+				continue;
+			}
+			/* A section with defaults and checks of its own (collect:) */
+			k = key_find("", section);
+			if (k) {
+				err = parse_mapping(parser, cfg, name, k, section, &mark, &ev);
+				yaml_event_delete(&ev);
+				if (err)
 					return err;
 				continue;
 			}

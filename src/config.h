@@ -63,6 +63,11 @@ struct config_syslog {
 	int line;
 };
 
+/* Defaults of the keys of outputs.nats and collect, when the section is given */
+#define CONFIG_NATS_SUBJECT_PREFIX "sowatch.findings"
+#define CONFIG_NATS_STREAM	   "SOWATCH"
+#define CONFIG_NATS_DURABLE	   "sowatch-collect"
+
 #define CONFIG_NATS_SERVERS_MAX 16
 /* outputs.nats (a node publishes) and collect (sowatch collect and nats-init read) */
 struct config_nats {
@@ -85,13 +90,13 @@ struct config {
 	char store_path[PATH_MAX]; /* "" = not set */
 	struct config_webhook webhook;
 	struct config_syslog syslog;
-	struct config_nats nats;
-	struct config_nats collect;
-	int retention_days;	   /* store.retention_days; 0 = keep forever (the default) */
-	char metrics_listen[128];  /* metrics.listen, HOST:PORT; "" = no metrics (the default) */
-	char enforce_mode[8];	   /* "", "off" or "kill" */
-	char enforce_where[16];	   /* "", "all", "containers" or "host" */
-	char enforce_severity[16]; /* "", "critical" or "low" */
+	struct config_nats nats;    /* outputs.nats */
+	struct config_nats collect; /* collect: what `sowatch collect` and `nats-init` use */
+	int retention_days;	    /* store.retention_days; 0 = keep forever (the default) */
+	char metrics_listen[128];   /* metrics.listen, HOST:PORT; "" = no metrics (the default) */
+	char enforce_mode[8];	    /* "", "off" or "kill" */
+	char enforce_where[16];	    /* "", "all", "containers" or "host" */
+	char enforce_severity[16];  /* "", "critical" or "low" */
 	/* Trusted modules: never reported. Each names module_path and module_sha256. */
 	struct config_rule *allow;
 	size_t n_allow;
@@ -105,7 +110,8 @@ struct config {
  * message in ret_error (static storage, valid until the next call), and cfg is left zeroed,
  * holding nothing to free. cfg is overwritten, never read: to reload, load into another
  * struct config while the one in use stays as it is. The files the configuration names
- * (outputs.webhook.ca_file, bearer_token_file) are checked here, at every load.
+ * (outputs.webhook.ca_file, bearer_token_file; ca_file, creds_file and password_file of
+ * outputs.nats and collect) are checked here, at every load.
  */
 int config_load(struct config *cfg, const char *path, const char **ret_error);
 /* The same from a string, for tests; `name` is used in messages. */
