@@ -74,7 +74,8 @@ struct config_key {
 	    CHECKED(s, "creds_file", member.creds_file, check_creds_file),                         \
 	    CHECKED(s, "user", member.user, check_nats_user),                                      \
 	    CHECKED(s, "password_file", member.password_file, check_password_file),                \
-	    CHECKED(s, "ca_file", member.ca_file, check_ca_file)
+	    CHECKED(s, "ca_file", member.ca_file, check_ca_file),                                  \
+	    CHECKED(s, "inbox_prefix", member.inbox_prefix, check_nats_subject_prefix)
 
 static const char *const enforce_modes[] = { "off", "kill", NULL };
 static const char *const enforce_wheres[] = { "all", "containers", "host", NULL };

@@ -81,7 +81,13 @@ struct config_nats {
 	char user[128];		      /* "" = none */
 	char password_file[PATH_MAX]; /* "" = none */
 	char ca_file[PATH_MAX];	      /* "" = the system's CAs (TLS only) */
-	int line;		      /* where the section starts, for messages */
+	/*
+	 * Where the answers to this client's requests (JetStream's acknowledgements) come: ""
+	 * = libnats's _INBOX. A per-user prefix lets the account allow each user its own
+	 * inbox only, instead of _INBOX.>, through which any user could read others' answers.
+	 */
+	char inbox_prefix[128];
+	int line; /* where the section starts, for messages */
 };
 
 struct config {

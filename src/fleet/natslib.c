@@ -41,6 +41,7 @@ static void natslib_open(void)
 		S(options_set_user_info, natsOptions_SetUserInfo),
 		S(options_set_creds, natsOptions_SetUserCredentialsFromFiles),
 		S(options_set_max_reconnect, natsOptions_SetMaxReconnect),
+		S(options_set_inbox_prefix, natsOptions_SetCustomInboxPrefix),
 		S(options_set_reconnect_wait, natsOptions_SetReconnectWait),
 		S(options_set_retry_on_failed_connect, natsOptions_SetRetryOnFailedConnect),
 		S(options_set_error_handler, natsOptions_SetErrorHandler),
@@ -186,6 +187,8 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 		s = natslib.options_set_creds(opts, cfg->creds_file, NULL);
 	if (s == NATS_OK && cfg && cfg->user[0])
 		s = natslib.options_set_user_info(opts, cfg->user, password);
+	if (s == NATS_OK && cfg && cfg->inbox_prefix[0])
+		s = natslib.options_set_inbox_prefix(opts, cfg->inbox_prefix);
 	/* Reconnect for ever, to any server of the list: the store holds what waits meanwhile */
 	if (s == NATS_OK)
 		s = natslib.options_set_max_reconnect(opts, -1);

@@ -29,6 +29,7 @@ struct natslib {
 	__typeof__(natsOptions_SetUserInfo) *options_set_user_info;
 	__typeof__(natsOptions_SetUserCredentialsFromFiles) *options_set_creds;
 	__typeof__(natsOptions_SetMaxReconnect) *options_set_max_reconnect;
+	__typeof__(natsOptions_SetCustomInboxPrefix) *options_set_inbox_prefix;
 	__typeof__(natsOptions_SetReconnectWait) *options_set_reconnect_wait;
 	__typeof__(natsOptions_SetRetryOnFailedConnect) *options_set_retry_on_failed_connect;
 	__typeof__(natsOptions_SetErrorHandler) *options_set_error_handler;
