@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The fleet, end to end: nodes publish their findings to a real 3-server NATS
+JetStream cluster (outputs.nats), `sowatch nats-init` makes the R3 stream, and
+`sowatch collect` gathers them into one central store.
+
+* Two nodes with different host names (the second sensor runs in its own UTS
+  namespace) and one collector; during 50 module loads one server is killed
+  with kill -9 and restarted, and so is the collector. The central store ends
+  with every finding of both nodes exactly once, and lists both hosts.
+* The whole cluster down: 20 findings wait in the node's store, then all reach
+  the central store and the node's pending count falls to 0.
+* Forged messages published straight to the stream (not JSON, another host's
+  finding, 2 MB) are refused and counted; the collector keeps working.
+"""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import harness  # noqa: E402
+from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
+from natscluster import NatsClient, NatsCluster, nats_server_problem  # noqa: E402
+
+SKIP_REASON = None
+REFUSED = "collect: refused a message on "
+
+
+def setUpModule():
+    global SKIP_REASON
+    SKIP_REASON = harness.require_environment()
+    if SKIP_REASON:
+        return
+    problem = nats_server_problem()
+    if problem:
+        raise RuntimeError(problem)
+    harness.fixture_module()
+
+
+def load(ws, sensors, stem):
+    """`openssl engine -t MODULE`; waits for each sensor's finding of it."""
+    mod = ws.module(stem)
+    marker = ws.marker()
+    r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
+    if read_marker(marker) != r.pid:
+        raise AssertionError("the module did not run:\n" + r.output)
+    return [s.wait_for(for_process(r.pid, mod), timeout=30).finding_id() for s in sensors]
+
+
+def store_rows(db, sql, args=()):
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def ids_of(db):
+    return {r[0] for r in store_rows(db, "SELECT id FROM findings")}
+
+
+def pending(db, output="nats"):
+    return store_rows(db, "SELECT count(*) FROM deliveries WHERE output = ? AND state = "
+                      "'pending'", (output,))[0][0]
+
+
+class Collector:
+    """`sowatch collect` as a subprocess, its log in the workspace."""
+
+    def __init__(self, ws, urls, db):
+        self.ws, self.urls, self.db = ws, urls, db
+        self.log = ws.path("collect-%s.log" % harness.rand())
+        self.proc = None
+
+    def start(self):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [harness.sowatch_bin(), "collect", "--nats", ",".join(self.urls), "--db", self.db],
+            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf)
+        self.wait_log("collect: reading stream", 60)
+        return self
+
+    def text(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_log(self, what, timeout, count=1):
+        deadline = time.monotonic() + timeout
+        while self.text().count(what) < count:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("collector: no %r:\n%s" % (what, self.text()[-3000:]))
+            time.sleep(0.1)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait(10)
+        self.logf.close()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+            self.logf.close()
+        return self.proc.returncode
+
+
+class Fleet(unittest.TestCase):
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+        self.cluster = NatsCluster(self.ws).start()
+        self.addCleanup(self.cluster.stop)
+        p = subprocess.run([harness.sowatch_bin(), "nats-init", "--nats",
+                            ",".join(self.cluster.urls()), "--replicas", "3"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out = p.stdout.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn("created stream SOWATCH: subjects sowatch.findings.>, 3 replicas", out)
+        self.central = self.ws.path("central.db")
+        self.collector = Collector(self.ws, self.cluster.urls(), self.central).start()
+        self.addCleanup(self.collector.stop)
+
+    def node_config(self):
+        path = self.ws.write("node-%s.yaml" % harness.rand(),
+                             "outputs:\n  nats:\n    servers: [%s]\n"
+                             % ", ".join(self.cluster.urls()))
+        os.chmod(path, 0o600)
+        return path
+
+    def sensor(self, host=None):
+        """A node: this host's name, or host (its own UTS namespace)."""
+        binary = None
+        if host:
+            binary = self.ws.write("uts-%s.sh" % harness.rand(),
+                                   "#!/bin/sh\nexec unshare --uts /bin/sh -c "
+                                   "'hostname %s && exec %s \"$@\"' sh \"$@\"\n"
+                                   % (host, harness.sowatch_bin()))
+            os.chmod(binary, 0o700)
+        s = harness.Sensor(binary=binary, config=self.node_config())
+        s.start()
+        self.addCleanup(s.stop)
+        return s
+
+    def wait_central(self, want, timeout=120):
+        deadline = time.monotonic() + timeout
+        while True:
+            have = ids_of(self.central) if os.path.exists(self.central) else set()
+            if want <= have or time.monotonic() > deadline:
+                return have
+            time.sleep(0.5)
+
+    def test_two_nodes_a_server_and_the_collector_killed(self):
+        host_b = "sowatch-node-b-" + harness.rand(6)
+        a, b = self.sensor(), self.sensor(host_b)
+        ids = []
+        for i in range(50):
+            ids += load(self.ws, [a, b], "fleet")
+            if i == 15:
+                self.cluster.kill(1)
+            if i == 25:
+                self.collector.kill()
+                self.collector.start()
+            if i == 35:
+                self.cluster.start_server(1)
+        # The machine is busy: both nodes also report other processes' loads. The test's
+        # own findings are those of its modules.
+        mine = "SELECT id FROM findings WHERE module_path LIKE ?"
+        like = (self.ws.path("") + "%",)
+        union = {r[0] for db in (a.db, b.db) for r in store_rows(db, mine, like)}
+        self.assertEqual(len(union), 100, "50 loads, seen by two nodes under two names")
+        self.assertTrue(all(i in union for i in ids))
+        have = self.wait_central(union)
+        self.assertEqual({r[0] for r in store_rows(self.central, mine, like)}, union)
+        rows = store_rows(self.central, "SELECT host, count(*) FROM findings WHERE "
+                          "module_path LIKE ? GROUP BY host", like)
+        self.assertEqual(dict(rows), {os.uname().nodename: 50, host_b: 50}, rows)
+        # Nothing in the central store that a node does not hold
+        self.assertTrue(have <= ids_of(a.db) | ids_of(b.db))
+        listed = harness.findings_cli(self.central, "list", "--all")
+        self.assertTrue(union <= {o["finding"]["name"].rsplit("/", 1)[1] for o in listed})
+        p = subprocess.run([harness.sowatch_bin(), "findings", "list", "--all", "--db",
+                            self.central], stdout=subprocess.PIPE, timeout=60)
+        table = p.stdout.decode()
+        self.assertIn(host_b, table)
+        self.assertIn(os.uname().nodename[:11], table)
+        for s in (a, b):
+            deadline = time.monotonic() + 30
+            while pending(s.db) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            self.assertEqual(pending(s.db), 0)
+
+    def test_whole_cluster_down(self):
+        a = self.sensor()
+        self.cluster.stop_all()
+        ids = [load(self.ws, [a], "down")[0] for _ in range(20)]
+        time.sleep(2)
+        self.assertGreaterEqual(pending(a.db), 20)
+        self.cluster.start_all()
+        have = self.wait_central(set(ids))
+        self.assertTrue(set(ids) <= have, "missing: %s" % (set(ids) - have))
+        deadline = time.monotonic() + 60
+        while pending(a.db) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        self.assertEqual(pending(a.db), 0)
+
+    def test_forged_messages_refused(self):
+        a = self.sensor()
+        real = load(self.ws, [a], "forged")[0]
+        self.wait_central({real})
+        json_line = store_rows(a.db, "SELECT json FROM findings WHERE id = ?", (real,))[0][0]
+        nc = NatsClient(self.cluster.urls()[0])
+        try:
+            nc.publish("sowatch.findings.somehost.critical", b"not json")
+            # A real finding of this host, on another host's subject
+            nc.publish("sowatch.findings.another-host.critical", json_line.encode())
+            nc.publish("sowatch.findings.somehost.low", b"{" + b" " * (2 * 1024 * 1024) + b"}")
+            nc.flush()
+        finally:
+            nc.close()
+        self.collector.wait_log(REFUSED, 60, count=3)
+        text = self.collector.text()
+        self.assertIn("not JSON", text)
+        self.assertIn("belong on", text)
+        self.assertIn("more than a finding's", text)
+        # Still collecting
+        after = load(self.ws, [a], "forged-after")[0]
+        self.assertIn(after, self.wait_central({after}))
+        self.assertEqual(self.collector.stop(), 0)
+        self.assertRegex(self.collector.text(), r"collect: stopping: \d+ messages received, "
+                         r"\d+ findings stored, \d+ already stored, 3 refused")
+
+
+if __name__ == "__main__":
+    unittest.main()
