@@ -105,10 +105,12 @@ SIZES = {
     "full": {"rounds": 12, "spawn": 4000, "dlopen": 40000, "openssl": 800,
              "build_files": 48, "latency_loads": 200,
              "delivery_loads": 200, "delivery_rounds": 3, "delivery_hang_loads": 100,
+             "fleet_loads": 1000,
              "ramp_workers": (1, 2, 4, 8), "ramp_seconds": 4.0},
     "quick": {"rounds": 3, "spawn": 1500, "dlopen": 15000, "openssl": 300,
               "build_files": 24, "latency_loads": 60,
               "delivery_loads": 60, "delivery_rounds": 2, "delivery_hang_loads": 40,
+              "fleet_loads": 100,
               "ramp_workers": (1, 2, 4, 8), "ramp_seconds": 1.5},
 }
 
@@ -1272,6 +1274,83 @@ def delivery_phase(ctx, fixtures, loads, rounds, hang_loads):
     return res
 
 
+def fleet_phase(ctx, fixtures, loads):
+    """The fleet path: `loads` module loads on a node whose outputs.nats is a
+    real 3-server JetStream cluster on loopback (an R3 stream made by sowatch
+    nats-init), with `sowatch collect` writing a central store. Findings per
+    second from the first finding's eventTime until the central store holds
+    them all, and the sensor's drops."""
+    import sqlite3
+    sys.path.insert(0, os.path.join(REPO_ROOT, "tests", "e2e"))
+    import harness
+    from natscluster import NatsCluster
+    ws = harness.Workspace()
+    cluster = NatsCluster(ws).start()
+    collector = None
+    try:
+        urls = ",".join(cluster.urls())
+        subprocess.run([ctx.sowatch, "nats-init", "--nats", urls, "--replicas", "3"], check=True,
+                       stdout=subprocess.DEVNULL, timeout=60)
+        central = os.path.join(ws.dir, "central.db")
+        clog = open(os.path.join(ws.dir, "collect.log"), "wb")
+        collector = subprocess.Popen([ctx.sowatch, "collect", "--nats", urls, "--db", central],
+                                     stdin=subprocess.DEVNULL, stdout=clog, stderr=clog)
+        wsdir = tempfile.mkdtemp(prefix="fleet-", dir=ctx.tmpdir)
+        os.chmod(wsdir, 0o755)
+        config = os.path.join(wsdir, "sowatch.yaml")
+        with open(config, "w") as f:
+            f.write("outputs:\n  nats:\n    servers: [%s]\n" % ", ".join(cluster.urls()))
+        os.chmod(config, 0o600)
+        modules = []
+        for i in range(loads):
+            dst = os.path.join(wsdir, "m-%04d.so" % i)
+            shutil.copyfile(fixtures["module.so"], dst)
+            os.chmod(dst, 0o755)
+            modules.append(dst)
+        s = session_start(ctx, Sowatch(ctx, "fleet", config))
+        env = workload_env()
+        try:
+            running = []
+            for mod in modules:
+                running.append(subprocess.Popen([OPENSSL, "engine", "-t", mod], env=env,
+                                                stdin=subprocess.DEVNULL,
+                                                stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL))
+                if len(running) >= 8:
+                    running.pop(0).wait(60)
+            for p in running:
+                p.wait(60)
+            deadline = time.monotonic() + 120
+            count, first = 0, None
+            while count < loads:
+                if os.path.exists(central):
+                    con = sqlite3.connect("file:%s?mode=ro" % central, uri=True, timeout=10)
+                    try:
+                        count, first = con.execute(
+                            "SELECT count(*), min(event_time_ns) FROM findings WHERE "
+                            "module_path LIKE ?", (wsdir + "/%",)).fetchone()
+                    except sqlite3.OperationalError:
+                        pass  # not made yet
+                    finally:
+                        con.close()
+                if time.monotonic() > deadline:
+                    raise BenchError("fleet: %d of %d findings in the central store "
+                                     "within 120 s" % (count, loads))
+                time.sleep(0.05)
+            done = time.time()
+        finally:
+            figures = session_stop(ctx, s)
+        seconds = done - first / 1e9
+        return {"loads": loads, "seconds": seconds,
+                "findings_per_second": loads / max(seconds, 1e-6), "session": figures}
+    finally:
+        if collector:
+            collector.terminate()
+            collector.wait(30)
+        cluster.stop()
+        ws.cleanup()
+
+
 def prog_ids(pid):
     """Ids of the BPF programs a process holds (prog and link fds)."""
     ids = set()
@@ -1492,7 +1571,8 @@ def rss_parts(p, b):
               b["other_kib"] / 1024))
 
 
-def budgets(summary, configs, names, cpu, latency, ramp, peak_rss_kib, delivery=None):
+def budgets(summary, configs, names, cpu, latency, ramp, peak_rss_kib, delivery=None,
+            fleet=None):
     rows = []
 
     def add(name, value, limit, ok, shown):
@@ -1542,6 +1622,10 @@ def budgets(summary, configs, names, cpu, latency, ramp, peak_rss_kib, delivery=
         v = delivery["hanging_receiver"]["event_to_seen_ms"]["p99"]
         add("p99 latency, eventTime -> line seen, webhook hanging", v, LATENCY_P99_BUDGET_MS,
             v <= LATENCY_P99_BUDGET_MS, "%.1f ms <= %.0f ms" % (v, LATENCY_P99_BUDGET_MS))
+    if fleet:
+        d = fleet["session"].get("drops_at_stop")
+        add("zero drops, %d findings through the fleet path" % fleet["loads"], d, 0, d == 0,
+            "%s drops" % d)
     if peak_rss_kib:
         mib = peak_rss_kib / 1024
         add("peak RSS, default configuration", mib, RSS_BUDGET_MIB, mib <= RSS_BUDGET_MIB,
@@ -1615,7 +1699,8 @@ def print_table(result):
               sw["ready_seconds_median"], sw["sessions"]))
         rss_parts(p, sw.get("rss_at_stop_of_peak_session"))
         if sw.get("peak_rss_kib_with_webhook"):
-            p("sowatch peak RSS (VmHWM) with a webhook output (libcurl loaded): %.1f MiB "
+            p("sowatch peak RSS (VmHWM) with a webhook or NATS output (libcurl or libnats "
+              "loaded): %.1f MiB "
               "(max over %d sessions)" % (sw["peak_rss_kib_with_webhook"] / 1024,
                                           sw["webhook_sessions"]))
             rss_parts(p, sw.get("rss_at_stop_of_peak_webhook_session"))
@@ -1647,6 +1732,14 @@ def print_table(result):
         p("  receiver hanging: %d loads, %d requests received (none answered), %s events "
           "dropped (stop line)" % (h["loads"], h["requests_received"],
                                    h["session"].get("drops_at_stop", "?")))
+    fl = result.get("fleet")
+    if fl:
+        p("")
+        p("fleet: a node's outbox -> 3-server NATS JetStream cluster (R3) -> sowatch collect:")
+        p("  %d findings at once: %6.0f findings/s (first eventTime to all in the central "
+          "store, %.2f s); %s events dropped (stop line)" % (
+              fl["loads"], fl["findings_per_second"], fl["seconds"],
+              fl["session"].get("drops_at_stop", "?")))
     ramp = result.get("ramp")
     if ramp:
         p("")
@@ -1752,6 +1845,8 @@ def parse_args(argv):
                     help="comma-separated, from %s" % ",".join(WORKLOADS))
     ap.add_argument("--no-latency", action="store_true", help="skip the latency phase")
     ap.add_argument("--no-ramp", action="store_true", help="skip the drop ramp")
+    ap.add_argument("--no-fleet", action="store_true",
+                    help="skip the fleet phase (NATS JetStream cluster and sowatch collect)")
     ap.add_argument("--no-delivery", action="store_true",
                     help="skip the webhook delivery phase")
     ap.add_argument("--no-profile", action="store_true",
@@ -1864,6 +1959,12 @@ def main(argv):
                 sow_sessions.append(dict(r["session"], phase="delivery"))
             sow_sessions.append(dict(delivery["hanging_receiver"]["session"],
                                      phase="delivery-hang"))
+        fleet = None
+        if "sowatch" in args.configs and not args.no_fleet:
+            log("fleet: %d findings through a 3-server NATS JetStream cluster to sowatch "
+                "collect" % args.sizes["fleet_loads"])
+            fleet = fleet_phase(ctx, fixtures, args.sizes["fleet_loads"])
+            sow_sessions.append(dict(fleet["session"], phase="fleet"))
         if "sowatch" in args.configs and not args.no_ramp:
             log("ramp: spawn storm with %s workers" % ",".join(
                 map(str, args.sizes["ramp_workers"])))
@@ -1902,6 +2003,7 @@ def main(argv):
             "latency": latency,
             "ramp": ramp,
             "delivery": delivery,
+            "fleet": fleet,
             "profile": profile,
             "runs": runs,
             "discarded_runs": discarded,
@@ -1912,12 +2014,12 @@ def main(argv):
         }
         peak = None
         if sow_sessions:
-            # The memory budget is the default configuration's. A webhook output loads
-            # libcurl and its dependencies (sowatch loads them only then): reported apart.
+            # The memory budget is the default configuration's. A webhook or NATS output
+            # loads libcurl or libnats and their dependencies (only then): reported apart.
             default = [s for s in sow_sessions if s.get("peak_rss_kib")
-                       and not s.get("phase", "").startswith("delivery")]
+                       and not s.get("phase", "").startswith(("delivery", "fleet"))]
             webhook = [s for s in sow_sessions if s.get("peak_rss_kib")
-                       and s.get("phase", "").startswith("delivery")]
+                       and s.get("phase", "").startswith(("delivery", "fleet"))]
             top = max(default or webhook, key=lambda s: s["peak_rss_kib"])
             peak = top["peak_rss_kib"]
             top_webhook = max(webhook, key=lambda s: s["peak_rss_kib"]) if webhook else None
@@ -1954,7 +2056,7 @@ def main(argv):
                 warnings.append("%s lost %d events in round %d" % (
                     s["config"], s["lost"], s["round"]))
         result["budgets"] = budgets(summary, args.configs, args.workloads, cpu, latency,
-                                    ramp, peak, delivery)
+                                    ramp, peak, delivery, fleet)
         result["machine"]["loadavg_at_end"] = os.getloadavg()
         result["duration_seconds"] = time.monotonic() - t_start
         if len(args.configs) > 1:
