@@ -11,6 +11,8 @@ JetStream cluster (outputs.nats), `sowatch nats-init` makes the R3 stream, and
   the central store and the node's pending count falls to 0.
 * Forged messages published straight to the stream (not JSON, another host's
   finding, 2 MB) are refused and counted; the collector keeps working.
+* TLS is verified: with the servers' CA the node's finding reaches the central
+  store over tls://; with another CA nothing connects.
 """
 
 import json
@@ -27,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
 from natscluster import NatsClient, NatsCluster, nats_server_problem  # noqa: E402
+from receiver import make_certificates  # noqa: E402
 
 SKIP_REASON = None
 REFUSED = "collect: refused a message on "
@@ -237,6 +240,76 @@ class Fleet(unittest.TestCase):
         self.assertEqual(self.collector.stop(), 0)
         self.assertRegex(self.collector.text(), r"collect: stopping: \d+ messages received, "
                          r"\d+ findings stored, \d+ already stored, 3 refused")
+
+
+class FleetTLS(unittest.TestCase):
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+        good, bad = self.ws.path("ca-good"), self.ws.path("ca-bad")
+        os.mkdir(good)
+        os.mkdir(bad)
+        os.chmod(good, 0o755)
+        os.chmod(bad, 0o755)
+        self.ca, cert, key = make_certificates(good)
+        self.other_ca, _, _ = make_certificates(bad)
+        self.cluster = NatsCluster(self.ws, size=1, auth="tls {\n  cert_file: %s\n"
+                                   "  key_file: %s\n}\n" % (json.dumps(cert), json.dumps(key)))
+        self.cluster.start()
+        self.addCleanup(self.cluster.stop)
+        self.url = self.cluster.url(0).replace("nats://", "tls://")
+
+    def config(self, section, ca):
+        path = self.ws.write("tls-%s.yaml" % harness.rand(), section % (self.url, ca))
+        os.chmod(path, 0o600)
+        return path
+
+    def test_tls_is_verified(self):
+        collect = "collect:\n  servers: [%s]\n  ca_file: %s\n"
+        p = subprocess.run([harness.sowatch_bin(), "nats-init", "--config",
+                            self.config(collect, self.other_ca)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out = p.stdout.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 1, out)
+        self.assertIn("cannot connect to NATS (%s)" % self.url, out)
+        good = self.config(collect, self.ca)
+        p = subprocess.run([harness.sowatch_bin(), "nats-init", "--config", good],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout.decode("utf-8", "replace"))
+        central = self.ws.path("central.db")
+        log = open(self.ws.path("collect.log"), "wb")
+        collector = subprocess.Popen([harness.sowatch_bin(), "collect", "--config", good,
+                                      "--db", central], stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=log)
+        self.addCleanup(collector.wait, 30)
+        self.addCleanup(collector.terminate)
+        node = self.config("outputs:\n  nats:\n    servers: [%s]\n    ca_file: %s\n", self.ca)
+        s = harness.Sensor(config=node)
+        s.start()
+        self.addCleanup(s.stop)
+        fid = load(self.ws, [s], "tls")[0]
+        deadline = time.monotonic() + 60
+        while not (os.path.exists(central) and fid in ids_of(central)):
+            self.assertLess(time.monotonic(), deadline, "not collected over TLS")
+            time.sleep(0.2)
+        # A node that trusts another CA never gets its finding out
+        other = self.config("outputs:\n  nats:\n    servers: [%s]\n    ca_file: %s\n",
+                            self.other_ca)
+        t = harness.Sensor(config=other)
+        t.start()
+        self.addCleanup(t.stop)
+        fid = load(self.ws, [t], "tls-other")[0]
+        time.sleep(3)
+        rows = store_rows(t.db, "SELECT state, attempts, last_error FROM deliveries WHERE "
+                          "output = 'nats' AND finding_id = ?", (fid,))
+        self.assertEqual(len(rows), 1)
+        state, attempts, error = rows[0]
+        self.assertEqual(state, "pending")
+        self.assertGreaterEqual(attempts, 1)
+        self.assertIn("no NATS server reachable", error)
 
 
 if __name__ == "__main__":
