@@ -25,12 +25,14 @@
 #include "store/store.h"
 #include "util/log.h"
 
-#define COLLECT_DEFAULT_DB    "/var/lib/sowatch/collect.db"
-#define COLLECT_BATCH	      256
-#define COLLECT_FETCH_WAIT_MS 1000
-#define COLLECT_ACK_WAIT_NS   (30LL * 1000000000) /* unacknowledged this long: sent again */
-#define COLLECT_CONNECT_MS    2000
-#define REFUSALS_LOGGED	      20 /* then one line per 1,000, so a flood cannot fill the log */
+#define COLLECT_DEFAULT_DB	   "/var/lib/sowatch/collect.db"
+#define COLLECT_BATCH		   256
+#define COLLECT_FETCH_WAIT_MS	   1000
+#define COLLECT_ACK_WAIT_NS	   (30LL * 1000000000) /* unacknowledged this long: sent again */
+#define COLLECT_CONNECT_MS	   2000
+#define COLLECT_RETRY_DELAY_MS	   5000 /* a batch the store refused comes again after this */
+#define COLLECT_ERRORS_RESUBSCRIBE 5	/* fetch errors in a row before subscribing again */
+#define REFUSALS_LOGGED		   20 /* then one line per 1,000, so a flood cannot fill the log */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -94,7 +96,7 @@ static void refuse(natsMsg *msg, const char *why, struct collect_stats *st)
 /*
  * Stores the findings of one batch in one transaction and acknowledges them once it is
  * committed. If the store refuses the transaction, none is acknowledged: they come again
- * after the acknowledgement wait, and a finding stored meanwhile is simply found again.
+ * after COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again.
  */
 static void collect_batch(struct store *s, natsMsgList *list, const char *prefix,
 			  struct collect_stats *st)
@@ -133,7 +135,8 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 		store_rollback(s);
 	for (size_t i = 0; i < n; i++) {
 		if (err) {
-			natslib.msg_nak(accepted[i], NULL);
+			/* Again after a pause: at once, a full disk would make a hot loop */
+			natslib.msg_nak_with_delay(accepted[i], COLLECT_RETRY_DELAY_MS, NULL);
 			st->unstored++;
 		} else if (result[i] == -EINVAL) {
 			refuse(accepted[i], "the store refused it (invalid JSON or fields)", st);
@@ -186,15 +189,21 @@ static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *pr
 	return NULL;
 }
 
-static void collect_loop(struct store *store, jsCtx *js, const char *stream, const char *prefix,
-			 const char *durable, struct collect_stats *st)
+static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, const char *stream,
+			 const char *prefix, const char *durable, struct collect_stats *st)
 {
 	natsSubscription *sub = NULL;
+	int errors = 0;
 
 	while (!stop_requested) {
 		natsMsgList list = { 0 };
 		natsStatus s;
 
+		/* While no server is up, a pull request would only wait in libnats's buffer */
+		if (natslib.connection_status(nc) != NATS_CONN_STATUS_CONNECTED) {
+			usleep(200 * 1000);
+			continue;
+		}
 		if (!sub) {
 			sub = subscribe(js, stream, prefix, durable);
 			if (!sub) {
@@ -203,11 +212,24 @@ static void collect_loop(struct store *store, jsCtx *js, const char *stream, con
 			}
 		}
 		s = natslib.fetch(&list, sub, COLLECT_BATCH, COLLECT_FETCH_WAIT_MS, NULL);
-		if (s == NATS_OK)
-			collect_batch(store, &list, prefix, st);
-		else if (s != NATS_TIMEOUT)
-			/* The servers are away (they reconnect by themselves) or refused: pause */
+		if (s == NATS_OK || s == NATS_TIMEOUT) {
+			errors = 0;
+			if (s == NATS_OK)
+				collect_batch(store, &list, prefix, st);
+		} else if (++errors >= COLLECT_ERRORS_RESUBSCRIBE) {
+			char detail[256];
+
+			/* The consumer was deleted, or the subscription broke: make it again */
+			natslib_error(detail, sizeof(detail), s);
+			log_warn(
+			    "collect: reading stream %s failed %d times (%s): subscribing again",
+			    stream, errors, detail);
+			natslib.subscription_destroy(sub);
+			sub = NULL;
+			errors = 0;
+		} else {
 			usleep(200 * 1000);
+		}
 		natslib.msg_list_destroy(&list);
 	}
 	if (sub)
@@ -300,8 +322,8 @@ int cmd_collect(int argc, char **argv)
 		log_error("%s", error);
 		goto out;
 	}
-	if (natslib_connect(&nc, section, urls, n_urls, "sowatch collect", true, COLLECT_CONNECT_MS,
-			    text, sizeof(text)) < 0) {
+	if (natslib_connect(&nc, section, urls, n_urls, "collect", true, COLLECT_CONNECT_MS, text,
+			    sizeof(text)) < 0) {
 		log_error("collect: %s", text);
 		goto out;
 	}
@@ -313,7 +335,7 @@ int cmd_collect(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	log_info("collect: ready: storing into %s", db);
-	collect_loop(store, js, stream, prefix, durable, &st);
+	collect_loop(store, nc, js, stream, prefix, durable, &st);
 	log_info("collect: stopping: %" PRIu64 " messages received, %" PRIu64 " findings stored, "
 		 "%" PRIu64 " already stored, %" PRIu64 " refused, %" PRIu64 " to come again",
 		 st.received, st.stored, st.repeated, st.refused, st.unstored);

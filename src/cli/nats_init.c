@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static const char usage[] =
     "  --replicas N       Copies of each finding on different servers, 1 to 5 (default 1;\n"
     "                     3 on a 3-server cluster survives the loss of one server).\n"
     "  --max-age DURATION How long findings are kept in the stream (default 30d).\n"
+    "An update changes only the options given; the others keep the stream's values.\n"
     "  --duplicate-window DURATION\n"
     "                     How long a finding id is remembered to drop a duplicate\n"
     "                     (default " DUPLICATE_WINDOW_DEFAULT ", at least " DUPLICATE_WINDOW_MIN
@@ -136,6 +138,8 @@ int cmd_nats_init(int argc, char **argv)
 	natsStatus s;
 	size_t n_urls = 0;
 	long replicas = 1;
+	/* What the command line set: an update changes only that, and keeps the rest */
+	bool set_replicas = false, set_max_age = false, set_duplicates = false;
 	bool exists;
 	int c, status = 1;
 
@@ -168,6 +172,7 @@ int cmd_nats_init(int argc, char **argv)
 		case 'a':
 			if (findings_parse_duration(optarg, &max_age) < 0 || max_age <= 0)
 				return usage_error("--max-age: '%s' is not a duration", optarg);
+			set_max_age = true;
 			break;
 		case 'd':
 			if (findings_parse_duration(optarg, &duplicates) < 0)
@@ -211,8 +216,8 @@ int cmd_nats_init(int argc, char **argv)
 							       : "sowatch.findings";
 	snprintf(subject, sizeof(subject), "%s.>", prefix);
 
-	if (natslib_connect(&nc, section, urls, n_urls, "sowatch nats-init", false, INIT_TIMEOUT_MS,
-			    text, sizeof(text)) < 0) {
+	if (natslib_connect(&nc, section, urls, n_urls, "nats-init", false, INIT_TIMEOUT_MS, text,
+			    sizeof(text)) < 0) {
 		fprintf(stderr, "sowatch nats-init: %s\n", text);
 		goto out;
 	}
@@ -235,9 +240,13 @@ int cmd_nats_init(int argc, char **argv)
 	sc.SubjectsLen = 1;
 	sc.Storage = js_FileStorage;
 	sc.Retention = js_LimitsPolicy;
-	sc.Replicas = replicas;
-	sc.MaxAge = max_age;
-	sc.Duplicates = duplicates;
+	/*
+	 * An update keeps what it was not asked to change: run again to change one option, it
+	 * must not turn an R3 stream into R1 or cut the age of findings no collector read yet.
+	 */
+	sc.Replicas = exists && !set_replicas ? si->Config->Replicas : replicas;
+	sc.MaxAge = exists && !set_max_age ? si->Config->MaxAge : max_age;
+	sc.Duplicates = exists && !set_duplicates ? si->Config->Duplicates : duplicates;
 	natslib.js_stream_info_destroy(si);
 	si = NULL;
 	jerr = 0;

@@ -11,8 +11,12 @@
 
 #include "store/store.h"
 
-/* Larger messages are refused before they are parsed: a finding is a few KiB */
-#define FLEET_MESSAGE_MAX (1024 * 1024)
+/*
+ * Larger messages are refused before they are parsed: a finding is a few KiB (its
+ * arguments and environment are cut at 8 KiB each), and a parsed message costs about 20
+ * times its size while a batch is stored.
+ */
+#define FLEET_MESSAGE_MAX (256 * 1024)
 
 struct fleet_finding {
 	struct store_finding row; /* points into the parsed JSON and id */

@@ -13,6 +13,9 @@
 
 #define NATS_PASSWORD_MAX      1024
 #define NATS_RECONNECT_WAIT_MS 500
+/* A server that stops answering (a partition) is left after 2 unanswered pings 10 s apart */
+#define NATS_PING_INTERVAL_MS 10000
+#define NATS_MAX_PINGS_OUT    2
 
 struct natslib natslib;
 
@@ -33,7 +36,6 @@ static void natslib_open(void)
 		S(options_create, natsOptions_Create),
 		S(options_destroy, natsOptions_Destroy),
 		S(options_set_servers, natsOptions_SetServers),
-		S(options_set_no_randomize, natsOptions_SetNoRandomize),
 		S(options_set_timeout, natsOptions_SetTimeout),
 		S(options_set_name, natsOptions_SetName),
 		S(options_set_secure, natsOptions_SetSecure),
@@ -41,6 +43,8 @@ static void natslib_open(void)
 		S(options_set_user_info, natsOptions_SetUserInfo),
 		S(options_set_creds, natsOptions_SetUserCredentialsFromFiles),
 		S(options_set_max_reconnect, natsOptions_SetMaxReconnect),
+		S(options_set_ping_interval, natsOptions_SetPingInterval),
+		S(options_set_max_pings_out, natsOptions_SetMaxPingsOut),
 		S(options_set_inbox_prefix, natsOptions_SetCustomInboxPrefix),
 		S(options_set_reconnect_wait, natsOptions_SetReconnectWait),
 		S(options_set_retry_on_failed_connect, natsOptions_SetRetryOnFailedConnect),
@@ -63,7 +67,6 @@ static void natslib_open(void)
 		S(js_update_stream, js_UpdateStream),
 		S(js_stream_info, js_GetStreamInfo),
 		S(js_stream_info_destroy, jsStreamInfo_Destroy),
-		S(js_consumer_config_init, jsConsumerConfig_Init),
 		S(js_sub_options_init, jsSubOptions_Init),
 		S(js_pull_subscribe, js_PullSubscribe),
 		S(fetch, natsSubscription_Fetch),
@@ -73,9 +76,8 @@ static void natslib_open(void)
 		S(msg_data, natsMsg_GetData),
 		S(msg_data_length, natsMsg_GetDataLength),
 		S(msg_ack, natsMsg_Ack),
-		S(msg_nak, natsMsg_Nak),
+		S(msg_nak_with_delay, natsMsg_NakWithDelay),
 		S(msg_term, natsMsg_Term),
-		S(msg_destroy, natsMsg_Destroy),
 		{ NULL, NULL },
 	};
 
@@ -194,6 +196,10 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 		s = natslib.options_set_max_reconnect(opts, -1);
 	if (s == NATS_OK)
 		s = natslib.options_set_reconnect_wait(opts, NATS_RECONNECT_WAIT_MS);
+	if (s == NATS_OK)
+		s = natslib.options_set_ping_interval(opts, NATS_PING_INTERVAL_MS);
+	if (s == NATS_OK)
+		s = natslib.options_set_max_pings_out(opts, NATS_MAX_PINGS_OUT);
 	if (s == NATS_OK && background)
 		s = natslib.options_set_retry_on_failed_connect(opts, true, on_reconnected,
 								(void *)name);

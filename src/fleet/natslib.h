@@ -21,7 +21,6 @@ struct natslib {
 	__typeof__(natsOptions_Create) *options_create;
 	__typeof__(natsOptions_Destroy) *options_destroy;
 	__typeof__(natsOptions_SetServers) *options_set_servers;
-	__typeof__(natsOptions_SetNoRandomize) *options_set_no_randomize;
 	__typeof__(natsOptions_SetTimeout) *options_set_timeout;
 	__typeof__(natsOptions_SetName) *options_set_name;
 	__typeof__(natsOptions_SetSecure) *options_set_secure;
@@ -29,6 +28,8 @@ struct natslib {
 	__typeof__(natsOptions_SetUserInfo) *options_set_user_info;
 	__typeof__(natsOptions_SetUserCredentialsFromFiles) *options_set_creds;
 	__typeof__(natsOptions_SetMaxReconnect) *options_set_max_reconnect;
+	__typeof__(natsOptions_SetPingInterval) *options_set_ping_interval;
+	__typeof__(natsOptions_SetMaxPingsOut) *options_set_max_pings_out;
 	__typeof__(natsOptions_SetCustomInboxPrefix) *options_set_inbox_prefix;
 	__typeof__(natsOptions_SetReconnectWait) *options_set_reconnect_wait;
 	__typeof__(natsOptions_SetRetryOnFailedConnect) *options_set_retry_on_failed_connect;
@@ -51,7 +52,6 @@ struct natslib {
 	__typeof__(js_UpdateStream) *js_update_stream;
 	__typeof__(js_GetStreamInfo) *js_stream_info;
 	__typeof__(jsStreamInfo_Destroy) *js_stream_info_destroy;
-	__typeof__(jsConsumerConfig_Init) *js_consumer_config_init;
 	__typeof__(jsSubOptions_Init) *js_sub_options_init;
 	__typeof__(js_PullSubscribe) *js_pull_subscribe;
 	__typeof__(natsSubscription_Fetch) *fetch;
@@ -61,9 +61,8 @@ struct natslib {
 	__typeof__(natsMsg_GetData) *msg_data;
 	__typeof__(natsMsg_GetDataLength) *msg_data_length;
 	__typeof__(natsMsg_Ack) *msg_ack;
-	__typeof__(natsMsg_Nak) *msg_nak;
+	__typeof__(natsMsg_NakWithDelay) *msg_nak_with_delay;
 	__typeof__(natsMsg_Term) *msg_term;
-	__typeof__(natsMsg_Destroy) *msg_destroy;
 };
 
 extern struct natslib natslib;
@@ -79,8 +78,9 @@ int natslib_load(const char **ret_error);
  *    to any server of the list, for ever; natsConnection_Status() tells when it is up. For an
  *    output, whose findings wait in the store meanwhile.
  *  - otherwise: tries every server once, up to timeout_ms each, and fails if none answers.
- * name is the client name the servers show and the log lines say (a host name, "sowatch
- * collect"); it must outlive the connection.
+ * name is the client name the servers show and the log lines say: a string literal
+ * ("outputs.nats", "collect"), since libnats may still call back with it after the
+ * connection is destroyed.
  * 0 or -errno with one line in error.
  */
 int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const char *const *urls,

@@ -110,6 +110,7 @@ static void settings_digest(struct nats_output *n, const struct config_nats *cfg
 	off +=
 	    (size_t)snprintf(all + off, sizeof(all) - off, "password=%s", cfg->password_file) + 1;
 	off += (size_t)snprintf(all + off, sizeof(all) - off, "ca=%s", cfg->ca_file) + 1;
+	off += (size_t)snprintf(all + off, sizeof(all) - off, "inbox=%s", cfg->inbox_prefix) + 1;
 	hash_sha256_hex(all, off, hash);
 	snprintf(n->out.settings, sizeof(n->out.settings), "servers=%zu stream=%.64s sha256=%s",
 		 cfg->n_servers, cfg->stream, hash);
@@ -133,7 +134,6 @@ int nats_output_new(struct output **ret, const struct config_nats *cfg, const ch
 	snprintf(n->prefix, sizeof(n->prefix), "%s", cfg->subject_prefix);
 	snprintf(n->stream, sizeof(n->stream), "%s", cfg->stream);
 	snprintf(n->host, sizeof(n->host), "%s", host);
-	snprintf(n->name, sizeof(n->name), "sowatch %s", host);
 	settings_digest(n, cfg);
 	err =
 	    natslib_connect(&n->nc, cfg, NULL, 0, n->name, true, NATS_CONNECT_WAIT_MS, error, size);
