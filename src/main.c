@@ -570,7 +570,7 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	files_limit_raise();
-	/* Before any thread: OpenSSL told never to read openssl.cnf, the environment made safe for libcurl */
+	/* Before any thread: OpenSSL never to read openssl.cnf, the environment safe for libcurl */
 	err = webhook_global_init();
 	if (err) {
 		fatal_error("cannot set up HTTP for the webhook output", err);

@@ -7,7 +7,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,27 +57,23 @@ static struct {
 		"MHD_" #f, (void **)&libmhd.f                                                      \
 	}
 
-static pthread_once_t libmhd_once = PTHREAD_ONCE_INIT;
-static const char *libmhd_error; /* why libmicrohttpd cannot be used, or NULL */
-static bool libmhd_ready;
+static const struct dynlib_symbol libmhd_symbols[] = {
+	LIBMHD_SYMBOL(start_daemon),
+	LIBMHD_SYMBOL(stop_daemon),
+	LIBMHD_SYMBOL(get_daemon_info),
+	LIBMHD_SYMBOL(create_response_from_buffer),
+	LIBMHD_SYMBOL(create_response_from_buffer_with_free_callback),
+	LIBMHD_SYMBOL(add_response_header),
+	LIBMHD_SYMBOL(queue_response),
+	LIBMHD_SYMBOL(destroy_response),
+	{ NULL, NULL },
+};
 
-static void libmhd_load(void)
-{
-	static const struct dynlib_symbol symbols[] = {
-		LIBMHD_SYMBOL(start_daemon),
-		LIBMHD_SYMBOL(stop_daemon),
-		LIBMHD_SYMBOL(get_daemon_info),
-		LIBMHD_SYMBOL(create_response_from_buffer),
-		LIBMHD_SYMBOL(create_response_from_buffer_with_free_callback),
-		LIBMHD_SYMBOL(add_response_header),
-		LIBMHD_SYMBOL(queue_response),
-		LIBMHD_SYMBOL(destroy_response),
-		{ NULL, NULL },
-	};
-
-	libmhd_ready =
-	    dynlib_load("libmicrohttpd.so.12", "libmicrohttpd12", symbols, &libmhd_error) == 0;
-}
+static struct dynlib libmhd_lib = {
+	.soname = "libmicrohttpd.so.12",
+	.package = "libmicrohttpd12",
+	.symbols = libmhd_symbols,
+};
 
 /* ---- The exposition text ---------------------------------------------------------------- */
 
@@ -535,11 +530,8 @@ int metrics_server_new(struct metrics_server **ret, const char *listen, const ch
 		return err;
 	if (ipv6)
 		flags |= MHD_USE_IPv6;
-	pthread_once(&libmhd_once, libmhd_load);
-	if (!libmhd_ready) {
-		*ret_error = libmhd_error;
+	if (dynlib_use(&libmhd_lib, ret_error) < 0)
 		return -ENOTSUP;
-	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		*ret_error = "out of memory";

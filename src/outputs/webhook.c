@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +47,7 @@ struct webhook_output {
 /*
  * libcurl's functions, found when the first webhook output is configured (util/dynlib.h says
  * why it is not linked). Each has the type of its declaration in curl.h. Calls through these
- * bypass curl.h's compile-time checks of libcurl.easy_setopt()'s argument types: every long
+ * bypass curl.h's compile-time checks of curl_easy_setopt()'s argument types: every long
  * option is given a long, every size a curl_off_t.
  */
 static struct {
@@ -64,15 +63,6 @@ static struct {
 	__typeof__(curl_slist_free_all) *slist_free_all;
 	__typeof__(curl_getdate) *getdate;
 } libcurl;
-
-#define LIBCURL_SYMBOL(f)                                                                          \
-	{                                                                                          \
-		"curl_" #f, (void **)&libcurl.f                                                    \
-	}
-
-static pthread_once_t libcurl_once = PTHREAD_ONCE_INIT;
-static const char *libcurl_error; /* why libcurl cannot be used, or NULL once it is set up */
-static bool libcurl_ready;
 
 /*
  * sowatch runs as root and its libcrypto never reads openssl.cnf: an openssl.cnf that loads an
@@ -100,30 +90,37 @@ int webhook_global_init(void)
 	return 0;
 }
 
-static void libcurl_load(void)
+/* Thread-safe since libcurl 7.84 (Debian 12 has 7.88): a reload may run it with lanes up */
+static const char *libcurl_setup(void)
 {
-	static const struct dynlib_symbol symbols[] = {
-		LIBCURL_SYMBOL(global_init),  LIBCURL_SYMBOL(global_cleanup),
-		LIBCURL_SYMBOL(easy_init),    LIBCURL_SYMBOL(easy_setopt),
-		LIBCURL_SYMBOL(easy_perform), LIBCURL_SYMBOL(easy_getinfo),
-		LIBCURL_SYMBOL(easy_cleanup), LIBCURL_SYMBOL(easy_strerror),
-		LIBCURL_SYMBOL(slist_append), LIBCURL_SYMBOL(slist_free_all),
-		LIBCURL_SYMBOL(getdate),      { NULL, NULL },
-	};
-
-	if (dynlib_load("libcurl.so.4", "libcurl4", symbols, &libcurl_error) < 0)
-		return;
-	/* Thread-safe since libcurl 7.84 (Debian 12 has 7.88): a reload may run it with lanes up */
-	if (libcurl.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		libcurl_error = "curl_global_init() failed";
-		return;
-	}
-	libcurl_ready = true;
+	return libcurl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? NULL
+								    : "curl_global_init() failed";
 }
+
+#define LIBCURL_SYMBOL(f)                                                                          \
+	{                                                                                          \
+		"curl_" #f, (void **)&libcurl.f                                                    \
+	}
+
+static const struct dynlib_symbol libcurl_symbols[] = {
+	LIBCURL_SYMBOL(global_init),  LIBCURL_SYMBOL(global_cleanup),
+	LIBCURL_SYMBOL(easy_init),    LIBCURL_SYMBOL(easy_setopt),
+	LIBCURL_SYMBOL(easy_perform), LIBCURL_SYMBOL(easy_getinfo),
+	LIBCURL_SYMBOL(easy_cleanup), LIBCURL_SYMBOL(easy_strerror),
+	LIBCURL_SYMBOL(slist_append), LIBCURL_SYMBOL(slist_free_all),
+	LIBCURL_SYMBOL(getdate),      { NULL, NULL },
+};
+
+static struct dynlib libcurl_lib = {
+	.soname = "libcurl.so.4",
+	.package = "libcurl4",
+	.symbols = libcurl_symbols,
+	.setup = libcurl_setup,
+};
 
 void webhook_global_cleanup(void)
 {
-	if (libcurl_ready)
+	if (libcurl_lib.ready)
 		libcurl.global_cleanup();
 }
 
@@ -541,6 +538,7 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 	char token[WEBHOOK_TOKEN_MAX + 2];
 	struct webhook_output *w;
 	bool has_token = cfg->bearer_token_file[0] != '\0';
+	const char *why;
 	int err;
 
 	*ret = NULL;
@@ -559,9 +557,8 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 	err = check_headers(cfg, error, size);
 	if (err)
 		return err;
-	pthread_once(&libcurl_once, libcurl_load);
-	if (!libcurl_ready) {
-		snprintf(error, size, "outputs.webhook: %s", libcurl_error);
+	if (dynlib_use(&libcurl_lib, &why) < 0) {
+		snprintf(error, size, "outputs.webhook: %s", why);
 		return -ENOTSUP;
 	}
 	w = calloc(1, sizeof(*w));

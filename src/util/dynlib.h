@@ -2,6 +2,8 @@
 #ifndef SOWATCH_DYNLIB_H
 #define SOWATCH_DYNLIB_H
 
+#include <stdbool.h>
+
 /*
  * Libraries that only an optional feature needs (libcurl for the webhook output,
  * libmicrohttpd for the metrics server) are loaded when that feature is first configured, not
@@ -16,14 +18,25 @@ struct dynlib_symbol {
 	void **address;
 };
 
+/* One library, described by its user (a static object), loaded at most once */
+struct dynlib {
+	const char *soname;		     /* "libcurl.so.4" */
+	const char *package;		     /* the Debian package that has it: "libcurl4" */
+	const struct dynlib_symbol *symbols; /* ends with a NULL name */
+	/* Once the symbols are found: the library's own global set-up. NULL, or why it failed. */
+	const char *(*setup)(void);
+	/* dynlib's own, under its lock */
+	bool tried, ready;
+	const char *error;
+	char error_text[512];
+};
+
 /*
- * Loads the library by soname (the standard search path; LD_LIBRARY_PATH as for any library)
- * and fills every symbol of the list, which ends with a NULL name. All or nothing: on failure
- * no address is written, and *ret_error says which library or symbol is missing and which
- * Debian package provides it (a static buffer: call once per library, under pthread_once).
- * 0 or -ENOENT.
+ * Loads lib the first time it is called (thread-safe), by soname on the standard search path,
+ * and fills every symbol: all or nothing, no address is written if one is missing. Then runs
+ * lib->setup. Later calls say again what the first one found. 0, or -ENOENT with *ret_error
+ * (lib's own text) saying which library or symbol is missing and which package has it.
  */
-int dynlib_load(const char *soname, const char *package, const struct dynlib_symbol *symbols,
-		const char **ret_error);
+int dynlib_use(struct dynlib *lib, const char **ret_error);
 
 #endif
