@@ -2,7 +2,6 @@
 #include "fleet/natslib.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,79 +18,71 @@
 
 struct natslib natslib;
 
-static pthread_once_t natslib_once = PTHREAD_ONCE_INIT;
-static const char *natslib_failure; /* why libnats cannot be used, or NULL */
-static bool natslib_ready;
-
 #define S(field, symbol)                                                                           \
 	{                                                                                          \
 #symbol, (void **)&natslib.field                                                   \
 	}
 
-static void natslib_open(void)
-{
-	static const struct dynlib_symbol symbols[] = {
-		S(status_text, natsStatus_GetText),
-		S(last_error, nats_GetLastError),
-		S(options_create, natsOptions_Create),
-		S(options_destroy, natsOptions_Destroy),
-		S(options_set_servers, natsOptions_SetServers),
-		S(options_set_timeout, natsOptions_SetTimeout),
-		S(options_set_name, natsOptions_SetName),
-		S(options_set_secure, natsOptions_SetSecure),
-		S(options_load_ca, natsOptions_LoadCATrustedCertificates),
-		S(options_set_user_info, natsOptions_SetUserInfo),
-		S(options_set_creds, natsOptions_SetUserCredentialsFromFiles),
-		S(options_set_max_reconnect, natsOptions_SetMaxReconnect),
-		S(options_set_ping_interval, natsOptions_SetPingInterval),
-		S(options_set_max_pings_out, natsOptions_SetMaxPingsOut),
-		S(options_set_inbox_prefix, natsOptions_SetCustomInboxPrefix),
-		S(options_set_reconnect_wait, natsOptions_SetReconnectWait),
-		S(options_set_retry_on_failed_connect, natsOptions_SetRetryOnFailedConnect),
-		S(options_set_error_handler, natsOptions_SetErrorHandler),
-		S(options_set_disconnected_cb, natsOptions_SetDisconnectedCB),
-		S(options_set_reconnected_cb, natsOptions_SetReconnectedCB),
-		S(connect, natsConnection_Connect),
-		S(connection_status, natsConnection_Status),
-		S(connection_is_closed, natsConnection_IsClosed),
-		S(connected_url, natsConnection_GetConnectedUrl),
-		S(connection_destroy, natsConnection_Destroy),
-		S(jetstream, natsConnection_JetStream),
-		S(js_destroy, jsCtx_Destroy),
-		S(js_options_init, jsOptions_Init),
-		S(js_pub_options_init, jsPubOptions_Init),
-		S(js_publish, js_Publish),
-		S(js_pub_ack_destroy, jsPubAck_Destroy),
-		S(js_stream_config_init, jsStreamConfig_Init),
-		S(js_add_stream, js_AddStream),
-		S(js_update_stream, js_UpdateStream),
-		S(js_stream_info, js_GetStreamInfo),
-		S(js_stream_info_destroy, jsStreamInfo_Destroy),
-		S(js_sub_options_init, jsSubOptions_Init),
-		S(js_pull_subscribe, js_PullSubscribe),
-		S(fetch, natsSubscription_Fetch),
-		S(subscription_destroy, natsSubscription_Destroy),
-		S(msg_list_destroy, natsMsgList_Destroy),
-		S(msg_subject, natsMsg_GetSubject),
-		S(msg_data, natsMsg_GetData),
-		S(msg_data_length, natsMsg_GetDataLength),
-		S(msg_ack, natsMsg_Ack),
-		S(msg_nak_with_delay, natsMsg_NakWithDelay),
-		S(msg_term, natsMsg_Term),
-		{ NULL, NULL },
-	};
+static const struct dynlib_symbol natslib_symbols[] = {
+	S(status_text, natsStatus_GetText),
+	S(last_error, nats_GetLastError),
+	S(options_create, natsOptions_Create),
+	S(options_destroy, natsOptions_Destroy),
+	S(options_set_servers, natsOptions_SetServers),
+	S(options_set_timeout, natsOptions_SetTimeout),
+	S(options_set_name, natsOptions_SetName),
+	S(options_set_secure, natsOptions_SetSecure),
+	S(options_load_ca, natsOptions_LoadCATrustedCertificates),
+	S(options_set_user_info, natsOptions_SetUserInfo),
+	S(options_set_creds, natsOptions_SetUserCredentialsFromFiles),
+	S(options_set_max_reconnect, natsOptions_SetMaxReconnect),
+	S(options_set_ping_interval, natsOptions_SetPingInterval),
+	S(options_set_max_pings_out, natsOptions_SetMaxPingsOut),
+	S(options_set_inbox_prefix, natsOptions_SetCustomInboxPrefix),
+	S(options_set_reconnect_wait, natsOptions_SetReconnectWait),
+	S(options_set_retry_on_failed_connect, natsOptions_SetRetryOnFailedConnect),
+	S(options_set_error_handler, natsOptions_SetErrorHandler),
+	S(options_set_disconnected_cb, natsOptions_SetDisconnectedCB),
+	S(options_set_reconnected_cb, natsOptions_SetReconnectedCB),
+	S(connect, natsConnection_Connect),
+	S(connection_status, natsConnection_Status),
+	S(connection_is_closed, natsConnection_IsClosed),
+	S(connected_url, natsConnection_GetConnectedUrl),
+	S(connection_destroy, natsConnection_Destroy),
+	S(jetstream, natsConnection_JetStream),
+	S(js_destroy, jsCtx_Destroy),
+	S(js_options_init, jsOptions_Init),
+	S(js_pub_options_init, jsPubOptions_Init),
+	S(js_publish, js_Publish),
+	S(js_pub_ack_destroy, jsPubAck_Destroy),
+	S(js_stream_config_init, jsStreamConfig_Init),
+	S(js_add_stream, js_AddStream),
+	S(js_update_stream, js_UpdateStream),
+	S(js_stream_info, js_GetStreamInfo),
+	S(js_stream_info_destroy, jsStreamInfo_Destroy),
+	S(js_sub_options_init, jsSubOptions_Init),
+	S(js_pull_subscribe, js_PullSubscribe),
+	S(fetch, natsSubscription_Fetch),
+	S(subscription_destroy, natsSubscription_Destroy),
+	S(msg_list_destroy, natsMsgList_Destroy),
+	S(msg_subject, natsMsg_GetSubject),
+	S(msg_data, natsMsg_GetData),
+	S(msg_data_length, natsMsg_GetDataLength),
+	S(msg_ack, natsMsg_Ack),
+	S(msg_nak_with_delay, natsMsg_NakWithDelay),
+	S(msg_term, natsMsg_Term),
+	{ NULL, NULL },
+};
 
-	natslib_ready = dynlib_load("libnats.so.3.4", "libnats3.4", symbols, &natslib_failure) == 0;
-}
+static struct dynlib natslib_lib = {
+	.soname = "libnats.so.3.4",
+	.package = "libnats3.4",
+	.symbols = natslib_symbols,
+};
 
 int natslib_load(const char **ret_error)
 {
-	pthread_once(&natslib_once, natslib_open);
-	if (!natslib_ready) {
-		*ret_error = natslib_failure;
-		return -ENOENT;
-	}
-	return 0;
+	return dynlib_use(&natslib_lib, ret_error);
 }
 
 void natslib_error(char *out, size_t size, natsStatus s)
