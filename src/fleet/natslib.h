@@ -36,11 +36,13 @@ struct natslib {
 	__typeof__(natsOptions_SetErrorHandler) *options_set_error_handler;
 	__typeof__(natsOptions_SetDisconnectedCB) *options_set_disconnected_cb;
 	__typeof__(natsOptions_SetReconnectedCB) *options_set_reconnected_cb;
+	__typeof__(natsOptions_SetClosedCB) *options_set_closed_cb;
 	__typeof__(natsConnection_Connect) *connect;
 	__typeof__(natsConnection_Status) *connection_status;
 	__typeof__(natsConnection_IsClosed) *connection_is_closed;
 	__typeof__(natsConnection_GetConnectedUrl) *connected_url;
 	__typeof__(natsConnection_Destroy) *connection_destroy;
+	__typeof__(natsConnection_GetLastError) *connection_last_error;
 	__typeof__(natsConnection_JetStream) *jetstream;
 	__typeof__(jsCtx_Destroy) *js_destroy;
 	__typeof__(jsOptions_Init) *js_options_init;
@@ -55,6 +57,7 @@ struct natslib {
 	__typeof__(jsSubOptions_Init) *js_sub_options_init;
 	__typeof__(js_PullSubscribe) *js_pull_subscribe;
 	__typeof__(natsSubscription_Fetch) *fetch;
+	__typeof__(natsSubscription_FetchRequest) *fetch_request;
 	__typeof__(natsSubscription_Destroy) *subscription_destroy;
 	__typeof__(natsMsgList_Destroy) *msg_list_destroy;
 	__typeof__(natsMsg_GetSubject) *msg_subject;
