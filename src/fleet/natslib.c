@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "util/dynlib.h"
@@ -122,7 +123,14 @@ static void on_reconnected(natsConnection *nc, void *closure)
 /* Errors that arrive apart from a call: a permissions violation, a slow consumer */
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
 {
-	log_warn("NATS (%s): %s", (const char *)closure, natslib.status_text(err));
+	const char *detail = NULL;
+	char escaped[512];
+
+	/* The server's own words ("Permissions Violation for Publish to ..."), if it said any */
+	natslib.connection_last_error(nc, &detail);
+	log_escape(detail ? detail : "", escaped, sizeof(escaped));
+	log_warn("NATS (%s): %s%s%s%s", (const char *)closure, natslib.status_text(err),
+		 *escaped ? " (" : "", escaped, *escaped ? ")" : "");
 }
 
 static bool wants_tls(const struct config_nats *cfg, const char *const *urls, size_t n)
@@ -135,12 +143,66 @@ static bool wants_tls(const struct config_nats *cfg, const char *const *urls, si
 	return false;
 }
 
+/* nats://127.0.0.1:4222, nats://[::1]:4222, nats://localhost: the password stays on this machine */
+static bool is_loopback_url(const char *url)
+{
+	const char *host = strstr(url, "://");
+	size_t len;
+
+	host = host ? host + 3 : url;
+	if (*host == '[')
+		return strncmp(host, "[::1]", 5) == 0;
+	len = strcspn(host, ":/");
+	return (len == 9 && strncmp(host, "localhost", 9) == 0) || strncmp(host, "127.", 4) == 0;
+}
+
+int natslib_check(const struct config_nats *cfg, const char *const *urls, size_t n, char *error,
+		  size_t size)
+{
+	const char *servers[CONFIG_NATS_SERVERS_MAX];
+
+	if (n == 0 && cfg) {
+		for (n = 0; n < cfg->n_servers && n < CONFIG_NATS_SERVERS_MAX; n++)
+			servers[n] = cfg->servers[n];
+		urls = servers;
+	}
+	if (!cfg || !cfg->user[0] || wants_tls(cfg, urls, n))
+		return 0;
+	/*
+	 * NATS sends a user's password as it is in its CONNECT line: over nats:// anyone on the
+	 * path reads it. A creds_file is safe there (the server checks a signature, no secret is
+	 * sent), and so is this machine's loopback.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		if (!is_loopback_url(urls[i])) {
+			snprintf(
+			    error, size,
+			    "a password would cross the network in clear to %.200s: use tls:// "
+			    "servers (or a creds_file)",
+			    urls[i]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* What the servers show for this client (their connz page, their logs): "sowatch collect on node-a" */
+static const char *client_name(char *out, size_t size, const char *name)
+{
+	char host[256] = "";
+
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	snprintf(out, size, "sowatch %s%s%s", name, *host ? " on " : "", host);
+	return out;
+}
+
 int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const char *const *urls,
 		    size_t n, const char *name, bool background, int timeout_ms, char *error,
 		    size_t size)
 {
 	const char *servers[CONFIG_NATS_SERVERS_MAX];
-	char password[NATS_PASSWORD_MAX];
+	char password[NATS_PASSWORD_MAX], client[300];
 	natsOptions *opts = NULL;
 	natsStatus s;
 	const char *why;
@@ -161,6 +223,9 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 		snprintf(error, size, "no NATS server given");
 		return -EINVAL;
 	}
+	err = natslib_check(cfg, urls, n, error, size);
+	if (err)
+		return err;
 	password[0] = '\0';
 	if (cfg && cfg->password_file[0]) {
 		err = secret_file_read(cfg->password_file, "the NATS password file", password,
@@ -172,7 +237,7 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 	if (s == NATS_OK)
 		s = natslib.options_set_servers(opts, (const char **)urls, (int)n);
 	if (s == NATS_OK)
-		s = natslib.options_set_name(opts, name);
+		s = natslib.options_set_name(opts, client_name(client, sizeof(client), name));
 	if (s == NATS_OK)
 		s = natslib.options_set_timeout(opts, timeout_ms);
 	if (s == NATS_OK && wants_tls(cfg, urls, n))

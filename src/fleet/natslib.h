@@ -90,6 +90,14 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 		    size_t n, const char *name, bool background, int timeout_ms, char *error,
 		    size_t size);
 
+/*
+ * Settings that must not be used: a password over plain nats:// to another machine. Checked
+ * by natslib_connect; an output checks at start too, to fail then rather than at first send.
+ * cfg, urls, n: as for natslib_connect. 0 or -EINVAL with one line in error.
+ */
+int natslib_check(const struct config_nats *cfg, const char *const *urls, size_t n, char *error,
+		  size_t size);
+
 /* Why the last call failed: libnats's own text for s, and its last error's detail if any. */
 void natslib_error(char *out, size_t size, natsStatus s);
 

@@ -9,6 +9,7 @@
 #include "fleet/natslib.h"
 #include "fleet/subject.h"
 #include "util/hash.h"
+#include "util/log.h"
 
 /*
  * How long a publish waits for JetStream's acknowledgement. An R3 stream answers in
@@ -16,18 +17,67 @@
  * the finding published again, which JetStream drops as a duplicate if the first one landed.
  * Short enough for a stop to be quick (output.h asks for about a second).
  */
-#define NATS_ACK_WAIT_MS     1000
-#define NATS_CONNECT_WAIT_MS 2000
+#define NATS_ACK_WAIT_MS 1000
+/* Per server, at the first connect: a send may wait this long for each unanswering server */
+#define NATS_CONNECT_WAIT_MS 1000
 
 struct nats_output {
-	struct output out; /* first: the delivery thread only knows this */
-	natsConnection *nc;
+	struct output out;	/* first: the delivery thread only knows this */
+	struct config_nats cfg; /* to connect again: the password file is read at each connect */
+	natsConnection *nc;	/* NULL until the first send, and after it closed for good */
 	jsCtx *js;
-	char prefix[128];
-	char stream[64];
 	char host[256]; /* the sensor's own, for a finding that names none */
-	char name[300]; /* "sowatch <host>": what the servers and the log lines show */
 };
+
+static void nats_disconnect(struct nats_output *n)
+{
+	if (n->js)
+		natslib.js_destroy(n->js);
+	if (n->nc)
+		natslib.connection_destroy(n->nc);
+	n->js = NULL;
+	n->nc = NULL;
+}
+
+/*
+ * Connects on the delivery thread at the first send, so that a start or a reload never waits
+ * for a server, and again when the connection was closed for good. libnats reconnects by
+ * itself after a server or the network fails, but gives up after servers refuse the
+ * credentials; those may have been fixed since (the password file is read again here).
+ */
+static int nats_connect(struct nats_output *n, char *error, size_t size)
+{
+	char detail[256];
+	jsOptions jo;
+	natsStatus s;
+	int err;
+
+	if (n->nc && natslib.connection_is_closed(n->nc)) {
+		const char *why = NULL;
+		char escaped[256];
+
+		natslib.connection_last_error(n->nc, &why);
+		log_escape(why && *why ? why : "no reason given", escaped, sizeof(escaped));
+		log_warn("outputs.nats: the connection was closed (%s): connecting again", escaped);
+		nats_disconnect(n);
+	}
+	if (n->nc)
+		return 0;
+	err = natslib_connect(&n->nc, &n->cfg, NULL, 0, "outputs.nats", true, NATS_CONNECT_WAIT_MS,
+			      error, size);
+	if (err)
+		return err;
+	natslib.js_options_init(&jo);
+	jo.Wait = NATS_ACK_WAIT_MS;
+	s = natslib.jetstream(&n->js, n->nc, &jo);
+	if (s != NATS_OK) {
+		natslib_error(detail, sizeof(detail), s);
+		snprintf(error, size, "JetStream: %s", detail);
+		nats_disconnect(n);
+		return -ENOMEM;
+	}
+	return 0;
+}
 
 static void nats_send(struct output *out, const struct output_finding *f,
 		      const volatile int *stopping, struct output_result *res)
@@ -39,22 +89,36 @@ static void nats_send(struct output *out, const struct output_finding *f,
 	jsErrCode jerr = 0;
 	natsStatus s;
 
+	if (*stopping) {
+		output_result_set(res, OUTPUT_RETRY, "stopping");
+		return;
+	}
+	if (nats_connect(n, error, sizeof(error)) < 0) {
+		output_result_set(res, OUTPUT_RETRY, error);
+		return;
+	}
 	/*
 	 * Not connected: the finding waits in the store. Publishing now would only copy it into
 	 * libnats's reconnect buffer, in memory, once per retry.
 	 */
 	if (natslib.connection_status(n->nc) != NATS_CONN_STATUS_CONNECTED) {
-		output_result_set(res, OUTPUT_RETRY, "no NATS server reachable");
+		const char *why = NULL;
+
+		/* The last attempt's reason (a certificate, the credentials) helps whoever reads it */
+		natslib.connection_last_error(n->nc, &why);
+		snprintf(error, sizeof(error), "no NATS server reachable%s%.200s%s",
+			 why && *why ? " (" : "", why && *why ? why : "", why && *why ? ")" : "");
+		output_result_set(res, OUTPUT_RETRY, error);
 		return;
 	}
-	if (fleet_subject(subject, sizeof(subject), n->prefix,
+	if (fleet_subject(subject, sizeof(subject), n->cfg.subject_prefix,
 			  f->host && *f->host ? f->host : n->host, f->severity) < 0) {
 		output_result_set(res, OUTPUT_FAILED, "no valid subject for this finding");
 		return;
 	}
 	natslib.js_pub_options_init(&po);
 	po.MsgId = f->id;
-	po.ExpectStream = n->stream;
+	po.ExpectStream = n->cfg.stream;
 	po.MaxWait = NATS_ACK_WAIT_MS;
 	s = natslib.js_publish(&ack, n->js, subject, f->json, (int)f->len, &po, &jerr);
 	natslib.js_pub_ack_destroy(ack);
@@ -78,10 +142,7 @@ static void nats_free(struct output *out)
 
 	if (!n)
 		return;
-	if (n->js)
-		natslib.js_destroy(n->js);
-	if (n->nc)
-		natslib.connection_destroy(n->nc);
+	nats_disconnect(n);
 	free(n);
 }
 
@@ -120,40 +181,33 @@ int nats_output_new(struct output **ret, const struct config_nats *cfg, const ch
 		    char *error, size_t size)
 {
 	struct nats_output *n;
-	jsOptions jo;
-	natsStatus s;
+	const char *why;
 	int err;
 
 	*ret = NULL;
+	/* What can be known without a server fails the start or the reload, not the first send */
+	err = natslib_load(&why);
+	if (err) {
+		snprintf(error, size, "outputs.nats: %s", why);
+		return err;
+	}
+	err = natslib_check(cfg, NULL, 0, error, size);
+	if (err) {
+		char text[300];
+
+		snprintf(text, sizeof(text), "%s", error);
+		snprintf(error, size, "outputs.nats: %s", text);
+		return err;
+	}
 	n = calloc(1, sizeof(*n));
 	if (!n) {
 		snprintf(error, size, "outputs.nats: %s", strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	n->out.ops = &nats_ops;
-	snprintf(n->prefix, sizeof(n->prefix), "%s", cfg->subject_prefix);
-	snprintf(n->stream, sizeof(n->stream), "%s", cfg->stream);
+	n->cfg = *cfg;
 	snprintf(n->host, sizeof(n->host), "%s", host);
 	settings_digest(n, cfg);
-	err =
-	    natslib_connect(&n->nc, cfg, NULL, 0, n->name, true, NATS_CONNECT_WAIT_MS, error, size);
-	if (err)
-		goto err_free;
-	natslib.js_options_init(&jo);
-	jo.Wait = NATS_ACK_WAIT_MS;
-	s = natslib.jetstream(&n->js, n->nc, &jo);
-	if (s != NATS_OK) {
-		char detail[256];
-
-		natslib_error(detail, sizeof(detail), s);
-		snprintf(error, size, "outputs.nats: JetStream: %s", detail);
-		err = -ENOMEM;
-		goto err_free;
-	}
 	*ret = &n->out;
 	return 0;
-
-err_free:
-	nats_free(&n->out);
-	return err;
 }
