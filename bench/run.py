@@ -1105,6 +1105,30 @@ def run_rounds(ctx, workloads, configs, names, rounds, rng, busy_limit, retries)
     return runs, sessions, discarded
 
 
+def module_copies(fixtures, wsdir, loads):
+    """`loads` copies of the test module, each its own file: each load is a new finding."""
+    modules = []
+    for i in range(loads):
+        dst = os.path.join(wsdir, "m-%04d.so" % i)
+        shutil.copyfile(fixtures["module.so"], dst)
+        os.chmod(dst, 0o755)
+        modules.append(dst)
+    return modules
+
+
+def load_all(modules, env, parallel=8):
+    """`openssl engine -t` of every module, `parallel` at a time."""
+    running = []
+    for mod in modules:
+        running.append(subprocess.Popen([OPENSSL, "engine", "-t", mod], env=env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL))
+        if len(running) >= parallel:
+            running.pop(0).wait(60)
+    for p in running:
+        p.wait(60)
+
+
 def latency_phase(ctx, fixtures, loads, config=None, tag="latency"):
     """A module loaded `loads` times through `openssl engine -t` while sowatch
     runs: per load, eventTime -> createTime (sowatch's own stamps), eventTime ->
@@ -1112,12 +1136,7 @@ def latency_phase(ctx, fixtures, loads, config=None, tag="latency"):
     configuration file for sowatch (the delivery phase's hanging webhook)."""
     wsdir = tempfile.mkdtemp(prefix=tag + "-", dir=ctx.tmpdir)
     os.chmod(wsdir, 0o755)
-    modules = []
-    for i in range(loads):
-        dst = os.path.join(wsdir, "m-%04d.so" % i)
-        shutil.copyfile(fixtures["module.so"], dst)
-        os.chmod(dst, 0o755)
-        modules.append(dst)
+    modules = module_copies(fixtures, wsdir, loads)
     s = session_start(ctx, Sowatch(ctx, tag, config))
     env = workload_env()
     samples = []
@@ -1205,28 +1224,14 @@ def delivery_throughput(ctx, fixtures, receiver, loads):
     finding's eventTime to the last of them received."""
     wsdir = tempfile.mkdtemp(prefix="delivery-", dir=ctx.tmpdir)
     os.chmod(wsdir, 0o755)
-    modules = []
-    for i in range(loads):
-        dst = os.path.join(wsdir, "m-%04d.so" % i)
-        shutil.copyfile(fixtures["module.so"], dst)
-        os.chmod(dst, 0o755)
-        modules.append(dst)
+    modules = module_copies(fixtures, wsdir, loads)
     receiver.set_mode("ok")
     s = session_start(ctx, Sowatch(ctx, "delivery", webhook_config(wsdir, receiver)))
     env = workload_env()
     ours = set(modules)
     got = {}  # module -> (eventTime, time received)
     try:
-        running = []
-        for mod in modules:
-            running.append(subprocess.Popen([OPENSSL, "engine", "-t", mod], env=env,
-                                            stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL))
-            if len(running) >= 8:
-                running.pop(0).wait(60)
-        for p in running:
-            p.wait(60)
+        load_all(modules, env)
         deadline = time.monotonic() + 60
         seen = 0
         while len(got) < loads:
@@ -1301,25 +1306,11 @@ def fleet_phase(ctx, fixtures, loads):
         with open(config, "w") as f:
             f.write("outputs:\n  nats:\n    servers: [%s]\n" % ", ".join(cluster.urls()))
         os.chmod(config, 0o600)
-        modules = []
-        for i in range(loads):
-            dst = os.path.join(wsdir, "m-%04d.so" % i)
-            shutil.copyfile(fixtures["module.so"], dst)
-            os.chmod(dst, 0o755)
-            modules.append(dst)
+        modules = module_copies(fixtures, wsdir, loads)
         s = session_start(ctx, Sowatch(ctx, "fleet", config))
         env = workload_env()
         try:
-            running = []
-            for mod in modules:
-                running.append(subprocess.Popen([OPENSSL, "engine", "-t", mod], env=env,
-                                                stdin=subprocess.DEVNULL,
-                                                stdout=subprocess.DEVNULL,
-                                                stderr=subprocess.DEVNULL))
-                if len(running) >= 8:
-                    running.pop(0).wait(60)
-            for p in running:
-                p.wait(60)
+            load_all(modules, env)
             deadline = time.monotonic() + 120
             count, first = 0, None
             while count < loads:

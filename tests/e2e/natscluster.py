@@ -56,6 +56,19 @@ def nats_server_problem():
     return None
 
 
+def fleet_module_setup():
+    """setUpModule of a fleet test: the reason to skip (no root, no BPF), or
+    None once the fixtures are built. A missing nats-server is a failure."""
+    reason = harness.require_environment()
+    if reason:
+        return reason
+    problem = nats_server_problem()
+    if problem:
+        raise RuntimeError(problem)
+    harness.fixture_module()
+    return None
+
+
 def http_json(url, timeout=2.0):
     """(status, parsed JSON or text) of a GET; an HTTP error status is an
     answer, a refused connection an OSError."""

@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from natscluster import NatsCluster, nats_server_problem  # noqa: E402
+from natscluster import NatsCluster, fleet_module_setup  # noqa: E402
 from test_fleet_e2e import ids_of, load, store_rows  # noqa: E402
 
 SKIP_REASON = None
@@ -40,13 +40,7 @@ ACCOUNTS = """accounts {
 
 def setUpModule():
     global SKIP_REASON
-    SKIP_REASON = harness.require_environment()
-    if SKIP_REASON:
-        return
-    problem = nats_server_problem()
-    if problem:
-        raise RuntimeError(problem)
-    harness.fixture_module()
+    SKIP_REASON = fleet_module_setup()
 
 
 def sensor_log(s):

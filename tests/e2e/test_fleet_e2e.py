@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
-from natscluster import NatsClient, NatsCluster, nats_server_problem  # noqa: E402
+from natscluster import NatsClient, NatsCluster, fleet_module_setup  # noqa: E402
 from receiver import make_certificates  # noqa: E402
 
 SKIP_REASON = None
@@ -37,13 +37,7 @@ REFUSED = "collect: refused a message on "
 
 def setUpModule():
     global SKIP_REASON
-    SKIP_REASON = harness.require_environment()
-    if SKIP_REASON:
-        return
-    problem = nats_server_problem()
-    if problem:
-        raise RuntimeError(problem)
-    harness.fixture_module()
+    SKIP_REASON = fleet_module_setup()
 
 
 def load(ws, sensors, stem):
