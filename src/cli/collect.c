@@ -9,7 +9,6 @@
 #include "cli/collect.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/nats_init.h"
+#include "cli/nats_args.h"
 #include "config.h"
 #include "fleet/finding_check.h"
 #include "fleet/natslib.h"
@@ -65,14 +64,6 @@ static const char usage[] =
     "  -h, --help         This text.\n"
     "\n"
     "Exit status: 0 after a stop by signal, 1 on an error (store, configuration), 2 bad usage.\n";
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sowatch collect: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'sowatch collect --help'.\n");
-	return 2;
-}
 
 static void on_signal(int sig)
 {
@@ -155,17 +146,16 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 }
 
 /* The pull subscription, made once a server answers; NULL while none does */
-static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *prefix,
+static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *subject,
 				   const char *durable)
 {
 	static bool told;
-	char subject[160], detail[256];
+	char detail[256];
 	natsSubscription *sub = NULL;
 	jsSubOptions so;
 	jsErrCode jerr = 0;
 	natsStatus s;
 
-	snprintf(subject, sizeof(subject), "%s.>", prefix);
 	natslib.js_sub_options_init(&so);
 	so.Stream = stream;
 	so.Config.AckPolicy = js_AckExplicit;
@@ -190,7 +180,8 @@ static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *pr
 }
 
 static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, const char *stream,
-			 const char *prefix, const char *durable, struct collect_stats *st)
+			 const char *subject, const char *prefix, const char *durable,
+			 struct collect_stats *st)
 {
 	natsSubscription *sub = NULL;
 	int errors = 0;
@@ -205,7 +196,7 @@ static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, con
 			continue;
 		}
 		if (!sub) {
-			sub = subscribe(js, stream, prefix, durable);
+			sub = subscribe(js, stream, subject, durable);
 			if (!sub) {
 				sleep(1);
 				continue;
@@ -239,91 +230,55 @@ static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, con
 int cmd_collect(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "nats", required_argument, NULL, 'n' },
+		NATS_ARGS_LONGOPTS,
 		{ "db", required_argument, NULL, 'b' },
 		{ "durable", required_argument, NULL, 'u' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "stream", required_argument, NULL, 's' },
-		{ "subject-prefix", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *db = NULL, *durable = NULL, *stream = NULL;
-	const char *prefix = NULL, *error = NULL, *bad = NULL;
-	const char *urls[CONFIG_NATS_SERVERS_MAX];
-	char *nats_arg = NULL, text[512];
+	struct nats_args a = { .command = "collect" };
+	const char *db = NULL, *durable = NULL, *error = NULL;
+	char text[512];
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct collect_stats st = { 0 };
-	const struct config_nats *section;
-	struct config cfg = { 0 };
 	struct store *store = NULL;
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	jsOptions jo;
-	size_t n_urls = 0;
-	int c, status = 1;
+	int c, status;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (nats_args_option(&a, c, optarg))
+			continue;
 		switch (c) {
-		case 'n':
-			nats_arg = optarg;
-			break;
 		case 'b':
 			db = optarg;
 			break;
 		case 'u':
 			durable = optarg;
 			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 's':
-			stream = optarg;
-			break;
-		case 'p':
-			prefix = optarg;
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			return usage_error("%s", "bad option");
+			return nats_args_usage_error(&a, "bad option");
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (nats_arg && nats_split_urls(nats_arg, urls, CONFIG_NATS_SERVERS_MAX, &n_urls, &bad) < 0)
-		return usage_error(
-		    "--nats: '%s' is not a nats:// or tls:// URL without credentials "
-		    "(at most 16)",
-		    bad ? bad : "");
-	if (config_load(&cfg, config_path, &error) < 0) {
-		fprintf(stderr, "sowatch: %s\n", error);
-		return 1;
-	}
-	section = cfg.collect.enabled ? &cfg.collect : NULL;
-	if (!n_urls && !section) {
-		config_free(&cfg);
-		return usage_error("%sno servers: give --nats, or collect.servers in the "
-				   "configuration",
-				   "");
-	}
+	status = nats_args_resolve(&a, argc, argv, false);
+	if (status >= 0)
+		goto out;
+	status = 1;
 	db = db ? db : COLLECT_DEFAULT_DB;
-	durable = durable			   ? durable
-		  : section && section->durable[0] ? section->durable
-						   : "sowatch-collect";
-	stream = stream ? stream : section && section->stream[0] ? section->stream : "SOWATCH";
-	prefix = prefix					 ? prefix
-		 : section && section->subject_prefix[0] ? section->subject_prefix
-							 : "sowatch.findings";
+	durable = durable			       ? durable
+		  : a.section && a.section->durable[0] ? a.section->durable
+						       : CONFIG_NATS_DURABLE;
 
 	if (store_open_mode(&store, db, STORE_CREATE, &error) < 0) {
 		log_error("%s", error);
 		goto out;
 	}
-	if (natslib_connect(&nc, section, urls, n_urls, "collect", true, COLLECT_CONNECT_MS, text,
-			    sizeof(text)) < 0) {
+	if (natslib_connect(&nc, a.section, a.urls, a.n_urls, "collect", true, COLLECT_CONNECT_MS,
+			    text, sizeof(text)) < 0) {
 		log_error("collect: %s", text);
 		goto out;
 	}
@@ -335,7 +290,7 @@ int cmd_collect(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	log_info("collect: ready: storing into %s", db);
-	collect_loop(store, nc, js, stream, prefix, durable, &st);
+	collect_loop(store, nc, js, a.stream, a.subject, a.prefix, durable, &st);
 	log_info("collect: stopping: %" PRIu64 " messages received, %" PRIu64 " findings stored, "
 		 "%" PRIu64 " already stored, %" PRIu64 " refused, %" PRIu64 " to come again",
 		 st.received, st.stored, st.repeated, st.refused, st.unstored);
@@ -346,6 +301,6 @@ out:
 	if (nc)
 		natslib.connection_destroy(nc);
 	store_close(store);
-	config_free(&cfg);
+	nats_args_free(&a);
 	return status;
 }

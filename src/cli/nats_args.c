@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/nats_args.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+bool nats_args_option(struct nats_args *a, int c, char *arg)
+{
+	switch (c) {
+	case 'n':
+		a->nats = arg;
+		return true;
+	case 'c':
+		a->config_path = arg;
+		return true;
+	case 's':
+		a->stream = arg;
+		return true;
+	case 'p':
+		a->prefix = arg;
+		return true;
+	default:
+		return false;
+	}
+}
+
+int nats_args_usage_error(const struct nats_args *a, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sowatch %s: %s\nTry 'sowatch %s --help'.\n", a->command, text, a->command);
+	return 2;
+}
+
+/* --nats: a comma-separated list split in place; each must be nats:// or tls:// */
+static int split_urls(struct nats_args *a)
+{
+	char *save = NULL;
+
+	for (char *u = strtok_r(a->nats, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+		if ((strncmp(u, "nats://", 7) != 0 && strncmp(u, "tls://", 6) != 0) ||
+		    strchr(u, '@') || a->n_urls == CONFIG_NATS_SERVERS_MAX)
+			return nats_args_usage_error(a,
+						     "--nats: '%s' is not a nats:// or tls:// URL "
+						     "without credentials (at most 16)",
+						     u);
+		a->urls[a->n_urls++] = u;
+	}
+	return a->n_urls ? -1 : nats_args_usage_error(a, "--nats: no server given");
+}
+
+int nats_args_resolve(struct nats_args *a, int argc, char **argv, bool or_outputs_nats)
+{
+	const char *error;
+	int status = -1;
+
+	if (optind < argc)
+		return nats_args_usage_error(a, "unexpected argument '%s'", argv[optind]);
+	if (a->nats)
+		status = split_urls(a);
+	if (status >= 0)
+		return status;
+	if (config_load(&a->cfg, a->config_path, &error) < 0) {
+		fprintf(stderr, "sowatch: %s\n", error);
+		return 1;
+	}
+	a->section = a->cfg.collect.enabled		      ? &a->cfg.collect
+		     : or_outputs_nats && a->cfg.nats.enabled ? &a->cfg.nats
+							      : NULL;
+	if (!a->n_urls && !a->section)
+		return nats_args_usage_error(
+		    a, "no servers: give --nats, or collect.servers in the configuration");
+	if (!a->stream)
+		a->stream =
+		    a->section && a->section->stream[0] ? a->section->stream : CONFIG_NATS_STREAM;
+	if (!a->prefix)
+		a->prefix = a->section && a->section->subject_prefix[0]
+				? a->section->subject_prefix
+				: CONFIG_NATS_SUBJECT_PREFIX;
+	snprintf(a->subject, sizeof(a->subject), "%s.>", a->prefix);
+	return -1;
+}
+
+void nats_args_free(struct nats_args *a)
+{
+	config_free(&a->cfg);
+}
