@@ -264,6 +264,11 @@ int cmd_collect(int argc, char **argv)
 			return nats_args_usage_error(&a, "bad option");
 		}
 	}
+	if (durable) {
+		status = nats_args_check(&a, "--durable", durable, check_nats_name);
+		if (status >= 0)
+			return status;
+	}
 	status = nats_args_resolve(&a, argc, argv, false);
 	if (status >= 0)
 		goto out;

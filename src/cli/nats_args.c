@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/log.h"
+
 bool nats_args_option(struct nats_args *a, int c, char *arg)
 {
 	switch (c) {
@@ -38,18 +40,33 @@ int nats_args_usage_error(const struct nats_args *a, const char *fmt, ...)
 	return 2;
 }
 
-/* --nats: a comma-separated list split in place; each must be nats:// or tls:// */
+int nats_args_check(const struct nats_args *a, const char *option, const char *value,
+		    value_check check)
+{
+	char why[256] = "", shown[256];
+	const char *what = check(value, why, sizeof(why));
+
+	if (!what)
+		return -1;
+	/* As the configuration says it of a key: "<what> '<key>': <why>", and the value */
+	return nats_args_usage_error(a, "%s '%s' (%s)%s%s", what, option,
+				     log_escape(value, shown, sizeof(shown)), why[0] ? ": " : "",
+				     why);
+}
+
+/* --nats: a comma-separated list split in place, each URL checked as one of servers */
 static int split_urls(struct nats_args *a)
 {
 	char *save = NULL;
 
 	for (char *u = strtok_r(a->nats, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
-		if ((strncmp(u, "nats://", 7) != 0 && strncmp(u, "tls://", 6) != 0) ||
-		    strchr(u, '@') || a->n_urls == CONFIG_NATS_SERVERS_MAX)
-			return nats_args_usage_error(a,
-						     "--nats: '%s' is not a nats:// or tls:// URL "
-						     "without credentials (at most 16)",
-						     u);
+		int status = nats_args_check(a, "--nats", u, check_nats_server);
+
+		if (status >= 0)
+			return status;
+		if (a->n_urls == CONFIG_NATS_SERVERS_MAX)
+			return nats_args_usage_error(a, "--nats: at most %d servers",
+						     CONFIG_NATS_SERVERS_MAX);
 		a->urls[a->n_urls++] = u;
 	}
 	return a->n_urls ? -1 : nats_args_usage_error(a, "--nats: no server given");
@@ -64,6 +81,11 @@ int nats_args_resolve(struct nats_args *a, int argc, char **argv, bool or_output
 		return nats_args_usage_error(a, "unexpected argument '%s'", argv[optind]);
 	if (a->nats)
 		status = split_urls(a);
+	if (status < 0 && a->stream)
+		status = nats_args_check(a, "--stream", a->stream, check_nats_name);
+	if (status < 0 && a->prefix)
+		status =
+		    nats_args_check(a, "--subject-prefix", a->prefix, check_nats_subject_prefix);
 	if (status >= 0)
 		return status;
 	if (config_load(&a->cfg, a->config_path, &error) < 0) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What `sowatch collect` and `sowatch nats-init` share on their command lines: --nats, --config,
- * --stream and --subject-prefix, and the configuration's section, which gives what the options
- * do not.
+ * --stream and --subject-prefix, checked as the configuration's keys are (config_checks.h), and
+ * the configuration's section, which gives what the options do not.
  */
 #ifndef SOWATCH_CLI_NATS_ARGS_H
 #define SOWATCH_CLI_NATS_ARGS_H
@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "config_checks.h"
 
 /* The options both commands take, in their struct option tables */
 // clang-format off
@@ -43,12 +44,16 @@ struct nats_args {
 bool nats_args_option(struct nats_args *a, int c, char *arg);
 
 /*
- * After getopt_long(): checks --nats and the rest of argv, loads the configuration, picks
+ * After getopt_long(): checks the options and the rest of argv, loads the configuration, picks
  * its section (collect, else outputs.nats when or_outputs_nats: the keys nats-init also reads)
  * and fills stream, prefix and subject from the options, else the section, else the defaults.
  * -1 to go on (free a with nats_args_free()), else the exit status, its message printed.
  */
 int nats_args_resolve(struct nats_args *a, int argc, char **argv, bool or_outputs_nats);
+
+/* value of option, checked as the configuration's key: -1 if good, else 2, a message printed */
+int nats_args_check(const struct nats_args *a, const char *option, const char *value,
+		    value_check check);
 
 /* "sowatch <command>: <message>" and where to find help, on stderr; returns 2 */
 int nats_args_usage_error(const struct nats_args *a, const char *fmt, ...)

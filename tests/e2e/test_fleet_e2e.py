@@ -242,6 +242,60 @@ class Fleet(unittest.TestCase):
                          r"\d+ findings stored, \d+ already stored, 3 refused")
 
 
+def run_sowatch(*args):
+    """(exit status, stdout and stderr) of `sowatch ARGS`."""
+    p = subprocess.run([harness.sowatch_bin()] + list(args), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+class FleetOptions(unittest.TestCase):
+    """Command-line values pass the checks the configuration's keys pass."""
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+
+    def test_bad_values_refused(self):
+        # Port 1: nothing answers there, and nothing may be tried before the values are checked
+        url = "nats://127.0.0.1:1"
+        long_prefix = ".".join(["abcdefghij"] * 10)  # 109 bytes
+        cases = [
+            (["--stream", "a.b"], "--stream", "1 to 32 letters"),
+            (["--stream", "S" * 33], "--stream", "1 to 32 letters"),
+            (["--subject-prefix", "sowatch.>"], "--subject-prefix", "wildcards"),
+            (["--subject-prefix", "a..b"], "--subject-prefix", "empty token"),
+            (["--subject-prefix", long_prefix], "--subject-prefix", "at most 100 bytes"),
+            (["--subject-prefix", "a b"], "--subject-prefix", "tokens of letters"),
+        ]
+        for command in ("collect", "nats-init"):
+            for args, option, why in cases + [
+                    ([], "--nats", "expected a nats:// or tls:// URL"),
+            ]:
+                nats = "TLS://127.0.0.1:1" if option == "--nats" else url
+                with self.subTest(command=command, args=args, option=option):
+                    status, out = run_sowatch(command, "--nats", nats, *args)
+                    self.assertEqual(status, 2, out)
+                    self.assertIn("sowatch %s: " % command, out)
+                    self.assertIn("'%s'" % option, out)
+                    self.assertIn(why, out)
+                    self.assertNotIn("cannot connect", out)
+        for durable in ("a.b", "x" * 33, "a*"):
+            status, out = run_sowatch("collect", "--nats", url, "--durable", durable,
+                                      "--db", self.ws.path("c.db"))
+            self.assertEqual(status, 2, out)
+            self.assertIn("'--durable'", out)
+            self.assertFalse(os.path.exists(self.ws.path("c.db")))
+        # A server with a path, or a user in it, is refused as in the configuration
+        for bad, why in (("nats://127.0.0.1:4222/x", "nothing may follow"),
+                         ("nats://u:p@127.0.0.1:4222", "no user or password")):
+            status, out = run_sowatch("nats-init", "--nats", bad)
+            self.assertEqual(status, 2, out)
+            self.assertIn(why, out)
+
+
 class FleetTLS(unittest.TestCase):
 
     def setUp(self):
