@@ -244,6 +244,7 @@ int cmd_collect(int argc, char **argv)
 	natsConnection *nc = NULL;
 	jsCtx *js = NULL;
 	jsOptions jo;
+	natsStatus s;
 	int c, status;
 
 	optind = 1;
@@ -288,8 +289,10 @@ int cmd_collect(int argc, char **argv)
 		goto out;
 	}
 	natslib.js_options_init(&jo);
-	if (natslib.jetstream(&js, nc, &jo) != NATS_OK) {
-		log_error("collect: cannot use JetStream");
+	s = natslib.jetstream(&js, nc, &jo);
+	if (s != NATS_OK) {
+		natslib_error(text, sizeof(text), s);
+		log_error("collect: cannot use JetStream: %s", text);
 		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);

@@ -97,7 +97,9 @@ int nats_args_resolve(struct nats_args *a, int argc, char **argv, bool or_output
 							      : NULL;
 	if (!a->n_urls && !a->section)
 		return nats_args_usage_error(
-		    a, "no servers: give --nats, or collect.servers in the configuration");
+		    a, "no servers: give --nats, or %s in the configuration",
+		    or_outputs_nats ? "collect.servers or outputs.nats.servers"
+				    : "collect.servers");
 	if (!a->stream)
 		a->stream =
 		    a->section && a->section->stream[0] ? a->section->stream : CONFIG_NATS_STREAM;

@@ -67,7 +67,11 @@ static void print_duration(char *out, size_t size, int64_t ns)
 		snprintf(out, size, "%" PRId64 "s", s);
 }
 
-/* Where the copies are, as the cluster says: "on a, b, c (leader a)", or "one server" */
+/*
+ * Where the copies are, as the cluster says: "on a, b, c; leader a" (the leader, then the
+ * servers that hold the other copies), or "one server, not a cluster" from a server that
+ * names no leader (one not in a cluster).
+ */
 static void print_placement(const jsStreamInfo *si, char *out, size_t size)
 {
 	const jsClusterInfo *c = si->Cluster;

@@ -296,6 +296,25 @@ class FleetOptions(unittest.TestCase):
             self.assertIn(why, out)
 
 
+    def test_no_servers_names_the_keys_read(self):
+        # outputs.nats alone: nats-init uses it, collect reads collect only
+        config = self.ws.write("nodes.yaml", "outputs:\n  nats:\n    servers: "
+                               "[nats://127.0.0.1:1]\n")
+        os.chmod(config, 0o600)
+        empty = self.ws.write("empty.yaml", "store:\n  retention_days: 3\n")
+        os.chmod(empty, 0o600)
+        status, out = run_sowatch("collect", "--config", config)
+        self.assertEqual(status, 2, out)
+        self.assertIn("no servers: give --nats, or collect.servers in the configuration", out)
+        status, out = run_sowatch("nats-init", "--config", empty)
+        self.assertEqual(status, 2, out)
+        self.assertIn("no servers: give --nats, or collect.servers or outputs.nats.servers in "
+                      "the configuration", out)
+        status, out = run_sowatch("nats-init", "--config", config)
+        self.assertEqual(status, 1, out)
+        self.assertIn("cannot connect to NATS (nats://127.0.0.1:1)", out)
+
+
 class FleetTLS(unittest.TestCase):
 
     def setUp(self):
