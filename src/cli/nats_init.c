@@ -43,13 +43,13 @@ static const char usage[] =
     "  --replicas N       Copies of each finding on different servers, 1 to 5 (default 1;\n"
     "                     3 on a 3-server cluster survives the loss of one server).\n"
     "  --max-age DURATION How long findings are kept in the stream (default 30d).\n"
-    "An update changes only the options given; the others keep the stream's values.\n"
     "  --duplicate-window DURATION\n"
     "                     How long a finding id is remembered to drop a duplicate\n"
     "                     (default " DUPLICATE_WINDOW_DEFAULT ", at least " DUPLICATE_WINDOW_MIN
     ").\n"
     "  -h, --help         This text.\n"
     "\n"
+    "An update changes only the options given; the others keep the stream's values.\n"
     "DURATION is a number and a unit (s, m, h, d), as in 30d or 1h30m.\n"
     "Exit status: 0 done, 1 the servers refused or could not be reached, 2 bad usage.\n";
 
@@ -129,6 +129,7 @@ int cmd_nats_init(int argc, char **argv)
 			    replicas > REPLICAS_MAX)
 				return nats_args_usage_error(
 				    &a, "--replicas must be 1 to 5, not '%s'", optarg);
+			set_replicas = true;
 			break;
 		case 'a':
 			if (findings_parse_duration(optarg, &max_age) < 0 || max_age <= 0)
@@ -146,6 +147,7 @@ int cmd_nats_init(int argc, char **argv)
 				    "--duplicate-window must be at least " DUPLICATE_WINDOW_MIN
 				    ", not %s",
 				    optarg);
+			set_duplicates = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
