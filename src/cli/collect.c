@@ -26,12 +26,20 @@
 
 #define COLLECT_DEFAULT_DB	   "/var/lib/sowatch/collect.db"
 #define COLLECT_BATCH		   256
-#define COLLECT_FETCH_WAIT_MS	   1000
+#define COLLECT_FETCH_WAIT_NS	   1000000000LL /* a fetch returns after 1 s if nothing comes */
 #define COLLECT_ACK_WAIT_NS	   (30LL * 1000000000) /* unacknowledged this long: sent again */
 #define COLLECT_CONNECT_MS	   2000
 #define COLLECT_RETRY_DELAY_MS	   5000 /* a batch the store refused comes again after this */
 #define COLLECT_ERRORS_RESUBSCRIBE 5	/* fetch errors in a row before subscribing again */
 #define REFUSALS_LOGGED		   20 /* then one line per 1,000, so a flood cannot fill the log */
+/*
+ * A fetch ends at COLLECT_BATCH messages or at this many bytes, whichever comes first. A batch
+ * is held whole until its transaction is committed and it is acknowledged, so this is what
+ * bounds the collector's memory: by count alone, 256 messages of a server's max_payload (up to
+ * 64 MiB) could be gigabytes. 8 MiB still holds a full batch of ordinary findings (a few KiB
+ * each), so that only large messages make batches shorter.
+ */
+#define COLLECT_FETCH_MAX_BYTES (8LL << 20)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -87,42 +95,47 @@ static void refuse(natsMsg *msg, const char *why, struct collect_stats *st)
 /*
  * Stores the findings of one batch in one transaction and acknowledges them once it is
  * committed. If the store refuses the transaction, none is acknowledged: they come again
- * after COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again.
+ * after COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again. Each
+ * message is parsed, stored and its parsed JSON freed before the next: a parsed message costs
+ * many times its size, so only the batch's messages themselves are held at once.
  */
 static void collect_batch(struct store *s, natsMsgList *list, const char *prefix,
 			  struct collect_stats *st)
 {
-	struct fleet_finding found[COLLECT_BATCH];
 	natsMsg *accepted[COLLECT_BATCH];
 	int result[COLLECT_BATCH];
 	size_t n = 0;
 	char why[512];
-	int err;
+	int err = 0;
+	bool begun = false;
 
-	for (int i = 0; i < list->Count && n < COLLECT_BATCH; i++) {
+	for (int i = 0; i < list->Count && n < COLLECT_BATCH && !err; i++) {
 		natsMsg *m = list->Msgs[i];
+		struct fleet_finding found;
 
 		st->received++;
-		if (fleet_finding_parse(&found[n], natslib.msg_data(m),
+		if (fleet_finding_parse(&found, natslib.msg_data(m),
 					(size_t)natslib.msg_data_length(m), natslib.msg_subject(m),
 					prefix, why, sizeof(why)) < 0) {
 			refuse(m, why, st);
 			continue;
 		}
+		if (!begun) {
+			err = store_begin(s);
+			begun = !err;
+		}
+		result[n] = err ? 0 : store_insert(s, &found.row);
+		/* The store's own checks refuse that message alone (below); others stop all */
+		if (result[n] < 0 && result[n] != -EINVAL)
+			err = result[n];
+		fleet_finding_release(&found);
 		accepted[n++] = m;
 	}
 	if (!n)
 		return;
-	err = store_begin(s);
-	for (size_t i = 0; i < n && !err; i++) {
-		result[i] = store_insert(s, &found[i].row);
-		/* The store's own checks refuse that message alone (below); others stop all */
-		if (result[i] < 0 && result[i] != -EINVAL)
-			err = result[i];
-	}
 	if (!err)
 		err = store_commit(s);
-	else
+	else if (begun)
 		store_rollback(s);
 	for (size_t i = 0; i < n; i++) {
 		if (err) {
@@ -138,11 +151,37 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 			else
 				st->stored++;
 		}
-		fleet_finding_release(&found[i]);
 	}
 	if (err)
 		log_error("collect: cannot store %zu findings now (%s): they will come again", n,
 			  strerror(-err));
+}
+
+/*
+ * Up to COLLECT_BATCH messages, at most COLLECT_FETCH_MAX_BYTES of them. NATS_OK with messages,
+ * NATS_TIMEOUT when none came, else an error. A message larger than that limit never fits a
+ * fetch: the server sends nothing and says 409 "Message Size Exceeds MaxBytes" (libnats 3.4
+ * returns that as NATS_ERR). That message is fetched alone, without a byte limit, to be
+ * refused for its size, so that it cannot stop the stream. (A new request each time: libnats
+ * changes the one it is given.)
+ */
+static natsStatus fetch(natsMsgList *list, natsSubscription *sub)
+{
+	jsFetchRequest req = {
+		.Batch = COLLECT_BATCH,
+		.MaxBytes = COLLECT_FETCH_MAX_BYTES,
+		.Expires = COLLECT_FETCH_WAIT_NS,
+	};
+	natsStatus s = natslib.fetch_request(list, sub, &req);
+	const char *detail;
+
+	if (s != NATS_ERR)
+		return s;
+	detail = natslib.last_error(NULL);
+	if (!detail || !strstr(detail, "Exceeds MaxBytes"))
+		return s;
+	req = (jsFetchRequest){ .Batch = 1, .Expires = COLLECT_FETCH_WAIT_NS };
+	return natslib.fetch_request(list, sub, &req);
 }
 
 /* The pull subscription, made once a server answers; NULL while none does */
@@ -202,7 +241,7 @@ static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, con
 				continue;
 			}
 		}
-		s = natslib.fetch(&list, sub, COLLECT_BATCH, COLLECT_FETCH_WAIT_MS, NULL);
+		s = fetch(&list, sub);
 		if (s == NATS_OK || s == NATS_TIMEOUT) {
 			errors = 0;
 			if (s == NATS_OK)
