@@ -30,6 +30,7 @@
 #define COLLECT_ACK_WAIT_NS	   (30LL * 1000000000) /* unacknowledged this long: sent again */
 #define COLLECT_CONNECT_MS	   2000
 #define COLLECT_RETRY_DELAY_MS	   5000 /* a batch the store refused comes again after this */
+#define COLLECT_REOPEN_DELAY_MS	   5000 /* a connection libnats gave up: made anew after this */
 #define COLLECT_ERRORS_RESUBSCRIBE 5	/* fetch errors in a row before subscribing again */
 #define REFUSALS_LOGGED		   20 /* then one line per 1,000, so a flood cannot fill the log */
 /*
@@ -218,34 +219,114 @@ static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *su
 	return NULL;
 }
 
-static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, const char *stream,
-			 const char *subject, const char *prefix, const char *durable,
-			 struct collect_stats *st)
+/* The connection to the servers and what depends on it; all NULL while there is none */
+struct link {
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *sub;
+};
+
+static void link_close(struct link *l)
 {
-	natsSubscription *sub = NULL;
+	if (l->sub)
+		natslib.subscription_destroy(l->sub);
+	if (l->js)
+		natslib.js_destroy(l->js);
+	if (l->nc)
+		natslib.connection_destroy(l->nc);
+	*l = (struct link){ 0 };
+}
+
+/*
+ * Connects in the background (libnats goes on trying every server of the list) and makes the
+ * JetStream context; 0, or -errno with one line in error. The password file is read again.
+ */
+static int link_open(struct link *l, const struct nats_args *a, char *error, size_t size)
+{
+	char detail[256];
+	jsOptions jo;
+	natsStatus s;
+	int err;
+
+	err = natslib_connect(&l->nc, a->section, a->urls, a->n_urls, "collect", true,
+			      COLLECT_CONNECT_MS, error, size);
+	if (err)
+		return err;
+	natslib.js_options_init(&jo);
+	s = natslib.jetstream(&l->js, l->nc, &jo);
+	if (s != NATS_OK) {
+		natslib_error(detail, sizeof(detail), s);
+		snprintf(error, size, "cannot use JetStream: %s", detail);
+		link_close(l);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Sleeps ms, or less if a stop is asked for meanwhile */
+static void pause_ms(int ms)
+{
+	for (; ms > 0 && !stop_requested; ms -= 200)
+		usleep(200 * 1000);
+}
+
+/*
+ * libnats gave the connection up for good: the servers refused its credentials twice in a row,
+ * say, and it does not try again by itself. Says why, then connects anew after a pause, as
+ * many times as it takes; a password rotated meanwhile is read again.
+ */
+static void link_reopen(struct link *l, const struct nats_args *a)
+{
+	const char *last = NULL;
+	char why[512];
+
+	if (l->nc) {
+		natsStatus s = natslib.connection_last_error(l->nc, &last);
+
+		snprintf(why, sizeof(why), "%s", last && *last ? last : natslib.status_text(s));
+		log_error(
+		    "collect: the connection to NATS is closed (%s): connecting again in %d s", why,
+		    COLLECT_REOPEN_DELAY_MS / 1000);
+	}
+	link_close(l);
+	pause_ms(COLLECT_REOPEN_DELAY_MS);
+	if (stop_requested)
+		return;
+	if (link_open(l, a, why, sizeof(why)) < 0)
+		log_error("collect: %s: trying again in %d s", why, COLLECT_REOPEN_DELAY_MS / 1000);
+}
+
+static void collect_loop(struct store *store, struct link *l, const struct nats_args *a,
+			 const char *durable, struct collect_stats *st)
+{
 	int errors = 0;
 
 	while (!stop_requested) {
 		natsMsgList list = { 0 };
 		natsStatus s;
 
+		if (!l->nc || natslib.connection_is_closed(l->nc)) {
+			link_reopen(l, a);
+			errors = 0;
+			continue;
+		}
 		/* While no server is up, a pull request would only wait in libnats's buffer */
-		if (natslib.connection_status(nc) != NATS_CONN_STATUS_CONNECTED) {
+		if (natslib.connection_status(l->nc) != NATS_CONN_STATUS_CONNECTED) {
 			usleep(200 * 1000);
 			continue;
 		}
-		if (!sub) {
-			sub = subscribe(js, stream, subject, durable);
-			if (!sub) {
+		if (!l->sub) {
+			l->sub = subscribe(l->js, a->stream, a->subject, durable);
+			if (!l->sub) {
 				sleep(1);
 				continue;
 			}
 		}
-		s = fetch(&list, sub);
+		s = fetch(&list, l->sub);
 		if (s == NATS_OK || s == NATS_TIMEOUT) {
 			errors = 0;
 			if (s == NATS_OK)
-				collect_batch(store, &list, prefix, st);
+				collect_batch(store, &list, a->prefix, st);
 		} else if (++errors >= COLLECT_ERRORS_RESUBSCRIBE) {
 			char detail[256];
 
@@ -253,17 +334,15 @@ static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, con
 			natslib_error(detail, sizeof(detail), s);
 			log_warn(
 			    "collect: reading stream %s failed %d times (%s): subscribing again",
-			    stream, errors, detail);
-			natslib.subscription_destroy(sub);
-			sub = NULL;
+			    a->stream, errors, detail);
+			natslib.subscription_destroy(l->sub);
+			l->sub = NULL;
 			errors = 0;
 		} else {
 			usleep(200 * 1000);
 		}
 		natslib.msg_list_destroy(&list);
 	}
-	if (sub)
-		natslib.subscription_destroy(sub);
 }
 
 int cmd_collect(int argc, char **argv)
@@ -280,10 +359,7 @@ int cmd_collect(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct collect_stats st = { 0 };
 	struct store *store = NULL;
-	natsConnection *nc = NULL;
-	jsCtx *js = NULL;
-	jsOptions jo;
-	natsStatus s;
+	struct link link = { 0 };
 	int c, status;
 
 	optind = 1;
@@ -322,31 +398,20 @@ int cmd_collect(int argc, char **argv)
 		log_error("%s", error);
 		goto out;
 	}
-	if (natslib_connect(&nc, a.section, a.urls, a.n_urls, "collect", true, COLLECT_CONNECT_MS,
-			    text, sizeof(text)) < 0) {
+	if (link_open(&link, &a, text, sizeof(text)) < 0) {
 		log_error("collect: %s", text);
-		goto out;
-	}
-	natslib.js_options_init(&jo);
-	s = natslib.jetstream(&js, nc, &jo);
-	if (s != NATS_OK) {
-		natslib_error(text, sizeof(text), s);
-		log_error("collect: cannot use JetStream: %s", text);
 		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	log_info("collect: ready: storing into %s", db);
-	collect_loop(store, nc, js, a.stream, a.subject, a.prefix, durable, &st);
+	collect_loop(store, &link, &a, durable, &st);
 	log_info("collect: stopping: %" PRIu64 " messages received, %" PRIu64 " findings stored, "
 		 "%" PRIu64 " already stored, %" PRIu64 " refused, %" PRIu64 " to come again",
 		 st.received, st.stored, st.repeated, st.refused, st.unstored);
 	status = 0;
 out:
-	if (js)
-		natslib.js_destroy(js);
-	if (nc)
-		natslib.connection_destroy(nc);
+	link_close(&link);
 	store_close(store);
 	nats_args_free(&a);
 	return status;

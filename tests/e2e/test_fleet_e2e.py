@@ -102,15 +102,16 @@ def peak_rss_kib(pid):
 class Collector:
     """`sowatch collect` as a subprocess, its log in the workspace."""
 
-    def __init__(self, ws, urls, db, env=None):
-        self.ws, self.urls, self.db, self.env = ws, urls, db, env
+    def __init__(self, ws, urls, db, env=None, args=()):
+        self.ws, self.urls, self.db, self.env, self.args = ws, urls, db, env, list(args)
         self.log = ws.path("collect-%s.log" % harness.rand())
         self.proc = None
 
     def start(self):
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [harness.sowatch_bin(), "collect", "--nats", ",".join(self.urls), "--db", self.db],
+            [harness.sowatch_bin(), "collect", "--nats", ",".join(self.urls), "--db", self.db]
+            + self.args,
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf, env=self.env)
         self.wait_log("collect: reading stream", 60)
         return self
@@ -392,6 +393,58 @@ class FleetOneServer(unittest.TestCase):
         self.assertEqual(status, 0, out)
         self.assertIn("max age 2d, duplicate window 15m", out)
         self.assertIn("1 replicas (one server, not a cluster)", out)
+
+
+class FleetClosedConnection(unittest.TestCase):
+    """libnats gives a connection up for good after the same authorization error twice: the
+    collector says why and connects anew, reading the password file again."""
+
+    AUTH = "authorization {\n  users: [ { user: collector, password: \"%s\" } ]\n}\n"
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+        self.cluster = NatsCluster(self.ws, size=1, auth=self.AUTH % "first-pass").start()
+        self.addCleanup(self.cluster.stop)
+        self.url = self.cluster.url(0)
+        self.password = self.ws.write("password", "first-pass\n")
+        os.chmod(self.password, 0o600)
+        self.config = self.ws.write("collect.yaml", "collect:\n  servers: [%s]\n  user: "
+                                    "collector\n  password_file: %s\n"
+                                    % (self.url, self.password))
+        os.chmod(self.config, 0o600)
+        status, out = run_sowatch("nats-init", "--config", self.config)
+        self.assertEqual(status, 0, out)
+
+    def test_reconnects_after_the_connection_is_closed(self):
+        c = Collector(self.ws, [self.url], self.ws.path("central.db"),
+                      args=["--config", self.config])
+        self.addCleanup(c.stop)
+        c.start()
+        # The server now wants another password: the collector's is refused, twice
+        conf = self.cluster.servers[0].conf
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace("first-pass", "second-pass"))
+        self.cluster.stop_server(0)
+        self.cluster.start_server(0)
+        c.wait_log("collect: the connection to NATS is closed (", 60)
+        self.assertRegex(c.text(), r"closed \([^)]*[Aa]uthorization[^)]*\): connecting again "
+                         r"in 5 s")
+        with open(self.password, "w") as f:
+            f.write("second-pass\n")
+        c.wait_log("collect: reading stream", 60, count=2)
+        fid, data = forged_finding("node-a")
+        with NatsClient(self.url, user="collector", password="second-pass") as nc:
+            js_publish(nc, "sowatch.findings.node-a.high", data, timeout=30)
+        deadline = time.monotonic() + 60
+        while fid not in ids_of(c.db):
+            self.assertLess(time.monotonic(), deadline, c.text()[-3000:])
+            time.sleep(0.5)
+        self.assertEqual(c.stop(), 0)
 
 
 def run_sowatch(*args):
