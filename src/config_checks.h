@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Checks of single configuration values, for config.c only. Each check_* function says
+ * Checks of single configuration values, for config.c and for the command-line options that
+ * set the same values (cli/nats_args.c). Each check_* function says
  * whether a text value is good: NULL when it is, else what is wrong, worded to precede the
  * key's name ("not a valid address for"), with any detail in why ("" for none). config.c
  * turns that into "<file>:<line>: <what> '<key>': <why>".

@@ -9,7 +9,6 @@
 #include "cli/collect.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/nats_init.h"
+#include "cli/nats_args.h"
 #include "config.h"
 #include "fleet/finding_check.h"
 #include "fleet/natslib.h"
@@ -27,12 +26,21 @@
 
 #define COLLECT_DEFAULT_DB	   "/var/lib/sowatch/collect.db"
 #define COLLECT_BATCH		   256
-#define COLLECT_FETCH_WAIT_MS	   1000
+#define COLLECT_FETCH_WAIT_NS	   1000000000LL /* a fetch returns after 1 s if nothing comes */
 #define COLLECT_ACK_WAIT_NS	   (30LL * 1000000000) /* unacknowledged this long: sent again */
 #define COLLECT_CONNECT_MS	   2000
 #define COLLECT_RETRY_DELAY_MS	   5000 /* a batch the store refused comes again after this */
+#define COLLECT_REOPEN_DELAY_MS	   5000 /* a connection libnats gave up: made anew after this */
 #define COLLECT_ERRORS_RESUBSCRIBE 5	/* fetch errors in a row before subscribing again */
 #define REFUSALS_LOGGED		   20 /* then one line per 1,000, so a flood cannot fill the log */
+/*
+ * A fetch ends at COLLECT_BATCH messages or at this many bytes, whichever comes first. A batch
+ * is held whole until its transaction is committed and it is acknowledged, so this is what
+ * bounds the collector's memory: by count alone, 256 messages of a server's max_payload (up to
+ * 64 MiB) could be gigabytes. 8 MiB still holds a full batch of ordinary findings (a few KiB
+ * each), so that only large messages make batches shorter.
+ */
+#define COLLECT_FETCH_MAX_BYTES (8LL << 20)
 
 static volatile sig_atomic_t stop_requested;
 
@@ -66,14 +74,6 @@ static const char usage[] =
     "\n"
     "Exit status: 0 after a stop by signal, 1 on an error (store, configuration), 2 bad usage.\n";
 
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sowatch collect: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'sowatch collect --help'.\n");
-	return 2;
-}
-
 static void on_signal(int sig)
 {
 	stop_requested = 1;
@@ -96,42 +96,47 @@ static void refuse(natsMsg *msg, const char *why, struct collect_stats *st)
 /*
  * Stores the findings of one batch in one transaction and acknowledges them once it is
  * committed. If the store refuses the transaction, none is acknowledged: they come again
- * after COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again.
+ * after COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again. Each
+ * message is parsed, stored and its parsed JSON freed before the next: a parsed message costs
+ * many times its size, so only the batch's messages themselves are held at once.
  */
 static void collect_batch(struct store *s, natsMsgList *list, const char *prefix,
 			  struct collect_stats *st)
 {
-	struct fleet_finding found[COLLECT_BATCH];
 	natsMsg *accepted[COLLECT_BATCH];
 	int result[COLLECT_BATCH];
 	size_t n = 0;
 	char why[512];
-	int err;
+	int err = 0;
+	bool begun = false;
 
-	for (int i = 0; i < list->Count && n < COLLECT_BATCH; i++) {
+	for (int i = 0; i < list->Count && n < COLLECT_BATCH && !err; i++) {
 		natsMsg *m = list->Msgs[i];
+		struct fleet_finding found;
 
 		st->received++;
-		if (fleet_finding_parse(&found[n], natslib.msg_data(m),
+		if (fleet_finding_parse(&found, natslib.msg_data(m),
 					(size_t)natslib.msg_data_length(m), natslib.msg_subject(m),
 					prefix, why, sizeof(why)) < 0) {
 			refuse(m, why, st);
 			continue;
 		}
+		if (!begun) {
+			err = store_begin(s);
+			begun = !err;
+		}
+		result[n] = err ? 0 : store_insert(s, &found.row);
+		/* The store's own checks refuse that message alone (below); others stop all */
+		if (result[n] < 0 && result[n] != -EINVAL)
+			err = result[n];
+		fleet_finding_release(&found);
 		accepted[n++] = m;
 	}
 	if (!n)
 		return;
-	err = store_begin(s);
-	for (size_t i = 0; i < n && !err; i++) {
-		result[i] = store_insert(s, &found[i].row);
-		/* The store's own checks refuse that message alone (below); others stop all */
-		if (result[i] < 0 && result[i] != -EINVAL)
-			err = result[i];
-	}
 	if (!err)
 		err = store_commit(s);
-	else
+	else if (begun)
 		store_rollback(s);
 	for (size_t i = 0; i < n; i++) {
 		if (err) {
@@ -147,25 +152,50 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 			else
 				st->stored++;
 		}
-		fleet_finding_release(&found[i]);
 	}
 	if (err)
 		log_error("collect: cannot store %zu findings now (%s): they will come again", n,
 			  strerror(-err));
 }
 
+/*
+ * Up to COLLECT_BATCH messages, at most COLLECT_FETCH_MAX_BYTES of them. NATS_OK with messages,
+ * NATS_TIMEOUT when none came, else an error. A message larger than that limit never fits a
+ * fetch: the server sends nothing and says 409 "Message Size Exceeds MaxBytes" (libnats 3.4
+ * returns that as NATS_ERR). That message is fetched alone, without a byte limit, to be
+ * refused for its size, so that it cannot stop the stream. (A new request each time: libnats
+ * changes the one it is given.)
+ */
+static natsStatus fetch(natsMsgList *list, natsSubscription *sub)
+{
+	jsFetchRequest req = {
+		.Batch = COLLECT_BATCH,
+		.MaxBytes = COLLECT_FETCH_MAX_BYTES,
+		.Expires = COLLECT_FETCH_WAIT_NS,
+	};
+	natsStatus s = natslib.fetch_request(list, sub, &req);
+	const char *detail;
+
+	if (s != NATS_ERR)
+		return s;
+	detail = natslib.last_error(NULL);
+	if (!detail || !strstr(detail, "Exceeds MaxBytes"))
+		return s;
+	req = (jsFetchRequest){ .Batch = 1, .Expires = COLLECT_FETCH_WAIT_NS };
+	return natslib.fetch_request(list, sub, &req);
+}
+
 /* The pull subscription, made once a server answers; NULL while none does */
-static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *prefix,
+static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *subject,
 				   const char *durable)
 {
 	static bool told;
-	char subject[160], detail[256];
+	char detail[256];
 	natsSubscription *sub = NULL;
 	jsSubOptions so;
 	jsErrCode jerr = 0;
 	natsStatus s;
 
-	snprintf(subject, sizeof(subject), "%s.>", prefix);
 	natslib.js_sub_options_init(&so);
 	so.Stream = stream;
 	so.Config.AckPolicy = js_AckExplicit;
@@ -189,33 +219,114 @@ static natsSubscription *subscribe(jsCtx *js, const char *stream, const char *pr
 	return NULL;
 }
 
-static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, const char *stream,
-			 const char *prefix, const char *durable, struct collect_stats *st)
+/* The connection to the servers and what depends on it; all NULL while there is none */
+struct link {
+	natsConnection *nc;
+	jsCtx *js;
+	natsSubscription *sub;
+};
+
+static void link_close(struct link *l)
 {
-	natsSubscription *sub = NULL;
+	if (l->sub)
+		natslib.subscription_destroy(l->sub);
+	if (l->js)
+		natslib.js_destroy(l->js);
+	if (l->nc)
+		natslib.connection_destroy(l->nc);
+	*l = (struct link){ 0 };
+}
+
+/*
+ * Connects in the background (libnats goes on trying every server of the list) and makes the
+ * JetStream context; 0, or -errno with one line in error. The password file is read again.
+ */
+static int link_open(struct link *l, const struct nats_args *a, char *error, size_t size)
+{
+	char detail[256];
+	jsOptions jo;
+	natsStatus s;
+	int err;
+
+	err = natslib_connect(&l->nc, a->section, a->urls, a->n_urls, "collect", true,
+			      COLLECT_CONNECT_MS, error, size);
+	if (err)
+		return err;
+	natslib.js_options_init(&jo);
+	s = natslib.jetstream(&l->js, l->nc, &jo);
+	if (s != NATS_OK) {
+		natslib_error(detail, sizeof(detail), s);
+		snprintf(error, size, "cannot use JetStream: %s", detail);
+		link_close(l);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Sleeps ms, or less if a stop is asked for meanwhile */
+static void pause_ms(int ms)
+{
+	for (; ms > 0 && !stop_requested; ms -= 200)
+		usleep(200 * 1000);
+}
+
+/*
+ * libnats gave the connection up for good: the servers refused its credentials twice in a row,
+ * say, and it does not try again by itself. Says why, then connects anew after a pause, as
+ * many times as it takes; a password rotated meanwhile is read again.
+ */
+static void link_reopen(struct link *l, const struct nats_args *a)
+{
+	const char *last = NULL;
+	char why[512];
+
+	if (l->nc) {
+		natsStatus s = natslib.connection_last_error(l->nc, &last);
+
+		snprintf(why, sizeof(why), "%s", last && *last ? last : natslib.status_text(s));
+		log_error(
+		    "collect: the connection to NATS is closed (%s): connecting again in %d s", why,
+		    COLLECT_REOPEN_DELAY_MS / 1000);
+	}
+	link_close(l);
+	pause_ms(COLLECT_REOPEN_DELAY_MS);
+	if (stop_requested)
+		return;
+	if (link_open(l, a, why, sizeof(why)) < 0)
+		log_error("collect: %s: trying again in %d s", why, COLLECT_REOPEN_DELAY_MS / 1000);
+}
+
+static void collect_loop(struct store *store, struct link *l, const struct nats_args *a,
+			 const char *durable, struct collect_stats *st)
+{
 	int errors = 0;
 
 	while (!stop_requested) {
 		natsMsgList list = { 0 };
 		natsStatus s;
 
+		if (!l->nc || natslib.connection_is_closed(l->nc)) {
+			link_reopen(l, a);
+			errors = 0;
+			continue;
+		}
 		/* While no server is up, a pull request would only wait in libnats's buffer */
-		if (natslib.connection_status(nc) != NATS_CONN_STATUS_CONNECTED) {
+		if (natslib.connection_status(l->nc) != NATS_CONN_STATUS_CONNECTED) {
 			usleep(200 * 1000);
 			continue;
 		}
-		if (!sub) {
-			sub = subscribe(js, stream, prefix, durable);
-			if (!sub) {
+		if (!l->sub) {
+			l->sub = subscribe(l->js, a->stream, a->subject, durable);
+			if (!l->sub) {
 				sleep(1);
 				continue;
 			}
 		}
-		s = natslib.fetch(&list, sub, COLLECT_BATCH, COLLECT_FETCH_WAIT_MS, NULL);
+		s = fetch(&list, l->sub);
 		if (s == NATS_OK || s == NATS_TIMEOUT) {
 			errors = 0;
 			if (s == NATS_OK)
-				collect_batch(store, &list, prefix, st);
+				collect_batch(store, &list, a->prefix, st);
 		} else if (++errors >= COLLECT_ERRORS_RESUBSCRIBE) {
 			char detail[256];
 
@@ -223,129 +334,85 @@ static void collect_loop(struct store *store, natsConnection *nc, jsCtx *js, con
 			natslib_error(detail, sizeof(detail), s);
 			log_warn(
 			    "collect: reading stream %s failed %d times (%s): subscribing again",
-			    stream, errors, detail);
-			natslib.subscription_destroy(sub);
-			sub = NULL;
+			    a->stream, errors, detail);
+			natslib.subscription_destroy(l->sub);
+			l->sub = NULL;
 			errors = 0;
 		} else {
 			usleep(200 * 1000);
 		}
 		natslib.msg_list_destroy(&list);
 	}
-	if (sub)
-		natslib.subscription_destroy(sub);
 }
 
 int cmd_collect(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "nats", required_argument, NULL, 'n' },
+		NATS_ARGS_LONGOPTS,
 		{ "db", required_argument, NULL, 'b' },
 		{ "durable", required_argument, NULL, 'u' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "stream", required_argument, NULL, 's' },
-		{ "subject-prefix", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *db = NULL, *durable = NULL, *stream = NULL;
-	const char *prefix = NULL, *error = NULL, *bad = NULL;
-	const char *urls[CONFIG_NATS_SERVERS_MAX];
-	char *nats_arg = NULL, text[512];
+	struct nats_args a = { .command = "collect" };
+	const char *db = NULL, *durable = NULL, *error = NULL;
+	char text[512];
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct collect_stats st = { 0 };
-	const struct config_nats *section;
-	struct config cfg = { 0 };
 	struct store *store = NULL;
-	natsConnection *nc = NULL;
-	jsCtx *js = NULL;
-	jsOptions jo;
-	size_t n_urls = 0;
-	int c, status = 1;
+	struct link link = { 0 };
+	int c, status;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		if (nats_args_option(&a, c, optarg))
+			continue;
 		switch (c) {
-		case 'n':
-			nats_arg = optarg;
-			break;
 		case 'b':
 			db = optarg;
 			break;
 		case 'u':
 			durable = optarg;
 			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 's':
-			stream = optarg;
-			break;
-		case 'p':
-			prefix = optarg;
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			return usage_error("%s", "bad option");
+			return nats_args_usage_error(&a, "bad option");
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (nats_arg && nats_split_urls(nats_arg, urls, CONFIG_NATS_SERVERS_MAX, &n_urls, &bad) < 0)
-		return usage_error(
-		    "--nats: '%s' is not a nats:// or tls:// URL without credentials "
-		    "(at most 16)",
-		    bad ? bad : "");
-	if (config_load(&cfg, config_path, &error) < 0) {
-		fprintf(stderr, "sowatch: %s\n", error);
-		return 1;
+	if (durable) {
+		status = nats_args_check(&a, "--durable", durable, check_nats_name);
+		if (status >= 0)
+			return status;
 	}
-	section = cfg.collect.enabled ? &cfg.collect : NULL;
-	if (!n_urls && !section) {
-		config_free(&cfg);
-		return usage_error("%sno servers: give --nats, or collect.servers in the "
-				   "configuration",
-				   "");
-	}
+	status = nats_args_resolve(&a, argc, argv, false);
+	if (status >= 0)
+		goto out;
+	status = 1;
 	db = db ? db : COLLECT_DEFAULT_DB;
-	durable = durable			   ? durable
-		  : section && section->durable[0] ? section->durable
-						   : "sowatch-collect";
-	stream = stream ? stream : section && section->stream[0] ? section->stream : "SOWATCH";
-	prefix = prefix					 ? prefix
-		 : section && section->subject_prefix[0] ? section->subject_prefix
-							 : "sowatch.findings";
+	durable = durable			       ? durable
+		  : a.section && a.section->durable[0] ? a.section->durable
+						       : CONFIG_NATS_DURABLE;
 
 	if (store_open_mode(&store, db, STORE_CREATE, &error) < 0) {
 		log_error("%s", error);
 		goto out;
 	}
-	if (natslib_connect(&nc, section, urls, n_urls, "collect", true, COLLECT_CONNECT_MS, text,
-			    sizeof(text)) < 0) {
+	if (link_open(&link, &a, text, sizeof(text)) < 0) {
 		log_error("collect: %s", text);
-		goto out;
-	}
-	natslib.js_options_init(&jo);
-	if (natslib.jetstream(&js, nc, &jo) != NATS_OK) {
-		log_error("collect: cannot use JetStream");
 		goto out;
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	log_info("collect: ready: storing into %s", db);
-	collect_loop(store, nc, js, stream, prefix, durable, &st);
+	collect_loop(store, &link, &a, durable, &st);
 	log_info("collect: stopping: %" PRIu64 " messages received, %" PRIu64 " findings stored, "
 		 "%" PRIu64 " already stored, %" PRIu64 " refused, %" PRIu64 " to come again",
 		 st.received, st.stored, st.repeated, st.refused, st.unstored);
 	status = 0;
 out:
-	if (js)
-		natslib.js_destroy(js);
-	if (nc)
-		natslib.connection_destroy(nc);
+	link_close(&link);
 	store_close(store);
-	config_free(&cfg);
+	nats_args_free(&a);
 	return status;
 }

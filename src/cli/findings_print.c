@@ -19,6 +19,7 @@
 
 #include "store/store.h"
 #include "util/strbuf.h"
+#include "util/unicode.h"
 
 #define SHORT_CONTAINER_LEN 12
 #define MAX_PROCESSES	    16
@@ -31,53 +32,6 @@ enum keep {
 };
 
 /* ---- Output for terminals -------------------------------------------------------------- */
-
-/* Length of the well-formed UTF-8 sequence at s and its code point, or 0 if there is none. */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *ret_cp)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	uint32_t cp;
-	size_t len;
-
-	if (s[0] < 0x80) {
-		*ret_cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-		lo = s[0] == 0xe0 ? 0xa0 : lo; /* overlong */
-		hi = s[0] == 0xed ? 0x9f : hi; /* surrogates */
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-		lo = s[0] == 0xf0 ? 0x90 : lo; /* overlong */
-		hi = s[0] == 0xf4 ? 0x8f : hi; /* > U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	*ret_cp = cp;
-	return len;
-}
-
-/* Code points a terminal acts on or that change how the line reads: C1 controls, bidi and
- * invisible format characters. */
-static bool cp_unsafe(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x61c || (cp >= 0x200b && cp <= 0x200f) ||
-	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff ||
-	       (cp >= 0xfff9 && cp <= 0xfffb);
-}
 
 /*
  * n bytes as text for a terminal: printable UTF-8 as is; backslash, control bytes, invalid
@@ -110,7 +64,7 @@ void term_escape(struct strbuf *out, const char *str, size_t n)
 		if (!len) {
 			strbuf_addf(out, "\\x%02x", c);
 			i++;
-		} else if (cp_unsafe(cp)) {
+		} else if (unicode_unsafe(cp)) {
 			strbuf_addf(out, "\\u%04x", (unsigned)cp);
 			i += len;
 		} else {
@@ -145,7 +99,7 @@ static void shell_quote(struct strbuf *out, const char *str, size_t n)
 		uint32_t cp;
 		size_t len = utf8_decode(s + i, n - i, &cp);
 
-		if (!len || cp < 0x20 || cp == 0x7f || cp_unsafe(cp)) {
+		if (!len || cp < 0x20 || cp == 0x7f || unicode_unsafe(cp)) {
 			printable = bare = false;
 			break;
 		}
@@ -182,7 +136,7 @@ static void shell_quote(struct strbuf *out, const char *str, size_t n)
 			strbuf_addf(out, "\\%c", (char)cp);
 		else if (cp < 0x20 || cp == 0x7f)
 			strbuf_addf(out, "\\x%02x", (unsigned)cp);
-		else if (cp_unsafe(cp))
+		else if (unicode_unsafe(cp))
 			strbuf_addf(out, "\\u%04x", (unsigned)cp);
 		else
 			strbuf_add(out, s + i, len);
@@ -231,7 +185,7 @@ static void json_for_terminal(struct strbuf *out, const char *json, bool pretty)
 			} else if (!(len = utf8_decode(s + i, n - i, &cp))) {
 				strbuf_adds(out, "\\ufffd");
 			} else {
-				if (cp_unsafe(cp))
+				if (unicode_unsafe(cp))
 					strbuf_addf(out, "\\u%04x", (unsigned)cp);
 				else
 					strbuf_add(out, s + i, len);

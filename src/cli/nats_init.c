@@ -6,7 +6,6 @@
 #include "cli/nats_init.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 
 #include "cli/findings.h"
+#include "cli/nats_args.h"
 #include "config.h"
 #include "fleet/natslib.h"
 
@@ -43,41 +43,15 @@ static const char usage[] =
     "  --replicas N       Copies of each finding on different servers, 1 to 5 (default 1;\n"
     "                     3 on a 3-server cluster survives the loss of one server).\n"
     "  --max-age DURATION How long findings are kept in the stream (default 30d).\n"
-    "An update changes only the options given; the others keep the stream's values.\n"
     "  --duplicate-window DURATION\n"
     "                     How long a finding id is remembered to drop a duplicate\n"
     "                     (default " DUPLICATE_WINDOW_DEFAULT ", at least " DUPLICATE_WINDOW_MIN
     ").\n"
     "  -h, --help         This text.\n"
     "\n"
+    "An update changes only the options given; the others keep the stream's values.\n"
     "DURATION is a number and a unit (s, m, h, d), as in 30d or 1h30m.\n"
     "Exit status: 0 done, 1 the servers refused or could not be reached, 2 bad usage.\n";
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "sowatch nats-init: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'sowatch nats-init --help'.\n");
-	return 2;
-}
-
-/* Splits a comma-separated --nats list in place; each must be nats:// or tls:// */
-int nats_split_urls(char *list, const char **urls, size_t max, size_t *ret_n, const char **bad)
-{
-	size_t n = 0;
-
-	for (char *save = NULL, *u = strtok_r(list, ",", &save); u;
-	     u = strtok_r(NULL, ",", &save)) {
-		if ((strncmp(u, "nats://", 7) != 0 && strncmp(u, "tls://", 6) != 0) ||
-		    strchr(u, '@') || n == max) {
-			*bad = u;
-			return -EINVAL;
-		}
-		urls[n++] = u;
-	}
-	*ret_n = n;
-	return n ? 0 : -EINVAL;
-}
 
 static void print_duration(char *out, size_t size, int64_t ns)
 {
@@ -93,7 +67,11 @@ static void print_duration(char *out, size_t size, int64_t ns)
 		snprintf(out, size, "%" PRId64 "s", s);
 }
 
-/* Where the copies are, as the cluster says: "on a, b, c (leader a)", or "one server" */
+/*
+ * Where the copies are, as the cluster says: "on a, b, c; leader a" (the leader, then the
+ * servers that hold the other copies), or "one server, not a cluster" from a server that
+ * names no leader (one not in a cluster).
+ */
 static void print_placement(const jsStreamInfo *si, char *out, size_t size)
 {
 	const jsClusterInfo *c = si->Cluster;
@@ -113,22 +91,15 @@ static void print_placement(const jsStreamInfo *si, char *out, size_t size)
 int cmd_nats_init(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "nats", required_argument, NULL, 'n' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "stream", required_argument, NULL, 's' },
-		{ "subject-prefix", required_argument, NULL, 'p' },
+		NATS_ARGS_LONGOPTS,
 		{ "replicas", required_argument, NULL, 'r' },
 		{ "max-age", required_argument, NULL, 'a' },
 		{ "duplicate-window", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config_path = NULL, *stream = NULL, *prefix = NULL, *error = NULL, *bad = NULL;
-	const char *urls[CONFIG_NATS_SERVERS_MAX];
-	char *nats_arg = NULL, subject[160], text[512], age_text[32], dup_text[32];
+	struct nats_args a = { .command = "nats-init" };
+	char text[512], age_text[32], dup_text[32];
 	int64_t max_age = 30 * 86400 * NS_PER_SEC, dup_min, duplicates;
-	const struct config_nats *section = NULL;
-	struct config cfg = { 0 };
 	natsConnection *nc = NULL;
 	jsStreamInfo *si = NULL;
 	jsStreamConfig sc;
@@ -136,12 +107,11 @@ int cmd_nats_init(int argc, char **argv)
 	jsOptions jo;
 	jsErrCode jerr = 0;
 	natsStatus s;
-	size_t n_urls = 0;
 	long replicas = 1;
 	/* What the command line set: an update changes only that, and keeps the rest */
 	bool set_replicas = false, set_max_age = false, set_duplicates = false;
 	bool exists;
-	int c, status = 1;
+	int c, status;
 
 	findings_parse_duration(DUPLICATE_WINDOW_MIN, &dup_min);
 	findings_parse_duration(DUPLICATE_WINDOW_DEFAULT, &duplicates);
@@ -149,75 +119,50 @@ int cmd_nats_init(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		char *end;
 
+		if (nats_args_option(&a, c, optarg))
+			continue;
 		switch (c) {
-		case 'n':
-			nats_arg = optarg;
-			break;
-		case 'c':
-			config_path = optarg;
-			break;
-		case 's':
-			stream = optarg;
-			break;
-		case 'p':
-			prefix = optarg;
-			break;
 		case 'r':
 			errno = 0;
 			replicas = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || replicas < 1 ||
 			    replicas > REPLICAS_MAX)
-				return usage_error("--replicas must be 1 to 5, not '%s'", optarg);
+				return nats_args_usage_error(
+				    &a, "--replicas must be 1 to 5, not '%s'", optarg);
+			set_replicas = true;
 			break;
 		case 'a':
 			if (findings_parse_duration(optarg, &max_age) < 0 || max_age <= 0)
-				return usage_error("--max-age: '%s' is not a duration", optarg);
+				return nats_args_usage_error(
+				    &a, "--max-age: '%s' is not a duration", optarg);
 			set_max_age = true;
 			break;
 		case 'd':
 			if (findings_parse_duration(optarg, &duplicates) < 0)
-				return usage_error("--duplicate-window: '%s' is not a duration",
-						   optarg);
+				return nats_args_usage_error(
+				    &a, "--duplicate-window: '%s' is not a duration", optarg);
 			if (duplicates < dup_min)
-				return usage_error(
+				return nats_args_usage_error(
+				    &a,
 				    "--duplicate-window must be at least " DUPLICATE_WINDOW_MIN
 				    ", not %s",
 				    optarg);
+			set_duplicates = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
 		default:
-			return usage_error("%s", "bad option");
+			return nats_args_usage_error(&a, "bad option");
 		}
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (nats_arg && nats_split_urls(nats_arg, urls, CONFIG_NATS_SERVERS_MAX, &n_urls, &bad) < 0)
-		return usage_error(
-		    "--nats: '%s' is not a nats:// or tls:// URL without credentials "
-		    "(at most 16)",
-		    bad ? bad : "");
-	if (config_load(&cfg, config_path, &error) < 0) {
-		fprintf(stderr, "sowatch: %s\n", error);
-		return 1;
-	}
-	section = cfg.collect.enabled ? &cfg.collect : cfg.nats.enabled ? &cfg.nats : NULL;
-	if (!n_urls && !section) {
-		config_free(&cfg);
-		return usage_error("%sno servers: give --nats, or collect.servers in the "
-				   "configuration",
-				   "");
-	}
-	if (!stream)
-		stream = section && section->stream[0] ? section->stream : "SOWATCH";
-	if (!prefix)
-		prefix = section && section->subject_prefix[0] ? section->subject_prefix
-							       : "sowatch.findings";
-	snprintf(subject, sizeof(subject), "%s.>", prefix);
+	status = nats_args_resolve(&a, argc, argv, true);
+	if (status >= 0)
+		goto out;
+	status = 1;
 
-	if (natslib_connect(&nc, section, urls, n_urls, "nats-init", false, INIT_TIMEOUT_MS, text,
-			    sizeof(text)) < 0) {
+	if (natslib_connect(&nc, a.section, a.urls, a.n_urls, "nats-init", false, INIT_TIMEOUT_MS,
+			    text, sizeof(text)) < 0) {
 		fprintf(stderr, "sowatch nats-init: %s\n", text);
 		goto out;
 	}
@@ -225,18 +170,18 @@ int cmd_nats_init(int argc, char **argv)
 	jo.Wait = INIT_TIMEOUT_MS;
 	s = natslib.jetstream(&js, nc, &jo);
 	if (s == NATS_OK)
-		s = natslib.js_stream_info(&si, js, stream, NULL, &jerr);
+		s = natslib.js_stream_info(&si, js, a.stream, NULL, &jerr);
 	exists = s == NATS_OK;
 	if (!exists && s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
 		natslib_error(text, sizeof(text), s);
 		fprintf(stderr, "sowatch nats-init: cannot ask JetStream about stream %s: %s\n",
-			stream, text);
+			a.stream, text);
 		goto out;
 	}
 	natslib.js_stream_config_init(&sc);
-	sc.Name = stream;
+	sc.Name = a.stream;
 	sc.Description = "sowatch findings, one message per finding, its id as message id";
-	sc.Subjects = (const char *[]){ subject };
+	sc.Subjects = (const char *[]){ a.subject };
 	sc.SubjectsLen = 1;
 	sc.Storage = js_FileStorage;
 	sc.Retention = js_LimitsPolicy;
@@ -257,7 +202,7 @@ int cmd_nats_init(int argc, char **argv)
 	if (s != NATS_OK) {
 		natslib_error(text, sizeof(text), s);
 		fprintf(stderr, "sowatch nats-init: cannot %s stream %s: %s%s\n",
-			exists ? "update" : "create", stream, text,
+			exists ? "update" : "create", a.stream, text,
 			jerr ? " (a JetStream error: is the cluster big enough for the replicas?)"
 			     : "");
 		goto out;
@@ -267,15 +212,17 @@ int cmd_nats_init(int argc, char **argv)
 	print_duration(dup_text, sizeof(dup_text), si->Config->Duplicates);
 	printf("%s stream %s: subjects %s, %" PRId64 " replicas (%s), file storage, max age %s, "
 	       "duplicate window %s; %" PRIu64 " messages in it\n",
-	       exists ? "updated" : "created", stream, subject, si->Config->Replicas, text,
+	       exists ? "updated" : "created", a.stream, a.subject, si->Config->Replicas, text,
 	       age_text, dup_text, si->State.Msgs);
 	status = 0;
 out:
-	natslib.js_stream_info_destroy(si);
+	/* natslib is not loaded before natslib_connect() */
+	if (si)
+		natslib.js_stream_info_destroy(si);
 	if (js)
 		natslib.js_destroy(js);
 	if (nc)
 		natslib.connection_destroy(nc);
-	config_free(&cfg);
+	nats_args_free(&a);
 	return status;
 }

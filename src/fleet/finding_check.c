@@ -40,6 +40,26 @@ static bool is_id(const char *s)
 	return n == 32;
 }
 
+/* The host of <prefix>.<host token>.<severity>, malloc'ed; NULL if the subject has none */
+static char *host_of_subject(const char *subject, const char *prefix)
+{
+	char token[FLEET_SUBJECT_MAX], host[FLEET_SUBJECT_MAX];
+	size_t plen = strlen(prefix);
+	const char *start, *end;
+
+	if (strncmp(subject, prefix, plen) != 0 || subject[plen] != '.')
+		return NULL;
+	start = subject + plen + 1;
+	end = strchr(start, '.');
+	if (!end || (size_t)(end - start) >= sizeof(token))
+		return NULL;
+	memcpy(token, start, (size_t)(end - start));
+	token[end - start] = '\0';
+	if (fleet_host_from_token(host, sizeof(host), token) < 0)
+		return NULL;
+	return strdup(host);
+}
+
 #define REFUSE(...)                                                                                \
 	do {                                                                                       \
 		snprintf(why, size, __VA_ARGS__);                                                  \
@@ -92,10 +112,23 @@ int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
 	ret->row.create_time_ns = rfc3339_parse(str_at(finding, "createTime"));
 	if (!ret->row.event_time_ns || !ret->row.create_time_ns)
 		REFUSE("finding %s: eventTime or createTime is not an RFC 3339 time", ret->id);
-	host = str_at(props, "host");
-	if (!host || !*host)
-		REFUSE("finding %s: no sourceProperties.host", ret->id);
-	/* A node may publish on its own subjects only: the finding must say the same host */
+	/*
+	 * A node may publish on its own subjects only (its NATS account says so), so the subject's
+	 * host is the sender. A finding of an older sowatch names no host: it takes the subject's.
+	 * One that names a host must name that one.
+	 */
+	if (!json_object_get(props, "host")) {
+		ret->host = host_of_subject(subject, prefix);
+		if (!ret->host)
+			REFUSE("finding %s: no sourceProperties.host, and the subject names no "
+			       "host under %.100s",
+			       ret->id, prefix);
+		host = ret->host;
+	} else {
+		host = str_at(props, "host");
+		if (!host || !*host)
+			REFUSE("finding %s: sourceProperties.host is not a host name", ret->id);
+	}
 	if (fleet_subject(expected, sizeof(expected), prefix, host, ret->row.severity) < 0 ||
 	    strcmp(expected, subject) != 0)
 		REFUSE("finding %s: its host and severity belong on %.300s, not on this subject",
@@ -128,6 +161,8 @@ void fleet_finding_release(struct fleet_finding *f)
 {
 	json_decref(f->doc);
 	free(f->json);
+	free(f->host);
 	f->doc = NULL;
 	f->json = NULL;
+	f->host = NULL;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * What a collector accepts from the stream: a message that is one sowatch finding, whole, from
- * the host its subject names. Anything else (not JSON, another shape, a host that does not
+ * the host its subject names (a finding that names no host, made by a sowatch older than the
+ * store's host column, is that host's). Anything else (not JSON, another shape, a host that does not
  * match the subject, too large) is refused with one line saying why, and never stored.
  */
 #ifndef SOWATCH_FINDING_CHECK_H
@@ -23,6 +24,7 @@ struct fleet_finding {
 	char id[33];
 	void *doc;  /* the parsed JSON, owned */
 	char *json; /* the message, NUL-terminated, owned */
+	char *host; /* the subject's host, for a finding that names none; owned */
 };
 
 /*

@@ -36,6 +36,45 @@ int fleet_host_token(char *out, size_t size, const char *host)
 	return 0;
 }
 
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1; /* upper case too: fleet_host_token() writes lower case only */
+}
+
+int fleet_host_from_token(char *out, size_t size, const char *token)
+{
+	size_t o = 0;
+
+	if (!*token)
+		return -EINVAL;
+	for (const char *p = token; *p; p++) {
+		int c = (unsigned char)*p;
+
+		if (*p == '_') {
+			int hi = hex_value(p[1]), lo = hi < 0 ? -1 : hex_value(p[2]);
+
+			if (lo < 0)
+				return -EINVAL;
+			/* Only what fleet_host_token() writes: one host, one token */
+			c = hi << 4 | lo;
+			if (c == 0 || token_byte((unsigned char)c))
+				return -EINVAL;
+			p += 2;
+		} else if (!token_byte((unsigned char)c)) {
+			return -EINVAL;
+		}
+		if (o + 1 >= size)
+			return -ENAMETOOLONG;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 int fleet_subject(char *out, size_t size, const char *prefix, const char *host,
 		  const char *severity)
 {

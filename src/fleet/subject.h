@@ -20,6 +20,14 @@
  */
 int fleet_host_token(char *out, size_t size, const char *host);
 
+/*
+ * The host name a token stands for: the inverse of fleet_host_token(), which accepts only what
+ * that function writes (letters, digits, '-', and '_' with two lower-case hex digits for any
+ * other byte but NUL), so that a host has one token and a token one host. 0, or -EINVAL for
+ * anything else, -ENAMETOOLONG if out (size bytes) is too small.
+ */
+int fleet_host_from_token(char *out, size_t size, const char *token);
+
 /* <prefix>.<fleet_host_token(host)>.<severity in lower case>; 0 or -errno as above */
 int fleet_subject(char *out, size_t size, const char *prefix, const char *host,
 		  const char *severity);

@@ -13,10 +13,12 @@ extern enum log_level log_max_level;
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
- * text as every log line shows it: control bytes written as \xNN, so that a newline or an
- * escape sequence in a name someone else chose can neither forge a line nor drive a terminal.
- * Written into out (size bytes, always NUL-terminated, cut at a whole byte or escape when
- * full). For messages made here and printed elsewhere. Returns out.
+ * text as every log line shows it: control bytes (C0, DEL) and bytes that are not UTF-8 written
+ * as \xNN, C1 controls, bidi overrides and invisible format characters (util/unicode.h) as
+ * \uNNNN, so that a newline, an escape sequence or a reversed run in a name someone else
+ * chose can neither forge a line, drive a terminal nor disguise what a line says. Written into
+ * out (size bytes, always NUL-terminated, cut at a whole character or escape when full). For
+ * messages made here and printed elsewhere. Returns out.
  */
 char *log_escape(const char *text, char *out, size_t size);
 

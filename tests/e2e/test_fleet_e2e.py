@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
-from natscluster import NatsClient, NatsCluster, fleet_module_setup  # noqa: E402
+from natscluster import NatsClient, NatsCluster, fleet_module_setup, js_publish  # noqa: E402
 from receiver import make_certificates  # noqa: E402
 
 SKIP_REASON = None
@@ -67,19 +67,46 @@ def pending(db, output="nats"):
                       "'pending'", (output,))[0][0]
 
 
+def forged_finding(host, severity="HIGH", pad=0, fid=None):
+    """(id, JSON bytes) of a finding as fleet_finding_parse() accepts it, with `pad` bytes of
+    process arguments; host None: no sourceProperties.host, as an older sowatch wrote."""
+    fid = fid or harness.rand(32)
+    props = {"containerId": ""}
+    if host is not None:
+        props["host"] = host
+    finding = {"finding": {
+        "name": "projects/p/sources/sowatch/findings/" + fid,
+        "category": "Execution: Suspicious OpenSSL Shared Object Loaded",
+        "severity": severity, "state": "ACTIVE", "mute": "UNDEFINED",
+        "eventTime": "2026-12-02T21:00:00.000001Z", "createTime": "2026-12-02T21:00:00.000002Z",
+        "processes": [{"binary": {"path": "/usr/bin/openssl"}, "args": ["x" * pad]}],
+        "sourceProperties": props}, "resource": {"name": "//sowatch/hosts/forged"}}
+    return fid, json.dumps(finding).encode()
+
+
+def peak_rss_kib(pid):
+    """The process's peak resident memory (VmHWM), in KiB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM for %d" % pid)
+
+
 class Collector:
     """`sowatch collect` as a subprocess, its log in the workspace."""
 
-    def __init__(self, ws, urls, db):
-        self.ws, self.urls, self.db = ws, urls, db
+    def __init__(self, ws, urls, db, env=None, args=()):
+        self.ws, self.urls, self.db, self.env, self.args = ws, urls, db, env, list(args)
         self.log = ws.path("collect-%s.log" % harness.rand())
         self.proc = None
 
     def start(self):
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [harness.sowatch_bin(), "collect", "--nats", ",".join(self.urls), "--db", self.db],
-            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf)
+            [harness.sowatch_bin(), "collect", "--nats", ",".join(self.urls), "--db", self.db]
+            + self.args,
+            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf, env=self.env)
         self.wait_log("collect: reading stream", 60)
         return self
 
@@ -234,6 +261,257 @@ class Fleet(unittest.TestCase):
         self.assertEqual(self.collector.stop(), 0)
         self.assertRegex(self.collector.text(), r"collect: stopping: \d+ messages received, "
                          r"\d+ findings stored, \d+ already stored, 3 refused")
+
+
+# 300 findings of about 200 KiB: 60 MB waiting in the stream when the collector starts
+BIG_COUNT = 300
+BIG_PAD = 200 * 1024
+# What the collector may reach with them. A fetch holds at most 8 MiB of messages
+# (COLLECT_FETCH_MAX_BYTES) and one parsed finding at a time; libnats may buffer as much
+# again, and the program itself (libraries, SQLite's cache) is some 15 MiB. Without a byte
+# limit, one fetch of 256 such messages is 50 MiB before a byte is parsed.
+BIG_RSS_LIMIT_KIB = 96 * 1024
+
+
+class FleetOneServer(unittest.TestCase):
+    """One server: large findings, findings of older nodes, nats-init's updates."""
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+        # A max_payload over a fetch's 8 MiB, as a server may have (up to 64 MiB)
+        self.cluster = NatsCluster(self.ws, size=1, max_payload=12 * 1024 * 1024).start()
+        self.addCleanup(self.cluster.stop)
+        self.url = self.cluster.url(0)
+        status, out = run_sowatch("nats-init", "--nats", self.url)
+        self.assertEqual(status, 0, out)
+        self.central = self.ws.path("central.db")
+
+    def collector(self, env=None):
+        c = Collector(self.ws, [self.url], self.central, env=env)
+        self.addCleanup(c.stop)
+        return c.start()
+
+    def wait_stored(self, collector, want, timeout=180):
+        deadline = time.monotonic() + timeout
+        while True:
+            have = ids_of(self.central) if os.path.exists(self.central) else set()
+            if want <= have:
+                return have
+            if time.monotonic() > deadline or collector.proc.poll() is not None:
+                raise AssertionError("%d of %d stored:\n%s" % (len(want & have), len(want),
+                                                               collector.text()[-3000:]))
+            time.sleep(0.5)
+
+    def test_large_findings_in_bounded_memory(self):
+        host = "big-node"
+        ids = set()
+        with NatsClient(self.url) as nc:
+            for i in range(BIG_COUNT):
+                fid, data = forged_finding(host, pad=BIG_PAD)
+                js_publish(nc, "sowatch.findings.%s.high" % host, data, msg_id=fid, timeout=30)
+                ids.add(fid)
+        env = dict(os.environ)
+        # ASan keeps freed memory aside (256 MiB by default) to catch its use: keep it small,
+        # so that the figure is the collector's and not the sanitizer's
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"),
+                                                     "quarantine_size_mb=4"]))
+        c = self.collector(env)
+        self.wait_stored(c, ids)
+        peak = peak_rss_kib(c.proc.pid)
+        self.assertEqual(c.stop(), 0)
+        self.assertRegex(c.text(), r"%d messages received, %d findings stored, 0 already "
+                         r"stored, 0 refused" % (BIG_COUNT, BIG_COUNT))
+        sizes = store_rows(self.central, "SELECT count(*), min(length(json)) FROM findings "
+                           "WHERE host = ?", (host,))[0]
+        self.assertEqual(sizes[0], BIG_COUNT)
+        self.assertGreater(sizes[1], BIG_PAD)
+        print("collector peak RSS: %d KiB for %d findings of %d KiB" % (peak, BIG_COUNT,
+                                                                         BIG_PAD // 1024))
+        self.assertLess(peak, BIG_RSS_LIMIT_KIB)
+
+    def test_message_over_the_fetch_limit(self):
+        """A message larger than a fetch's byte limit is refused; the stream goes on."""
+        c = self.collector()
+        with NatsClient(self.url) as nc:
+            # 9 MiB: within the server's max_payload, over a fetch's 8 MiB
+            js_publish(nc, "sowatch.findings.a.high", b"{" + b" " * (9 << 20) + b"}",
+                       timeout=30)
+            fid, data = forged_finding("a")
+            js_publish(nc, "sowatch.findings.a.high", data)
+        self.wait_stored(c, {fid}, timeout=60)
+        self.assertIn("more than a finding's", c.text())
+
+    def test_findings_without_a_host(self):
+        """An older node's findings name no host: they take their subject's."""
+        c = self.collector()
+        old = {}
+        with NatsClient(self.url) as nc:
+            for host in ("old-node.lan", "h\u00e9 x"):
+                fid, data = forged_finding(None)
+                token = "".join(ch if ch.isalnum() and ch.isascii() or ch == "-"
+                                else "".join("_%02x" % b for b in ch.encode())
+                                for ch in host)
+                js_publish(nc, "sowatch.findings.%s.high" % token, data)
+                old[fid] = host
+            # One that names a host must still name its subject's
+            bad, data = forged_finding("other-node")
+            js_publish(nc, "sowatch.findings.old-node_2elan.high", data)
+        self.wait_stored(c, set(old), timeout=60)
+        c.wait_log(REFUSED, 30)
+        rows = dict(store_rows(self.central, "SELECT id, host FROM findings"))
+        self.assertEqual(rows, old)
+        self.assertIn("belong on", c.text())
+
+    def test_refused_subject_is_escaped(self):
+        """C1 controls and bidi overrides in a subject reach the log escaped."""
+        c = self.collector()
+        with NatsClient(self.url) as nc:
+            nc.publish("sowatch.findings.\u202egnp.\u009b31m.high", b"not json")
+            nc.flush()
+        c.wait_log(REFUSED, 30)
+        line = [x for x in c.text().splitlines() if REFUSED in x][0]
+        self.assertIn("sowatch.findings.\\u202egnp.\\u009b31m.high", line)
+        self.assertNotIn("\u202e", line)
+        self.assertNotIn("\u009b", line)
+
+    def test_nats_init_updates_what_it_is_given(self):
+        status, out = run_sowatch("nats-init", "--nats", self.url, "--duplicate-window", "15m")
+        self.assertEqual(status, 0, out)
+        self.assertIn("updated stream SOWATCH", out)
+        self.assertIn("duplicate window 15m", out)
+        self.assertIn("max age 30d", out)
+        status, out = run_sowatch("nats-init", "--nats", self.url, "--max-age", "2d")
+        self.assertEqual(status, 0, out)
+        self.assertIn("max age 2d, duplicate window 15m", out)
+        self.assertIn("1 replicas (one server, not a cluster)", out)
+
+
+class FleetClosedConnection(unittest.TestCase):
+    """libnats gives a connection up for good after the same authorization error twice: the
+    collector says why and connects anew, reading the password file again."""
+
+    AUTH = "authorization {\n  users: [ { user: collector, password: \"%s\" } ]\n}\n"
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+        self.cluster = NatsCluster(self.ws, size=1, auth=self.AUTH % "first-pass").start()
+        self.addCleanup(self.cluster.stop)
+        self.url = self.cluster.url(0)
+        self.password = self.ws.write("password", "first-pass\n")
+        os.chmod(self.password, 0o600)
+        self.config = self.ws.write("collect.yaml", "collect:\n  servers: [%s]\n  user: "
+                                    "collector\n  password_file: %s\n"
+                                    % (self.url, self.password))
+        os.chmod(self.config, 0o600)
+        status, out = run_sowatch("nats-init", "--config", self.config)
+        self.assertEqual(status, 0, out)
+
+    def test_reconnects_after_the_connection_is_closed(self):
+        c = Collector(self.ws, [self.url], self.ws.path("central.db"),
+                      args=["--config", self.config])
+        self.addCleanup(c.stop)
+        c.start()
+        # The server now wants another password: the collector's is refused, twice
+        conf = self.cluster.servers[0].conf
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, "w") as f:
+            f.write(text.replace("first-pass", "second-pass"))
+        self.cluster.stop_server(0)
+        self.cluster.start_server(0)
+        c.wait_log("collect: the connection to NATS is closed (", 60)
+        self.assertRegex(c.text(), r"closed \([^)]*[Aa]uthorization[^)]*\): connecting again "
+                         r"in 5 s")
+        with open(self.password, "w") as f:
+            f.write("second-pass\n")
+        c.wait_log("collect: reading stream", 60, count=2)
+        fid, data = forged_finding("node-a")
+        with NatsClient(self.url, user="collector", password="second-pass") as nc:
+            js_publish(nc, "sowatch.findings.node-a.high", data, timeout=30)
+        deadline = time.monotonic() + 60
+        while fid not in ids_of(c.db):
+            self.assertLess(time.monotonic(), deadline, c.text()[-3000:])
+            time.sleep(0.5)
+        self.assertEqual(c.stop(), 0)
+
+
+def run_sowatch(*args):
+    """(exit status, stdout and stderr) of `sowatch ARGS`."""
+    p = subprocess.run([harness.sowatch_bin()] + list(args), stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+class FleetOptions(unittest.TestCase):
+    """Command-line values pass the checks the configuration's keys pass."""
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()
+        self.addCleanup(self.ws.cleanup)
+
+    def test_bad_values_refused(self):
+        # Port 1: nothing answers there, and nothing may be tried before the values are checked
+        url = "nats://127.0.0.1:1"
+        long_prefix = ".".join(["abcdefghij"] * 10)  # 109 bytes
+        cases = [
+            (["--stream", "a.b"], "--stream", "1 to 32 letters"),
+            (["--stream", "S" * 33], "--stream", "1 to 32 letters"),
+            (["--subject-prefix", "sowatch.>"], "--subject-prefix", "wildcards"),
+            (["--subject-prefix", "a..b"], "--subject-prefix", "empty token"),
+            (["--subject-prefix", long_prefix], "--subject-prefix", "at most 100 bytes"),
+            (["--subject-prefix", "a b"], "--subject-prefix", "tokens of letters"),
+        ]
+        for command in ("collect", "nats-init"):
+            for args, option, why in cases + [
+                    ([], "--nats", "expected a nats:// or tls:// URL"),
+            ]:
+                nats = "TLS://127.0.0.1:1" if option == "--nats" else url
+                with self.subTest(command=command, args=args, option=option):
+                    status, out = run_sowatch(command, "--nats", nats, *args)
+                    self.assertEqual(status, 2, out)
+                    self.assertIn("sowatch %s: " % command, out)
+                    self.assertIn("'%s'" % option, out)
+                    self.assertIn(why, out)
+                    self.assertNotIn("cannot connect", out)
+        for durable in ("a.b", "x" * 33, "a*"):
+            status, out = run_sowatch("collect", "--nats", url, "--durable", durable,
+                                      "--db", self.ws.path("c.db"))
+            self.assertEqual(status, 2, out)
+            self.assertIn("'--durable'", out)
+            self.assertFalse(os.path.exists(self.ws.path("c.db")))
+        # A server with a path, or a user in it, is refused as in the configuration
+        for bad, why in (("nats://127.0.0.1:4222/x", "nothing may follow"),
+                         ("nats://u:p@127.0.0.1:4222", "no user or password")):
+            status, out = run_sowatch("nats-init", "--nats", bad)
+            self.assertEqual(status, 2, out)
+            self.assertIn(why, out)
+
+
+    def test_no_servers_names_the_keys_read(self):
+        # outputs.nats alone: nats-init uses it, collect reads collect only
+        config = self.ws.write("nodes.yaml", "outputs:\n  nats:\n    servers: "
+                               "[nats://127.0.0.1:1]\n")
+        os.chmod(config, 0o600)
+        empty = self.ws.write("empty.yaml", "store:\n  retention_days: 3\n")
+        os.chmod(empty, 0o600)
+        status, out = run_sowatch("collect", "--config", config)
+        self.assertEqual(status, 2, out)
+        self.assertIn("no servers: give --nats, or collect.servers in the configuration", out)
+        status, out = run_sowatch("nats-init", "--config", empty)
+        self.assertEqual(status, 2, out)
+        self.assertIn("no servers: give --nats, or collect.servers or outputs.nats.servers in "
+                      "the configuration", out)
+        status, out = run_sowatch("nats-init", "--config", config)
+        self.assertEqual(status, 1, out)
+        self.assertIn("cannot connect to NATS (nats://127.0.0.1:1)", out)
 
 
 class FleetTLS(unittest.TestCase):

@@ -16,10 +16,16 @@
 #define SUBJECT "sowatch.findings.node-a_2elan.critical"
 #define ID	"0123456789abcdef0123456789abcdef"
 
-/* A finding as a node writes it, with extra fields in sourceProperties when given */
+/*
+ * A finding as a node writes it, with extra fields in sourceProperties when given; host NULL:
+ * none, as an older sowatch wrote them
+ */
 static char *finding(const char *host, const char *severity, const char *extra)
 {
-	char *out = NULL;
+	char *out = NULL, host_field[300] = "";
+
+	if (host)
+		snprintf(host_field, sizeof(host_field), "\"host\":\"%s\",", host);
 
 	if (asprintf(&out,
 		     "{\"finding\":{\"name\":\"projects/p/sources/sowatch/findings/" ID "\","
@@ -31,9 +37,9 @@ static char *finding(const char *host, const char *severity, const char *extra)
 		     "\"libraries\":[{\"path\":\"/tmp/x.so\",\"sha256\":\"ab\"}]}],"
 		     "\"containers\":[{\"name\":\"web\",\"uri\":\"nginx:1\"}],"
 		     "\"kubernetes\":{\"pods\":[{\"ns\":\"prod\",\"name\":\"web-1\"}]},"
-		     "\"sourceProperties\":{\"host\":\"%s\",\"containerId\":\"c0ffee\"%s}},"
+		     "\"sourceProperties\":{%s\"containerId\":\"c0ffee\"%s}},"
 		     "\"resource\":{\"name\":\"//sowatch/hosts/x\"}}",
-		     severity, host, extra ? extra : "") < 0)
+		     severity, host_field, extra ? extra : "") < 0)
 		return NULL;
 	return out;
 }
@@ -81,7 +87,8 @@ static void test_refuses_what_is_not_a_finding(void **state)
 	char *low = finding("node-a.lan", "LOW", NULL);
 	char *dup = finding("node-a.lan", "CRITICAL", ",\"host\":\"node-a.lan\"");
 	char *bad_sev = finding("node-a.lan", "URGENT", NULL);
-	char *no_host = finding("", "CRITICAL", NULL);
+	char *empty_host = finding("", "CRITICAL", NULL);
+	char *no_host = finding(NULL, "CRITICAL", NULL);
 	char *big = calloc(1, FLEET_MESSAGE_MAX + 2);
 	static const char nul[] = "{\"finding\":{}}\0{}";
 	static const char no_sp[] = "{\"finding\":{\"name\":\"x\"},\"resource\":{}}";
@@ -96,15 +103,45 @@ static void test_refuses_what_is_not_a_finding(void **state)
 	/* Two readers of the same bytes must not see two different findings */
 	expect_refused(dup, strlen(dup), SUBJECT, "not JSON");
 	expect_refused(bad_sev, strlen(bad_sev), SUBJECT, "severity");
-	expect_refused(no_host, strlen(no_host), SUBJECT, "no sourceProperties.host");
+	expect_refused(empty_host, strlen(empty_host), SUBJECT, "not a host name");
+	/* No host of its own, and none in a subject that is not <prefix>.<token>.<severity> */
+	expect_refused(no_host, strlen(no_host), "sowatch.findings.node-a_2Elan.critical",
+		       "no sourceProperties.host");
+	expect_refused(no_host, strlen(no_host), "sowatch.findings.node-a_2elan",
+		       "no sourceProperties.host");
+	expect_refused(no_host, strlen(no_host), "other.prefix.node-a.critical",
+		       "no sourceProperties.host");
+	expect_refused(no_host, strlen(no_host), "sowatch.findings.node-a_2elan.low", "belong on");
 	memset(big, ' ', FLEET_MESSAGE_MAX + 1);
 	expect_refused(big, FLEET_MESSAGE_MAX + 1, SUBJECT, "more than a finding's");
 	free(other_host);
 	free(low);
 	free(dup);
 	free(bad_sev);
+	free(empty_host);
 	free(no_host);
 	free(big);
+}
+
+/* A finding of a sowatch older than the store's host column: the host is its subject's */
+static void test_host_from_the_subject(void **state)
+{
+	char *json = finding(NULL, "CRITICAL", NULL), why[512] = "";
+	struct fleet_finding f;
+
+	assert_int_equal(
+	    fleet_finding_parse(&f, json, strlen(json), SUBJECT, PREFIX, why, sizeof(why)), 0);
+	assert_string_equal(f.row.host, "node-a.lan");
+	assert_string_equal(f.row.json, json);
+	fleet_finding_release(&f);
+	assert_null(f.host);
+	assert_int_equal(fleet_finding_parse(&f, json, strlen(json),
+					     "sowatch.findings.h_c3_a9_20x.critical", PREFIX, why,
+					     sizeof(why)),
+			 0);
+	assert_string_equal(f.row.host, "h\xc3\xa9 x");
+	fleet_finding_release(&f);
+	free(json);
 }
 
 int main(void)
@@ -112,6 +149,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts_a_finding),
 		cmocka_unit_test(test_refuses_what_is_not_a_finding),
+		cmocka_unit_test(test_host_from_the_subject),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,43 @@ static void test_host_token_limits(void **state)
 	assert_int_equal(fleet_host_token(out, sizeof(out), "12345."), -ENAMETOOLONG);
 }
 
+static void expect_round_trip(const char *host)
+{
+	char token[FLEET_SUBJECT_MAX], back[256];
+
+	assert_int_equal(fleet_host_token(token, sizeof(token), host), 0);
+	assert_int_equal(fleet_host_from_token(back, sizeof(back), token), 0);
+	assert_string_equal(back, host);
+}
+
+static void test_host_from_token(void **state)
+{
+	char out[256], all[256];
+
+	expect_round_trip("node-1");
+	expect_round_trip("node-1.example.com");
+	expect_round_trip("a*b>c d\te_2e.");
+	expect_round_trip("h\xc3\xa9\xe2\x80\xae\x01\xff");
+	for (int i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	all[255] = '\0';
+	expect_round_trip(all);
+	/* Only what fleet_host_token() writes: one host per token, one token per host */
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), ""), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a_2E"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a_2"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a_"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a_zz"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a_00"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a_61"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a_2d"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a.b"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, sizeof(out), "a*"), -EINVAL);
+	assert_int_equal(fleet_host_from_token(out, 4, "abc"), 0);
+	assert_int_equal(fleet_host_from_token(out, 4, "abcd"), -ENAMETOOLONG);
+	assert_int_equal(fleet_host_from_token(out, 4, "ab_2e_2e"), -ENAMETOOLONG);
+}
+
 static void test_subject(void **state)
 {
 	char out[FLEET_SUBJECT_MAX];
@@ -65,6 +102,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_host_token),
 		cmocka_unit_test(test_host_token_limits),
+		cmocka_unit_test(test_host_from_token),
 		cmocka_unit_test(test_subject),
 	};
 
