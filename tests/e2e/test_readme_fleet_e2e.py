@@ -404,6 +404,18 @@ def wait_central(db, ids, timeout=120):
         time.sleep(0.3)
 
 
+def wait_delivered(test, sensors, timeout=30):
+    """Each node learnt that JetStream holds its findings: none pending in its
+    store (a node that never gets its acknowledgement sends it again and again)."""
+    sql = "SELECT count(*) FROM deliveries WHERE output = 'nats' AND state = 'pending'"
+    for s in sensors:
+        deadline = time.monotonic() + timeout
+        while store_rows(s.db, sql)[0][0] and time.monotonic() < deadline:
+            time.sleep(0.3)
+        test.assertEqual(store_rows(s.db, sql)[0][0], 0, "%s: findings still pending\n%s"
+                         % (s.config, s.log_tail(20)))
+
+
 def listed_hosts(output):
     """The HOST column of `sowatch findings list`: ID, TIME, HOST, ..."""
     lines = output.splitlines()
@@ -462,6 +474,7 @@ class ReadmeFleet(unittest.TestCase):
         central = collector_host.path("/var/lib/sowatch/collect.db")
         have = wait_central(central, ids)
         self.assertEqual(have, {ids[0]: os.uname().nodename, ids[1]: "node-b"})
+        wait_delivered(self, [a, b])
         hosts = listed_hosts(collector_host.sh("findings-list.sh"))
         self.assertIn("node-b", hosts)
         self.assertIn(os.uname().nodename[:11], {h[:11] for h in hosts})
@@ -504,6 +517,7 @@ class ReadmeFleet(unittest.TestCase):
         ids = load(self.ws, [a, b], "readme-accounts")
         central = collector_host.path("/var/lib/sowatch/collect.db")
         self.assertEqual(wait_central(central, ids), {ids[0]: "node-a", ids[1]: "node-b"})
+        wait_delivered(self, [a, b])
         hosts = listed_hosts(collector_host.sh("findings-list.sh"))
         self.assertTrue({"node-a", "node-b"} <= hosts, hosts)
 
