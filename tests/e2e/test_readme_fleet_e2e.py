@@ -70,7 +70,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
-from natscluster import NatsClient, NatsError, nats_server_problem  # noqa: E402
+from natscluster import NatsClient, NatsError, fleet_module_setup  # noqa: E402
 
 README = os.path.join(harness.REPO_ROOT, "README.md")
 
@@ -97,13 +97,7 @@ SKIP_REASON = None
 
 def setUpModule():
     global SKIP_REASON
-    SKIP_REASON = harness.require_environment()
-    if SKIP_REASON:
-        return
-    problem = nats_server_problem()
-    if problem:
-        raise RuntimeError(problem)
-    harness.fixture_module()
+    SKIP_REASON = fleet_module_setup()
 
 
 # --------------------------------------------------------------------------
