@@ -264,15 +264,14 @@ class Routes(unittest.TestCase):
             "dynamic_path = %s\n") % (init, mod))
 
         marker = self.ws.marker()
-        # unshare execs sh, which execs openssl: one pid throughout. openssl reads a
-        # FIFO held open for a second, so that its mount namespace is still there when
-        # the sensor reads its configuration on a loaded machine (a process gone by
-        # then is seen by the library and effect layers only).
-        fifo = self.ws.path("hold-%s" % harness.rand())
-        os.mkfifo(fifo)
+        # unshare execs sh, which execs openssl: one pid throughout. openssl gives up at
+        # start (the module is no engine), so the module holds the process for a second:
+        # its mount namespace must still be there when the sensor reads its configuration
+        # (a process gone by then is seen by the library and effect layers only).
         r = run_cmd(["unshare", "-m", "--propagation", "private", "sh", "-c",
-                     'mount --bind "$1" "$2" && { sleep 1 > "$4" & exec "$3" dgst -sha256 < "$4"; }',
-                     "sh", edited, real, OPENSSL, fifo], marker=marker)
+                     'mount --bind "$1" "$2" && exec "$3" dgst -sha256',
+                     "sh", edited, real, OPENSSL], marker=marker,
+                    env={"SOWATCH_TEST_HOLD_MS": "1000"})
         self.assertEqual(harness.sha256_file(real), before, "the real %s changed" % real)
         self.assertEqual(read_marker(marker), r.pid,
                          "the module's constructor did not run:\n" + r.output)
