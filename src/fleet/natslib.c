@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "fleet/natslib.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +42,7 @@ static const struct dynlib_symbol natslib_symbols[] = {
 	S(options_set_ping_interval, natsOptions_SetPingInterval),
 	S(options_set_max_pings_out, natsOptions_SetMaxPingsOut),
 	S(options_set_inbox_prefix, natsOptions_SetCustomInboxPrefix),
+	S(options_set_ignore_discovered_servers, natsOptions_SetIgnoreDiscoveredServers),
 	S(options_set_reconnect_wait, natsOptions_SetReconnectWait),
 	S(options_set_retry_on_failed_connect, natsOptions_SetRetryOnFailedConnect),
 	S(options_set_error_handler, natsOptions_SetErrorHandler),
@@ -143,17 +146,28 @@ static bool wants_tls(const struct config_nats *cfg, const char *const *urls, si
 	return false;
 }
 
-/* nats://127.0.0.1:4222, nats://[::1]:4222, nats://localhost: the password stays on this machine */
+/*
+ * nats://127.0.0.1:4222, nats://[::1]:4222, nats://localhost: the password stays on this
+ * machine. The host must be one of these exactly (127.evil.example is a name, not an address).
+ */
 static bool is_loopback_url(const char *url)
 {
 	const char *host = strstr(url, "://");
+	char name[64];
+	struct in_addr v4;
 	size_t len;
 
 	host = host ? host + 3 : url;
 	if (*host == '[')
-		return strncmp(host, "[::1]", 5) == 0;
+		return strncmp(host, "[::1]", 5) == 0 && (host[5] == '\0' || strchr(":/", host[5]));
 	len = strcspn(host, ":/");
-	return (len == 9 && strncmp(host, "localhost", 9) == 0) || strncmp(host, "127.", 4) == 0;
+	if (len >= sizeof(name))
+		return false;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (strcmp(name, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, name, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 int natslib_check(const struct config_nats *cfg, const char *const *urls, size_t n, char *error,
@@ -248,6 +262,13 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 		s = natslib.options_set_creds(opts, cfg->creds_file, NULL);
 	if (s == NATS_OK && cfg && cfg->user[0])
 		s = natslib.options_set_user_info(opts, cfg->user, password);
+	/*
+	 * The servers tell a client of their cluster's other members, and libnats would reconnect
+	 * to them with the same password: over nats:// only the servers listed (all on loopback,
+	 * natslib_check() said) may have it.
+	 */
+	if (s == NATS_OK && cfg && cfg->user[0] && !wants_tls(cfg, urls, n))
+		s = natslib.options_set_ignore_discovered_servers(opts, true);
 	if (s == NATS_OK && cfg && cfg->inbox_prefix[0])
 		s = natslib.options_set_inbox_prefix(opts, cfg->inbox_prefix);
 	/* Reconnect for ever, to any server of the list: the store holds what waits meanwhile */

@@ -31,6 +31,7 @@ struct natslib {
 	__typeof__(natsOptions_SetPingInterval) *options_set_ping_interval;
 	__typeof__(natsOptions_SetMaxPingsOut) *options_set_max_pings_out;
 	__typeof__(natsOptions_SetCustomInboxPrefix) *options_set_inbox_prefix;
+	__typeof__(natsOptions_SetIgnoreDiscoveredServers) *options_set_ignore_discovered_servers;
 	__typeof__(natsOptions_SetReconnectWait) *options_set_reconnect_wait;
 	__typeof__(natsOptions_SetRetryOnFailedConnect) *options_set_retry_on_failed_connect;
 	__typeof__(natsOptions_SetErrorHandler) *options_set_error_handler;
