@@ -13,11 +13,14 @@
 #include "store/store.h"
 
 /*
- * Larger messages are refused before they are parsed: a finding is a few KiB (its
- * arguments and environment are cut at 8 KiB each), and a parsed message costs about 20
- * times its size while a batch is stored.
+ * Larger messages are refused before they are parsed, and `sowatch nats-init` makes this the
+ * stream's largest message, so that the servers refuse a larger one from a node (whose output
+ * then marks it failed) rather than acknowledge what no collector will store. A finding is
+ * mostly a few KiB, but it names a process and up to FINDING_MAX_ANCESTORS ancestors, each
+ * with arguments and environment of up to 8 KiB that JSON may escape to six times that: some
+ * 500 KiB at worst. 1 MiB is also the servers' default max_payload.
  */
-#define FLEET_MESSAGE_MAX (256 * 1024)
+#define FLEET_MESSAGE_MAX (1024 * 1024)
 
 struct fleet_finding {
 	struct store_finding row; /* points into the parsed JSON and id */

@@ -132,8 +132,16 @@ static void nats_send(struct output *out, const struct output_finding *f,
 			 subject, detail);
 	else
 		snprintf(error, sizeof(error), "publish on %.120s: %.120s", subject, detail);
-	/* Larger than the servers take: it never will be taken */
-	output_result_set(res, s == NATS_MAX_PAYLOAD ? OUTPUT_FAILED : OUTPUT_RETRY, error);
+	/*
+	 * Larger than the servers or the stream take: it never will be taken, and retrying it
+	 * would hold every later finding behind it. Anything else (no stream yet, a leader being
+	 * elected, a full stream) may pass later.
+	 */
+	output_result_set(res,
+			  s == NATS_MAX_PAYLOAD || jerr == JSStreamMessageExceedsMaximumErr
+			      ? OUTPUT_FAILED
+			      : OUTPUT_RETRY,
+			  error);
 }
 
 static void nats_free(struct output *out)

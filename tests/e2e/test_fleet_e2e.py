@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
-from natscluster import NatsClient, NatsCluster, fleet_module_setup, js_publish  # noqa: E402
+from natscluster import (NatsClient, NatsCluster, fleet_module_setup, js_api,  # noqa: E402
+                         js_publish, js_stream_info)
 from receiver import make_certificates  # noqa: E402
 
 SKIP_REASON = None
@@ -261,6 +262,29 @@ class Fleet(unittest.TestCase):
         self.assertEqual(self.collector.stop(), 0)
         self.assertRegex(self.collector.text(), r"collect: stopping: \d+ messages received, "
                          r"\d+ findings stored, \d+ already stored, 3 refused")
+
+    def test_finding_larger_than_the_stream_takes_fails_and_holds_nothing_back(self):
+        """A stream whose largest message is smaller than a finding: the servers refuse it
+        for good (JetStream error 10054), so the node marks it failed with the reason instead
+        of retrying it for ever in front of every later finding."""
+        a = self.sensor()
+        with NatsClient(self.cluster.urls()[0]) as nc:
+            config = js_stream_info(nc, "SOWATCH")["config"]
+            js_api(nc, "STREAM.UPDATE.SOWATCH", dict(config, max_msg_size=512), timeout=30)
+            big = load(self.ws, [a], "too-big")[0]
+            deadline = time.monotonic() + 60
+            while True:
+                rows = store_rows(a.db, "SELECT state, last_error FROM deliveries WHERE "
+                                  "finding_id = ? AND output = 'nats'", (big,))
+                if rows and rows[0][0] == "failed":
+                    break
+                self.assertLess(time.monotonic(), deadline, "not failed: %r" % rows)
+                time.sleep(0.2)
+            self.assertIn("JetStream error 10054", rows[0][1])
+            js_api(nc, "STREAM.UPDATE.SOWATCH", dict(config, max_msg_size=-1), timeout=30)
+        after = load(self.ws, [a], "after-big")[0]
+        self.assertIn(after, self.wait_central({after}))
+        self.assertNotIn(big, ids_of(self.central))
 
 
 # 300 findings of about 200 KiB: 60 MB waiting in the stream when the collector starts
