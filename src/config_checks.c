@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/secret_file.h"
+
 /* resource.project and resource.source become segments of finding.name */
 const char *check_name_segment(const char *value, char *why, size_t size)
 {
@@ -250,7 +252,7 @@ const char *check_ca_file(const char *path, char *why, size_t size)
 	return NULL;
 }
 
-#define MAX_SECRET_BYTES (16 << 10)
+#define MAX_SECRET_BYTES SECRET_FILE_MAX
 
 /*
  * Opens a file that holds a secret, which only its owner may read or change; else -1 with the

@@ -13,7 +13,6 @@
 #include "util/log.h"
 #include "util/secret_file.h"
 
-#define NATS_PASSWORD_MAX      1024
 #define NATS_RECONNECT_WAIT_MS 500
 /* A server that stops answering (a partition) is left after 2 unanswered pings 10 s apart */
 #define NATS_PING_INTERVAL_MS 10000
@@ -216,7 +215,7 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 		    size_t size)
 {
 	const char *servers[CONFIG_NATS_SERVERS_MAX];
-	char password[NATS_PASSWORD_MAX], client[300];
+	char password[SECRET_FILE_MAX + 2], client[300];
 	natsOptions *opts = NULL;
 	natsStatus s;
 	const char *why;
@@ -242,8 +241,8 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 		return err;
 	password[0] = '\0';
 	if (cfg && cfg->password_file[0]) {
-		err = secret_file_read(cfg->password_file, "the NATS password file", password,
-				       sizeof(password), error, size);
+		err = secret_file_read(cfg->password_file, "the NATS password file", "\"\\",
+				       password, sizeof(password), error, size);
 		if (err)
 			return err;
 	}

@@ -22,7 +22,6 @@
 #include "util/safe_path.h"
 #include "util/secret_file.h"
 
-#define WEBHOOK_TOKEN_MAX	       4096
 #define WEBHOOK_BODY_SHOWN	       120	 /* bytes of a refusal's body put in the error */
 #define WEBHOOK_RETRY_AFTER_MAX_MS     3600000LL /* a receiver may ask for at most an hour */
 #define WEBHOOK_CONNECT_TIMEOUT_MAX_MS 5000
@@ -535,7 +534,7 @@ static int build_headers(struct webhook_output *w, const struct config_webhook *
 int webhook_output_new(struct output **ret, const struct config_webhook *cfg, char *error,
 		       size_t size)
 {
-	char token[WEBHOOK_TOKEN_MAX + 2];
+	char token[SECRET_FILE_MAX + 2];
 	struct webhook_output *w;
 	bool has_token = cfg->bearer_token_file[0] != '\0';
 	const char *why;
@@ -576,7 +575,7 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 	}
 	if (has_token) {
 		err = secret_file_read(cfg->bearer_token_file, "the webhook's bearer token file",
-				       token, sizeof(token), error, size);
+				       NULL, token, sizeof(token), error, size);
 		if (err)
 			goto err_free;
 	}

@@ -11,8 +11,8 @@
 
 #include "util/safe_path.h"
 
-int secret_file_read(const char *path, const char *what, char *secret, size_t size, char *error,
-		     size_t esize)
+int secret_file_read(const char *path, const char *what, const char *refused, char *secret,
+		     size_t size, char *error, size_t esize)
 {
 	struct safe_path sp;
 	struct stat st;
@@ -76,6 +76,12 @@ int secret_file_read(const char *path, const char *what, char *secret, size_t si
 			    "refusing %s %s: the secret has a space, a line break or a character "
 			    "that is not printable ASCII",
 			    what, path);
+			err = -EINVAL;
+			goto out;
+		}
+		if (refused && strchr(refused, secret[i])) {
+			snprintf(error, esize, "refusing %s %s: the secret holds '%c'", what, path,
+				 secret[i]);
 			err = -EINVAL;
 			goto out;
 		}

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "config_test.h"
+#include "util/secret_file.h"
 
 #define NATS "outputs:\n  nats:\n"
 
@@ -386,7 +387,7 @@ static void test_nats_files_refused(void **state)
 	static const char *const sections[] = { "outputs.nats", "collect" };
 	static const char *const keys[] = { "creds_file", "password_file", "ca_file" };
 	struct files *fx = *state;
-	char missing[300];
+	char missing[300], long_password[SECRET_FILE_MAX + 3] = "";
 
 	snprintf(missing, sizeof(missing), "%s/missing", fx->dir);
 	for (size_t s = 0; s < 2; s++) {
@@ -431,6 +432,12 @@ static void test_nats_files_refused(void **state)
 		expect_nats_file_error(
 		    sections[s], "password_file", fx->password,
 		    "the password holds '\\', which NATS clients send unescaped");
+		/* no longer than the output reads when it connects */
+		memset(long_password, 'p', sizeof(long_password) - 2);
+		long_password[sizeof(long_password) - 2] = '\n';
+		write_file(fx->password, long_password, 0600);
+		expect_nats_file_error(sections[s], "password_file", fx->password,
+				       "larger than 4096 bytes");
 		write_file(fx->password, "pa$$w0rd!\n", 0600);
 	}
 }
