@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/safe_path.h"
 #include "util/secret_file.h"
 
 /* resource.project and resource.source become segments of finding.name */
@@ -240,7 +241,25 @@ static int open_regular(const char *path, struct stat *st, char *why, size_t siz
 	return -1;
 }
 
-/* outputs.webhook.ca_file: checked when the file is loaded, so that a reload checks it too */
+/*
+ * A file a library opens again at each connection (a CA file, NATS credentials): whoever can
+ * change it, or a directory on its way, could add a CA or swap the credentials. So, as the
+ * outputs check it at start (util/safe_path.h): the file, symbolic links resolved, and every
+ * directory to it root's (or sowatch's user's) alone.
+ */
+static const char *check_file_owners(const char *path, char *why, size_t size)
+{
+	char resolved[PATH_MAX];
+	struct safe_path sp;
+	int err = safe_path_resolve_file(&sp, path, "the file", resolved);
+
+	if (!err)
+		return NULL;
+	snprintf(why, size, "%s: %s", path, sp.reason);
+	return err == -EPERM ? "refusing" : "cannot use";
+}
+
+/* ca_file: checked when the file is loaded, so that a reload checks it too */
 const char *check_ca_file(const char *path, char *why, size_t size)
 {
 	struct stat st;
@@ -249,7 +268,7 @@ const char *check_ca_file(const char *path, char *why, size_t size)
 	if (fd < 0)
 		return "cannot use";
 	close(fd);
-	return NULL;
+	return check_file_owners(path, why, size);
 }
 
 #define MAX_SECRET_BYTES SECRET_FILE_MAX
@@ -460,7 +479,7 @@ const char *check_creds_file(const char *path, char *why, size_t size)
 	if (fd < 0)
 		return "cannot use";
 	close(fd);
-	return NULL;
+	return check_file_owners(path, why, size);
 }
 
 /* ---- Webhook headers --------------------------------------------------------------------- */

@@ -24,7 +24,8 @@ const char *check_url(const char *url, char *why, size_t size);
 const char *check_syslog_address(const char *address, char *why, size_t size);
 /* metrics.listen */
 const char *check_listen(const char *value, char *why, size_t size);
-/* A CA file: a regular file, not empty */
+/* A CA file: a regular file, not empty, that only root (or sowatch's user) can change, in
+ * directories only they can change (util/safe_path.h) */
 const char *check_ca_file(const char *path, char *why, size_t size);
 /* outputs.webhook.bearer_token_file: a secret only its owner may read or change */
 const char *check_token_file(const char *path, char *why, size_t size);
@@ -39,7 +40,8 @@ const char *check_nats_name(const char *name, char *why, size_t size);
 const char *check_nats_user(const char *user, char *why, size_t size);
 /* password_file: a secret file of one line, as bearer_token_file */
 const char *check_password_file(const char *path, char *why, size_t size);
-/* creds_file: a secret file, only its owner may read or change it */
+/* creds_file: a secret file, only its owner may read or change it; its owner, and those of
+ * the directories to it, as for a CA file */
 const char *check_creds_file(const char *path, char *why, size_t size);
 
 /* A whole number in [min, max], written in decimal digits only ("+5", "0x10", "1e3": no) */

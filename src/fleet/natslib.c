@@ -11,6 +11,7 @@
 #include "config.h"
 #include "util/dynlib.h"
 #include "util/log.h"
+#include "util/safe_path.h"
 #include "util/secret_file.h"
 
 #define NATS_RECONNECT_WAIT_MS 500
@@ -215,7 +216,8 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 		    size_t size)
 {
 	const char *servers[CONFIG_NATS_SERVERS_MAX];
-	char password[SECRET_FILE_MAX + 2], client[300];
+	char password[SECRET_FILE_MAX + 2], client[300], ca_file[PATH_MAX], creds_file[PATH_MAX];
+	struct safe_path sp;
 	natsOptions *opts = NULL;
 	natsStatus s;
 	const char *why;
@@ -239,6 +241,16 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 	err = natslib_check(cfg, urls, n, error, size);
 	if (err)
 		return err;
+	/* Paths only root can change, links resolved: libnats rereads creds at each connection */
+	if (cfg && cfg->ca_file[0])
+		err = safe_path_resolve_file(&sp, cfg->ca_file, "the NATS ca_file", ca_file);
+	if (!err && cfg && cfg->creds_file[0])
+		err =
+		    safe_path_resolve_file(&sp, cfg->creds_file, "the NATS creds_file", creds_file);
+	if (err) {
+		snprintf(error, size, "%s", sp.error);
+		return err;
+	}
 	password[0] = '\0';
 	if (cfg && cfg->password_file[0]) {
 		err = secret_file_read(cfg->password_file, "the NATS password file", "\"\\",
@@ -256,9 +268,9 @@ int natslib_connect(natsConnection **ret, const struct config_nats *cfg, const c
 	if (s == NATS_OK && wants_tls(cfg, urls, n))
 		s = natslib.options_set_secure(opts, true);
 	if (s == NATS_OK && cfg && cfg->ca_file[0])
-		s = natslib.options_load_ca(opts, cfg->ca_file);
+		s = natslib.options_load_ca(opts, ca_file);
 	if (s == NATS_OK && cfg && cfg->creds_file[0])
-		s = natslib.options_set_creds(opts, cfg->creds_file, NULL);
+		s = natslib.options_set_creds(opts, creds_file, NULL);
 	if (s == NATS_OK && cfg && cfg->user[0])
 		s = natslib.options_set_user_info(opts, cfg->user, password);
 	/*

@@ -76,8 +76,14 @@ int natslib_load(const char **ret_error);
 
 /*
  * A connection to the servers of cfg (or of urls, n of them, when n > 0: --nats), with its
- * credentials: creds_file, or user and the password read from password_file; TLS verified
- * against ca_file (else the system's CAs) for tls:// servers or when ca_file is set.
+ * credentials: creds_file, or user and the password read from password_file; TLS for tls://
+ * servers or when ca_file is set, verified against the system's CAs and those of ca_file:
+ * libnats loads the system's default paths, then adds ca_file (SSL_CTX_load_verify_locations),
+ * so ca_file adds CAs and never replaces them. libnats as Debian builds it (upstream's default,
+ * NATS_BUILD_TLS_FORCE_HOST_VERIFY) also checks that each server's certificate names the host of
+ * its URL (tests/e2e/test_fleet_e2e.py's FleetTLS checks the CA and the name). ca_file and
+ * creds_file must be root's alone, directories included (util/safe_path.h): libnats is given
+ * their resolved paths and reads the creds_file again at each connection.
  *  - background: never waits for a server. The connection (re)connects in the background,
  *    to any server of the list, for ever; natsConnection_Status() tells when it is up. For an
  *    output, whose findings wait in the store meanwhile.

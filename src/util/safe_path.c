@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ static int refuse(struct safe_path *sp, const char *fmt, ...)
 	int n = snprintf(sp->error, sizeof(sp->error), "refusing %s %s: ", sp->what, sp->given);
 	va_list ap;
 
+	sp->reason = sp->error + strlen(sp->error);
 	if (n > 0 && (size_t)n < sizeof(sp->error)) {
 		va_start(ap, fmt);
 		vsnprintf(sp->error + n, sizeof(sp->error) - n, fmt, ap);
@@ -29,11 +31,15 @@ static int refuse(struct safe_path *sp, const char *fmt, ...)
 	return -EPERM;
 }
 
-/* Fills sp->error for a failure of the system on where and returns err. */
+/* Fills sp->error for a failure of the system on where (NULL: the path given) and returns err. */
 static int fail(struct safe_path *sp, int err, const char *where)
 {
-	snprintf(sp->error, sizeof(sp->error), "cannot use %s %s: %s: %s", sp->what, sp->given,
-		 where, strerror(-err));
+	int n = snprintf(sp->error, sizeof(sp->error), "cannot use %s %s: ", sp->what, sp->given);
+
+	sp->reason = sp->error + strlen(sp->error);
+	if (n > 0 && (size_t)n < sizeof(sp->error))
+		snprintf(sp->error + n, sizeof(sp->error) - n, "%s%s%s", where ? where : "",
+			 where ? ": " : "", strerror(-err));
 	return err;
 }
 
@@ -253,6 +259,7 @@ int safe_path_open(struct safe_path *sp, const char *path, const char *what, uns
 	sp->what = what;
 	sp->given = path;
 	sp->error[0] = '\0';
+	sp->reason = sp->error;
 	sp->dir[0] = sp->name[0] = sp->path[0] = '\0';
 
 	slash = strrchr(path, '/');
@@ -346,4 +353,27 @@ void safe_path_close(struct safe_path *sp)
 	if (sp->dir_fd >= 0)
 		close(sp->dir_fd);
 	sp->dir_fd = -1;
+}
+
+int safe_path_resolve_file(struct safe_path *sp, const char *path, const char *what, char *resolved)
+{
+	int fd;
+
+	if (!realpath(path, resolved)) {
+		int err = -errno;
+
+		/* As safe_path_open() leaves sp, for the messages below */
+		sp->dir_fd = -1;
+		sp->what = what;
+		sp->given = path;
+		return fail(sp, err, NULL);
+	}
+	fd = safe_path_open(sp, resolved, what, 0);
+	if (fd == 0)
+		fd = safe_path_open_file(sp, O_RDONLY, 0);
+	safe_path_close(sp);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
 }

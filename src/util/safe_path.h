@@ -52,6 +52,9 @@ struct safe_path {
 	/* Filled by every failing call: one line, "refusing the findings database /x/f.db: /x is
 	 * writable by others (mode 0777) without the sticky bit". */
 	char error[PATH_MAX + 256];
+	/* In error, what follows "refusing WHAT GIVEN: " (or "cannot use WHAT GIVEN: "), for a
+	 * caller that names the file its own way: "/x is writable by others (...)" */
+	const char *reason;
 	unsigned int flags; /* SAFE_PATH_*, as given to safe_path_open() */
 	const char *what;   /* for error: "the findings database" */
 	const char *given;  /* for error: the path as the user gave it */
@@ -80,6 +83,16 @@ int safe_path_check_entry(struct safe_path *sp, const char *name, mode_t type, s
  * O_NOFOLLOW are added); mode for O_CREAT. Returns the descriptor, or -errno (-EPERM refused).
  */
 int safe_path_open_file(struct safe_path *sp, int flags, mode_t mode);
+
+/*
+ * A file that a library will open by name later, maybe again and again (a CA file, NATS
+ * credentials): symbolic links resolved first (realpath(3)) into resolved (PATH_MAX bytes), then
+ * the resolved path checked as safe_path_open() and safe_path_open_file(O_RDONLY) check it.
+ * Give the library resolved: what it reads at each open is then what was checked, and nobody
+ * but root (or the euid) can change it. 0, or -errno with sp->error filled; sp is left closed.
+ */
+int safe_path_resolve_file(struct safe_path *sp, const char *path, const char *what,
+			   char *resolved);
 
 /* Closes dir_fd; accepts a struct that safe_path_open() failed on, or one closed already. */
 void safe_path_close(struct safe_path *sp);

@@ -37,10 +37,17 @@ import time
 FINDING_ID_HEADER = "X-Sowatch-Finding-Id"
 
 
-def make_certificates(dirpath):
+def make_certificates(dirpath, names="IP:127.0.0.1", ca_dir=None):
     """A CA and a server certificate for IP:127.0.0.1 signed by it, in
-    dirpath. Returns (ca.pem, server.pem, server.key)."""
+    dirpath. Returns (ca.pem, server.pem, server.key).
+
+    names: the server certificate's subjectAltName (its CN is the first
+    name's value), e.g. "DNS:elsewhere.example" for a certificate that names
+    another server. ca_dir: a directory this function filled before; the
+    server certificate is then signed by that CA (returned as ca.pem) and no
+    new CA is made."""
     p = lambda name: os.path.join(dirpath, name)  # noqa: E731
+    ca = lambda name: os.path.join(ca_dir or dirpath, name)  # noqa: E731
 
     def run(*argv):
         r = subprocess.run(["openssl"] + list(argv), stdout=subprocess.PIPE,
@@ -50,25 +57,28 @@ def make_certificates(dirpath):
                 argv[0], r.stdout.decode(errors="replace")))
 
     with open(p("server.ext"), "w") as f:
-        f.write("subjectAltName = IP:127.0.0.1\n"
+        f.write("subjectAltName = " + names + "\n"
                 "basicConstraints = critical, CA:FALSE\n"
                 "keyUsage = critical, digitalSignature\n"
                 "extendedKeyUsage = serverAuth\n")
     # EC keys: a handshake costs the receiver (Python) a few ms, not tens
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")
-    run("req", "-x509", *ec, "-nodes", "-keyout", p("ca.key"),
-        "-out", p("ca.pem"), "-days", "2", "-subj", "/CN=sowatch test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    if ca_dir is None:
+        run("req", "-x509", *ec, "-nodes", "-keyout", p("ca.key"),
+            "-out", p("ca.pem"), "-days", "2", "-subj", "/CN=sowatch test CA",
+            "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+        # The sensor reads the CA as root through safe_path: root's, not
+        # writable by others (the directory is mkdtemp's 0700 then opened to
+        # 0755).
+        os.chmod(p("ca.pem"), 0o644)
+    cn = names.split(",")[0].split(":", 1)[1].strip()
     run("req", *ec, "-nodes", "-keyout", p("server.key"),
-        "-out", p("server.csr"), "-subj", "/CN=127.0.0.1")
-    run("x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"),
-        "-CAkey", p("ca.key"), "-CAcreateserial", "-out", p("server.pem"),
+        "-out", p("server.csr"), "-subj", "/CN=" + cn)
+    run("x509", "-req", "-in", p("server.csr"), "-CA", ca("ca.pem"),
+        "-CAkey", ca("ca.key"), "-CAcreateserial", "-out", p("server.pem"),
         "-days", "2", "-extfile", p("server.ext"))
-    # The sensor reads the CA as root through safe_path: root's, not writable
-    # by others (the directory is mkdtemp's 0700 then opened to 0755).
-    os.chmod(p("ca.pem"), 0o644)
-    return p("ca.pem"), p("server.pem"), p("server.key")
+    return ca("ca.pem"), p("server.pem"), p("server.key")
 
 
 def _openssl_env():

@@ -12,7 +12,8 @@ JetStream cluster (outputs.nats), `sowatch nats-init` makes the R3 stream, and
 * Forged messages published straight to the stream (not JSON, another host's
   finding, 2 MB) are refused and counted; the collector keeps working.
 * TLS is verified: with the servers' CA the node's finding reaches the central
-  store over tls://; with another CA nothing connects.
+  store over tls://; with another CA nothing connects, and neither does a
+  server whose certificate, from the trusted CA, names another host.
 """
 
 import json
@@ -606,6 +607,29 @@ class FleetTLS(unittest.TestCase):
         self.assertEqual(state, "pending")
         self.assertGreaterEqual(attempts, 1)
         self.assertIn("no NATS server reachable", error)
+
+    def test_tls_names_the_server(self):
+        # A certificate from the trusted CA, but for another server's name
+        elsewhere = self.ws.path("ca-good-elsewhere")
+        os.mkdir(elsewhere)
+        os.chmod(elsewhere, 0o755)
+        _, cert, key = make_certificates(elsewhere, "DNS:elsewhere.example",
+                                         ca_dir=os.path.dirname(self.ca))
+        cluster = NatsCluster(self.ws, size=1, auth="tls {\n  cert_file: %s\n"
+                              "  key_file: %s\n}\n" % (json.dumps(cert), json.dumps(key)))
+        cluster.start()
+        self.addCleanup(cluster.stop)
+        url = cluster.url(0).replace("nats://", "tls://")
+        collect = "collect:\n  servers: [%s]\n  ca_file: %s\n" % (url, self.ca)
+        path = self.ws.write("tls-elsewhere.yaml", collect)
+        os.chmod(path, 0o600)
+        p = subprocess.run([harness.sowatch_bin(), "nats-init", "--config", path],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        out = p.stdout.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 1, out)
+        self.assertIn("cannot connect to NATS (%s)" % url, out)
+        # The CA was trusted: what was refused is the name ("IP address mismatch")
+        self.assertIn("mismatch", out)
 
 
 if __name__ == "__main__":

@@ -382,6 +382,24 @@ static void expect_nats_file_error(const char *section, const char *key, const c
 	assert_string_equal(err, want);
 }
 
+/* As expect_nats_file_error(), for "refusing '<full key>': <path>: <want_end>" */
+static void expect_nats_file_refused(const char *section, const char *key, const char *path,
+				     const char *want_end)
+{
+	struct config cfg;
+	const char *err;
+	char want[1024];
+	bool collect = strcmp(section, "collect") == 0;
+
+	assert_int_not_equal(loadf(&cfg, &err, "%s%sservers: nats://a:4222\n%s%s: %s\n",
+				   collect ? "collect:\n" : NATS, collect ? "  " : "    ",
+				   collect ? "  " : "    ", key, path),
+			     0);
+	snprintf(want, sizeof(want), "test.yaml:%d: refusing '%s.%s': %s: %s", collect ? 3 : 4,
+		 section, key, path, want_end);
+	assert_string_equal(err, want);
+}
+
 static void test_nats_files_refused(void **state)
 {
 	static const char *const sections[] = { "outputs.nats", "collect" };
@@ -440,6 +458,48 @@ static void test_nats_files_refused(void **state)
 				       "larger than 4096 bytes");
 		write_file(fx->password, "pa$$w0rd!\n", 0600);
 	}
+}
+
+/*
+ * libnats reads the CA file at connect and the credentials at every connection: whoever can
+ * change the directory they are in could swap them. Refused, as the webhook's ca_file is.
+ */
+static void test_nats_files_in_open_directory_refused(void **state)
+{
+	static const char *const sections[] = { "outputs.nats", "collect" };
+	struct files *fx = *state;
+	char open_dir[300], creds[320], ca[320], want[700];
+
+	snprintf(open_dir, sizeof(open_dir), "%s/open", fx->dir);
+	snprintf(creds, sizeof(creds), "%s/node.creds", open_dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", open_dir);
+	assert_int_equal(mkdir(open_dir, 0700), 0);
+	assert_int_equal(chmod(open_dir, 0777), 0);
+	write_file(creds, "-----BEGIN NATS USER JWT-----\n", 0600);
+	write_file(ca, "-----BEGIN CERTIFICATE-----\n", 0644);
+	for (size_t s = 0; s < 2; s++) {
+		snprintf(want, sizeof(want),
+			 "%s is writable by others (mode 0777) without the sticky bit", open_dir);
+		expect_nats_file_refused(sections[s], "creds_file", creds, want);
+		expect_nats_file_refused(sections[s], "ca_file", ca, want);
+	}
+	/* Closed again, both are taken */
+	assert_int_equal(chmod(open_dir, 0755), 0);
+	for (size_t s = 0; s < 2; s++) {
+		struct config cfg;
+		const char *err;
+		bool collect = strcmp(sections[s], "collect") == 0;
+
+		if (loadf(&cfg, &err,
+			  "%s%sservers: nats://a:4222\n%screds_file: %s\n%sca_file: %s\n",
+			  collect ? "collect:\n" : NATS, collect ? "  " : "    ",
+			  collect ? "  " : "    ", creds, collect ? "  " : "    ", ca))
+			fail_msg("refused: %s", err);
+		config_free(&cfg);
+	}
+	unlink(creds);
+	unlink(ca);
+	rmdir(open_dir);
 }
 
 static void test_nats_login_refused(void **state)
@@ -539,6 +599,8 @@ int main(void)
 						files_teardown),
 		cmocka_unit_test_setup_teardown(test_nats_files_refused, files_setup,
 						files_teardown),
+		cmocka_unit_test_setup_teardown(test_nats_files_in_open_directory_refused,
+						files_setup, files_teardown),
 		cmocka_unit_test_setup_teardown(test_nats_login_refused, files_setup,
 						files_teardown),
 	};
