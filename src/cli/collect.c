@@ -95,8 +95,9 @@ static void refuse(natsMsg *msg, const char *why, struct collect_stats *st)
 
 /*
  * Stores the findings of one batch in one transaction and acknowledges them once it is
- * committed. If the store refuses the transaction, none is acknowledged: they come again
- * after COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again. Each
+ * committed. If the store fails (locked, full, broken) or memory runs out, none is
+ * acknowledged: every message of the batch but those refused comes again after
+ * COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again. Each
  * message is parsed, stored and its parsed JSON freed before the next: a parsed message costs
  * many times its size, so only the batch's messages themselves are held at once.
  */
@@ -105,23 +106,27 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 {
 	natsMsg *accepted[COLLECT_BATCH];
 	int result[COLLECT_BATCH];
-	size_t n = 0;
+	size_t n = 0, unread = 0;
 	char why[512];
-	int err = 0;
+	int err = 0, i;
 	bool begun = false;
 
-	for (int i = 0; i < list->Count && n < COLLECT_BATCH && !err; i++) {
+	for (i = 0; i < list->Count && n < COLLECT_BATCH && !err; i++) {
 		natsMsg *m = list->Msgs[i];
 		struct fleet_finding found;
+		int rc;
 
 		st->received++;
-		if (fleet_finding_parse(&found, natslib.msg_data(m),
-					(size_t)natslib.msg_data_length(m), natslib.msg_subject(m),
-					prefix, why, sizeof(why)) < 0) {
+		rc = fleet_finding_parse(&found, natslib.msg_data(m),
+					 (size_t)natslib.msg_data_length(m), natslib.msg_subject(m),
+					 prefix, why, sizeof(why));
+		if (rc == -EINVAL) {
 			refuse(m, why, st);
 			continue;
 		}
-		if (!begun) {
+		/* Out of memory (the only other answer): nothing says it is not a finding */
+		err = rc;
+		if (!err && !begun) {
 			err = store_begin(s);
 			begun = !err;
 		}
@@ -129,8 +134,19 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 		/* The store's own checks refuse that message alone (below); others stop all */
 		if (result[n] < 0 && result[n] != -EINVAL)
 			err = result[n];
-		fleet_finding_release(&found);
+		if (!rc)
+			fleet_finding_release(&found);
 		accepted[n++] = m;
+	}
+	/*
+	 * Stopped by an error: the messages not read yet come again after the same pause, not
+	 * only once the server's acknowledgement wait (30 s) has passed.
+	 */
+	for (; i < list->Count; i++) {
+		st->received++;
+		st->unstored++;
+		natslib.msg_nak_with_delay(list->Msgs[i], COLLECT_RETRY_DELAY_MS, NULL);
+		unread++;
 	}
 	if (!n)
 		return;
@@ -138,24 +154,24 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 		err = store_commit(s);
 	else if (begun)
 		store_rollback(s);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t j = 0; j < n; j++) {
 		if (err) {
 			/* Again after a pause: at once, a full disk would make a hot loop */
-			natslib.msg_nak_with_delay(accepted[i], COLLECT_RETRY_DELAY_MS, NULL);
+			natslib.msg_nak_with_delay(accepted[j], COLLECT_RETRY_DELAY_MS, NULL);
 			st->unstored++;
-		} else if (result[i] == -EINVAL) {
-			refuse(accepted[i], "the store refused it (invalid JSON or fields)", st);
+		} else if (result[j] == -EINVAL) {
+			refuse(accepted[j], "the store refused it (invalid JSON or fields)", st);
 		} else {
-			natslib.msg_ack(accepted[i], NULL);
-			if (result[i] == 1)
+			natslib.msg_ack(accepted[j], NULL);
+			if (result[j] == 1)
 				st->repeated++;
 			else
 				st->stored++;
 		}
 	}
 	if (err)
-		log_error("collect: cannot store %zu findings now (%s): they will come again", n,
-			  strerror(-err));
+		log_error("collect: cannot store %zu findings now (%s): they will come again",
+			  n + unread, strerror(-err));
 }
 
 /*

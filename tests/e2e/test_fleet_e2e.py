@@ -353,6 +353,32 @@ class FleetOneServer(unittest.TestCase):
         self.wait_stored(c, {fid}, timeout=60)
         self.assertIn("more than a finding's", c.text())
 
+    def test_batch_the_store_cannot_take_comes_again_whole(self):
+        """The central store locked by another program: every message of the batch comes
+        again after the collector's retry delay (5 s), none only after the server's 30 s
+        acknowledgement wait."""
+        c = self.collector()
+        # Held still while the findings are published, so that its next fetch takes all 20
+        # in one batch (its pending one, of 1 s, has expired by then)
+        os.kill(c.proc.pid, signal.SIGSTOP)
+        time.sleep(1.5)
+        lock = sqlite3.connect(self.central, isolation_level=None, timeout=30)
+        self.addCleanup(lock.close)
+        lock.execute("BEGIN IMMEDIATE")
+        ids = set()
+        with NatsClient(self.url) as nc:
+            for _ in range(20):
+                fid, data = forged_finding("a")
+                js_publish(nc, "sowatch.findings.a.high", data, msg_id=fid)
+                ids.add(fid)
+        os.kill(c.proc.pid, signal.SIGCONT)
+        c.wait_log("cannot store", 60)
+        lock.execute("ROLLBACK")
+        released = time.monotonic()
+        self.wait_stored(c, ids, timeout=60)
+        self.assertLess(time.monotonic() - released, 20, c.text()[-3000:])
+        self.assertIn("cannot store 20 findings now", c.text())
+
     def test_findings_without_a_host(self):
         """An older node's findings name no host: they take their subject's."""
         c = self.collector()
