@@ -4,7 +4,8 @@
  * that nodes publish to (outputs.nats): each message is checked (fleet/finding_check.h),
  * stored in a store of the same schema as a node's, keyed by the finding id, and acknowledged
  * only once the transaction that holds it is committed. A message that is not a finding of
- * the host its subject names is refused for good (terminated), logged and counted.
+ * the host its subject names, or whose finding id the store holds for another host, is
+ * refused for good (terminated), logged and counted.
  */
 #include "cli/collect.h"
 
@@ -93,6 +94,44 @@ static void refuse(natsMsg *msg, const char *why, struct collect_stats *st)
 	natslib.msg_term(msg, NULL);
 }
 
+struct host_check {
+	const char *id, *host; /* the message's */
+	char *why;
+	size_t size;
+};
+
+/* store_get()'s callback: 0 when the stored row is the message's host's, else 1 and why */
+static int stored_host_is(const struct store_row *row, void *ctx)
+{
+	struct host_check *c = ctx;
+
+	if (row->host && !strcmp(row->host, c->host))
+		return 0;
+	snprintf(c->why, c->size, "finding %s is %.100s's in the store, not %.100s's", c->id,
+		 row->host ? row->host : "", c->host);
+	return 1;
+}
+
+/*
+ * A finding whose id the store holds already (store_insert() said 1): 1 when the stored one
+ * is the same host's (this one came again), -EEXIST with why when it is another host's (two
+ * hosts cannot have one finding: one of them is lying, and the first keeps its row), else
+ * the store's error. The row may be one of this batch, not committed yet: the same
+ * connection sees it.
+ */
+static int check_repeated(struct store *s, const struct store_finding *f, char *why, size_t size)
+{
+	struct host_check c = { .id = f->id, .host = f->host, .why = why, .size = size };
+	int err = store_get(s, f->id, stored_host_is, &c);
+
+	if (err == 0)
+		return 1;
+	if (err == 1)
+		return -EEXIST;
+	/* The store could not say: a store failure (never -EINVAL, that refuses the message) */
+	return err == -EINVAL || err == -ENOENT ? -EIO : err;
+}
+
 /*
  * Stores the findings of one batch in one transaction and acknowledges them once it is
  * committed. If the store fails (locked, full, broken) or memory runs out, none is
@@ -131,6 +170,13 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 			begun = !err;
 		}
 		result[n] = err ? 0 : store_insert(s, &found.row);
+		if (result[n] == 1)
+			result[n] = check_repeated(s, &found.row, why, sizeof(why));
+		if (result[n] == -EEXIST) {
+			fleet_finding_release(&found);
+			refuse(m, why, st);
+			continue;
+		}
 		/* The store's own checks refuse that message alone (below); others stop all */
 		if (result[n] < 0 && result[n] != -EINVAL)
 			err = result[n];
@@ -148,9 +194,8 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 		natslib.msg_nak_with_delay(list->Msgs[i], COLLECT_RETRY_DELAY_MS, NULL);
 		unread++;
 	}
-	if (!n)
-		return;
-	if (!err)
+	/* Begun, even when every message was then refused: no transaction is left open */
+	if (begun && !err)
 		err = store_commit(s);
 	else if (begun)
 		store_rollback(s);

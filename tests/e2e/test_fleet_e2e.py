@@ -379,6 +379,40 @@ class FleetOneServer(unittest.TestCase):
         self.assertLess(time.monotonic() - released, 20, c.text()[-3000:])
         self.assertIn("cannot store 20 findings now", c.text())
 
+    def test_same_id_from_another_host_refused(self):
+        """A finding id another host's finding holds in the store is refused, never stored
+        over it: whether the first was stored long before, or in the same batch."""
+        c = self.collector()
+        first, second = harness.rand(32), harness.rand(32)
+        with NatsClient(self.url) as nc:
+            fid, a_data = forged_finding("host-a", fid=first)
+            js_publish(nc, "sowatch.findings.host-a.high", a_data, msg_id=fid)
+            self.wait_stored(c, {first}, timeout=60)
+            # Without the message id, that the stream would drop as a duplicate for 20 min
+            _, b_data = forged_finding("host-b", fid=first)
+            js_publish(nc, "sowatch.findings.host-b.high", b_data)
+            c.wait_log(REFUSED, 30)
+            # Both in one batch: the first is not committed yet when the second is read
+            os.kill(c.proc.pid, signal.SIGSTOP)
+            time.sleep(1.5)
+            _, a2_data = forged_finding("host-a", fid=second)
+            _, b2_data = forged_finding("host-b", fid=second)
+            js_publish(nc, "sowatch.findings.host-a.high", a2_data)
+            js_publish(nc, "sowatch.findings.host-b.high", b2_data)
+            os.kill(c.proc.pid, signal.SIGCONT)
+        self.wait_stored(c, {second}, timeout=60)
+        c.wait_log(REFUSED, 30, count=2)
+        rows = store_rows(self.central, "SELECT id, host, json FROM findings")
+        self.assertEqual(sorted(rows), sorted([(first, "host-a", a_data.decode()),
+                                               (second, "host-a", a2_data.decode())]))
+        refusals = [x for x in c.text().splitlines() if REFUSED in x]
+        self.assertIn("sowatch.findings.host-b.high: finding %s is host-a's in the store, "
+                      "not host-b's" % first, refusals[0])
+        self.assertIn("finding %s is host-a's" % second, refusals[1])
+        self.assertEqual(c.stop(), 0)
+        self.assertIn("4 messages received, 2 findings stored, 0 already stored, 2 refused",
+                      c.text())
+
     def test_findings_without_a_host(self):
         """An older node's findings name no host: they take their subject's."""
         c = self.collector()
