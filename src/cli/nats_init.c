@@ -210,7 +210,10 @@ int cmd_nats_init(int argc, char **argv)
 		sc.Retention = js_LimitsPolicy;
 		/*
 		 * What the collector would refuse, the stream refuses at publish time: the node
-		 * is told, instead of its finding being taken and then refused for good.
+		 * is told, instead of its finding being taken and then refused for good. The
+		 * server counts a message's headers too (a node's message id and stream name,
+		 * some 100 bytes), so the largest finding it takes is that much smaller than
+		 * the collector's limit: the safe side, where nothing taken is refused later.
 		 */
 		sc.MaxMsgSize = FLEET_MESSAGE_MAX;
 	}
