@@ -4,7 +4,8 @@
  * that nodes publish to (outputs.nats): each message is checked (fleet/finding_check.h),
  * stored in a store of the same schema as a node's, keyed by the finding id, and acknowledged
  * only once the transaction that holds it is committed. A message that is not a finding of
- * the host its subject names is refused for good (terminated), logged and counted.
+ * the host its subject names, or whose finding id the store holds for another host, is
+ * refused for good (terminated), logged and counted.
  */
 #include "cli/collect.h"
 
@@ -93,10 +94,49 @@ static void refuse(natsMsg *msg, const char *why, struct collect_stats *st)
 	natslib.msg_term(msg, NULL);
 }
 
+struct host_check {
+	const char *id, *host; /* the message's */
+	char *why;
+	size_t size;
+};
+
+/* store_get()'s callback: 0 when the stored row is the message's host's, else 1 and why */
+static int stored_host_is(const struct store_row *row, void *ctx)
+{
+	struct host_check *c = ctx;
+
+	if (row->host && !strcmp(row->host, c->host))
+		return 0;
+	snprintf(c->why, c->size, "finding %s is %.100s's in the store, not %.100s's", c->id,
+		 row->host ? row->host : "", c->host);
+	return 1;
+}
+
+/*
+ * A finding whose id the store holds already (store_insert() said 1): 1 when the stored one
+ * is the same host's (this one came again), -EEXIST with why when it is another host's (two
+ * hosts cannot have one finding: one of them is lying, and the first keeps its row), else
+ * the store's error. The row may be one of this batch, not committed yet: the same
+ * connection sees it.
+ */
+static int check_repeated(struct store *s, const struct store_finding *f, char *why, size_t size)
+{
+	struct host_check c = { .id = f->id, .host = f->host, .why = why, .size = size };
+	int err = store_get(s, f->id, stored_host_is, &c);
+
+	if (err == 0)
+		return 1;
+	if (err == 1)
+		return -EEXIST;
+	/* The store could not say: a store failure (never -EINVAL, that refuses the message) */
+	return err == -EINVAL || err == -ENOENT ? -EIO : err;
+}
+
 /*
  * Stores the findings of one batch in one transaction and acknowledges them once it is
- * committed. If the store refuses the transaction, none is acknowledged: they come again
- * after COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again. Each
+ * committed. If the store fails (locked, full, broken) or memory runs out, none is
+ * acknowledged: every message of the batch but those refused comes again after
+ * COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again. Each
  * message is parsed, stored and its parsed JSON freed before the next: a parsed message costs
  * many times its size, so only the batch's messages themselves are held at once.
  */
@@ -105,57 +145,78 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 {
 	natsMsg *accepted[COLLECT_BATCH];
 	int result[COLLECT_BATCH];
-	size_t n = 0;
+	size_t n = 0, unread = 0;
 	char why[512];
-	int err = 0;
+	int err = 0, i;
 	bool begun = false;
 
-	for (int i = 0; i < list->Count && n < COLLECT_BATCH && !err; i++) {
+	for (i = 0; i < list->Count && n < COLLECT_BATCH && !err; i++) {
 		natsMsg *m = list->Msgs[i];
 		struct fleet_finding found;
+		int rc;
 
 		st->received++;
-		if (fleet_finding_parse(&found, natslib.msg_data(m),
-					(size_t)natslib.msg_data_length(m), natslib.msg_subject(m),
-					prefix, why, sizeof(why)) < 0) {
+		rc = fleet_finding_parse(&found, natslib.msg_data(m),
+					 (size_t)natslib.msg_data_length(m), natslib.msg_subject(m),
+					 prefix, why, sizeof(why));
+		if (rc == -EINVAL) {
 			refuse(m, why, st);
 			continue;
 		}
-		if (!begun) {
+		/* Out of memory (the only other answer): nothing says it is not a finding */
+		err = rc;
+		if (!err && !begun) {
 			err = store_begin(s);
 			begun = !err;
 		}
 		result[n] = err ? 0 : store_insert(s, &found.row);
+		if (result[n] == 1)
+			result[n] = check_repeated(s, &found.row, why, sizeof(why));
+		if (result[n] == -EEXIST) {
+			fleet_finding_release(&found);
+			refuse(m, why, st);
+			continue;
+		}
 		/* The store's own checks refuse that message alone (below); others stop all */
 		if (result[n] < 0 && result[n] != -EINVAL)
 			err = result[n];
-		fleet_finding_release(&found);
+		if (!rc)
+			fleet_finding_release(&found);
 		accepted[n++] = m;
 	}
-	if (!n)
-		return;
-	if (!err)
+	/*
+	 * Stopped by an error: the messages not read yet come again after the same pause, not
+	 * only once the server's acknowledgement wait (30 s) has passed.
+	 */
+	for (; i < list->Count; i++) {
+		st->received++;
+		st->unstored++;
+		natslib.msg_nak_with_delay(list->Msgs[i], COLLECT_RETRY_DELAY_MS, NULL);
+		unread++;
+	}
+	/* Begun, even when every message was then refused: no transaction is left open */
+	if (begun && !err)
 		err = store_commit(s);
 	else if (begun)
 		store_rollback(s);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t j = 0; j < n; j++) {
 		if (err) {
 			/* Again after a pause: at once, a full disk would make a hot loop */
-			natslib.msg_nak_with_delay(accepted[i], COLLECT_RETRY_DELAY_MS, NULL);
+			natslib.msg_nak_with_delay(accepted[j], COLLECT_RETRY_DELAY_MS, NULL);
 			st->unstored++;
-		} else if (result[i] == -EINVAL) {
-			refuse(accepted[i], "the store refused it (invalid JSON or fields)", st);
+		} else if (result[j] == -EINVAL) {
+			refuse(accepted[j], "the store refused it (invalid JSON or fields)", st);
 		} else {
-			natslib.msg_ack(accepted[i], NULL);
-			if (result[i] == 1)
+			natslib.msg_ack(accepted[j], NULL);
+			if (result[j] == 1)
 				st->repeated++;
 			else
 				st->stored++;
 		}
 	}
 	if (err)
-		log_error("collect: cannot store %zu findings now (%s): they will come again", n,
-			  strerror(-err));
+		log_error("collect: cannot store %zu findings now (%s): they will come again",
+			  n + unread, strerror(-err));
 }
 
 /*

@@ -15,6 +15,7 @@
 #include "cli/findings.h"
 #include "cli/nats_args.h"
 #include "config.h"
+#include "fleet/finding_check.h"
 #include "fleet/natslib.h"
 
 #define NS_PER_SEC		 1000000000LL
@@ -49,7 +50,9 @@ static const char usage[] =
     ").\n"
     "  -h, --help         This text.\n"
     "\n"
-    "An update changes only the options given; the others keep the stream's values.\n"
+    "A new stream takes no message larger than sowatch collect accepts, so that a node is\n"
+    "told at once. An update changes only the options given; the others keep the stream's\n"
+    "values.\n"
     "DURATION is a number and a unit (s, m, h, d), as in 30d or 1h30m.\n"
     "Exit status: 0 done, 1 the servers refused or could not be reached, 2 bad usage.\n";
 
@@ -88,6 +91,19 @@ static void print_placement(const jsStreamInfo *si, char *out, size_t size)
 		snprintf(out + o, size - o, "; leader %s", c->Leader);
 }
 
+/* "messages up to 1 MiB", or "messages of any size" for a stream without the limit */
+static void print_max_msg_size(char *out, size_t size, int32_t max)
+{
+	if (max <= 0)
+		snprintf(out, size, "messages of any size");
+	else if (max % (1 << 20) == 0)
+		snprintf(out, size, "messages up to %d MiB", (int)(max >> 20));
+	else if (max % 1024 == 0)
+		snprintf(out, size, "messages up to %d KiB", (int)(max >> 10));
+	else
+		snprintf(out, size, "messages up to %d bytes", (int)max);
+}
+
 int cmd_nats_init(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -98,10 +114,10 @@ int cmd_nats_init(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct nats_args a = { .command = "nats-init" };
-	char text[512], age_text[32], dup_text[32];
+	char text[512], age_text[32], dup_text[32], size_text[64];
 	int64_t max_age = 30 * 86400 * NS_PER_SEC, dup_min, duplicates;
 	natsConnection *nc = NULL;
-	jsStreamInfo *si = NULL;
+	jsStreamInfo *si = NULL, *old = NULL;
 	jsStreamConfig sc;
 	jsCtx *js = NULL;
 	jsOptions jo;
@@ -170,7 +186,7 @@ int cmd_nats_init(int argc, char **argv)
 	jo.Wait = INIT_TIMEOUT_MS;
 	s = natslib.jetstream(&js, nc, &jo);
 	if (s == NATS_OK)
-		s = natslib.js_stream_info(&si, js, a.stream, NULL, &jerr);
+		s = natslib.js_stream_info(&old, js, a.stream, NULL, &jerr);
 	exists = s == NATS_OK;
 	if (!exists && s != NATS_NOT_FOUND && jerr != JSStreamNotFoundErr) {
 		natslib_error(text, sizeof(text), s);
@@ -178,22 +194,38 @@ int cmd_nats_init(int argc, char **argv)
 			a.stream, text);
 		goto out;
 	}
-	natslib.js_stream_config_init(&sc);
+	/*
+	 * An update starts from the stream's own configuration and changes only what it was
+	 * asked to: run again to change one option, it must not turn an R3 stream into R1, cut
+	 * the age of findings no collector read yet, or drop limits an operator set otherwise
+	 * (max bytes, max messages, placement ...). The copy points into old, kept until the
+	 * update is done.
+	 */
+	if (exists) {
+		sc = *old->Config;
+	} else {
+		natslib.js_stream_config_init(&sc);
+		sc.Description = "sowatch findings, one message per finding, its id as message id";
+		sc.Storage = js_FileStorage;
+		sc.Retention = js_LimitsPolicy;
+		/*
+		 * What the collector would refuse, the stream refuses at publish time: the node
+		 * is told, instead of its finding being taken and then refused for good. The
+		 * server counts a message's headers too (a node's message id and stream name,
+		 * some 100 bytes), so the largest finding it takes is that much smaller than
+		 * the collector's limit: the safe side, where nothing taken is refused later.
+		 */
+		sc.MaxMsgSize = FLEET_MESSAGE_MAX;
+	}
 	sc.Name = a.stream;
-	sc.Description = "sowatch findings, one message per finding, its id as message id";
 	sc.Subjects = (const char *[]){ a.subject };
 	sc.SubjectsLen = 1;
-	sc.Storage = js_FileStorage;
-	sc.Retention = js_LimitsPolicy;
-	/*
-	 * An update keeps what it was not asked to change: run again to change one option, it
-	 * must not turn an R3 stream into R1 or cut the age of findings no collector read yet.
-	 */
-	sc.Replicas = exists && !set_replicas ? si->Config->Replicas : replicas;
-	sc.MaxAge = exists && !set_max_age ? si->Config->MaxAge : max_age;
-	sc.Duplicates = exists && !set_duplicates ? si->Config->Duplicates : duplicates;
-	natslib.js_stream_info_destroy(si);
-	si = NULL;
+	if (!exists || set_replicas)
+		sc.Replicas = replicas;
+	if (!exists || set_max_age)
+		sc.MaxAge = max_age;
+	if (!exists || set_duplicates)
+		sc.Duplicates = duplicates;
 	jerr = 0;
 	if (exists)
 		s = natslib.js_update_stream(&si, js, &sc, NULL, &jerr);
@@ -210,15 +242,19 @@ int cmd_nats_init(int argc, char **argv)
 	print_placement(si, text, sizeof(text));
 	print_duration(age_text, sizeof(age_text), si->Config->MaxAge);
 	print_duration(dup_text, sizeof(dup_text), si->Config->Duplicates);
-	printf("%s stream %s: subjects %s, %" PRId64 " replicas (%s), file storage, max age %s, "
-	       "duplicate window %s; %" PRIu64 " messages in it\n",
+	print_max_msg_size(size_text, sizeof(size_text), si->Config->MaxMsgSize);
+	printf("%s stream %s: subjects %s, %" PRId64 " replicas (%s), %s storage, max age %s, "
+	       "duplicate window %s, %s; %" PRIu64 " messages in it\n",
 	       exists ? "updated" : "created", a.stream, a.subject, si->Config->Replicas, text,
-	       age_text, dup_text, si->State.Msgs);
+	       si->Config->Storage == js_MemoryStorage ? "memory" : "file", age_text, dup_text,
+	       size_text, si->State.Msgs);
 	status = 0;
 out:
 	/* natslib is not loaded before natslib_connect() */
 	if (si)
 		natslib.js_stream_info_destroy(si);
+	if (old)
+		natslib.js_stream_info_destroy(old);
 	if (js)
 		natslib.js_destroy(js);
 	if (nc)

@@ -40,32 +40,40 @@ static bool is_id(const char *s)
 	return n == 32;
 }
 
-/* The host of <prefix>.<host token>.<severity>, malloc'ed; NULL if the subject has none */
-static char *host_of_subject(const char *subject, const char *prefix)
+/*
+ * The host of <prefix>.<host token>.<severity>, malloc'ed in *ret: 0, -EINVAL if the subject
+ * names none, -ENOMEM.
+ */
+static int host_of_subject(char **ret, const char *subject, const char *prefix)
 {
 	char token[FLEET_SUBJECT_MAX], host[FLEET_SUBJECT_MAX];
 	size_t plen = strlen(prefix);
 	const char *start, *end;
 
 	if (strncmp(subject, prefix, plen) != 0 || subject[plen] != '.')
-		return NULL;
+		return -EINVAL;
 	start = subject + plen + 1;
 	end = strchr(start, '.');
 	if (!end || (size_t)(end - start) >= sizeof(token))
-		return NULL;
+		return -EINVAL;
 	memcpy(token, start, (size_t)(end - start));
 	token[end - start] = '\0';
 	if (fleet_host_from_token(host, sizeof(host), token) < 0)
-		return NULL;
-	return strdup(host);
+		return -EINVAL;
+	*ret = strdup(host);
+	return *ret ? 0 : -ENOMEM;
 }
 
-#define REFUSE(...)                                                                                \
+#define FAIL(err, ...)                                                                             \
 	do {                                                                                       \
 		snprintf(why, size, __VA_ARGS__);                                                  \
 		fleet_finding_release(ret);                                                        \
-		return -EINVAL;                                                                    \
+		return err;                                                                        \
 	} while (0)
+/* Not a finding: refused for good */
+#define REFUSE(...) FAIL(-EINVAL, __VA_ARGS__)
+/* A finding perhaps, that this process had no memory to check: to be tried again later */
+#define NO_MEMORY() FAIL(-ENOMEM, "out of memory")
 
 int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
 			const char *subject, const char *prefix, char *why, size_t size)
@@ -74,6 +82,7 @@ int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
 	static const char *const states[] = { "ACTIVE", "INACTIVE", NULL };
 	static const char *const mutes[] = { "UNDEFINED", "MUTED", "UNMUTED", NULL };
 	char expected[FLEET_SUBJECT_MAX];
+	int err;
 	json_t *root, *finding, *props, *container, *pod, *process, *module;
 	const char *name, *slash, *host;
 	json_error_t jerr;
@@ -84,6 +93,13 @@ int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
 	/* Duplicate keys would let two readers of one message see two findings */
 	root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	ret->doc = root;
+	/*
+	 * jansson says "out of memory" for some of its failed allocations, and nothing at all for
+	 * others (an empty message: every error it finds in the text has one). A few (a string's
+	 * copy) it reports as an invalid token: those are refused, as no other sign tells them.
+	 */
+	if (!root && (!jerr.text[0] || json_error_code(&jerr) == json_error_out_of_memory))
+		NO_MEMORY();
 	if (!root)
 		REFUSE("not JSON (%.80s at byte %d)", jerr.text, jerr.position);
 	finding = json_object_get(root, "finding");
@@ -118,8 +134,10 @@ int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
 	 * One that names a host must name that one.
 	 */
 	if (!json_object_get(props, "host")) {
-		ret->host = host_of_subject(subject, prefix);
-		if (!ret->host)
+		err = host_of_subject(&ret->host, subject, prefix);
+		if (err == -ENOMEM)
+			NO_MEMORY();
+		if (err < 0)
 			REFUSE("finding %s: no sourceProperties.host, and the subject names no "
 			       "host under %.100s",
 			       ret->id, prefix);
@@ -152,7 +170,7 @@ int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
 	 */
 	ret->json = strndup(data, len);
 	if (!ret->json)
-		REFUSE("out of memory");
+		NO_MEMORY();
 	ret->row.json = ret->json;
 	return 0;
 }

@@ -32,7 +32,8 @@ struct fleet_finding {
 
 /*
  * Parses and checks data (len bytes) received on subject, for a stream fed under prefix.
- * 0 and *ret filled (release it with fleet_finding_release()), or -EINVAL with why.
+ * 0 and *ret filled (release it with fleet_finding_release()), -EINVAL with why, or -ENOMEM
+ * (why: out of memory) when memory ran out: the message is to be tried again later, not refused.
  */
 int fleet_finding_parse(struct fleet_finding *ret, const char *data, size_t len,
 			const char *subject, const char *prefix, char *why, size_t size);

@@ -58,7 +58,7 @@ int store_insert(struct store *s, const struct store_finding *f)
 		f->module_path,
 		f->module_sha256,
 	};
-	int rc = SQLITE_OK;
+	int rc = SQLITE_OK, err;
 
 	if (!st)
 		return -EROFS;
@@ -80,8 +80,16 @@ int store_insert(struct store *s, const struct store_finding *f)
 		rc = step_done(st);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_OK)
-		return sqlite_errno(rc);
+	/*
+	 * Only a constraint (invalid JSON, a state or mute out of its set) is this finding's
+	 * fault. Any other error (a schema changed under us, SQLite's own) is the store's: -EIO,
+	 * so that a caller tries again rather than dropping a finding that was fine.
+	 */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return -EINVAL;
+	err = sqlite_errno(rc);
+	if (err)
+		return err == -EINVAL ? -EIO : err;
 	return sqlite3_changes(s->db) ? 0 : 1;
 }
 

@@ -85,8 +85,8 @@ int store_file_version(struct store *s);
 
 /*
  * 0 stored, 1 already there (a restart saw the same event: the caller must not print it again),
- * -EINVAL (no id, no or invalid JSON, no host, bad state or mute), -EBUSY, -ENOSPC, -EROFS,
- * -EIO.
+ * -EINVAL (the finding's fault: no id, no or invalid JSON, no host, bad state or mute), or the
+ * store's: -EBUSY, -ENOSPC, -EROFS, -ENOMEM, -EIO.
  */
 int store_insert(struct store *s, const struct store_finding *f);
 /*

@@ -10,7 +10,8 @@ JetStream cluster (outputs.nats), `sowatch nats-init` makes the R3 stream, and
 * The whole cluster down: 20 findings wait in the node's store, then all reach
   the central store and the node's pending count falls to 0.
 * Forged messages published straight to the stream (not JSON, another host's
-  finding, 2 MB) are refused and counted; the collector keeps working.
+  finding) are refused and counted; one of 2 MB is refused by the stream itself;
+  the collector keeps working.
 * TLS is verified: with the servers' CA the node's finding reaches the central
   store over tls://; with another CA nothing connects, and neither does a
   server whose certificate, from the trusted CA, names another host.
@@ -29,8 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
-from natscluster import (NatsClient, NatsCluster, fleet_module_setup, js_api,  # noqa: E402
-                         js_publish, js_stream_info)
+from natscluster import (JetStreamError, NatsClient, NatsCluster, fleet_module_setup,  # noqa: E402
+                         js_api, js_publish, js_stream_info)
 from receiver import make_certificates  # noqa: E402
 
 SKIP_REASON = None
@@ -248,21 +249,23 @@ class Fleet(unittest.TestCase):
             nc.publish("sowatch.findings.somehost.critical", b"not json")
             # A real finding of this host, on another host's subject
             nc.publish("sowatch.findings.another-host.critical", json_line.encode())
-            nc.publish("sowatch.findings.somehost.low", b"{" + b" " * (2 * 1024 * 1024) + b"}")
             nc.flush()
+            # Too large for a finding: the stream nats-init made refuses it at once
+            with self.assertRaises(JetStreamError):
+                js_publish(nc, "sowatch.findings.somehost.low",
+                           b"{" + b" " * (2 * 1024 * 1024) + b"}")
         finally:
             nc.close()
-        self.collector.wait_log(REFUSED, 60, count=3)
+        self.collector.wait_log(REFUSED, 60, count=2)
         text = self.collector.text()
         self.assertIn("not JSON", text)
         self.assertIn("belong on", text)
-        self.assertIn("more than a finding's", text)
         # Still collecting
         after = load(self.ws, [a], "forged-after")[0]
         self.assertIn(after, self.wait_central({after}))
         self.assertEqual(self.collector.stop(), 0)
         self.assertRegex(self.collector.text(), r"collect: stopping: \d+ messages received, "
-                         r"\d+ findings stored, \d+ already stored, 3 refused")
+                         r"\d+ findings stored, \d+ already stored, 2 refused")
 
     def test_finding_larger_than_the_stream_takes_fails_and_holds_nothing_back(self):
         """A stream whose largest message is smaller than a finding: the servers refuse it
@@ -282,7 +285,7 @@ class Fleet(unittest.TestCase):
                 self.assertLess(time.monotonic(), deadline, "not failed: %r" % rows)
                 time.sleep(0.2)
             self.assertIn("JetStream error 10054", rows[0][1])
-            js_api(nc, "STREAM.UPDATE.SOWATCH", dict(config, max_msg_size=-1), timeout=30)
+            js_api(nc, "STREAM.UPDATE.SOWATCH", config, timeout=30)
         after = load(self.ws, [a], "after-big")[0]
         self.assertIn(after, self.wait_central({after}))
         self.assertNotIn(big, ids_of(self.central))
@@ -361,6 +364,11 @@ class FleetOneServer(unittest.TestCase):
         """A message larger than a fetch's byte limit is refused; the stream goes on."""
         c = self.collector()
         with NatsClient(self.url) as nc:
+            # A stream without nats-init's message size limit (made by hand, or by an older
+            # sowatch): the collector's own limit is what refuses the message
+            config = js_stream_info(nc, "SOWATCH")["config"]
+            config["max_msg_size"] = -1
+            js_api(nc, "STREAM.UPDATE.SOWATCH", config)
             # 9 MiB: within the server's max_payload, over a fetch's 8 MiB
             js_publish(nc, "sowatch.findings.a.high", b"{" + b" " * (9 << 20) + b"}",
                        timeout=30)
@@ -368,6 +376,66 @@ class FleetOneServer(unittest.TestCase):
             js_publish(nc, "sowatch.findings.a.high", data)
         self.wait_stored(c, {fid}, timeout=60)
         self.assertIn("more than a finding's", c.text())
+
+    def test_batch_the_store_cannot_take_comes_again_whole(self):
+        """The central store locked by another program: every message of the batch comes
+        again after the collector's retry delay (5 s), none only after the server's 30 s
+        acknowledgement wait."""
+        c = self.collector()
+        # Held still while the findings are published, so that its next fetch takes all 20
+        # in one batch (its pending one, of 1 s, has expired by then)
+        os.kill(c.proc.pid, signal.SIGSTOP)
+        time.sleep(1.5)
+        lock = sqlite3.connect(self.central, isolation_level=None, timeout=30)
+        self.addCleanup(lock.close)
+        lock.execute("BEGIN IMMEDIATE")
+        ids = set()
+        with NatsClient(self.url) as nc:
+            for _ in range(20):
+                fid, data = forged_finding("a")
+                js_publish(nc, "sowatch.findings.a.high", data, msg_id=fid)
+                ids.add(fid)
+        os.kill(c.proc.pid, signal.SIGCONT)
+        c.wait_log("cannot store", 60)
+        lock.execute("ROLLBACK")
+        released = time.monotonic()
+        self.wait_stored(c, ids, timeout=60)
+        self.assertLess(time.monotonic() - released, 20, c.text()[-3000:])
+        self.assertIn("cannot store 20 findings now", c.text())
+
+    def test_same_id_from_another_host_refused(self):
+        """A finding id another host's finding holds in the store is refused, never stored
+        over it: whether the first was stored long before, or in the same batch."""
+        c = self.collector()
+        first, second = harness.rand(32), harness.rand(32)
+        with NatsClient(self.url) as nc:
+            fid, a_data = forged_finding("host-a", fid=first)
+            js_publish(nc, "sowatch.findings.host-a.high", a_data, msg_id=fid)
+            self.wait_stored(c, {first}, timeout=60)
+            # Without the message id, that the stream would drop as a duplicate for 20 min
+            _, b_data = forged_finding("host-b", fid=first)
+            js_publish(nc, "sowatch.findings.host-b.high", b_data)
+            c.wait_log(REFUSED, 30)
+            # Both in one batch: the first is not committed yet when the second is read
+            os.kill(c.proc.pid, signal.SIGSTOP)
+            time.sleep(1.5)
+            _, a2_data = forged_finding("host-a", fid=second)
+            _, b2_data = forged_finding("host-b", fid=second)
+            js_publish(nc, "sowatch.findings.host-a.high", a2_data)
+            js_publish(nc, "sowatch.findings.host-b.high", b2_data)
+            os.kill(c.proc.pid, signal.SIGCONT)
+        self.wait_stored(c, {second}, timeout=60)
+        c.wait_log(REFUSED, 30, count=2)
+        rows = store_rows(self.central, "SELECT id, host, json FROM findings")
+        self.assertEqual(sorted(rows), sorted([(first, "host-a", a_data.decode()),
+                                               (second, "host-a", a2_data.decode())]))
+        refusals = [x for x in c.text().splitlines() if REFUSED in x]
+        self.assertIn("sowatch.findings.host-b.high: finding %s is host-a's in the store, "
+                      "not host-b's" % first, refusals[0])
+        self.assertIn("finding %s is host-a's" % second, refusals[1])
+        self.assertEqual(c.stop(), 0)
+        self.assertIn("4 messages received, 2 findings stored, 0 already stored, 2 refused",
+                      c.text())
 
     def test_findings_without_a_host(self):
         """An older node's findings name no host: they take their subject's."""
@@ -412,6 +480,42 @@ class FleetOneServer(unittest.TestCase):
         self.assertEqual(status, 0, out)
         self.assertIn("max age 2d, duplicate window 15m", out)
         self.assertIn("1 replicas (one server, not a cluster)", out)
+
+    def test_nats_init_keeps_what_it_is_not_given(self):
+        """Limits set some other way (an operator, another tool) survive an update."""
+        with NatsClient(self.url) as nc:
+            config = js_stream_info(nc, "SOWATCH")["config"]
+            config.update(max_msgs=5000, max_bytes=64 << 20, max_msgs_per_subject=700,
+                          discard="new")
+            js_api(nc, "STREAM.UPDATE.SOWATCH", config)
+        status, out = run_sowatch("nats-init", "--nats", self.url, "--replicas", "1",
+                                  "--max-age", "2d")
+        self.assertEqual(status, 0, out)
+        self.assertIn("updated stream SOWATCH", out)
+        with NatsClient(self.url) as nc:
+            after = js_stream_info(nc, "SOWATCH")["config"]
+        self.assertEqual(after["max_age"], 2 * 86400 * 10**9)
+        for key, value in (("max_msgs", 5000), ("max_bytes", 64 << 20),
+                           ("max_msgs_per_subject", 700), ("discard", "new"),
+                           ("max_msg_size", config["max_msg_size"]),
+                           ("duplicate_window", config["duplicate_window"])):
+            self.assertEqual(after[key], value, key)
+
+    def test_nats_init_limits_message_size(self):
+        """The stream takes no message larger than the collector accepts: a node is told
+        at publish time, instead of its finding being acknowledged and then refused."""
+        with NatsClient(self.url) as nc:
+            limit = js_stream_info(nc, "SOWATCH")["config"]["max_msg_size"]
+            self.assertGreater(limit, 0)
+            fid, data = forged_finding("a", pad=limit)
+            with self.assertRaises(JetStreamError) as refused:
+                js_publish(nc, "sowatch.findings.a.high", data, msg_id=fid)
+            self.assertEqual(refused.exception.err_code, 10054)  # message size exceeds maximum
+        # and says so
+        status, out = run_sowatch("nats-init", "--nats", self.url)
+        self.assertEqual(status, 0, out)
+        size = "%d MiB" % (limit >> 20) if limit % (1 << 20) == 0 else "%d KiB" % (limit >> 10)
+        self.assertIn("messages up to %s;" % size, out)
 
 
 class FleetClosedConnection(unittest.TestCase):

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "fleet/finding_check.h"
 
@@ -144,12 +146,73 @@ static void test_host_from_the_subject(void **state)
 	free(json);
 }
 
+/*
+ * Out of memory is not "not a finding": the collector must try the message again later, not
+ * refuse it for good. The parser's allocations are made to fail one kind at a time: jansson's
+ * through its allocator hook, the copies (of the message, of the subject's host) through this
+ * file's strndup() and strdup(), which the program's own calls reach before the C library's.
+ */
+static bool copies_fail;
+
+char *strndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *out = copies_fail ? NULL : malloc(len + 1);
+
+	if (out) {
+		memcpy(out, s, len);
+		out[len] = '\0';
+	}
+	return out;
+}
+
+char *strdup(const char *s)
+{
+	return strndup(s, strlen(s));
+}
+
+static void *no_malloc(size_t size)
+{
+	return NULL;
+}
+
+static void expect_no_memory(const char *json, const char *subject)
+{
+	struct fleet_finding f;
+	char why[512] = "";
+
+	assert_int_equal(
+	    fleet_finding_parse(&f, json, strlen(json), subject, PREFIX, why, sizeof(why)),
+	    -ENOMEM);
+	assert_string_equal(why, "out of memory");
+	assert_null(f.doc);
+	assert_null(f.json);
+	assert_null(f.host);
+}
+
+static void test_out_of_memory_is_not_a_refusal(void **state)
+{
+	char *with_host = finding("node-a.lan", "CRITICAL", NULL);
+	char *no_host = finding(NULL, "CRITICAL", NULL);
+
+	json_set_alloc_funcs(no_malloc, free);
+	expect_no_memory(with_host, SUBJECT);
+	json_set_alloc_funcs(malloc, free);
+	copies_fail = true;
+	expect_no_memory(with_host, SUBJECT);
+	expect_no_memory(no_host, SUBJECT);
+	copies_fail = false;
+	free(with_host);
+	free(no_host);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accepts_a_finding),
 		cmocka_unit_test(test_refuses_what_is_not_a_finding),
 		cmocka_unit_test(test_host_from_the_subject),
+		cmocka_unit_test(test_out_of_memory_is_not_a_refusal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -208,6 +208,27 @@ static void test_insert_duplicate(void **state)
 	store_close(s);
 }
 
+/*
+ * A store that cannot take a row is a store failure, for the caller to try again: -EINVAL is
+ * kept for a finding the store refuses for what it is (no host, invalid JSON). Here another
+ * program broke the schema, and SQLite says SQLITE_ERROR.
+ */
+static void test_insert_store_failure_is_not_a_bad_finding(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE);
+	sqlite3 *raw = NULL;
+
+	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
+	assert_int_equal(sqlite3_open(fx->path, &raw), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(raw, "ALTER TABLE findings RENAME TO findings_gone", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(raw);
+	assert_int_equal(insert(s, "aaaa0002", 1000, ""), -EIO);
+	store_close(s);
+}
+
 static void test_set_state_and_mute(void **state)
 {
 	struct fixture *fx = *state;
@@ -1099,6 +1120,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_is_not_created, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_insert_duplicate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_insert_store_failure_is_not_a_bad_finding,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_rolled_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_set_state_and_mute, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_id, setup, teardown),
