@@ -32,6 +32,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -42,6 +43,7 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
+from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
 
 NATS_SERVER = "/usr/sbin/nats-server"
 READY_TIMEOUT = 60.0
@@ -67,6 +69,31 @@ def fleet_module_setup():
         raise RuntimeError(problem)
     harness.fixture_module()
     return None
+
+
+def load(ws, sensors, stem):
+    """`openssl engine -t MODULE`; waits for each sensor's finding of it and
+    returns their finding ids."""
+    mod = ws.module(stem)
+    marker = ws.marker()
+    r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
+    if read_marker(marker) != r.pid:
+        raise AssertionError("the module did not run:\n" + r.output)
+    return [s.wait_for(for_process(r.pid, mod), timeout=30).finding_id() for s in sensors]
+
+
+def store_rows(db, sql, args=()):
+    """The rows of a query on a sowatch store, read-only (a sensor or collector
+    may be writing it)."""
+    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
+    try:
+        return con.execute(sql, args).fetchall()
+    finally:
+        con.close()
+
+
+def ids_of(db):
+    return {r[0] for r in store_rows(db, "SELECT id FROM findings")}
 
 
 def http_json(url, timeout=2.0):

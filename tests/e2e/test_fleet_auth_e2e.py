@@ -20,8 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from natscluster import NatsCluster, fleet_module_setup  # noqa: E402
-from test_fleet_e2e import ids_of, load, store_rows  # noqa: E402
+from natscluster import NatsCluster, fleet_module_setup, ids_of, load, store_rows  # noqa: E402
 
 SKIP_REASON = None
 

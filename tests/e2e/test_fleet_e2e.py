@@ -29,9 +29,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
 from natscluster import (JetStreamError, NatsClient, NatsCluster, fleet_module_setup,  # noqa: E402
-                         js_api, js_publish, js_stream_info)
+                         ids_of, js_api, js_publish, js_stream_info, load, store_rows)
 from receiver import make_certificates  # noqa: E402
 
 SKIP_REASON = None
@@ -41,28 +40,6 @@ REFUSED = "collect: refused a message on "
 def setUpModule():
     global SKIP_REASON
     SKIP_REASON = fleet_module_setup()
-
-
-def load(ws, sensors, stem):
-    """`openssl engine -t MODULE`; waits for each sensor's finding of it."""
-    mod = ws.module(stem)
-    marker = ws.marker()
-    r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
-    if read_marker(marker) != r.pid:
-        raise AssertionError("the module did not run:\n" + r.output)
-    return [s.wait_for(for_process(r.pid, mod), timeout=30).finding_id() for s in sensors]
-
-
-def store_rows(db, sql, args=()):
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
-
-
-def ids_of(db):
-    return {r[0] for r in store_rows(db, "SELECT id FROM findings")}
 
 
 def pending(db, output="nats"):

@@ -60,7 +60,6 @@ Tests:
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -69,8 +68,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
-from natscluster import NatsClient, NatsError, fleet_module_setup  # noqa: E402
+from natscluster import NatsClient, NatsError, fleet_module_setup, load, store_rows  # noqa: E402
 
 README = os.path.join(harness.REPO_ROOT, "README.md")
 
@@ -365,24 +363,6 @@ def uts_sensor(test, ws, config, host=None):
     s.start()
     test.addCleanup(s.stop)
     return s
-
-
-def load(ws, sensors, stem):
-    """`openssl engine -t MODULE`; each sensor's finding id of it."""
-    mod = ws.module(stem)
-    marker = ws.marker()
-    r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
-    if read_marker(marker) != r.pid:
-        raise AssertionError("the module did not run:\n" + r.output)
-    return [s.wait_for(for_process(r.pid, mod), timeout=30).finding_id() for s in sensors]
-
-
-def store_rows(db, sql, args=()):
-    con = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=30)
-    try:
-        return con.execute(sql, args).fetchall()
-    finally:
-        con.close()
 
 
 def wait_central(db, ids, timeout=120):
