@@ -10,8 +10,9 @@ JetStream cluster (outputs.nats), `sowatch nats-init` makes the R3 stream, and
 * The whole cluster down: 20 findings wait in the node's store, then all reach
   the central store and the node's pending count falls to 0.
 * Forged messages published straight to the stream (not JSON, another host's
-  finding) are refused and counted; one of 2 MB is refused by the stream itself;
-  the collector keeps working.
+  finding, 2 MB) are refused and counted; the stream nats-init made refuses the
+  2 MB one itself, one without that limit passes it to the collector, which
+  refuses it; the collector keeps working.
 * TLS is verified: with the servers' CA the node's finding reaches the central
   store over tls://; with another CA nothing connects, and neither does a
   server whose certificate, from the trusted CA, names another host.
@@ -227,22 +228,29 @@ class Fleet(unittest.TestCase):
             # A real finding of this host, on another host's subject
             nc.publish("sowatch.findings.another-host.critical", json_line.encode())
             nc.flush()
-            # Too large for a finding: the stream nats-init made refuses it at once
+            # Too large for a finding: the stream nats-init made refuses it at once...
+            two_mb = b"{" + b" " * (2 * 1024 * 1024) + b"}"
             with self.assertRaises(JetStreamError):
-                js_publish(nc, "sowatch.findings.somehost.low",
-                           b"{" + b" " * (2 * 1024 * 1024) + b"}")
+                js_publish(nc, "sowatch.findings.somehost.low", two_mb)
+            # ... and a stream without that limit (made by hand, or by an older sowatch)
+            # takes it: then the collector refuses it
+            config = js_stream_info(nc, "SOWATCH")["config"]
+            js_api(nc, "STREAM.UPDATE.SOWATCH", dict(config, max_msg_size=-1), timeout=30)
+            js_publish(nc, "sowatch.findings.somehost.low", two_mb, timeout=30)
+            js_api(nc, "STREAM.UPDATE.SOWATCH", config, timeout=30)
         finally:
             nc.close()
-        self.collector.wait_log(REFUSED, 60, count=2)
+        self.collector.wait_log(REFUSED, 60, count=3)
         text = self.collector.text()
         self.assertIn("not JSON", text)
         self.assertIn("belong on", text)
+        self.assertIn("more than a finding's", text)
         # Still collecting
         after = load(self.ws, [a], "forged-after")[0]
         self.assertIn(after, self.wait_central({after}))
         self.assertEqual(self.collector.stop(), 0)
         self.assertRegex(self.collector.text(), r"collect: stopping: \d+ messages received, "
-                         r"\d+ findings stored, \d+ already stored, 2 refused")
+                         r"\d+ findings stored, \d+ already stored, 3 refused")
 
     def test_finding_larger_than_the_stream_takes_fails_and_holds_nothing_back(self):
         """A stream whose largest message is smaller than a finding: the servers refuse it
