@@ -92,7 +92,18 @@ def store_rows(db, sql, args=()):
         con.close()
 
 
+def store_made(db):
+    """Whether a collector (or sensor) has made its store yet: the file comes
+    into being a moment before its tables."""
+    if not os.path.exists(db):
+        return False
+    return bool(store_rows(db, "SELECT 1 FROM sqlite_master WHERE name = 'findings'"))
+
+
 def ids_of(db):
+    """The finding ids in a store; none while it is not made yet."""
+    if not store_made(db):
+        return set()
     return {r[0] for r in store_rows(db, "SELECT id FROM findings")}
 
 

@@ -68,7 +68,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from natscluster import NatsClient, NatsError, fleet_module_setup, load, store_rows  # noqa: E402
+from natscluster import (NatsClient, NatsError, fleet_module_setup, load,  # noqa: E402
+                         store_made, store_rows)
 
 README = os.path.join(harness.REPO_ROOT, "README.md")
 
@@ -370,7 +371,7 @@ def wait_central(db, ids, timeout=120):
     deadline = time.monotonic() + timeout
     while True:
         have = {}
-        if os.path.exists(db):
+        if store_made(db):
             have = dict(store_rows(db, "SELECT id, host FROM findings WHERE id IN (%s)"
                                    % ",".join("?" * len(ids)), tuple(ids)))
         if set(ids) <= set(have) or time.monotonic() > deadline:
