@@ -101,7 +101,7 @@ static inline int files_teardown(void **state)
 
 /* Loads printf(fmt, ...) */
 __attribute__((format(printf, 3, 4))) static inline int loadf(struct config *cfg, const char **err,
-						       const char *fmt, ...)
+							      const char *fmt, ...)
 {
 	char text[8192];
 	va_list ap;

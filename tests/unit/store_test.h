@@ -48,7 +48,7 @@ static inline int teardown(void **state)
 
 /* Inserts a minimal finding of host; returns store_insert()'s result. */
 static inline int insert_on(struct store *s, const char *host, const char *id, int64_t t,
-		     const char *container)
+			    const char *container)
 {
 	char json[512];
 	struct store_finding f = {
