@@ -82,6 +82,21 @@ def load(ws, sensors, stem):
     return [s.wait_for(for_process(r.pid, mod), timeout=30).finding_id() for s in sensors]
 
 
+def uts_sensor(test, ws, config, host=None):
+    """`sowatch run` with config: on this host, or as host in a UTS namespace."""
+    binary = None
+    if host:
+        binary = ws.write("uts-%s.sh" % harness.rand(),
+                          "#!/bin/sh\nexec unshare --uts /bin/sh -c "
+                          "'hostname %s && exec %s \"$@\"' sh \"$@\"\n"
+                          % (host, harness.sowatch_bin()))
+        os.chmod(binary, 0o700)
+    s = harness.Sensor(binary=binary, config=config)
+    s.start()
+    test.addCleanup(s.stop)
+    return s
+
+
 def store_rows(db, sql, args=()):
     """The rows of a query on a sowatch store, read-only (a sensor or collector
     may be writing it)."""

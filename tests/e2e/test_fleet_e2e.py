@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from natscluster import (JetStreamError, NatsClient, NatsCluster, fleet_module_setup,  # noqa: E402
-                         ids_of, js_api, js_publish, js_stream_info, load, store_rows)
+                         ids_of, js_api, js_publish, js_stream_info, load, store_rows,
+                         uts_sensor)
 from receiver import make_certificates  # noqa: E402
 
 SKIP_REASON = None
@@ -143,17 +144,7 @@ class Fleet(unittest.TestCase):
 
     def sensor(self, host=None):
         """A node: this host's name, or host (its own UTS namespace)."""
-        binary = None
-        if host:
-            binary = self.ws.write("uts-%s.sh" % harness.rand(),
-                                   "#!/bin/sh\nexec unshare --uts /bin/sh -c "
-                                   "'hostname %s && exec %s \"$@\"' sh \"$@\"\n"
-                                   % (host, harness.sowatch_bin()))
-            os.chmod(binary, 0o700)
-        s = harness.Sensor(binary=binary, config=self.node_config())
-        s.start()
-        self.addCleanup(s.stop)
-        return s
+        return uts_sensor(self, self.ws, self.node_config(), host)
 
     def wait_central(self, want, timeout=120):
         deadline = time.monotonic() + timeout

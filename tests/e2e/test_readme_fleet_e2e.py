@@ -69,7 +69,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from natscluster import (NatsClient, NatsError, fleet_module_setup, load,  # noqa: E402
-                         store_made, store_rows)
+                         store_made, store_rows, uts_sensor)
 
 README = os.path.join(harness.REPO_ROOT, "README.md")
 
@@ -349,21 +349,6 @@ def check_stop_line(test, collector):
     m = re.search(pattern, collector.text())
     test.assertIsNotNone(m, "no %r in:\n%s" % (said, collector.text()[-3000:]))
     return [int(n) for n in m.groups()]
-
-
-def uts_sensor(test, ws, config, host=None):
-    """`sowatch run` with config: on this host, or as host in a UTS namespace."""
-    binary = None
-    if host:
-        binary = ws.write("uts-%s.sh" % harness.rand(),
-                          "#!/bin/sh\nexec unshare --uts /bin/sh -c "
-                          "'hostname %s && exec %s \"$@\"' sh \"$@\"\n"
-                          % (host, harness.sowatch_bin()))
-        os.chmod(binary, 0o700)
-    s = harness.Sensor(binary=binary, config=config)
-    s.start()
-    test.addCleanup(s.stop)
-    return s
 
 
 def wait_central(db, ids, timeout=120):
