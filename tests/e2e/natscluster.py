@@ -608,7 +608,11 @@ class NatsClient:
                 raise NatsError("expected INFO, got %r" % line[:200])
             self.info = json.loads(line[5:])
             self.max_payload = int(self.info.get("max_payload", 1 << 20))
-            connect = {"verbose": False, "pedantic": False, "headers": True,
+            # verbose: the server answers the CONNECT itself (+OK or -ERR),
+            # and nothing else is sent before that answer. A refused
+            # CONNECT followed at once by a PING made the server close with
+            # unread bytes, a reset that could destroy its -ERR in transit.
+            connect = {"verbose": True, "pedantic": False, "headers": True,
                        "no_responders": True, "protocol": 1,
                        "lang": "python-test", "version": "0",
                        "name": name or "natscluster.py"}
@@ -616,11 +620,26 @@ class NatsClient:
                 connect["user"] = user
                 connect["pass"] = password or ""
             self._send(b"CONNECT " + json.dumps(connect).encode() + b"\r\n")
+            self._connect_answer(time.monotonic() + timeout)
             self.flush(timeout)
         except BaseException:
             self.sock.close()
             self.closed = True
             raise
+
+    def _connect_answer(self, deadline):
+        while True:
+            line = self._read_line(deadline, absolute=True)
+            op, _, rest = line.partition(b" ")
+            if op.upper() == b"+OK":
+                return
+            if op.upper() == b"-ERR":
+                text = rest.decode("utf-8", "replace").strip().strip("'")
+                self.errors.append(text)
+                raise NatsError(text)
+            if op.upper() != b"INFO":
+                raise NatsError("expected +OK or -ERR after CONNECT, got %r" % line[:200])
+            self.info.update(json.loads(rest))
 
     # -- output
 
