@@ -26,7 +26,7 @@
 #include "detectors/trust.h"
 #include "findings/hashing.h"
 #include "metrics.h"
-#include "outputs/webhook.h"
+#include "outputs/http.h"
 #include "pipeline.h"
 #include "sources/ebpf.h"
 #include "sources/gvisor.h"
@@ -571,9 +571,9 @@ static int cmd_run(int argc, char **argv)
 
 	files_limit_raise();
 	/* Before any thread: OpenSSL never to read openssl.cnf, the environment safe for libcurl */
-	err = webhook_global_init();
+	err = http_global_init();
 	if (err) {
-		fatal_error("cannot set up HTTP for the webhook output", err);
+		fatal_error("cannot set up HTTP for the HTTP outputs", err);
 		goto out;
 	}
 	err = pipeline_new(&pl, &opts, &error);
@@ -685,7 +685,7 @@ out:
 	metrics_server_free(metrics);
 	sources_close(&srcs);
 	pipeline_free(pl);
-	webhook_global_cleanup();
+	http_global_cleanup();
 	if (cfg)
 		config_free(cfg);
 	free(cfg);

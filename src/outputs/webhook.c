@@ -14,16 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-#include <openssl/crypto.h>
+#include "outputs/http.h"
 
-#include "util/dynlib.h"
 #include "util/hash.h"
 #include "util/safe_path.h"
 #include "util/secret_file.h"
 
-#define WEBHOOK_BODY_SHOWN	       120	 /* bytes of a refusal's body put in the error */
-#define WEBHOOK_RETRY_AFTER_MAX_MS     3600000LL /* a receiver may ask for at most an hour */
+#define WEBHOOK_BODY_SHOWN	       120 /* bytes of a refusal's body put in the error */
 #define WEBHOOK_CONNECT_TIMEOUT_MAX_MS 5000
 
 struct webhook_output {
@@ -42,132 +39,6 @@ struct webhook_output {
 	size_t body_len;
 	int64_t retry_after_ms;
 };
-
-/*
- * libcurl's functions, found when the first webhook output is configured (util/dynlib.h says
- * why it is not linked). Each has the type of its declaration in curl.h. Calls through these
- * bypass curl.h's compile-time checks of curl_easy_setopt()'s argument types: every long
- * option is given a long, every size a curl_off_t.
- */
-static struct {
-	__typeof__(curl_global_init) *global_init;
-	__typeof__(curl_global_cleanup) *global_cleanup;
-	__typeof__(curl_easy_init) *easy_init;
-	__typeof__(curl_easy_setopt) *easy_setopt;
-	__typeof__(curl_easy_perform) *easy_perform;
-	__typeof__(curl_easy_getinfo) *easy_getinfo;
-	__typeof__(curl_easy_cleanup) *easy_cleanup;
-	__typeof__(curl_easy_strerror) *easy_strerror;
-	__typeof__(curl_slist_append) *slist_append;
-	__typeof__(curl_slist_free_all) *slist_free_all;
-	__typeof__(curl_getdate) *getdate;
-} libcurl;
-
-/*
- * sowatch runs as root and its libcrypto never reads openssl.cnf: an openssl.cnf that loads an
- * engine or a provider is the very attack sowatch reports, and a sensor that read it would run
- * the attacker's module as root. libcurl's OpenSSL backend asks OpenSSL to load its
- * configuration (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG)) in curl_global_init(). OpenSSL
- * loads its configuration at most once per process, whichever call comes first: initialising
- * libcrypto and libssl with OPENSSL_INIT_NO_LOAD_CONFIG before libcurl does makes libcurl's
- * request a no-op. libssl's own initialisation hands its flags to OPENSSL_init_crypto(), where
- * the once-only configuration step lives, so libcrypto's call is enough (and keeps sowatch
- * from linking libssl itself). tests/unit/test_webhook.c checks this under an OPENSSL_CONF of
- * its own.
- */
-int webhook_global_init(void)
-{
-	if (OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
-		return -EIO;
-	/*
-	 * Debian's libcurl opens $SSLKEYLOGFILE in curl_global_init() and appends every TLS
-	 * session's secrets to it: as root, to whatever path the environment names. A sensor's
-	 * findings are not to be readable by whoever could set its environment. Removed here,
-	 * before any thread runs (unsetenv() is not thread-safe), for a libcurl loaded later.
-	 */
-	unsetenv("SSLKEYLOGFILE");
-	return 0;
-}
-
-/* Thread-safe since libcurl 7.84 (Debian 12 has 7.88): a reload may run it with lanes up */
-static const char *libcurl_setup(void)
-{
-	return libcurl.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? NULL
-								    : "curl_global_init() failed";
-}
-
-#define LIBCURL_SYMBOL(f)                                                                          \
-	{                                                                                          \
-		"curl_" #f, (void **)&libcurl.f                                                    \
-	}
-
-static const struct dynlib_symbol libcurl_symbols[] = {
-	LIBCURL_SYMBOL(global_init),  LIBCURL_SYMBOL(global_cleanup),
-	LIBCURL_SYMBOL(easy_init),    LIBCURL_SYMBOL(easy_setopt),
-	LIBCURL_SYMBOL(easy_perform), LIBCURL_SYMBOL(easy_getinfo),
-	LIBCURL_SYMBOL(easy_cleanup), LIBCURL_SYMBOL(easy_strerror),
-	LIBCURL_SYMBOL(slist_append), LIBCURL_SYMBOL(slist_free_all),
-	LIBCURL_SYMBOL(getdate),      { NULL, NULL },
-};
-
-static struct dynlib libcurl_lib = {
-	.soname = "libcurl.so.4",
-	.package = "libcurl4",
-	.symbols = libcurl_symbols,
-	.setup = libcurl_setup,
-};
-
-void webhook_global_cleanup(void)
-{
-	if (libcurl_lib.ready)
-		libcurl.global_cleanup();
-}
-
-/* Writes n bytes of s to out (size bytes) with anything not printable ASCII as \xNN. */
-static void printable(char *out, size_t size, const char *s, size_t n)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n && o + 5 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
-	}
-	if (size)
-		out[o < size ? o : size - 1] = '\0';
-}
-
-/*
- * ca_file replaces the system's CAs: a file someone else could change would let them add a CA
- * and read the findings. Symbolic links (as in /etc/ssl/certs) are resolved first, then the
- * file and every directory to it must be root's (or sowatch's user's) alone; curl is given the
- * resolved path, so what it reads at each new connection is what was checked.
- */
-static int check_ca_file(const char *path, char *resolved, char *error, size_t esize)
-{
-	const char *what = "the webhook's ca_file";
-	struct safe_path sp;
-	int fd;
-
-	if (!realpath(path, resolved)) {
-		int err = -errno;
-
-		snprintf(error, esize, "cannot use %s %s: %s", what, path, strerror(errno));
-		return err;
-	}
-	fd = safe_path_open(&sp, resolved, what, 0);
-	if (fd == 0)
-		fd = safe_path_open_file(&sp, O_RDONLY, 0);
-	if (fd < 0)
-		snprintf(error, esize, "%s", sp.error);
-	else
-		close(fd);
-	safe_path_close(&sp);
-	return fd < 0 ? fd : 0;
-}
 
 /* The headers sowatch sets itself: an extra header may not replace or repeat them. */
 static bool header_reserved(const char *name)
@@ -210,7 +81,7 @@ static int check_headers(const struct config_webhook *cfg, char *error, size_t e
 	for (size_t i = 0; i < cfg->n_headers; i++) {
 		const struct config_header *h = &cfg->headers[i];
 
-		printable(shown, sizeof(shown), h->name, strlen(h->name));
+		http_printable(shown, sizeof(shown), h->name, strlen(h->name));
 		if (!header_name_valid(h->name)) {
 			snprintf(error, esize, "outputs.webhook: invalid header name '%s'", shown);
 			return -EINVAL;
@@ -253,7 +124,7 @@ static void url_shown(char *out, size_t size, const char *url)
 		snprintf(tmp, sizeof(tmp), "%.*s***@%s", (int)(rest - url), url, at + 1);
 	else
 		snprintf(tmp, sizeof(tmp), "%s", url);
-	printable(out, size, tmp, strlen(tmp));
+	http_printable(out, size, tmp, strlen(tmp));
 }
 
 /*
@@ -306,40 +177,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3); -1 when neither */
-static int64_t parse_retry_after(const char *value)
-{
-	char *end;
-	long long secs;
-
-	while (*value == ' ' || *value == '\t')
-		value++;
-	if (isdigit((unsigned char)*value)) {
-		errno = 0;
-		secs = strtoll(value, &end, 10);
-		while (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')
-			end++;
-		if (*end)
-			return -1;
-		if (errno == ERANGE || secs > WEBHOOK_RETRY_AFTER_MAX_MS / 1000)
-			return WEBHOOK_RETRY_AFTER_MAX_MS;
-		return secs * 1000;
-	} else {
-		char date[128];
-		time_t when, now = time(NULL);
-
-		snprintf(date, sizeof(date), "%.*s", (int)strcspn(value, "\r\n"), value);
-		when = libcurl.getdate(date, NULL);
-		if (when == -1)
-			return -1;
-		if (when <= now)
-			return 0;
-		if (when - now > WEBHOOK_RETRY_AFTER_MAX_MS / 1000)
-			return WEBHOOK_RETRY_AFTER_MAX_MS;
-		return (int64_t)(when - now) * 1000;
-	}
-}
-
 static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
 	static const char name[] = "retry-after:";
@@ -359,7 +196,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 			len = sizeof(value) - 1;
 		memcpy(value, data + sizeof(name) - 1, len);
 		value[len] = '\0';
-		w->retry_after_ms = parse_retry_after(value);
+		w->retry_after_ms = http_retry_after_ms(value);
 	}
 	return n;
 }
@@ -407,13 +244,6 @@ static int setup_handle(struct webhook_output *w)
 	return ok ? 0 : -ENOTSUP;
 }
 
-/* 408 Request Timeout, 425 Too Early, 429 Too Many Requests and 5xx: the receiver may take it
- * later. Any other refusal (400, 401, 403, 404, 413...) would be the same the next time. */
-static bool status_retryable(long status)
-{
-	return status == 408 || status == 425 || status == 429 || (status >= 500 && status < 600);
-}
-
 static void webhook_send(struct output *out, const struct output_finding *f,
 			 const volatile int *stopping, struct output_result *res)
 {
@@ -452,9 +282,9 @@ static void webhook_send(struct output *out, const struct output_finding *f,
 		output_result_set(res, OUTPUT_SENT, NULL);
 		return;
 	}
-	printable(shown, sizeof(shown), w->body, w->body_len);
+	http_printable(shown, sizeof(shown), w->body, w->body_len);
 	snprintf(error, sizeof(error), "HTTP %ld%s%.200s", status, w->body_len ? ": " : "", shown);
-	if (status_retryable(status)) {
+	if (http_status_retryable(status)) {
 		output_result_set(res, OUTPUT_RETRY, error);
 		res->retry_after_ms = w->retry_after_ms;
 	} else {
@@ -556,7 +386,7 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 	err = check_headers(cfg, error, size);
 	if (err)
 		return err;
-	if (dynlib_use(&libcurl_lib, &why) < 0) {
+	if (http_use_libcurl(&why) < 0) {
 		snprintf(error, size, "outputs.webhook: %s", why);
 		return -ENOTSUP;
 	}
@@ -569,7 +399,8 @@ int webhook_output_new(struct output **ret, const struct config_webhook *cfg, ch
 	w->timeout_ms = cfg->timeout_ms;
 	snprintf(w->url, sizeof(w->url), "%s", cfg->url);
 	if (cfg->ca_file[0]) {
-		err = check_ca_file(cfg->ca_file, w->ca_file, error, size);
+		err = http_check_ca_file(cfg->ca_file, "the webhook's ca_file", w->ca_file, error,
+					 size);
 		if (err)
 			goto err_free;
 	}

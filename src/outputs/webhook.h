@@ -13,14 +13,6 @@
 #include "outputs/output.h"
 
 /*
- * Once, in main(), before any thread starts: OpenSSL told never to read openssl.cnf, and the
- * environment cleaned for the libcurl that the first webhook output loads (see webhook.c for
- * why). 0 or -errno. The cleanup undoes libcurl's global state, if it was loaded.
- */
-int webhook_global_init(void);
-void webhook_global_cleanup(void);
-
-/*
  * Checks and opens: reads the bearer token file (refused when missing, empty, not a regular
  * file, or readable or writable by its group or others), checks ca_file can be read, checks
  * the URL's scheme and the extra headers. out->settings gets a printable digest of every

@@ -26,6 +26,7 @@
 #include <cmocka.h>
 #include <openssl/crypto.h>
 
+#include "outputs/http.h"
 #include "outputs/webhook.h"
 
 #define TOKEN "s3cr3t-t0ken.value"
@@ -466,7 +467,7 @@ static void test_settings_follow_the_token(void **state)
 
 /*
  * An openssl.cnf that loads an engine (a module whose constructor writes a marker): OpenSSL
- * itself loads it (the control, in a child), webhook_global_init() and a request through
+ * itself loads it (the control, in a child), http_global_init() and a request through
  * libcurl must not.
  */
 static char marker[256];
@@ -514,10 +515,10 @@ static void test_openssl_cnf_never_read(void **state)
 
 	if (!marker[0])
 		skip();
-	/* The control, made in main() before webhook_global_init(): OpenSSL loads it */
+	/* The control, made in main() before http_global_init(): OpenSSL loads it */
 	assert_true(control_loaded);
 
-	/* main() already ran webhook_global_init(); libcurl asked for the configuration then */
+	/* main() already ran http_global_init(); libcurl asked for the configuration then */
 	server_start("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
 	out = open_output(srv.port);
 	send_one(out, &res);
@@ -551,10 +552,10 @@ int main(void)
 	else
 		control_loaded = openssl_loads_it();
 	setenv("SSLKEYLOGFILE", "/nonexistent/keys", 1);
-	if (webhook_global_init() < 0 || getenv("SSLKEYLOGFILE"))
+	if (http_global_init() < 0 || getenv("SSLKEYLOGFILE"))
 		return 1;
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	webhook_global_cleanup();
+	http_global_cleanup();
 	if (rc == 0) {
 		char cmd[256];
 
