@@ -94,6 +94,8 @@ static void syslog_begin(struct config *cfg, int line);
 static int syslog_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
 static void nats_begin(struct config *cfg, int line);
 static int nats_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
+static void scc_begin(struct config *cfg, int line);
+static int scc_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
 static void collect_begin(struct config *cfg, int line);
 static int collect_end(struct config *cfg, const char *name, const yaml_mark_t *mark);
 
@@ -117,6 +119,14 @@ static const struct config_key keys[] = {
 	KEY("outputs.syslog", "facility", syslog.facility, facilities),
 	SECTION("outputs", "nats", nats_begin, nats_end),
 	NATS_KEYS("outputs.nats", nats),
+	SECTION("outputs", "scc", scc_begin, scc_end),
+	CHECKED("outputs.scc", "organization", scc.organization, check_scc_number),
+	CHECKED("outputs.scc", "source", scc.source, check_scc_source),
+	CHECKED("outputs.scc", "location", scc.location, check_scc_location),
+	CHECKED("outputs.scc", "credentials", scc.credentials, check_scc_credentials),
+	CHECKED("outputs.scc", "endpoint", scc.endpoint, check_https_url),
+	CHECKED("outputs.scc", "token_uri", scc.token_uri, check_https_url),
+	CHECKED("outputs.scc", "ca_file", scc.ca_file, check_ca_file),
 	/* A top-level section with keys of its own, defaults and checks: under the root, "" */
 	SECTION("", "collect", collect_begin, collect_end),
 	NATS_KEYS("collect", collect),
@@ -337,6 +347,27 @@ static void nats_begin(struct config *cfg, int line)
 static int nats_end(struct config *cfg, const char *name, const yaml_mark_t *mark)
 {
 	return nats_check(&cfg->nats, name, mark, "outputs.nats", "a NATS output needs");
+}
+
+static void scc_begin(struct config *cfg, int line)
+{
+	cfg->scc.enabled = true;
+	cfg->scc.line = line;
+	snprintf(cfg->scc.location, sizeof(cfg->scc.location), "%s", CONFIG_SCC_LOCATION);
+	snprintf(cfg->scc.endpoint, sizeof(cfg->scc.endpoint), "%s", CONFIG_SCC_ENDPOINT);
+}
+
+static int scc_end(struct config *cfg, const char *name, const yaml_mark_t *mark)
+{
+	if (!cfg->scc.organization[0])
+		return fail(name, mark, "an SCC output needs", "outputs.scc.organization");
+	if (!cfg->scc.source[0])
+		return fail_why(name, mark, "an SCC output needs", "outputs.scc.source",
+				"a numeric source id, or create");
+	if (!cfg->scc.credentials[0])
+		return fail_why(name, mark, "an SCC output needs", "outputs.scc.credentials",
+				"a service account's key file, or metadata");
+	return 0;
 }
 
 static void collect_begin(struct config *cfg, int line)

@@ -90,6 +90,25 @@ struct config_nats {
 	int line; /* where the section starts, for messages */
 };
 
+/* Defaults of the keys of outputs.scc, when the section is given */
+#define CONFIG_SCC_LOCATION "global"
+#define CONFIG_SCC_ENDPOINT "https://securitycenter.googleapis.com"
+#define CONFIG_SCC_CREATE   "create"   /* source: make one, and remember its id */
+#define CONFIG_SCC_METADATA "metadata" /* credentials: the metadata server's token */
+
+/* outputs.scc: each finding upserted into Security Command Center (v2 API) */
+struct config_scc {
+	bool enabled;		    /* the section is present */
+	char organization[32];	    /* the numeric organization id */
+	char source[32];	    /* the numeric source id, or "create" */
+	char location[64];	    /* default "global" */
+	char credentials[PATH_MAX]; /* a service account's key file, or "metadata" */
+	char endpoint[2048];	    /* https://..., default Google's */
+	char token_uri[2048];	    /* "" = the key file's */
+	char ca_file[PATH_MAX];	    /* "" = the system's CAs */
+	int line;		    /* where the section starts, for messages */
+};
+
 struct config {
 	struct finding_resource resource;
 	char jsonl_path[PATH_MAX]; /* "" = not set */
@@ -97,6 +116,7 @@ struct config {
 	struct config_webhook webhook;
 	struct config_syslog syslog;
 	struct config_nats nats;    /* outputs.nats */
+	struct config_scc scc;	    /* outputs.scc */
 	struct config_nats collect; /* collect: what `sowatch collect` and `nats-init` use */
 	int retention_days;	    /* store.retention_days; 0 = keep forever (the default) */
 	char metrics_listen[128];   /* metrics.listen, HOST:PORT; "" = no metrics (the default) */

@@ -187,6 +187,73 @@ const char *check_url(const char *url, char *why, size_t size)
 	return host_port_valid(host_port, true, false, why, size) ? NULL : "not a valid URL for";
 }
 
+/* outputs.scc.endpoint and token_uri: https only, they carry the credentials */
+const char *check_https_url(const char *url, char *why, size_t size)
+{
+	const char *problem = check_url(url, why, size);
+
+	if (problem)
+		return problem;
+	if (strncmp(url, "https://", 8) != 0) {
+		snprintf(why, size, "the credentials it carries are never sent in clear");
+		return "expected an https:// URL for";
+	}
+	if (strchr(url + 8, '@')) {
+		snprintf(why, size, "no user or password in the URL");
+		return "not a valid URL for";
+	}
+	return NULL;
+}
+
+/* ---- Security Command Center: outputs.scc ------------------------------------------------ */
+
+const char *check_scc_number(const char *value, char *why, size_t size)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > 20 || strspn(value, "0123456789") != n) {
+		snprintf(why, size, "the numeric id (1 to 20 digits), as 123456789012");
+		return "not a number for";
+	}
+	return NULL;
+}
+
+const char *check_scc_source(const char *value, char *why, size_t size)
+{
+	if (strcmp(value, CONFIG_SCC_CREATE) == 0)
+		return NULL;
+	if (check_scc_number(value, why, size)) {
+		snprintf(why, size, "the numeric source id (1 to 20 digits), or %s",
+			 CONFIG_SCC_CREATE);
+		return "not a source for";
+	}
+	return NULL;
+}
+
+/* A location of SCC's data residency (global, eu, us, sa...): lowercase letters, digits, '-' */
+const char *check_scc_location(const char *value, char *why, size_t size)
+{
+	size_t n = strlen(value);
+
+	if (n == 0 || n > 63 || strspn(value, "abcdefghijklmnopqrstuvwxyz0123456789-") != n) {
+		snprintf(why, size, "1 to 63 lowercase letters, digits and '-', as global");
+		return "not a location for";
+	}
+	return NULL;
+}
+
+/* A service account's key file (a secret, as creds_file), or "metadata" */
+const char *check_scc_credentials(const char *value, char *why, size_t size)
+{
+	if (strcmp(value, CONFIG_SCC_METADATA) == 0)
+		return NULL;
+	if (value[0] != '/') {
+		snprintf(why, size, "an absolute path to a key file, or %s", CONFIG_SCC_METADATA);
+		return "cannot use";
+	}
+	return check_creds_file(value, why, size);
+}
+
 /* outputs.syslog.address */
 const char *check_syslog_address(const char *address, char *why, size_t size)
 {

@@ -20,6 +20,16 @@ typedef const char *(*value_check)(const char *value, char *why, size_t size);
 const char *check_name_segment(const char *value, char *why, size_t size);
 /* outputs.webhook.url */
 const char *check_url(const char *url, char *why, size_t size);
+/* outputs.scc.endpoint, token_uri: an https:// URL without a user or password */
+const char *check_https_url(const char *url, char *why, size_t size);
+/* outputs.scc.organization: 1 to 20 decimal digits */
+const char *check_scc_number(const char *value, char *why, size_t size);
+/* outputs.scc.source: a number as organization, or "create" */
+const char *check_scc_source(const char *value, char *why, size_t size);
+/* outputs.scc.location: 1 to 63 of [a-z0-9-] */
+const char *check_scc_location(const char *value, char *why, size_t size);
+/* outputs.scc.credentials: "metadata", or an absolute path to a key file, as creds_file */
+const char *check_scc_credentials(const char *value, char *why, size_t size);
 /* outputs.syslog.address */
 const char *check_syslog_address(const char *address, char *why, size_t size);
 /* metrics.listen */

@@ -264,7 +264,7 @@ static int pipeline_configure(struct pipeline *pl, const struct config *cfg, con
 	const char *jsonl = pl->jsonl_override[0] ? pl->jsonl_override
 			    : cfg->jsonl_path[0]  ? cfg->jsonl_path
 						  : "-";
-	int err = outputs_from_config(cfg, jsonl, outs, &n, error, sizeof(error));
+	int err = outputs_from_config(cfg, jsonl, pl->store, outs, &n, error, sizeof(error));
 
 	if (err) {
 		*ret_error = error;

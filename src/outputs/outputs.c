@@ -7,10 +7,11 @@
 #include "config.h"
 #include "outputs/jsonl.h"
 #include "outputs/nats.h"
+#include "outputs/scc.h"
 #include "outputs/syslog.h"
 #include "outputs/webhook.h"
 
-int outputs_from_config(const struct config *cfg, const char *jsonl_path,
+int outputs_from_config(const struct config *cfg, const char *jsonl_path, struct store *store,
 			struct output *outs[OUTPUTS_MAX], size_t *n, char *error, size_t size)
 {
 	char why[512];
@@ -44,6 +45,15 @@ int outputs_from_config(const struct config *cfg, const char *jsonl_path,
 		if (err) {
 			snprintf(error, size, "the NATS output (configured at line %d): %s",
 				 cfg->nats.line, why);
+			goto fail;
+		}
+		++*n;
+	}
+	if (cfg->scc.enabled) {
+		err = scc_output_new(&outs[*n], &cfg->scc, store, why, sizeof(why));
+		if (err) {
+			snprintf(error, size, "the SCC output (configured at line %d): %s",
+				 cfg->scc.line, why);
 			goto fail;
 		}
 		++*n;

@@ -11,12 +11,15 @@ struct config;
 
 #define OUTPUTS_MAX 8
 
+struct store;
+
 /*
  * Makes every output cfg configures: jsonl (always: jsonl_path, "-" for standard output),
- * webhook and syslog when their sections are present. 0 and *n outputs in outs, or -errno and
- * one line in error (nothing made).
+ * webhook, syslog, nats and scc when their sections are present. store (NULL: none) is the
+ * findings store, where an output may remember what it learnt. 0 and *n outputs in outs, or
+ * -errno and one line in error (nothing made).
  */
-int outputs_from_config(const struct config *cfg, const char *jsonl_path,
+int outputs_from_config(const struct config *cfg, const char *jsonl_path, struct store *store,
 			struct output *outs[OUTPUTS_MAX], size_t *n, char *error, size_t size);
 
 #endif

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-/* What the store keeps about sowatch itself: its last sign of life, and when it was not watching. */
+/*
+ * What the store keeps about sowatch itself: its last sign of life, when it was not watching,
+ * and what its outputs remember.
+ */
 #include <errno.h>
+#include <string.h>
 
 #include "store/store.h"
 #include "store/store_internal.h"
@@ -96,4 +100,50 @@ int store_gaps(struct store *s, int64_t since_ns, store_gap_fn fn, void *ctx)
 	if (ret)
 		return ret;
 	return rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
+}
+
+int store_remember(struct store *s, const char *name, const char *value, int64_t time_ns)
+{
+	sqlite3_stmt *st = NULL;
+	int rc =
+	    sqlite3_prepare_v2(s->db,
+			       "INSERT INTO remembered (name, value, time_ns) VALUES (?1, ?2, ?3) "
+			       "ON CONFLICT (name) DO UPDATE SET value = ?2, time_ns = ?3",
+			       -1, &st, NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, time_ns);
+	if (rc == SQLITE_OK)
+		rc = step_done(st);
+	sqlite3_finalize(st);
+	return sqlite_errno(rc);
+}
+
+int store_recall(struct store *s, const char *name, char *value, size_t size)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(s->db, "SELECT value FROM remembered WHERE name = ?1", -1, &st,
+				    NULL);
+	int err = 0;
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(st, 0);
+
+		if (!v || strlen(v) >= size)
+			err = -ENAMETOOLONG;
+		else
+			memcpy(value, v, strlen(v) + 1);
+	} else {
+		err = rc == SQLITE_DONE ? -ENOENT : sqlite_errno(rc);
+	}
+	sqlite3_finalize(st);
+	return err;
 }

@@ -124,6 +124,15 @@ static const char *const migrations[] = {
 	"DROP INDEX IF EXISTS findings_container_time;"
 	"CREATE INDEX findings_host_container_time ON findings"
 	"  (host, container_id, event_time_ns);",
+	/*
+	 * 6: what an output learnt once and must not learn again at each start, by name: the
+	 * id of the SCC source that `source: create` made.
+	 */
+	"CREATE TABLE remembered ("
+	"  name TEXT PRIMARY KEY NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  time_ns INTEGER NOT NULL"
+	") STRICT;",
 };
 
 /*
@@ -598,7 +607,8 @@ err_close:
 	return err;
 }
 
-int store_open_reader(struct store **ret, const struct store *writer, const char **ret_error)
+static int open_sibling(struct store **ret, const struct store *writer, int flags,
+			const char **ret_error)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	int err;
@@ -618,13 +628,23 @@ int store_open_reader(struct store **ret, const struct store *writer, const char
 		*ret_error = set_error("cannot open the findings database %s: %s",
 				       writer->where.path, strerror(-err));
 	else
-		err = connection_open(s, writer->where.path, SQLITE_OPEN_READONLY, ret_error);
+		err = connection_open(s, writer->where.path, flags, ret_error);
 	if (err) {
 		store_close(s);
 		return err;
 	}
 	*ret = s;
 	return 0;
+}
+
+int store_open_reader(struct store **ret, const struct store *writer, const char **ret_error)
+{
+	return open_sibling(ret, writer, SQLITE_OPEN_READONLY, ret_error);
+}
+
+int store_open_sibling(struct store **ret, const struct store *writer, const char **ret_error)
+{
+	return open_sibling(ret, writer, SQLITE_OPEN_READWRITE, ret_error);
 }
 
 int store_open(struct store **ret, const char *path, bool read_only, const char **ret_error)

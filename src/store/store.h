@@ -74,6 +74,11 @@ int store_open_mode(struct store **ret, const char *path, enum store_mode mode,
  * before the writer.
  */
 int store_open_reader(struct store **ret, const struct store *writer, const char **ret_error);
+/*
+ * The same, read-write, for the rare write that is not a finding's (an output remembering
+ * what it learnt): SQLite's lock orders it with the keeper's, waiting up to 5 s.
+ */
+int store_open_sibling(struct store **ret, const struct store *writer, const char **ret_error);
 /* read_only ? STORE_READ_ONLY : STORE_CREATE: the sensor's call. */
 int store_open(struct store **ret, const char *path, bool read_only, const char **ret_error);
 /* Accepts NULL. */
@@ -171,6 +176,12 @@ int store_json_each(struct store *s, const char *json, const char *path,
 int store_set_alive(struct store *s, int64_t time_ns, bool stopped);
 /* 0, or -ENOENT when no run has written it yet. */
 int store_get_alive(struct store *s, int64_t *ret_time_ns, bool *ret_stopped);
+/*
+ * What an output remembers across starts (the SCC source it made), by name: set, and read
+ * into value (size bytes). 0, -ENOENT when nothing is remembered under name, or -errno.
+ */
+int store_remember(struct store *s, const char *name, const char *value, int64_t time_ns);
+int store_recall(struct store *s, const char *name, char *value, size_t size);
 
 /* A time the sensor was not watching (CLOCK_REALTIME). */
 struct store_gap {

@@ -11,8 +11,8 @@
 
 #include "util/safe_path.h"
 
-int secret_file_read(const char *path, const char *what, const char *refused, char *secret,
-		     size_t size, char *error, size_t esize)
+int secret_file_read_all(const char *path, const char *what, char *secret, size_t size,
+			 size_t *ret_len, char *error, size_t esize)
 {
 	struct safe_path sp;
 	struct stat st;
@@ -61,6 +61,25 @@ int secret_file_read(const char *path, const char *what, const char *refused, ch
 		err = -EFBIG;
 		goto out;
 	}
+	secret[n] = '\0';
+	*ret_len = (size_t)n;
+out:
+	if (err)
+		explicit_bzero(secret, size);
+	close(fd);
+	return err;
+}
+
+int secret_file_read(const char *path, const char *what, const char *refused, char *secret,
+		     size_t size, char *error, size_t esize)
+{
+	size_t len;
+	ssize_t n;
+	int err = secret_file_read_all(path, what, secret, size, &len, error, esize);
+
+	if (err)
+		return err;
+	n = (ssize_t)len;
 	while (n > 0 && isspace((unsigned char)secret[n - 1]))
 		n--;
 	secret[n] = '\0';
@@ -89,6 +108,5 @@ int secret_file_read(const char *path, const char *what, const char *refused, ch
 out:
 	if (err)
 		explicit_bzero(secret, size);
-	close(fd);
 	return err;
 }

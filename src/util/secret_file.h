@@ -19,5 +19,11 @@
  */
 int secret_file_read(const char *path, const char *what, const char *refused, char *secret,
 		     size_t size, char *error, size_t esize);
+/*
+ * The same checks of the file, and its whole content as it is (a key file in JSON), NUL
+ * terminated, its length in *ret_len. A file of size - 1 bytes or more is refused.
+ */
+int secret_file_read_all(const char *path, const char *what, char *secret, size_t size,
+			 size_t *ret_len, char *error, size_t esize);
 
 #endif
