@@ -17,6 +17,8 @@
 
 #include "cli/findings_print.h"
 #include "config.h"
+#include "outputs/http.h"
+#include "outputs/scc.h"
 #include "store/store.h"
 #include "util/strbuf.h"
 
@@ -68,7 +70,11 @@ static const char usage[] =
     "                     read-only.\n"
     "  --config PATH      The configuration file to read store.path from (default\n"
     "                     " CONFIG_DEFAULT_PATH ", if it exists). A file sowatch run\n"
-    "                     would refuse is refused here too. Not read with --db.\n"
+    "                     would refuse is refused here too. list, show and related\n"
+    "                     do not read it with --db. set-state and mute of a finding\n"
+    "                     that is in Security Command Center change it there first,\n"
+    "                     through the configuration's outputs.scc (without one they\n"
+    "                     change nothing, and say so).\n"
     "  --json             Print each finding as its stored JSON object, one per line\n"
     "                     (related: in offset order), instead of text.\n"
     "  -h, --help         This text.\n"
@@ -96,9 +102,10 @@ enum option_id {
 #define OPT(id) (1u << (id))
 
 struct opts {
-	const char *sub;    /* "list", "show", ... */
-	const char *db;	    /* NULL until --db or the configuration gives it */
-	const char *config; /* --config; NULL: the default file if it exists */
+	const char *sub;	  /* "list", "show", ... */
+	const char *db;		  /* NULL until --db or the configuration gives it */
+	const char *config;	  /* --config; NULL: the default file if it exists */
+	const struct config *cfg; /* the configuration read (set-state, mute); NULL: none */
 	bool json, all, undo;
 	int64_t since_ns; /* 0 = no --since */
 	const char *severity, *state, *container, *host;
@@ -348,10 +355,71 @@ static int print_json_row(const struct store_row *r, void *ctx)
 	return 0;
 }
 
+static int scc_row(const struct store_delivery *d, void *ctx)
+{
+	if (strcmp(d->output, "scc") == 0)
+		*(enum store_delivery_state *)ctx = d->state;
+	return 0;
+}
+
+/*
+ * The responder's change, in Security Command Center first, through its own method (setState,
+ * setMute), when the finding is there already: the store changes only once SCC did, so that
+ * the two never disagree and a failure can simply be run again. A finding SCC has not taken
+ * yet goes there with its new state and mute (outputs/scc.c). 0, or the exit status.
+ */
+static int tell_scc(struct store *s, const struct opts *o, const char *id, bool mute,
+		    const char *value, bool *told)
+{
+	const char *what = mute ? "mute" : "state";
+	enum store_delivery_state state = (enum store_delivery_state) - 1;
+	struct output *out = NULL;
+	char error[600];
+	int err;
+
+	*told = false;
+	store_outbox_of(s, id, scc_row, &state);
+	if (state != STORE_DELIVERED)
+		return 0;
+	if (!o->cfg || !o->cfg->scc.enabled) {
+		fprintf(
+		    stderr,
+		    "sowatch: finding %s is in Security Command Center (outputs.scc): run this "
+		    "again with --config naming the configuration that has outputs.scc, so that "
+		    "its %s changes there too; nothing was changed\n",
+		    id, what);
+		return 1;
+	}
+	err = http_global_init();
+	if (!err)
+		err = scc_output_new(&out, &o->cfg->scc, s, error, sizeof(error));
+	else
+		snprintf(error, sizeof(error), "cannot set up HTTP: %s", strerror(-err));
+	if (!err)
+		err = scc_output_update(out, id, mute ? "setMute" : "setState", value, error,
+					sizeof(error));
+	if (out)
+		out->ops->free(out);
+	if (err) {
+		struct strbuf esc = STRBUF_INIT;
+
+		term_escape_str(&esc, error);
+		fprintf(stderr,
+			"sowatch: cannot change the %s of finding %s in Security Command Center "
+			"(nothing was changed): %s\n",
+			what, id, strbuf_str(&esc));
+		strbuf_release(&esc);
+		return 1;
+	}
+	*told = true;
+	return 0;
+}
+
 static int run_update(struct store *s, const struct opts *o, bool mute)
 {
 	const char *value;
 	char *id = NULL;
+	bool told;
 	int err, status;
 
 	if (mute) {
@@ -368,6 +436,9 @@ static int run_update(struct store *s, const struct opts *o, bool mute)
 	status = resolve_id(s, o, o->args[0], &id);
 	if (status)
 		return status;
+	status = tell_scc(s, o, id, mute, value, &told);
+	if (status)
+		goto out;
 	err = mute ? store_set_mute(s, id, value) : store_set_state(s, id, value);
 	if (err == -ENOENT) { /* deleted meanwhile */
 		status = no_such_id(o, o->args[0]);
@@ -381,7 +452,8 @@ static int run_update(struct store *s, const struct opts *o, bool mute)
 	if (o->json)
 		err = store_get(s, id, print_json_row, NULL);
 	else
-		printf("finding %s: %s %s\n", id, mute ? "mute" : "state", value);
+		printf("finding %s: %s %s%s\n", id, mute ? "mute" : "state", value,
+		       told ? " (in Security Command Center too)" : "");
 	if (err)
 		status = runtime_error(o, "cannot read the finding", err);
 out:
@@ -574,15 +646,20 @@ int cmd_findings(int argc, char **argv)
 	if (status >= 0)
 		return status;
 
-	/* Without --db, the store sowatch run writes: store.path of its configuration */
-	if (!o.db) {
+	/*
+	 * Without --db, the store sowatch run writes: store.path of its configuration. set-state
+	 * and mute read a --config given with --db too, for its outputs.scc.
+	 */
+	if (!o.db || (o.config && sc->mode == STORE_READ_WRITE)) {
 		err = config_load(&cfg, o.config, &error);
 		if (err) {
 			/* escaped already, as sowatch run prints it */
 			fprintf(stderr, "sowatch: %s\n", error);
 			return 1;
 		}
-		o.db = cfg.store_path[0] ? cfg.store_path : STORE_DEFAULT_PATH;
+		if (!o.db)
+			o.db = cfg.store_path[0] ? cfg.store_path : STORE_DEFAULT_PATH;
+		o.cfg = &cfg;
 	}
 	err = store_open_mode(&s, o.db, sc->mode, &error);
 	if (err) {

@@ -422,11 +422,36 @@ take:
 	return 0;
 }
 
+static int finding_call(struct scc_output *s, const char *id, const char *verb, const char *value,
+			char *error, size_t size);
+
+/*
+ * A responder changed the finding's state or mute before it reached SCC: SCC gets the change
+ * through its own methods, once it has the finding. Until then the finding counts as not
+ * delivered (the PATCH is repeated: it changes nothing the second time).
+ */
+static void follow_marks(struct scc_output *s, const char *id, const struct scc_marks *marks,
+			 struct output_result *res)
+{
+	char error[sizeof(res->error)];
+	int err = 0;
+
+	if (strcmp(marks->state, "INACTIVE") == 0)
+		err = finding_call(s, id, "setState", marks->state, error, sizeof(error));
+	if (!err && (strcmp(marks->mute, "MUTED") == 0 || strcmp(marks->mute, "UNMUTED") == 0))
+		err = finding_call(s, id, "setMute", marks->mute, error, sizeof(error));
+	if (err)
+		output_result_set(res, OUTPUT_RETRY, error);
+	else
+		output_result_set(res, OUTPUT_SENT, NULL);
+}
+
 static void scc_send(struct output *out, const struct output_finding *f,
 		     const volatile int *stopping, struct output_result *res)
 {
 	struct scc_output *s = (struct scc_output *)out;
 	char name[SCC_NAME_MAX], error[sizeof(res->error)], url[SCC_NAME_MAX + 2100];
+	struct scc_marks marks;
 	char *body = NULL;
 	long status = 0;
 	int err;
@@ -440,8 +465,8 @@ static void scc_send(struct output *out, const struct output_finding *f,
 		output_result_set(res, OUTPUT_RETRY, error);
 		goto out;
 	}
-	err =
-	    scc_map_finding(&s->parent, f->id, f->json, f->len, &body, name, error, sizeof(error));
+	err = scc_map_finding(&s->parent, f->id, f->json, f->len, &body, name, &marks, error,
+			      sizeof(error));
 	if (err) {
 		output_result_set(res, err == -ENOMEM ? OUTPUT_RETRY : OUTPUT_FAILED, error);
 		goto out;
@@ -453,7 +478,7 @@ static void scc_send(struct output *out, const struct output_finding *f,
 		goto out;
 	}
 	if (status >= 200 && status < 300) {
-		output_result_set(res, OUTPUT_SENT, NULL);
+		follow_marks(s, f->id, &marks, res);
 		goto out;
 	}
 	answer_error(s, "SCC", status, error, sizeof(error));
@@ -491,35 +516,39 @@ static const struct output_ops scc_ops = {
 	.free = scc_free,
 };
 
-int scc_output_update(struct output *out, const char *id, const char *verb, const char *value,
-		      char *error, size_t size)
+/* POST name:verb, {"state"|"mute": value}: 0, or -errno and why (SCC's own words) */
+static int finding_call(struct scc_output *s, const char *id, const char *verb, const char *value,
+			char *error, size_t size)
 {
-	struct scc_output *s = (struct scc_output *)out;
-	char name[SCC_NAME_MAX], url[SCC_NAME_MAX + 2100], body[128], detail[300];
+	char name[SCC_NAME_MAX], url[SCC_NAME_MAX + 2100], body[128];
 	long status = 0;
 	int err;
 
-	if (!s->parent.source[0] && find_or_create_source(s, detail, sizeof(detail)) < 0) {
-		snprintf(error, size, "SCC: %s", detail);
-		return -EIO;
-	}
 	if (scc_finding_name(&s->parent, id, name, sizeof(name)) < 0) {
-		snprintf(error, size, "SCC: the finding id is not 1 to 32 letters and digits");
+		snprintf(error, size, "the finding id is not 1 to 32 letters and digits");
 		return -EINVAL;
 	}
 	snprintf(url, sizeof(url), "%s/v2/%s:%s", s->cfg.endpoint, name, verb);
 	snprintf(body, sizeof(body), "{\"%s\":\"%s\"}",
 		 strcmp(verb, "setState") == 0 ? "state" : "mute", value);
-	err = api_request(s, "POST", url, body, &status, detail, sizeof(detail));
-	if (err) {
-		snprintf(error, size, "SCC: %s", detail);
+	err = api_request(s, "POST", url, body, &status, error, size);
+	if (err)
 		return err;
-	}
 	if (status < 200 || status >= 300) {
-		answer_error(s, "SCC", status, error, size);
+		answer_error(s, verb, status, error, size);
 		return status == 404 ? -ENOENT : -EIO;
 	}
 	return 0;
+}
+
+int scc_output_update(struct output *out, const char *id, const char *verb, const char *value,
+		      char *error, size_t size)
+{
+	struct scc_output *s = (struct scc_output *)out;
+
+	if (!s->parent.source[0] && find_or_create_source(s, error, size) < 0)
+		return -EIO;
+	return finding_call(s, id, verb, value, error, size);
 }
 
 /* Two outputs with the same settings and the same key file content keep one lane on reload */

@@ -132,9 +132,21 @@ static int property_add(json_t *props, const char *key, json_t *value)
 	return json_object_set_new(props, alt, value) ? -ENOMEM : 0;
 }
 
-int scc_map_finding(const struct scc_parent *p, const char *id, const char *json, size_t len,
-		    char **ret_body, char *name, char *error, size_t esize)
+/* One of a closed list of values (an enum's name) into out (16 bytes), else "" */
+static void mark(json_t *v, const char *const *allowed, char *out)
 {
+	const char *s = json_string_value(v);
+
+	out[0] = '\0';
+	if (s && in_list(allowed, s))
+		snprintf(out, 16, "%s", s);
+}
+
+int scc_map_finding(const struct scc_parent *p, const char *id, const char *json, size_t len,
+		    char **ret_body, char *name, struct scc_marks *marks, char *error, size_t esize)
+{
+	static const char *const states[] = { "ACTIVE", "INACTIVE", NULL };
+	static const char *const mutes[] = { "UNDEFINED", "MUTED", "UNMUTED", NULL };
 	/* NUL bytes are data (escaped as \u0000 by sowatch's writer): kept */
 	json_t *root = json_loadb(json, len, JSON_ALLOW_NUL, NULL);
 	json_t *finding = json_object_get(root, "finding");
@@ -152,6 +164,8 @@ int scc_map_finding(const struct scc_parent *p, const char *id, const char *json
 		snprintf(error, esize, "the finding id is not 1 to 32 letters and digits");
 		goto out;
 	}
+	mark(json_object_get(finding, "state"), states, marks->state);
+	mark(json_object_get(finding, "mute"), mutes, marks->mute);
 	snprintf(parent, sizeof(parent), "organizations/%s/sources/%s/locations/%s",
 		 p->organization, p->source, p->location);
 	err = -ENOMEM;

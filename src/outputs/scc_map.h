@@ -38,12 +38,21 @@ bool scc_finding_id_valid(const char *id);
 /* The finding's full name; -ENAMETOOLONG if it does not fit, -EINVAL for a bad id */
 int scc_finding_name(const struct scc_parent *p, const char *id, char *out, size_t size);
 
+/* The state and mute sowatch's finding has (a responder may have changed them before it
+ * reached SCC), which SCC takes through setState and setMute only */
+struct scc_marks {
+	char state[16]; /* "ACTIVE", "INACTIVE"; "" if none */
+	char mute[16];	/* "UNDEFINED", "MUTED", "UNMUTED"; "" if none */
+};
+
 /*
  * The PATCH body for the JSONL line json (len bytes) of the finding id, with the name it is
- * sent to in name (SCC_NAME_MAX bytes). *ret_body is malloc()ed, compact JSON. 0, or -errno
- * and why in error (a line that is not a sowatch finding, an id SCC does not take).
+ * sent to in name (SCC_NAME_MAX bytes), and its marks. *ret_body is malloc()ed, compact JSON.
+ * 0, or -errno and why in error (a line that is not a sowatch finding, an id SCC does not
+ * take).
  */
 int scc_map_finding(const struct scc_parent *p, const char *id, const char *json, size_t len,
-		    char **ret_body, char *name, char *error, size_t esize);
+		    char **ret_body, char *name, struct scc_marks *marks, char *error,
+		    size_t esize);
 
 #endif

@@ -59,13 +59,16 @@ static char *finding_line(void)
 	return line;
 }
 
+static struct scc_marks marks;
+
 static json_t *map(const char *id, const char *line, char *name)
 {
 	char error[256], *body = NULL;
 	json_t *j;
 
-	assert_int_equal(
-	    scc_map_finding(&parent, id, line, strlen(line), &body, name, error, sizeof(error)), 0);
+	assert_int_equal(scc_map_finding(&parent, id, line, strlen(line), &body, name, &marks,
+					 error, sizeof(error)),
+			 0);
 	j = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
 	assert_non_null(j);
 	free(body);
@@ -82,6 +85,8 @@ static void test_map_names_and_fields(void **state)
 	assert_string_equal(name, "organizations/123456789012/sources/555/locations/global/"
 				  "findings/0123456789abcdef0123456789abcdef");
 	assert_string_equal(json_string_value(json_object_get(out, "name")), name);
+	assert_string_equal(marks.state, "ACTIVE");
+	assert_string_equal(marks.mute, "UNDEFINED");
 	assert_string_equal(json_string_value(json_object_get(out, "parent")),
 			    "organizations/123456789012/sources/555/locations/global");
 	/* SCC's own: not sent */
@@ -135,16 +140,17 @@ static void test_map_refusals(void **state)
 	char name[SCC_NAME_MAX], error[256], *body = (char *)1;
 	const char *ok = "{\"finding\":{}}";
 
-	assert_int_equal(
-	    scc_map_finding(&parent, "abc-def", ok, strlen(ok), &body, name, error, sizeof(error)),
-	    -EINVAL);
+	assert_int_equal(scc_map_finding(&parent, "abc-def", ok, strlen(ok), &body, name, &marks,
+					 error, sizeof(error)),
+			 -EINVAL);
 	assert_null(body);
 	assert_non_null(strstr(error, "1 to 32 letters and digits"));
 	assert_int_equal(scc_map_finding(&parent, "0123456789abcdef0123456789abcdef0", ok,
-					 strlen(ok), &body, name, error, sizeof(error)),
+					 strlen(ok), &body, name, &marks, error, sizeof(error)),
 			 -EINVAL);
 	assert_int_equal(
-	    scc_map_finding(&parent, "abc", "[1]", 3, &body, name, error, sizeof(error)), -EINVAL);
+	    scc_map_finding(&parent, "abc", "[1]", 3, &body, name, &marks, error, sizeof(error)),
+	    -EINVAL);
 	assert_non_null(strstr(error, "not a sowatch finding"));
 	assert_true(scc_finding_id_valid("A1"));
 	assert_false(scc_finding_id_valid(""));
