@@ -631,6 +631,7 @@ class SccServer(_Base):
         self._event_times = {}
         self._expire_once = False
         self._denied = set()
+        self._deny_when = []  # predicates on a PATCH's raw body
         self._fail = []  # statuses still to inject
 
     # -- lifecycle and addresses
@@ -671,6 +672,12 @@ class SccServer(_Base):
         """PATCHes of a finding with this id answer 403 PERMISSION_DENIED."""
         with self._lock:
             self._denied.add(finding_id)
+
+    def deny_when(self, predicate):
+        """PATCHes whose raw body (bytes) predicate(body) is true for answer
+        403 PERMISSION_DENIED: for a finding whose id is not known yet."""
+        with self._lock:
+            self._deny_when.append(predicate)
 
     def fail_next(self, n, status=503):
         """The next n /v2 requests answer `status` (503, 429, 500, ...)."""
@@ -931,7 +938,7 @@ class SccServer(_Base):
         if verb:
             return self._set(verb, key, body)
         with self._lock:
-            if fid in self._denied:
+            if fid in self._denied or any(p(body) for p in self._deny_when):
                 raise ApiError(403, "Permission 'securitycenter.findings.update' "
                                "denied on resource '%s' (or it may not exist)."
                                % name, injected=True)
