@@ -22,6 +22,10 @@
 #include "config.h"
 #include "fleet/finding_check.h"
 #include "fleet/natslib.h"
+#include "keeper.h"
+#include "outputs/delivery.h"
+#include "outputs/http.h"
+#include "outputs/outputs.h"
 #include "store/store.h"
 #include "util/log.h"
 
@@ -43,7 +47,22 @@
  */
 #define COLLECT_FETCH_MAX_BYTES (8LL << 20)
 
+#define COLLECT_DRAIN_MS 3000 /* at a stop, how long the outputs may finish */
+
 static volatile sig_atomic_t stop_requested;
+
+/*
+ * The outputs the collector sends what it stores on to (outputs.webhook, syslog, scc of its
+ * configuration: credentials for them need only be on the collector), through the same outbox
+ * as a node's. The keeper writes their answers through a connection of its own.
+ */
+struct forward {
+	struct store *keeper_store;
+	struct keeper *keeper;
+	struct delivery *delivery;
+	const char *names[OUTPUTS_MAX];
+	size_t n;
+};
 
 struct collect_stats {
 	uint64_t received, stored, repeated, refused, unstored;
@@ -58,6 +77,10 @@ static const char usage[] =
     "every node's findings, with their host. Runs until SIGINT or SIGTERM, then prints a\n"
     "summary line. Several collectors may read one stream, each with its own --durable and\n"
     "store.\n"
+    "\n"
+    "What it stores it sends on to the outputs its configuration sets (outputs.webhook,\n"
+    "outputs.syslog, outputs.scc), through the store's outbox as a node does: credentials\n"
+    "for Security Command Center can stay on the collector.\n"
     "\n"
     "Options:\n"
     "  --nats URLS        The servers, nats://HOST:PORT or tls://HOST:PORT, comma-separated\n"
@@ -140,8 +163,20 @@ static int check_repeated(struct store *s, const struct store_finding *f, char *
  * message is parsed, stored and its parsed JSON freed before the next: a parsed message costs
  * many times its size, so only the batch's messages themselves are held at once.
  */
-static void collect_batch(struct store *s, natsMsgList *list, const char *prefix,
-			  struct collect_stats *st)
+/* A delivery row for each output that sends findings on: 0, or -errno */
+static int forward_rows(struct store *s, const struct forward *fw, const char *id)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < fw->n && err >= 0; i++)
+		err = store_outbox_add(s, &(struct store_delivery){ .finding_id = id,
+								    .output = fw->names[i],
+								    .state = STORE_PENDING });
+	return err < 0 ? err : 0;
+}
+
+static void collect_batch(struct store *s, const struct forward *fw, natsMsgList *list,
+			  const char *prefix, struct collect_stats *st)
 {
 	natsMsg *accepted[COLLECT_BATCH];
 	int result[COLLECT_BATCH];
@@ -180,6 +215,8 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 		/* The store's own checks refuse that message alone (below); others stop all */
 		if (result[n] < 0 && result[n] != -EINVAL)
 			err = result[n];
+		if (result[n] >= 0 && !err)
+			err = forward_rows(s, fw, found.row.id);
 		if (!rc)
 			fleet_finding_release(&found);
 		accepted[n++] = m;
@@ -217,6 +254,67 @@ static void collect_batch(struct store *s, natsMsgList *list, const char *prefix
 	if (err)
 		log_error("collect: cannot store %zu findings now (%s): they will come again",
 			  n + unread, strerror(-err));
+	else if (fw->delivery && n)
+		delivery_wake(fw->delivery);
+}
+
+static int forward_start(struct forward *fw, struct store *store, const struct config *cfg)
+{
+	struct output *outs[OUTPUTS_MAX];
+	const char *why = NULL;
+	char error[1024];
+	size_t n = 0;
+	int err;
+
+	/* Before any thread: OpenSSL never to read openssl.cnf, the environment safe for libcurl */
+	err = http_global_init();
+	if (err) {
+		log_error("collect: cannot set up HTTP for the outputs: %s", strerror(-err));
+		return err;
+	}
+	err = outputs_from_config(cfg, NULL, store, outs, &n, error, sizeof(error));
+	if (err) {
+		log_error("collect: %s", error);
+		return err;
+	}
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		fw->names[i] = outs[i]->ops->name;
+	err = store_open_sibling(&fw->keeper_store, store, &why);
+	if (!err)
+		err = keeper_new(&fw->keeper, fw->keeper_store);
+	if (!err)
+		err = delivery_new(&fw->delivery, store, fw->keeper);
+	if (err) {
+		log_error("collect: cannot start the outputs: %s", why ? why : strerror(-err));
+		for (size_t i = 0; i < n; i++)
+			outs[i]->ops->free(outs[i]);
+		return err;
+	}
+	fw->n = n;
+	delivery_set_outputs(fw->delivery, outs, n);
+	for (size_t i = 0; i < n; i++)
+		log_info("collect: findings stored are sent on to output %s", fw->names[i]);
+	return 0;
+}
+
+/* What the outputs owe is kept in the store: the next start sends it */
+static void forward_stop(struct forward *fw)
+{
+	uint64_t left = 0;
+
+	if (fw->delivery) {
+		left = delivery_drain(fw->delivery, COLLECT_DRAIN_MS);
+		delivery_stop(fw->delivery);
+		if (left)
+			log_info("collect: %" PRIu64
+				 " deliveries wait in the store for the next start",
+				 left);
+	}
+	keeper_free(fw->keeper);
+	delivery_free(fw->delivery);
+	store_close(fw->keeper_store);
 }
 
 /*
@@ -357,8 +455,8 @@ static void link_reopen(struct link *l, const struct nats_args *a)
 		log_error("collect: %s: trying again in %d s", why, COLLECT_REOPEN_DELAY_MS / 1000);
 }
 
-static void collect_loop(struct store *store, struct link *l, const struct nats_args *a,
-			 const char *durable, struct collect_stats *st)
+static void collect_loop(struct store *store, const struct forward *fw, struct link *l,
+			 const struct nats_args *a, const char *durable, struct collect_stats *st)
 {
 	int errors = 0;
 
@@ -387,7 +485,7 @@ static void collect_loop(struct store *store, struct link *l, const struct nats_
 		if (s == NATS_OK || s == NATS_TIMEOUT) {
 			errors = 0;
 			if (s == NATS_OK)
-				collect_batch(store, &list, a->prefix, st);
+				collect_batch(store, fw, &list, a->prefix, st);
 		} else if (++errors >= COLLECT_ERRORS_RESUBSCRIBE) {
 			char detail[256];
 
@@ -420,6 +518,7 @@ int cmd_collect(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct collect_stats st = { 0 };
 	struct store *store = NULL;
+	struct forward fw = { 0 };
 	struct link link = { 0 };
 	int c, status;
 
@@ -459,6 +558,8 @@ int cmd_collect(int argc, char **argv)
 		log_error("%s", error);
 		goto out;
 	}
+	if (forward_start(&fw, store, &a.cfg) < 0)
+		goto out;
 	if (link_open(&link, &a, text, sizeof(text)) < 0) {
 		log_error("collect: %s", text);
 		goto out;
@@ -466,13 +567,14 @@ int cmd_collect(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	log_info("collect: ready: storing into %s", db);
-	collect_loop(store, &link, &a, durable, &st);
+	collect_loop(store, &fw, &link, &a, durable, &st);
 	log_info("collect: stopping: %" PRIu64 " messages received, %" PRIu64 " findings stored, "
 		 "%" PRIu64 " already stored, %" PRIu64 " refused, %" PRIu64 " to come again",
 		 st.received, st.stored, st.repeated, st.refused, st.unstored);
 	status = 0;
 out:
 	link_close(&link);
+	forward_stop(&fw);
 	store_close(store);
 	nats_args_free(&a);
 	return status;

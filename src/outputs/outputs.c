@@ -15,12 +15,15 @@ int outputs_from_config(const struct config *cfg, const char *jsonl_path, struct
 			struct output *outs[OUTPUTS_MAX], size_t *n, char *error, size_t size)
 {
 	char why[512];
-	int err = jsonl_output_new(&outs[0], jsonl_path, error, size);
+	int err = 0;
 
 	*n = 0;
-	if (err)
-		return err;
-	*n = 1;
+	if (jsonl_path) {
+		err = jsonl_output_new(&outs[0], jsonl_path, error, size);
+		if (err)
+			return err;
+		*n = 1;
+	}
 	if (cfg->webhook.enabled) {
 		err = webhook_output_new(&outs[*n], &cfg->webhook, why, sizeof(why));
 		if (err) {
@@ -39,7 +42,8 @@ int outputs_from_config(const struct config *cfg, const char *jsonl_path, struct
 		}
 		++*n;
 	}
-	if (cfg->nats.enabled) {
+	/* A collector does not publish what it reads back into the stream it reads */
+	if (cfg->nats.enabled && jsonl_path) {
 		err = nats_output_new(&outs[*n], &cfg->nats, cfg->resource.hostname, why,
 				      sizeof(why));
 		if (err) {

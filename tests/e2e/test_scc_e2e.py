@@ -14,10 +14,13 @@ expiry, the Bearer token, the URL form, the finding id and the body's fields.
   metadata server: one clear error, the other outputs keep working.
 * Bad input (a key file without a PEM key, a wrong-typed organization): one
   line, and the sensor does not start.
+* From `sowatch collect`: a node publishes to NATS JetStream, the collector
+  (which alone holds the key) upserts into SCC.
 """
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
+from natscluster import NatsCluster, ids_of, nats_server_problem, uts_sensor  # noqa: E402
 from sccserver import MetadataServer, SccServer, make_service_account_key  # noqa: E402
 
 SKIP_REASON = None
@@ -77,7 +81,8 @@ def sensor_log(sensor):
         return f.read()
 
 
-class SccDelivery(unittest.TestCase):
+class SccCase(unittest.TestCase):
+    """A contract server, and sensors stopped at the end."""
 
     def setUp(self):
         if SKIP_REASON:
@@ -110,6 +115,9 @@ class SccDelivery(unittest.TestCase):
     def assert_no_refusals(self):
         self.assertEqual(self.server.unexpected_refusals(), [],
                          "the contract server refused what sowatch sent")
+
+
+class SccDelivery(SccCase):
 
     def test_findings_upserted_and_responder_changes_reach_scc(self):
         server = self.start_server()
@@ -247,6 +255,51 @@ class SccDelivery(unittest.TestCase):
         self.server.wait_for(lambda s: scc_name(fid) in s.findings, timeout=30)
         self.assertGreaterEqual(metadata.tokens_issued, 1)
         self.assertEqual(self.server.tokens_issued, 0)
+        self.assert_no_refusals()
+
+
+class SccFromCollector(SccCase):
+    """Credentials on the collector only: what nodes publish reaches SCC."""
+
+    def test_collector_upserts_what_nodes_publish(self):
+        problem = nats_server_problem()
+        if problem:
+            raise AssertionError(problem)
+        server = self.start_server()
+        server.add_source(SOURCE, "sowatch-e2e")
+        cluster = NatsCluster(self.ws, size=1).start()
+        self.addCleanup(cluster.stop)
+        p = subprocess.run([harness.sowatch_bin(), "nats-init", "--nats", cluster.url(0),
+                            "--replicas", "1"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        collect_cfg = scc_config(self.ws, server, self.key,
+                                 extra="collect:\n  servers: [%s]\n" % cluster.url(0))
+        central = self.ws.path("central.db")
+        log = open(self.ws.path("collect.log"), "wb")
+        self.addCleanup(log.close)
+        collector = subprocess.Popen([harness.sowatch_bin(), "collect", "--config", collect_cfg,
+                                      "--db", central], stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=log)
+        self.addCleanup(lambda: collector.poll() is None and collector.kill())
+        node_cfg = self.ws.write("node-%s.yaml" % harness.rand(),
+                                 "outputs:\n  nats:\n    servers: [%s]\n" % cluster.url(0))
+        os.chmod(node_cfg, 0o600)
+        host = "scc-node-" + harness.rand(6)
+        node = uts_sensor(self, self.ws, node_cfg, host=host)
+        ids = [engine_load(node, self.ws).finding_id() for _ in range(3)]
+        names = {scc_name(i) for i in ids}
+        try:
+            server.wait_for(lambda s: names <= set(s.findings), timeout=60)
+        finally:
+            collector.send_signal(signal.SIGTERM)
+            self.assertEqual(collector.wait(30), 0)
+            with open(self.ws.path("collect.log"), encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        self.assertIn("collect: findings stored are sent on to output scc", text)
+        self.assertEqual(set(ids), ids_of(central))
+        for name in names:
+            self.assertEqual(server.findings[name]["sourceProperties"]["host"], host)
+        self.assertEqual(set(server.findings), names)
         self.assert_no_refusals()
 
 
