@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,4 +164,40 @@ int64_t http_retry_after_ms(const char *value)
 			return HTTP_RETRY_AFTER_MAX_MS;
 		return (int64_t)(when - now) * 1000;
 	}
+}
+
+/* Called about once a second even when nothing moves: a stop is seen within a second */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	const volatile int *const *stopping = arg;
+
+	return *stopping && **stopping ? 1 : 0;
+}
+
+int http_handle_setup(CURL *c, const struct http_handle_opts *o)
+{
+	bool ok = true;
+
+	ok &= libcurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
+	if (o->ca_file && o->ca_file[0])
+		ok &= libcurl.easy_setopt(c, CURLOPT_CAINFO, o->ca_file) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_TIMEOUT_MS, o->timeout_ms) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_USERAGENT, "sowatch/" SOWATCH_VERSION) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, o->error_buffer) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEFUNCTION, o->on_body) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEDATA, o->ctx) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERFUNCTION, o->on_header) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERDATA, o->ctx) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFODATA, (void *)o->stopping) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
+	return ok ? 0 : -ENOTSUP;
 }

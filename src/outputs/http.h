@@ -52,6 +52,25 @@ int http_use_libcurl(const char **ret_why);
 int http_check_ca_file(const char *path, const char *what, char *resolved, char *error,
 		       size_t esize);
 
+/* How an output's libcurl handle is set up: what differs between outputs */
+struct http_handle_opts {
+	const char *ca_file; /* resolved (http_check_ca_file()); "": the system's CAs */
+	long timeout_ms, connect_timeout_ms;
+	char *error_buffer; /* CURL_ERROR_SIZE bytes */
+	curl_write_callback on_body, on_header;
+	void *ctx; /* on_body's and on_header's */
+	/* Where the output keeps the stop flag of the send under way (NULL between sends) */
+	const volatile int *const *stopping;
+};
+
+/*
+ * Sets up c: http and https only, no redirect followed, TLS always verified, the timeouts, TCP
+ * keep-alive, the callbacks, and a progress check that gives up within about a second once
+ * the send's stop flag is set. 0, or -ENOTSUP when libcurl refuses one of these (built
+ * without it): never a default taken instead.
+ */
+int http_handle_setup(CURL *c, const struct http_handle_opts *o);
+
 /* Retry-After's value: delta-seconds or an HTTP-date (RFC 9110 10.2.3), in ms (at most an
  * hour); -1 when it is neither. */
 int64_t http_retry_after_ms(const char *value);

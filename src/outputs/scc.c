@@ -91,42 +91,21 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Called about once a second even when nothing moves: a stop is seen within a second */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
-{
-	struct scc_output *s = arg;
-
-	return s->stopping && *s->stopping ? 1 : 0;
-}
-
 static int setup_handle(struct scc_output *s)
 {
-	CURL *c = s->curl;
-	bool ok = true;
+	const struct http_handle_opts o = {
+		.ca_file = s->ca_file,
+		.timeout_ms = SCC_TIMEOUT_MS,
+		.connect_timeout_ms = SCC_CONNECT_TIMEOUT_MS,
+		.error_buffer = s->curl_error,
+		.on_body = on_answer,
+		.on_header = on_header,
+		.ctx = s,
+		.stopping = &s->stopping,
+	};
 
-	/* http only for the metadata server, whose URL sowatch makes itself */
-	ok &= libcurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-	if (s->ca_file[0])
-		ok &= libcurl.easy_setopt(c, CURLOPT_CAINFO, s->ca_file) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)SCC_TIMEOUT_MS) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)SCC_CONNECT_TIMEOUT_MS) ==
-	      CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_USERAGENT, "sowatch/" SOWATCH_VERSION) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, s->curl_error) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_answer) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEDATA, s) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERDATA, s) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFODATA, s) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
-	return ok ? 0 : -ENOTSUP;
+	/* http is for the metadata server only, whose URL sowatch makes itself */
+	return http_handle_setup(s->curl, &o);
 }
 
 enum scc_auth_kind {

@@ -201,46 +201,24 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* Called about once a second even when nothing moves: a stop is seen within a second */
-static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
-{
-	struct webhook_output *w = arg;
-
-	return w->stopping && *w->stopping ? 1 : 0;
-}
-
 static int setup_handle(struct webhook_output *w)
 {
-	CURL *c = w->curl;
-	long connect_ms = w->timeout_ms < WEBHOOK_CONNECT_TIMEOUT_MAX_MS
-			      ? w->timeout_ms
-			      : WEBHOOK_CONNECT_TIMEOUT_MAX_MS;
-	bool ok = true;
+	const struct http_handle_opts o = {
+		.ca_file = w->ca_file,
+		.timeout_ms = w->timeout_ms,
+		.connect_timeout_ms = w->timeout_ms < WEBHOOK_CONNECT_TIMEOUT_MAX_MS
+					  ? w->timeout_ms
+					  : WEBHOOK_CONNECT_TIMEOUT_MAX_MS,
+		.error_buffer = w->curl_error,
+		.on_body = on_body,
+		.on_header = on_header,
+		.ctx = w,
+		.stopping = &w->stopping,
+	};
+	bool ok = http_handle_setup(w->curl, &o) == 0;
 
-	/* Options: any that fails to set (libcurl built without it) is an error, not a default */
-	ok &= libcurl.easy_setopt(c, CURLOPT_URL, w->url) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK;
-	if (w->ca_file[0])
-		ok &= libcurl.easy_setopt(c, CURLOPT_CAINFO, w->ca_file) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_POST, 1L) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_USERAGENT, "sowatch/" SOWATCH_VERSION) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, w->curl_error) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEDATA, w) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERDATA, w) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFODATA, w) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;
+	ok &= libcurl.easy_setopt(w->curl, CURLOPT_URL, w->url) == CURLE_OK;
+	ok &= libcurl.easy_setopt(w->curl, CURLOPT_POST, 1L) == CURLE_OK;
 	return ok ? 0 : -ENOTSUP;
 }
 

@@ -754,6 +754,17 @@ def dropped_at_stop(log):
     return int(m[0])
 
 
+def engine_load(sensor, ws, stem="m"):
+    """`openssl engine -t MODULE` for a fresh copy of the fixture module: the
+    module runs (its marker says so); returns sensor's finding of it."""
+    mod = ws.module(stem)
+    marker = ws.marker()
+    r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
+    if read_marker(marker) != r.pid:
+        raise AssertionError("the module did not run:\n" + r.output)
+    return sensor.wait_for(for_process(r.pid, mod), timeout=30)
+
+
 def findings_cli(db, *args):
     """The objects `sowatch findings ARGS --json --db DB` prints, strictly parsed."""
     p = subprocess.run([sowatch_bin(), "findings"] + list(args) + ["--json", "--db", db],

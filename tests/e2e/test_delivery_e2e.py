@@ -74,13 +74,7 @@ def webhook_config(ws, url, ca_file, token_file, metrics_port=None, timeout_ms=2
 
 
 def engine_load(sensor, ws, stem="dl"):
-    """`openssl engine -t MODULE`: the module runs; returns its finding."""
-    mod = ws.module(stem)
-    marker = ws.marker()
-    r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
-    if read_marker(marker) != r.pid:
-        raise AssertionError("the module did not run:\n" + r.output)
-    return sensor.wait_for(for_process(r.pid, mod), timeout=30)
+    return harness.engine_load(sensor, ws, stem)
 
 
 def mapped_libraries(pid, sonames):

@@ -62,13 +62,7 @@ def stored_gaps(db):
 
 
 def engine_load(sensor, ws):
-    """`openssl engine -t MODULE`: the module runs; returns its finding."""
-    mod = ws.module("gap")
-    marker = ws.marker()
-    r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
-    if read_marker(marker) != r.pid:
-        raise AssertionError("the module did not run:\n" + r.output)
-    return sensor.wait_for(for_process(r.pid, mod), timeout=30)
+    return harness.engine_load(sensor, ws, "gap")
 
 
 class Gaps(unittest.TestCase):

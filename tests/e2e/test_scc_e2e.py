@@ -29,7 +29,6 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
 from natscluster import NatsCluster, ids_of, nats_server_problem, uts_sensor  # noqa: E402
 from sccserver import MetadataServer, SccServer, make_service_account_key  # noqa: E402
 
@@ -63,13 +62,7 @@ def scc_config(ws, server, credentials, source=SOURCE, organization=ORG, extra="
 
 
 def engine_load(sensor, ws, stem="scc"):
-    """`openssl engine -t MODULE`: the module runs; returns its finding."""
-    mod = ws.module(stem)
-    marker = ws.marker()
-    r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
-    if read_marker(marker) != r.pid:
-        raise AssertionError("the module did not run:\n" + r.output)
-    return sensor.wait_for(for_process(r.pid, mod), timeout=30)
+    return harness.engine_load(sensor, ws, stem)
 
 
 def scc_name(fid, source=SOURCE):
