@@ -456,6 +456,32 @@ static void test_prune(void **state)
 }
 
 /* One row for the last sign of life, rewritten in place; gaps listed newest first. */
+/* What an output remembers (the SCC source it made): by name, replaced, kept across opens */
+static void test_remembered(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *s = open_or_fail(fx->path, STORE_CREATE), *sibling = NULL;
+	const char *error = NULL;
+	char value[8];
+
+	assert_int_equal(store_recall(s, "scc source a", value, sizeof(value)), -ENOENT);
+	assert_int_equal(store_remember(s, "scc source a", "123", 1), 0);
+	assert_int_equal(store_remember(s, "scc source a", "4567", 2), 0);
+	assert_int_equal(store_remember(s, "scc source b", "12345678", 3), 0);
+	/* Written through a second connection, as an output does, read through the first */
+	assert_int_equal(store_open_sibling(&sibling, s, &error), 0);
+	assert_int_equal(store_remember(sibling, "scc source c", "89", 4), 0);
+	store_close(sibling);
+	assert_int_equal(store_recall(s, "scc source c", value, sizeof(value)), 0);
+	assert_string_equal(value, "89");
+	store_close(s);
+	s = open_or_fail(fx->path, STORE_READ_ONLY);
+	assert_int_equal(store_recall(s, "scc source a", value, sizeof(value)), 0);
+	assert_string_equal(value, "4567");
+	assert_int_equal(store_recall(s, "scc source b", value, sizeof(value)), -ENAMETOOLONG);
+	store_close(s);
+}
+
 static void test_alive_and_gaps(void **state)
 {
 	struct fixture *fx = *state;
@@ -555,6 +581,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alive_and_gaps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remembered, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
