@@ -155,14 +155,6 @@ static int check_repeated(struct store *s, const struct store_finding *f, char *
 	return err == -EINVAL || err == -ENOENT ? -EIO : err;
 }
 
-/*
- * Stores the findings of one batch in one transaction and acknowledges them once it is
- * committed. If the store fails (locked, full, broken) or memory runs out, none is
- * acknowledged: every message of the batch but those refused comes again after
- * COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again. Each
- * message is parsed, stored and its parsed JSON freed before the next: a parsed message costs
- * many times its size, so only the batch's messages themselves are held at once.
- */
 /* A delivery row for each output that sends findings on: 0, or -errno */
 static int forward_rows(struct store *s, const struct forward *fw, const char *id)
 {
@@ -175,6 +167,14 @@ static int forward_rows(struct store *s, const struct forward *fw, const char *i
 	return err < 0 ? err : 0;
 }
 
+/*
+ * Stores the findings of one batch in one transaction and acknowledges them once it is
+ * committed. If the store fails (locked, full, broken) or memory runs out, none is
+ * acknowledged: every message of the batch but those refused comes again after
+ * COLLECT_RETRY_DELAY_MS, and a finding stored meanwhile is simply found again. Each
+ * message is parsed, stored and its parsed JSON freed before the next: a parsed message costs
+ * many times its size, so only the batch's messages themselves are held at once.
+ */
 static void collect_batch(struct store *s, const struct forward *fw, natsMsgList *list,
 			  const char *prefix, struct collect_stats *st)
 {

@@ -358,7 +358,7 @@ static int print_json_row(const struct store_row *r, void *ctx)
 static int scc_row(const struct store_delivery *d, void *ctx)
 {
 	if (strcmp(d->output, "scc") == 0)
-		*(enum store_delivery_state *)ctx = d->state;
+		*(int *)ctx = (int)d->state;
 	return 0;
 }
 
@@ -372,14 +372,14 @@ static int tell_scc(struct store *s, const struct opts *o, const char *id, bool 
 		    const char *value, bool *told)
 {
 	const char *what = mute ? "mute" : "state";
-	enum store_delivery_state state = (enum store_delivery_state) - 1;
+	int state = -1; /* the scc output's delivery row: none */
 	struct output *out = NULL;
 	char error[600];
 	int err;
 
 	*told = false;
 	store_outbox_of(s, id, scc_row, &state);
-	if (state != STORE_DELIVERED)
+	if (state != (int)STORE_DELIVERED)
 		return 0;
 	if (!o->cfg || !o->cfg->scc.enabled) {
 		fprintf(

@@ -626,6 +626,7 @@ class SccServer(_Base):
         self._injected_at = set()  # their indexes in self.refusals
         self.requests = []  # (method, path, status) of every request
         self.tokens_issued = 0
+        self.issued_tokens = []  # every token /token gave, for a test to look for in logs
         self._tokens = {}  # token -> expiry (time.time())
         self._names = {}   # normalised finding key -> name in self.findings
         self._event_times = {}
@@ -803,6 +804,7 @@ class SccServer(_Base):
         token = _opaque_token()
         with self._lock:
             self._tokens[token] = now + self.token_lifetime_s
+            self.issued_tokens.append(token)
             self.tokens_issued += 1
         return 200, {"access_token": token, "expires_in": self.token_lifetime_s,
                      "token_type": "Bearer"}

@@ -178,11 +178,19 @@ class SccDelivery(SccCase):
         server.wait_for(lambda s: {scc_name(i) for i in ids} <= set(s.findings), timeout=30)
         self.assertEqual(len(server.findings), 6)
         self.assertEqual(server.tokens_issued, issued + 1, "one new token, fetched once")
-        self.assertEqual([r for r in server.refusals if r[2] == 401][:1] and
-                         len([r for r in server.refusals if r[2] == 401]), 1)
+        self.assertEqual(len([r for r in server.refusals if r[2] == 401]), 1,
+                         "one 401, the injected one: the new token was taken")
         self.assert_no_refusals()
+        log = sensor_log(sensor)
         self.assertIn("outputs.scc: SCC refused the access token (HTTP 401): getting a new "
-                      "one", sensor_log(sensor))
+                      "one", log)
+        # Neither the tokens nor the key ever reach the log
+        self.assertEqual(len(server.issued_tokens), issued + 1)
+        for token in server.issued_tokens:
+            self.assertNotIn(token, log)
+        with open(self.key) as f:
+            key_lines = json.load(f)["private_key"].splitlines()[1:-1]
+        self.assertEqual([line for line in key_lines if line in log], [])
 
     def test_denied_finding_fails_once_and_others_arrive(self):
         server = self.start_server()
