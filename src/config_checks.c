@@ -209,9 +209,7 @@ const char *check_https_url(const char *url, char *why, size_t size)
 
 const char *check_scc_number(const char *value, char *why, size_t size)
 {
-	size_t n = strlen(value);
-
-	if (n == 0 || n > 20 || strspn(value, "0123456789") != n) {
+	if (!is_digits(value, 20)) {
 		snprintf(why, size, "the numeric id (1 to 20 digits), as 123456789012");
 		return "not a number for";
 	}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,7 +134,8 @@ int http_check_ca_file(const char *path, const char *what, char *resolved, char 
 }
 
 /* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3); -1 when neither */
-int64_t http_retry_after_ms(const char *value)
+/* Retry-After's value in ms; -1 when it is neither delta-seconds nor an HTTP-date */
+static int64_t http_retry_after_ms(const char *value)
 {
 	char *end;
 	long long secs;
@@ -166,6 +168,30 @@ int64_t http_retry_after_ms(const char *value)
 	}
 }
 
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	static const char name[] = "retry-after:";
+	int64_t *retry_after_ms = arg;
+	size_t n = size * nmemb;
+	char value[256];
+
+	/* A new status line (after a 100 Continue): what came before was not the answer */
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		*retry_after_ms = -1;
+		return n;
+	}
+	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
+		size_t len = n - (sizeof(name) - 1);
+
+		if (len >= sizeof(value))
+			len = sizeof(value) - 1;
+		memcpy(value, data + sizeof(name) - 1, len);
+		value[len] = '\0';
+		*retry_after_ms = http_retry_after_ms(value);
+	}
+	return n;
+}
+
 /* Called about once a second even when nothing moves: a stop is seen within a second */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 		       curl_off_t ulnow)
@@ -194,8 +220,8 @@ int http_handle_setup(CURL *c, const struct http_handle_opts *o)
 	ok &= libcurl.easy_setopt(c, CURLOPT_ERRORBUFFER, o->error_buffer) == CURLE_OK;
 	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEFUNCTION, o->on_body) == CURLE_OK;
 	ok &= libcurl.easy_setopt(c, CURLOPT_WRITEDATA, o->ctx) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERFUNCTION, o->on_header) == CURLE_OK;
-	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERDATA, o->ctx) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK;
+	ok &= libcurl.easy_setopt(c, CURLOPT_HEADERDATA, (void *)o->retry_after_ms) == CURLE_OK;
 	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress) == CURLE_OK;
 	ok &= libcurl.easy_setopt(c, CURLOPT_XFERINFODATA, (void *)o->stopping) == CURLE_OK;
 	ok &= libcurl.easy_setopt(c, CURLOPT_NOPROGRESS, 0L) == CURLE_OK;

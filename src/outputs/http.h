@@ -57,23 +57,22 @@ struct http_handle_opts {
 	const char *ca_file; /* resolved (http_check_ca_file()); "": the system's CAs */
 	long timeout_ms, connect_timeout_ms;
 	char *error_buffer; /* CURL_ERROR_SIZE bytes */
-	curl_write_callback on_body, on_header;
-	void *ctx; /* on_body's and on_header's */
+	curl_write_callback on_body;
+	void *ctx; /* on_body's */
+	/* Where the answer's Retry-After goes, in ms (http_retry_after_ms()); -1: none */
+	int64_t *retry_after_ms;
 	/* Where the output keeps the stop flag of the send under way (NULL between sends) */
 	const volatile int *const *stopping;
 };
 
 /*
  * Sets up c: http and https only, no redirect followed, TLS always verified, the timeouts, TCP
- * keep-alive, the callbacks, and a progress check that gives up within about a second once
+ * keep-alive, the body's callback, the answer's Retry-After (delta-seconds or an HTTP-date,
+ * RFC 9110 10.2.3, at most an hour), and a progress check that gives up within about a second once
  * the send's stop flag is set. 0, or -ENOTSUP when libcurl refuses one of these (built
  * without it): never a default taken instead.
  */
 int http_handle_setup(CURL *c, const struct http_handle_opts *o);
-
-/* Retry-After's value: delta-seconds or an HTTP-date (RFC 9110 10.2.3), in ms (at most an
- * hour); -1 when it is neither. */
-int64_t http_retry_after_ms(const char *value);
 
 /* n bytes of s into out (size bytes), anything not printable ASCII (and '\') as \xNN. */
 void http_printable(char *out, size_t size, const char *s, size_t n);

@@ -76,21 +76,6 @@ static size_t on_answer(char *data, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	static const char name[] = "retry-after:";
-	struct scc_output *s = arg;
-	size_t n = size * nmemb;
-	char value[256];
-
-	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-		snprintf(value, sizeof(value), "%.*s", (int)(n - (sizeof(name) - 1)),
-			 data + sizeof(name) - 1);
-		s->retry_after_ms = http_retry_after_ms(value);
-	}
-	return n;
-}
-
 static int setup_handle(struct scc_output *s)
 {
 	const struct http_handle_opts o = {
@@ -99,8 +84,8 @@ static int setup_handle(struct scc_output *s)
 		.connect_timeout_ms = SCC_CONNECT_TIMEOUT_MS,
 		.error_buffer = s->curl_error,
 		.on_body = on_answer,
-		.on_header = on_header,
 		.ctx = s,
+		.retry_after_ms = &s->retry_after_ms,
 		.stopping = &s->stopping,
 	};
 

@@ -177,30 +177,6 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	static const char name[] = "retry-after:";
-	struct webhook_output *w = arg;
-	size_t n = size * nmemb;
-	char value[256];
-
-	/* A new status line (after a 100 Continue): what came before was not the answer */
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		w->retry_after_ms = -1;
-		return n;
-	}
-	if (n > sizeof(name) - 1 && strncasecmp(data, name, sizeof(name) - 1) == 0) {
-		size_t len = n - (sizeof(name) - 1);
-
-		if (len >= sizeof(value))
-			len = sizeof(value) - 1;
-		memcpy(value, data + sizeof(name) - 1, len);
-		value[len] = '\0';
-		w->retry_after_ms = http_retry_after_ms(value);
-	}
-	return n;
-}
-
 static int setup_handle(struct webhook_output *w)
 {
 	const struct http_handle_opts o = {
@@ -211,8 +187,8 @@ static int setup_handle(struct webhook_output *w)
 					  : WEBHOOK_CONNECT_TIMEOUT_MAX_MS,
 		.error_buffer = w->curl_error,
 		.on_body = on_body,
-		.on_header = on_header,
 		.ctx = w,
+		.retry_after_ms = &w->retry_after_ms,
 		.stopping = &w->stopping,
 	};
 	bool ok = http_handle_setup(w->curl, &o) == 0;
