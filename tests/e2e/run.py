@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Run the e2e tests (tests/e2e/test_*.py) with per-test result lines.
 
-    /usr/bin/python3 tests/e2e/run.py [-k PATTERN]... [-q]
+    /usr/bin/python3 tests/e2e/run.py [--dir DIR] [-p GLOB] [-k PATTERN]...
 
 Prints one line per test, `PASS name`, `FAIL name`, `ERROR name` or
 `SKIP name: reason`, the output of every failure, and as its last line
@@ -76,13 +76,19 @@ def main(argv=None):
     ap.add_argument("-k", dest="patterns", action="append", default=None,
                     help="only tests whose name matches (unittest -k)")
     ap.add_argument("-p", "--pattern", default="test_*.py")
+    ap.add_argument("--dir", default=HERE,
+                    help="where the tests are (default tests/e2e; tests/install"
+                         " for the installed package and image)")
     args = ap.parse_args(argv)
+    start = os.path.abspath(args.dir)
+    # The install tests import the e2e harness.
+    sys.path.insert(0, HERE)
 
     loader = unittest.TestLoader()
     if args.patterns:
         loader.testNamePatterns = [p if "*" in p else "*%s*" % p
                                    for p in args.patterns]
-    suite = loader.discover(HERE, pattern=args.pattern, top_level_dir=HERE)
+    suite = loader.discover(start, pattern=args.pattern, top_level_dir=start)
     result = LineResult(sys.stdout)
     unittest.registerResult(result)
     t0 = time.monotonic()
