@@ -25,6 +25,7 @@ build=(
 	libmicrohttpd-dev      # /metrics and /healthz
 	protobuf-c-compiler libprotobuf-c-dev # gVisor's runtime-monitoring messages (proto/gvisor/)
 	libnats-dev            # the NATS JetStream output and `sowatch collect` (the C client, 3.4)
+	libsystemd-dev         # sd_notify: readiness and the watchdog under systemd (Type=notify)
 	openssl                # the program we watch, and its module directories
 )
 test=(
@@ -41,6 +42,14 @@ test=(
 	rsyslog                # a real syslog receiver for the syslog output
 	prometheus             # a real Prometheus server that scrapes /metrics
 	nats-server            # a real NATS JetStream cluster for the fleet path (tests/e2e/natscluster.py)
+	# tests/install: the Debian package, the systemd unit, the container image, Kubernetes
+	dpkg-dev debhelper fakeroot # make deb
+	lintian                # the package's checks
+	systemd                # systemd-analyze verify / security on the unit (no systemd as PID 1 here)
+	man-db groff-base      # the man page is checked for roff warnings
+	bash-completion        # the completion script is run in a real bash
+	debootstrap            # the image's Debian 12 root file system (minbase)
+	buildah podman         # the image is built with buildah and run with podman
 )
 
 bench=(
@@ -93,3 +102,18 @@ if [[ " $* " == *" --test "* ]]; then
 		exit 1
 	}
 fi
+
+# Debian's kubectl (kubernetes-client), for `kubectl create --dry-run=client` on
+# deploy/kubernetes/sowatch.yaml. Unpacked into a directory of the tests' own, not installed:
+# these machines may carry another kubectl at /usr/bin/kubectl (Google's, package kubectl),
+# which kubernetes-client would have to overwrite.
+KUBECTL_DIR=/var/cache/sowatch-tests/kubernetes-client
+for arg in "$@"; do
+	if [[ $arg == --test && ! -x $KUBECTL_DIR/usr/bin/kubectl ]]; then
+		dl="$(mktemp -d)" && chmod 755 "$dl" # apt-get download runs as _apt
+		(cd "$dl" && apt-get download -q kubernetes-client)
+		mkdir -p "$KUBECTL_DIR"
+		dpkg-deb -x "$dl"/kubernetes-client_*.deb "$KUBECTL_DIR"
+		rm -rf "$dl"
+	fi
+done
