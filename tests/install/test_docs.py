@@ -13,8 +13,8 @@ deploy/bash-completion/sowatch, against the binary they describe.
   gives them, and the values --help names (sources, severities, states).
 
 Everything expected is read from `sowatch ... --help` of the built binary
-($SOWATCH_BIN, default build/sowatch): a new option shows up here until the
-man page and the completion know it. Run with
+($SOWATCH_BIN, default build/sowatch): a new option fails these tests until
+the man page and the completion know it. Run with
 
     /usr/bin/python3 tests/e2e/run.py --dir tests/install -p test_docs.py
 
