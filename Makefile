@@ -11,6 +11,8 @@
 #                   unit, the man page and the bash completion (PREFIX=/usr/local, DESTDIR)
 #   make uninstall  removes what `make install` installed, except the configuration and the
 #                   store (/etc/sowatch, /var/lib/sowatch)
+#   make deb        the Debian package, built by dpkg-buildpackage in a copy of the sources
+#                   under build/deb/; the .deb lands in build/deb/
 #
 # Generated files live in build/ and are never committed.
 
@@ -39,7 +41,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all test unit fuzz bench format format-check clean install uninstall
+.PHONY: all test unit fuzz bench format format-check clean install uninstall deb
 all: $(BUILD)/sowatch
 
 $(BUILD)/vmlinux.h:
@@ -165,6 +167,25 @@ uninstall:
 	rm -f $(INSTALLED) $(CONF).example
 	@echo "uninstall: kept the configuration ($(DESTDIR)$(SYSCONFDIR)/sowatch) and the store" \
 	      "($(DESTDIR)/var/lib/sowatch); remove them yourself if you want them gone"
+
+# The package is built from a copy of the sources (without build/ and .git) in
+# build/deb/sowatch-VERSION/, so that dpkg-buildpackage's clean and build touch nothing else;
+# it writes the .deb, .buildinfo and .changes beside that copy. Make's own job server and flags
+# are not passed down: debhelper runs its own make, with DEB_JOBS jobs.
+DEB_DIR  := $(BUILD)/deb
+DEB_JOBS ?= $(shell nproc)
+deb:
+	@v="$$(dpkg-parsechangelog -S Version)"; if [ "$$v" != "$(VERSION)" ]; then \
+		echo "deb: debian/changelog says $$v, VERSION says $(VERSION): add a changelog entry" \
+		     "(dch -v $(VERSION))" >&2; exit 1; fi
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/sowatch-$(VERSION)
+	tar -c --exclude=./$(BUILD) --exclude=./.git --exclude=__pycache__ -f - . \
+		| tar -x -C $(DEB_DIR)/sowatch-$(VERSION) -f -
+	cd $(DEB_DIR)/sowatch-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		DEB_BUILD_OPTIONS="parallel=$(DEB_JOBS) $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc
+	@echo "deb: $$(ls $(DEB_DIR)/sowatch_$(VERSION)_*.deb)"
 
 clean:
 	rm -rf $(BUILD)
