@@ -26,7 +26,7 @@ BUILD    := build
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
             -DSOWATCH_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD) -I$(BUILD)/proto
-LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lsqlite3 -lprotobuf-c -ldl
+LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lsqlite3 -lprotobuf-c -lsystemd -ldl
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # protoc-c's C for our copy of gVisor's schema (proto/gvisor/), part of the core sources.

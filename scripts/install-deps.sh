@@ -42,6 +42,7 @@ test=(
 	rsyslog                # a real syslog receiver for the syslog output
 	prometheus             # a real Prometheus server that scrapes /metrics
 	nats-server            # a real NATS JetStream cluster for the fleet path (tests/e2e/natscluster.py)
+	strace                 # the system calls sowatch makes, against the unit's SystemCallFilter=
 	# tests/install: the Debian package, the systemd unit, the container image, Kubernetes
 	dpkg-dev debhelper fakeroot # make deb
 	lintian                # the package's checks
