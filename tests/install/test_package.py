@@ -14,6 +14,7 @@ Run with: /usr/bin/python3 tests/e2e/run.py --dir tests/install -p test_package.
 
 import glob
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -50,6 +51,22 @@ def make_env():
     """Our environment without make's own variables: a make that runs the tests must not
     hand its job server down."""
     return {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+
+
+def dlopened_packages():
+    """The packages of the libraries sowatch loads with dlopen() (each `.soname = "..."` of a
+    struct dynlib in src/), found by dpkg -S on this build machine, which has them."""
+    sonames = set()
+    for path in glob.glob(os.path.join(ROOT, "src", "**", "*.c"), recursive=True):
+        with open(path) as f:
+            sonames |= set(re.findall(r'\.soname = "([^"]+)"', f.read()))
+    packages = {}
+    for soname in sorted(sonames):
+        rc, out = run(["dpkg", "-S", "*/" + soname])
+        if rc != 0:
+            raise AssertionError("dpkg -S */%s: no package has it:\n%s" % (soname, out))
+        packages[soname] = out.split(":", 1)[0]
+    return packages
 
 
 def installed(package):
@@ -145,6 +162,16 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(len(debs), 1, "make deb made %s:\n%s" % (debs, out[-3000:]))
         deb = debs[0]
         self.assertIn("deb: build/deb/" + os.path.basename(deb), out)
+        rc, conffiles = run(["dpkg-deb", "--info", deb, "conffiles"])
+        self.assertEqual((rc, conffiles), (0, CONF + "\n"))
+        # What dpkg-shlibdeps cannot see: each library loaded with dlopen() is recommended.
+        rc, recommends = run(["dpkg-deb", "-f", deb, "Recommends"])
+        self.assertEqual(rc, 0, recommends)
+        recommends = [r.strip() for r in recommends.split(",")]
+        packages = dlopened_packages()
+        self.assertEqual(len(packages), 3, packages)  # libcurl, libnats, libmicrohttpd
+        for soname, package in packages.items():
+            self.assertIn(package, recommends, "%s (%s) is dlopen()ed" % (package, soname))
         changes = glob.glob(os.path.join(ROOT, "build", "deb", "sowatch_%s_*.changes" % v))
         self.assertEqual(len(changes), 1, changes)
         rc, lint = run(["lintian", "--fail-on", "error", changes[0]])
