@@ -206,6 +206,12 @@ class PackageTest(unittest.TestCase):
         self.assertNotIn(STORE_DIR, files)  # made by postinst: a purge leaves it
         with open("/lib/systemd/system/sowatch.service") as f:
             self.assertIn("ExecStart=%s run" % SBIN, f.read())
+        # The installed unit as systemd would load it: its binary, and the man page that
+        # Documentation= names, are where it says.
+        rc, out = run(["systemd-analyze", "verify", "sowatch.service"])
+        self.assertEqual((rc, out), (0, ""), "systemd-analyze verify")
+        rc, out = run(["man", "-w", "8", "sowatch"])
+        self.assertEqual((rc, out.strip()), (0, "/usr/share/man/man8/sowatch.8.gz"))
         # What was a file or a directory of sowatch's own (shared ones such as /usr/sbin stay).
         ours = [p for p in files
                 if not os.path.isdir(p) or os.path.basename(p) == "sowatch"]
