@@ -97,10 +97,13 @@ int openssl_binaries_add_defaults(struct openssl_binaries *b)
 		"/usr/local/bin/openssl",   "/usr/local/ssl/bin/openssl",
 		"/opt/openssl/bin/openssl", NULL,
 	};
+	char path[64];
 	int found = 0;
 
-	for (const char *const *p = paths; *p; p++)
-		found += openssl_binaries_add(b, *p) == 0;
+	for (const char *const *p = paths; *p; p++) {
+		snprintf(path, sizeof(path), "%s%s", proc_host_root(), *p);
+		found += openssl_binaries_add(b, path) == 0;
+	}
 	return found;
 }
 

@@ -3,11 +3,11 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -184,22 +184,55 @@ int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
 	return err;
 }
 
-static const char *host_root = "";
+static const char *host_process, *host_root = "";
 
-static void host_root_find(void)
+/* PF_KTHREAD in the flags of /proc/2/stat: set by the kernel alone. */
+static bool is_kernel_thread(const char *proc)
 {
-	struct stat own, init;
+	char path[32], buf[512];
+	unsigned long flags;
+	const char *end;
+	ssize_t n;
+	int fd;
 
-	if (stat("/proc/self/ns/mnt", &own) == 0 && stat("/proc/1/ns/mnt", &init) == 0 &&
-	    (own.st_dev != init.st_dev || own.st_ino != init.st_ino))
-		host_root = "/proc/1/root";
+	snprintf(path, sizeof(path), "%s/stat", proc);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	end = strrchr(buf, ')'); /* after the name, which may hold anything */
+	return end && sscanf(end + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) == 1 &&
+	       (flags & 0x00200000);
+}
+
+static void host_find(void)
+{
+	struct stat own, host;
+
+	if (stat("/proc/1/ns/mnt", &host) == 0)
+		host_process = "/proc/1";
+	else if (is_kernel_thread("/proc/2") && stat("/proc/2/ns/mnt", &host) == 0)
+		host_process = "/proc/2";
+	if (host_process && stat("/proc/self/ns/mnt", &own) == 0 &&
+	    (own.st_dev != host.st_dev || own.st_ino != host.st_ino))
+		host_root = strcmp(host_process, "/proc/1") == 0 ? "/proc/1/root" : "/proc/2/root";
+}
+
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+
+const char *proc_host_process(void)
+{
+	pthread_once(&host_once, host_find);
+	return host_process;
 }
 
 const char *proc_host_root(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-	pthread_once(&once, host_root_find);
+	pthread_once(&host_once, host_find);
 	return host_root;
 }
 

@@ -47,10 +47,18 @@ int proc_file_open_rooted(uint32_t pid, const char *root, const struct file_ref 
 bool proc_root_is_own(const char *root);
 
 /*
- * Where the host's files are, as sowatch sees them: "" when it runs in PID 1's mount
- * namespace, else "/proc/1/root". A service with a private /tmp (systemd's PrivateTmp=) or a
- * container sharing the host's PID namespace has a view of its own, in which the host's
- * /tmp/x.so, say, is another file or none; PID 1's root is the host's.
+ * The process whose mount namespace and root are the host's: "/proc/1", PID 1. Where PID 1 is
+ * out of reach (an init that hides itself), "/proc/2": kthreadd, which the kernel starts in the
+ * initial mount namespace with PID 1's root, and which no process can impersonate (its stat
+ * says it is a kernel thread). NULL when neither can be read: sowatch's own view stands in.
+ */
+const char *proc_host_process(void);
+
+/*
+ * Where the host's files are, as sowatch sees them: "" when it runs in the host's mount
+ * namespace, else the root of proc_host_process() ("/proc/1/root"). A service with a private
+ * /tmp (systemd's PrivateTmp=) or a container sharing the host's PID namespace has a view of
+ * its own, in which the host's /tmp/x.so, say, is another file or none.
  */
 const char *proc_host_root(void);
 

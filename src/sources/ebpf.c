@@ -113,15 +113,15 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
-/*
- * PID 1's mount namespace is the host's; processes elsewhere are in containers. Where PID 1 is
- * out of reach (a sandboxed init), sowatch's own stands in: it runs on the host.
- */
+/* The host's mount namespace (see proc_host_process()); processes elsewhere are in containers. */
 static uint32_t host_mount_namespace(void)
 {
+	const char *host = proc_host_process();
+	char path[32];
 	struct stat st;
 
-	if (stat("/proc/1/ns/mnt", &st) == 0 || stat("/proc/self/ns/mnt", &st) == 0)
+	snprintf(path, sizeof(path), "%s/ns/mnt", host ? host : "/proc/self");
+	if (stat(path, &st) == 0)
 		return (uint32_t)st.st_ino;
 	log_warn("cannot read the host's mount namespace: containers will not be told apart");
 	return 0;
