@@ -236,7 +236,7 @@ for t in "${TAGS[@]:1}"; do buildah tag "$IID" "$t"; done
 [ -z "$IIDFILE" ] || echo "$IID" >"$IIDFILE"
 step ""
 
-SIZE=$(buildah images --noheading --format '{{.Size}}' "$IID" | head -n1)
+SIZE=$(buildah images --noheading --format '{{.Size}}' "$IID" | awk 'NR == 1')
 echo "build-image.sh: total $(elapsed "$T0") s"
 echo "build-image.sh: root ${ROOT_SIZE} MiB, image ${SIZE:-?}"
 echo "build-image.sh: image id $IID"

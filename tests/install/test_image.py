@@ -256,6 +256,26 @@ class ContainerSensor(harness.Sensor):
     def _kill(self):
         self.remove()
 
+    def host_libcrypto_probed(self, timeout=30):
+        """Run the host's openssl until the sensor has put its library-layer probe on the
+        host's libcrypto. At start, sowatch looks for openssl and libcrypto in its own root,
+        the image's: the host's files get their probes only when a host process is first
+        seen using them, and a load made by that first process goes unseen (see the README's
+        "As a container"). Returns the log line."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.log_path, "rb") as f:
+                lines = f.read().decode("utf-8", "replace").splitlines()
+            after = lines[lines.index(harness.READY_LINE) + 1:]
+            probed = [line for line in after if line.startswith("sowatch: library-layer probe on")]
+            if probed:
+                return probed[0]
+            if time.monotonic() > deadline or not self.alive():
+                raise AssertionError("no probe on the host's libcrypto within %ss\n%s"
+                                     % (timeout, self.log_tail()))
+            run_cmd([OPENSSL, "version"])
+            time.sleep(0.2)
+
     def healthz(self):
         url = "http://127.0.0.1:%d%s" % (self.metrics_port, self.spec.probe["path"])
         with urllib.request.urlopen(url, timeout=5) as r:
@@ -281,6 +301,9 @@ class TestImage(unittest.TestCase):
 
         # (a) a module load on the host
         t0 = time.monotonic()
+        sensor.host_libcrypto_probed()
+        phase("host libcrypto probed", t0)
+        t0 = time.monotonic()
         mod = self.ws.module("host")
         marker = self.ws.marker()
         r = run_cmd([OPENSSL, "engine", "-t", mod], marker=marker)
@@ -289,7 +312,8 @@ class TestImage(unittest.TestCase):
         self.assertEqual(fd.f.get("category"), harness.CATEGORY)
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
         self.assertEqual(fd.library_paths()[0], mod)
-        self.assertEqual(fd.process["libraries"][0].get("sha256"), harness.sha256_file(mod))
+        self.assertIs(fd.props.get("loaded"), True, fd.raw)
+        self.assert_hashed_or_said(fd, mod)
         self.assertFalse(fd.props.get("containerId"), fd.raw)
         self.assertEqual(fd["resource"].get("type"), "host")
         phase("finding of a host load", t0)
@@ -300,7 +324,7 @@ class TestImage(unittest.TestCase):
         marker = self.ws.marker()
         with container.Container(self.ws.dir, layout="containerd", name="web") as c:
             r = c.exec([OPENSSL, "engine", "-t", mod], env={"SOWATCH_TEST_MARKER": marker})
-            self.assertEqual(r.returncode, 0, r.output)
+            # The module ran (its marker), then openssl refused it: not an engine
             self.assertIsInstance(read_marker(marker), int, r.output)
             fd = sensor.wait_for(for_module(mod), timeout=30)
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
@@ -318,6 +342,19 @@ class TestImage(unittest.TestCase):
         sensor.stop()  # SIGTERM through podman: exit 0, heartbeat never lost
         phase("stop (SIGTERM)", t0)
         self.assertIn("privileges dropped", sensor.final_log)
+
+    def assert_hashed_or_said(self, fd, mod):
+        """The module's SHA-256 is the file's, or the finding says why it has none. From a
+        container, a process that is gone takes its files with it: sowatch opens a path in
+        its own root (the image's), and /proc/PID/root no longer leads to the host's."""
+        lib = fd.process["libraries"][0]
+        if lib.get("sha256"):
+            self.assertEqual(lib["sha256"], harness.sha256_file(mod), fd.raw)
+            return
+        missing = {m.get("file"): m.get("reason") for m in fd.props.get("hashesMissing") or []}
+        self.assertIn("processes[0].libraries[0]", missing, fd.raw)
+        sys.stderr.write("image-test: note: %s not hashed (%s)\n"
+                         % (mod, missing["processes[0].libraries[0]"]))
 
     def assert_refused_without(self, cap):
         t0 = time.monotonic()
