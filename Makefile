@@ -7,6 +7,12 @@
 #   make bench      as root: what sowatch costs workloads, against no sensor, auditd and
 #                   bpftrace (bench/run.py; BENCH_ARGS=--quick for a two-minute smoke run)
 #   make format     clang-format the C sources in place; `make format-check` only checks
+#   make install    as root: the sensor, its configuration (never overwritten), the systemd
+#                   unit, the man page and the bash completion (PREFIX=/usr/local, DESTDIR)
+#   make uninstall  removes what `make install` installed, except the configuration and the
+#                   store (/etc/sowatch, /var/lib/sowatch)
+#   make deb        the Debian package, built by dpkg-buildpackage in a copy of the sources
+#                   under build/deb/; the .deb lands in build/deb/
 #
 # Generated files live in build/ and are never committed.
 
@@ -20,7 +26,7 @@ BUILD    := build
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -D_GNU_SOURCE \
             -DSOWATCH_VERSION='"$(VERSION)"' -Iinclude -Isrc -I$(BUILD) -I$(BUILD)/proto
-LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lsqlite3 -lprotobuf-c -ldl
+LDLIBS   := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lsqlite3 -lprotobuf-c -lsystemd -ldl
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # protoc-c's C for our copy of gVisor's schema (proto/gvisor/), part of the core sources.
@@ -35,7 +41,7 @@ UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:%.c=$(BUILD)/%)
 
-.PHONY: all test unit fuzz bench format format-check clean
+.PHONY: all test unit fuzz bench format format-check clean install uninstall deb
 all: $(BUILD)/sowatch
 
 $(BUILD)/vmlinux.h:
@@ -117,6 +123,69 @@ format:
 	clang-format -i $(wildcard bpf/*.[ch] include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
 format-check:
 	clang-format --dry-run --Werror $(wildcard bpf/*.[ch] include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
+
+# Installation. Set on the command line (PREFIX=/usr for a package); an environment variable
+# does not move them. UNITDIR stays /lib/systemd/system, where Debian 12 keeps units, whatever
+# PREFIX is; the unit's ExecStart is rewritten to $(SBINDIR)/sowatch.
+PREFIX      = /usr/local
+SBINDIR     = $(PREFIX)/sbin
+SYSCONFDIR  = /etc
+MANDIR      = $(PREFIX)/share/man
+UNITDIR     = /lib/systemd/system
+BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
+DESTDIR     =
+INSTALL     = install
+CONF        = $(DESTDIR)$(SYSCONFDIR)/sowatch/sowatch.yaml
+INSTALLED   = $(DESTDIR)$(SBINDIR)/sowatch $(DESTDIR)$(UNITDIR)/sowatch.service \
+              $(DESTDIR)$(MANDIR)/man8/sowatch.8 $(DESTDIR)$(BASHCOMPDIR)/sowatch
+
+# The configuration is mode 0600. It holds no secret itself (only paths to the files that do),
+# but its mute and allow rules tell which loads go unreported, and only root reads it: the
+# sensor runs as root, and `sowatch findings` needs root for the store it names anyway. An
+# existing configuration is kept as it is; this version's example goes beside it, as
+# sowatch.yaml.example, to compare.
+install: all deploy/systemd/sowatch.service docs/sowatch.8 deploy/bash-completion/sowatch
+	$(INSTALL) -D -m 0755 $(BUILD)/sowatch $(DESTDIR)$(SBINDIR)/sowatch
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|/usr/sbin/sowatch\b|$(SBINDIR)/sowatch|g' deploy/systemd/sowatch.service \
+		> $(DESTDIR)$(UNITDIR)/sowatch.service.tmp
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sowatch.service.tmp
+	mv $(DESTDIR)$(UNITDIR)/sowatch.service.tmp $(DESTDIR)$(UNITDIR)/sowatch.service
+	$(INSTALL) -D -m 0644 docs/sowatch.8 $(DESTDIR)$(MANDIR)/man8/sowatch.8
+	$(INSTALL) -D -m 0644 deploy/bash-completion/sowatch $(DESTDIR)$(BASHCOMPDIR)/sowatch
+	$(INSTALL) -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/sowatch
+	@if [ -e $(CONF) ]; then \
+		echo "$(INSTALL) -m 0600 sowatch.example.yaml $(CONF).example"; \
+		$(INSTALL) -m 0600 sowatch.example.yaml $(CONF).example && \
+		echo "install: kept $(CONF) as it is; the example is beside it: $(CONF).example"; \
+	else \
+		echo "$(INSTALL) -m 0600 sowatch.example.yaml $(CONF)"; \
+		$(INSTALL) -m 0600 sowatch.example.yaml $(CONF); \
+	fi
+
+uninstall:
+	rm -f $(INSTALLED) $(CONF).example
+	@echo "uninstall: kept the configuration ($(DESTDIR)$(SYSCONFDIR)/sowatch) and the store" \
+	      "($(DESTDIR)/var/lib/sowatch); remove them yourself if you want them gone"
+
+# The package is built from a copy of the sources (without build/ and .git) in
+# build/deb/sowatch-VERSION/, so that dpkg-buildpackage's clean and build touch nothing else;
+# it writes the .deb, .buildinfo and .changes beside that copy. Make's own job server and flags
+# are not passed down: debhelper runs its own make, with DEB_JOBS jobs.
+DEB_DIR  := $(BUILD)/deb
+DEB_JOBS ?= $(shell nproc)
+deb:
+	@v="$$(dpkg-parsechangelog -S Version)"; if [ "$$v" != "$(VERSION)" ]; then \
+		echo "deb: debian/changelog says $$v, VERSION says $(VERSION): add a changelog entry" \
+		     "(dch -v $(VERSION))" >&2; exit 1; fi
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/sowatch-$(VERSION)
+	tar -c --exclude=./$(BUILD) --exclude=./.git --exclude=__pycache__ -f - . \
+		| tar -x -C $(DEB_DIR)/sowatch-$(VERSION) -f -
+	cd $(DEB_DIR)/sowatch-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		DEB_BUILD_OPTIONS="parallel=$(DEB_JOBS) $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc
+	@echo "deb: $$(ls $(DEB_DIR)/sowatch_$(VERSION)_*.deb)"
 
 clean:
 	rm -rf $(BUILD)

@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh          build and run
 #   scripts/install-deps.sh --test   also what the test suite uses
 #   scripts/install-deps.sh --bench  also what `make bench` compares against and plots with
+#   scripts/install-deps.sh --package  also what `make deb` builds the Debian package with
 set -euo pipefail
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -28,6 +29,11 @@ build=(
 	libsystemd-dev         # sd_notify: readiness and the watchdog under systemd (Type=notify)
 	openssl                # the program we watch, and its module directories
 )
+package=(
+	dpkg-dev debhelper fakeroot # make deb
+	lintian                # the package's checks
+)
+
 test=(
 	libcmocka-dev          # unit tests
 	python3                # end-to-end tests (Debian's /usr/bin/python3, standard library only)
@@ -42,9 +48,9 @@ test=(
 	rsyslog                # a real syslog receiver for the syslog output
 	prometheus             # a real Prometheus server that scrapes /metrics
 	nats-server            # a real NATS JetStream cluster for the fleet path (tests/e2e/natscluster.py)
+	strace                 # the system calls sowatch makes, against the unit's SystemCallFilter=
 	# tests/install: the Debian package, the systemd unit, the container image, Kubernetes
-	dpkg-dev debhelper fakeroot # make deb
-	lintian                # the package's checks
+	"${package[@]}"
 	systemd                # systemd-analyze verify / security on the unit (no systemd as PID 1 here)
 	man-db groff-base      # the man page is checked for roff warnings
 	bash-completion        # the completion script is run in a real bash
@@ -64,8 +70,9 @@ for arg in "$@"; do
 	case $arg in
 	--test) pkgs+=("${test[@]}") ;;
 	--bench) pkgs+=("${bench[@]}") ;;
+	--package) pkgs+=("${package[@]}") ;;
 	*)
-		echo "install-deps: unknown option $arg (use --test and/or --bench)" >&2
+		echo "install-deps: unknown option $arg (use --test, --bench and/or --package)" >&2
 		exit 2
 		;;
 	esac

@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "outputs/http.h"
 #include "pipeline.h"
+#include "service.h"
 #include "sources/ebpf.h"
 #include "sources/gvisor.h"
 #include "store/store.h"
@@ -56,7 +57,9 @@ static const char usage[] =
     "Commands:\n"
     "  run              Watch (needs root) until SIGINT or SIGTERM: this host through eBPF,\n"
     "                   gVisor sandboxes through their monitoring (--source). Writes\n"
-    "                   \"sowatch: ready\" to stderr once every probe is attached. Each\n"
+    "                   \"sowatch: ready\" to stderr once every probe is attached (and,\n"
+    "                   under systemd, READY=1; a WatchdogSec= watchdog is fed only\n"
+    "                   while the kernel heartbeat comes back). Each\n"
     "                   finding is stored, then delivered to every output: one JSON\n"
     "                   line, and the webhook, syslog, NATS and Security Command Center\n"
     "                   outputs the configuration sets.\n"
@@ -290,17 +293,63 @@ static void log_stop_summary(struct pipeline *pl, uint64_t dropped)
 }
 
 /*
- * Once everything is open, keep only what running needs: probing libcrypto files as they
- * appear (CAP_BPF, CAP_PERFMON, and CAP_SYS_ADMIN, which /proc/PID/map_files also asks for),
- * reading other processes' /proc entries (CAP_SYS_PTRACE) and files (CAP_DAC_READ_SEARCH).
- * Loading kernel modules, raw I/O, networking, changing owners or ids: gone for good.
+ * What a running sensor keeps, and why: probing libcrypto files as they appear (CAP_BPF,
+ * CAP_PERFMON, and CAP_SYS_ADMIN, which /proc/PID/map_files also asks for), reading other
+ * processes' /proc entries (CAP_SYS_PTRACE) and files (CAP_DAC_READ_SEARCH). run checks for
+ * each before anything is loaded; once everything is open, it keeps only these.
  */
+static const struct {
+	int cap;
+	const char *name;
+	const char *why;
+} run_caps[] = {
+	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN",
+	  "to read /proc/PID/map_files and probe new libcrypto files" },
+	{ CAP_BPF, "CAP_BPF", "to load the BPF programs and maps" },
+	{ CAP_PERFMON, "CAP_PERFMON", "to attach the tracepoints and uprobes" },
+	{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "to read other processes' /proc entries" },
+	{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "to read the files other processes load" },
+};
+#define N_RUN_CAPS (sizeof(run_caps) / sizeof(run_caps[0]))
+
+/*
+ * A container or unit that withholds one of them would fail later with a bare EPERM from the
+ * kernel: say in one line which are missing and what each is for.
+ */
+static int capabilities_check(void)
+{
+	int need[N_RUN_CAPS], missing[N_RUN_CAPS], n;
+	char line[1024];
+	size_t len = 0;
+
+	for (size_t i = 0; i < N_RUN_CAPS; i++)
+		need[i] = run_caps[i].cap;
+	n = privileges_missing(need, N_RUN_CAPS, missing);
+	if (n < 0) {
+		fprintf(stderr, "sowatch: cannot read this process's capabilities: %s\n",
+			strerror(-n));
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	for (int m = 0; m < n; m++)
+		for (size_t i = 0; i < N_RUN_CAPS; i++)
+			if (run_caps[i].cap == missing[m] && len < sizeof(line))
+				len += snprintf(line + len, sizeof(line) - len, "%s%s (%s)",
+						m ? ", " : "", run_caps[i].name, run_caps[i].why);
+	fprintf(stderr, "sowatch: run needs the missing capabilit%s %s\n", n > 1 ? "ies" : "y",
+		line);
+	return -1;
+}
+
 static int privileges_drop(void)
 {
-	static const int keep[] = { CAP_SYS_ADMIN, CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE,
-				    CAP_DAC_READ_SEARCH };
-	int err = privileges_keep_only(keep, sizeof(keep) / sizeof(keep[0]));
+	int keep[N_RUN_CAPS];
+	int err;
 
+	for (size_t i = 0; i < N_RUN_CAPS; i++)
+		keep[i] = run_caps[i].cap;
+	err = privileges_keep_only(keep, N_RUN_CAPS);
 	if (err)
 		log_error("cannot drop privileges: %s", strerror(-err));
 	else
@@ -503,6 +552,7 @@ static int cmd_run(int argc, char **argv)
 	struct metrics_server *metrics = NULL;
 	uint64_t last_check = 0, last_sweep = monotonic_ms(), last_dropped = 0;
 	uint64_t last_heartbeat, last_progress;
+	struct service_watchdog watchdog;
 	bool busy = false; /* the last wait handled eBPF records */
 	int opt, err, epfd = -1, status = 1;
 
@@ -570,6 +620,11 @@ static int cmd_run(int argc, char **argv)
 		free(cfg);
 		return 1;
 	}
+	if (capabilities_check()) {
+		config_free(cfg);
+		free(cfg);
+		return 1;
+	}
 
 	files_limit_raise();
 	/* Before any thread: OpenSSL never to read openssl.cnf, the environment safe for libcurl */
@@ -619,6 +674,8 @@ static int cmd_run(int argc, char **argv)
 	/* /healthz answers from the moment sowatch says it is ready */
 	metrics_publish(metrics, pl, &srcs, last_progress);
 	fprintf(stderr, "sowatch: ready\n");
+	service_ready();
+	service_watchdog_init(&watchdog, last_progress);
 
 	while (!stop_requested) {
 		/*
@@ -656,9 +713,12 @@ static int cmd_run(int argc, char **argv)
 			metrics_publish(metrics, pl, &srcs, now);
 			last_check = now;
 		}
+		service_watchdog_tick(&watchdog, !srcs.ebpf || ebpf_source_alive(srcs.ebpf), now);
 		if (reload_requested) {
 			reload_requested = 0;
+			service_reloading();
 			reload(pl, config_path, &cfg);
+			service_ready();
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;
@@ -670,6 +730,7 @@ static int cmd_run(int argc, char **argv)
 			last_sweep = now;
 		}
 	}
+	service_stopping();
 	/* What the sources already hold is still reported. */
 	if (srcs.ebpf) {
 		ebpf_source_drain(srcs.ebpf);

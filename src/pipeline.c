@@ -22,6 +22,7 @@
 #include "outputs/delivery.h"
 #include "outputs/outputs.h"
 #include "proc/container.h"
+#include "proc/procfile.h"
 #include "proc/proctable.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -230,6 +231,7 @@ static void watch_process(uint32_t pid, void *ctx)
 /* Trust by identity: the host's package database for what lies in the trusted directories */
 static int trust_identity_setup(struct trust_policy *tp)
 {
+	char dpkg_info[64];
 	const char *dirs[16];
 	size_t n = 0;
 
@@ -238,7 +240,8 @@ static int trust_identity_setup(struct trust_policy *tp)
 	for (const char *const *d = tp->lib_dirs; d && *d && n < 15; d++)
 		dirs[n++] = *d;
 	dirs[n] = NULL;
-	return trust_identity_new(&tp->identity, "/var/lib/dpkg/info", dirs);
+	snprintf(dpkg_info, sizeof(dpkg_info), "%s/var/lib/dpkg/info", proc_host_root());
+	return trust_identity_new(&tp->identity, dpkg_info, dirs);
 }
 
 static void findings_stored(void *ctx)

@@ -566,6 +566,9 @@ int cmd_collect(int argc, char **argv)
 	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A reload or a log rotation meant for `run` on the same host must not end a collector. */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
 	log_info("collect: ready: storing into %s", db);
 	collect_loop(store, &fw, &link, &a, durable, &st);
 	log_info("collect: stopping: %" PRIu64 " messages received, %" PRIu64 " findings stored, "

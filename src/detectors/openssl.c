@@ -165,7 +165,7 @@ static struct ossl_state *state_new(struct proc *p, bool is_openssl)
 	 * A sandbox's files are read in its root as the host sees it (see hash_sandboxed_exe()),
 	 * and those of a process in the host's mount namespace as they are: it need not be alive.
 	 */
-	st->root = "";
+	st->root = proc_host_root();
 	if (p->host_pid && !p->host_mount_ns) {
 		snprintf(st->proc_root, sizeof(st->proc_root), "/proc/%u/root", p->host_pid);
 		st->root = st->proc_root;

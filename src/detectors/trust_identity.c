@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,7 +89,8 @@ int trust_identity_new(struct trust_identity **ret, const char *dpkg_info_dir,
 		free(ti);
 		return err;
 	}
-	ti->host_root_known = stat("/", &ti->host_root) == 0;
+	ti->host_root_known =
+	    stat(proc_host_root()[0] ? proc_host_root() : "/", &ti->host_root) == 0;
 	*ret = ti;
 	return 0;
 }
@@ -218,15 +220,17 @@ static const char *package_verdict(struct trust_identity *ti, const struct file_
 static const char *verify(struct trust_identity *ti, const struct file_ref *file,
 			  const struct trust_view *view, bool *cacheable, const char **trusted)
 {
+	char host_path[PATH_MAX + 16];
 	const char *why;
 	struct stat st;
 	int fd;
 
 	/*
-	 * The host's file at the same path (sowatch lives in the host's mount namespace). The
-	 * kernel's path has no symlink left in it, so a symlink there now is another file.
+	 * The host's file at the same path. The kernel's path has no symlink left in it, so a
+	 * symlink there now is another file.
 	 */
-	fd = open(file->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	snprintf(host_path, sizeof(host_path), "%s%s", proc_host_root(), file->path);
+	fd = open(host_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 && errno != ENOENT && errno != ENOTDIR && errno != ELOOP) {
 		*cacheable = false; /* out of fds, say: nothing learned about the file */
 		return trust_reason_unreadable;

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -109,7 +110,14 @@ static int candidate_open(uint32_t pid, const char *path, enum candidate_kind ki
 	case CANDIDATE_AS_IS:
 		break;
 	}
-	return proc_view_open(AT_FDCWD, path, false);
+	if (!proc_host_root()[0])
+		return proc_view_open(AT_FDCWD, path, false);
+	rootfd = open(proc_host_root(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	fd = proc_view_open(rootfd, path, true);
+	close(rootfd);
+	return fd;
 }
 
 /* Open a candidate if it is the very file the kernel named; -ESTALE when it is another one. */
@@ -174,6 +182,25 @@ int proc_file_open(uint32_t pid, const struct file_ref *file, uint64_t vm_start,
 			err = fd;
 	}
 	return err;
+}
+
+static const char *host_root = "";
+
+static void host_root_find(void)
+{
+	struct stat own, init;
+
+	if (stat("/proc/self/ns/mnt", &own) == 0 && stat("/proc/1/ns/mnt", &init) == 0 &&
+	    (own.st_dev != init.st_dev || own.st_ino != init.st_ino))
+		host_root = "/proc/1/root";
+}
+
+const char *proc_host_root(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, host_root_find);
+	return host_root;
 }
 
 bool proc_root_is_own(const char *root)

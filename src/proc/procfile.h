@@ -47,6 +47,14 @@ int proc_file_open_rooted(uint32_t pid, const char *root, const struct file_ref 
 bool proc_root_is_own(const char *root);
 
 /*
+ * Where the host's files are, as sowatch sees them: "" when it runs in PID 1's mount
+ * namespace, else "/proc/1/root". A service with a private /tmp (systemd's PrivateTmp=) or a
+ * container sharing the host's PID namespace has a view of its own, in which the host's
+ * /tmp/x.so, say, is another file or none; PID 1's root is the host's.
+ */
+const char *proc_host_root(void);
+
+/*
  * A path as process pid (thread tid) means it, made absolute against cwd, with its
  * /proc/self and /proc/thread-self turned into the process's own /proc entries: read from
  * here, "self" would be sowatch. Returns 0, or -errno when it cannot be resolved.

@@ -365,9 +365,14 @@ static int probe_path(struct ebpf_source *src, const char *path, bool program)
 }
 
 /* The files of dir whose names start with prefix (any, when NULL): regular files or links. */
-static void probe_host_dir(struct ebpf_source *src, const char *dir, const char *prefix, bool links)
+static void probe_host_dir(struct ebpf_source *src, const char *host_dir, const char *prefix,
+			   bool links)
 {
-	DIR *d = opendir(dir);
+	char dir[PATH_MAX / 2];
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s%s", proc_host_root(), host_dir);
+	d = opendir(dir);
 	struct dirent *de;
 
 	if (!d)
@@ -703,6 +708,11 @@ int ebpf_source_counters(struct ebpf_source *src, struct sw_counters ret[SW_EVEN
 	}
 	free(percpu);
 	return 0;
+}
+
+bool ebpf_source_alive(const struct ebpf_source *src)
+{
+	return heartbeat_ok(&src->heartbeat);
 }
 
 void ebpf_source_check_alive(struct ebpf_source *src, uint64_t now_ms)

@@ -58,6 +58,8 @@ int ebpf_source_counters(struct ebpf_source *src, struct sw_counters ret[SW_EVEN
  * when it does not come back (programs detached, ring buffer stopped).
  */
 void ebpf_source_check_alive(struct ebpf_source *src, uint64_t now_ms);
+/* False while the heartbeat's alarm is raised: events from the kernel stopped. */
+bool ebpf_source_alive(const struct ebpf_source *src);
 
 int ebpf_source_libcrypto_probes(const struct ebpf_source *src);
 /*

@@ -38,9 +38,14 @@ int privileges_keep_only(const int *keep, size_t n)
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
 	int last = cap_last();
 
-	/* The bounding set first: dropping from it needs CAP_SETPCAP, which goes next. */
+	/*
+	 * The bounding set first: dropping from it needs CAP_SETPCAP, which goes next. What is
+	 * not in it already is left alone, so a container started with only the kept
+	 * capabilities needs no CAP_SETPCAP at all.
+	 */
 	for (int cap = 0; cap <= last; cap++)
-		if (!kept(cap, keep, n) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
+		if (!kept(cap, keep, n) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) > 0 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
 			return -errno;
 	for (size_t i = 0; i < n; i++) {
 		data[CAP_TO_INDEX(keep[i])].effective |= CAP_TO_MASK(keep[i]);
@@ -53,4 +58,18 @@ int privileges_keep_only(const int *keep, size_t n)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -errno;
 	return 0;
+}
+
+int privileges_missing(const int *need, size_t n, int *missing)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	int count = 0;
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	for (size_t i = 0; i < n; i++)
+		if (!(data[CAP_TO_INDEX(need[i])].effective & CAP_TO_MASK(need[i])))
+			missing[count++] = need[i];
+	return count;
 }

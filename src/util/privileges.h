@@ -12,4 +12,10 @@
  */
 int privileges_keep_only(const int *keep, size_t n);
 
+/*
+ * Which of need[] (CAP_* numbers) are not in the effective set: written to missing[] (room for
+ * n), in need[]'s order. Returns how many, or -errno.
+ */
+int privileges_missing(const int *need, size_t n, int *missing);
+
 #endif

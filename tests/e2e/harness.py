@@ -463,8 +463,10 @@ class Sensor:
     """
 
     def __init__(self, binary=None, args=(), ready_timeout=READY_TIMEOUT,
-                 db=None, config=None):
+                 db=None, config=None, env=None, wrapper=()):
         self.binary = binary or sowatch_bin()
+        self.env = env        # variables added to the sensor's environment
+        self.wrapper = list(wrapper)  # a command that runs the sensor (setpriv ...)
         self.db = db          # the store; by default a fresh one in self.dir
         self.config = config  # a configuration file, or none
         self.extra_args = list(args) + shlex.split(
@@ -498,13 +500,14 @@ class Sensor:
         argv = [self.binary, "run", "--jsonl", self.jsonl, "--db", self.db]
         if self.config:
             argv += ["--config", self.config]
-        argv += self.extra_args
+        argv = self.wrapper + argv + self.extra_args
         log = open(self.log_path, "wb")
         log.write(("$ %s\n" % " ".join(map(shlex.quote, argv))).encode())
         log.flush()
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=log, stderr=subprocess.PIPE,
-                                     cwd=REPO_ROOT)
+                                     cwd=REPO_ROOT, env=env)
         self._drain = threading.Thread(target=self._drain_stderr, args=(log,),
                                        name="sowatch-stderr", daemon=True)
         self._drain.start()
