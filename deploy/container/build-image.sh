@@ -11,7 +11,8 @@ Usage: deploy/container/build-image.sh [OPTIONS]
 
 Build the container image localhost/sowatch:VERSION (and localhost/sowatch:latest) with
 buildah: a Debian 12 root made by `debootstrap --variant=minbase bookworm`, sowatch's .deb
-installed in it with apt-get (so that its dependencies come from Debian), apt's lists,
+installed in it with apt-get (so that its dependencies and recommended libraries, for the
+webhook, NATS and SCC outputs and the metrics server, come from Debian), apt's lists,
 caches, documentation and manual pages removed, then committed as one layer with
 the entrypoint ["/usr/sbin/sowatch", "run"]. The image runs as root: the capabilities the
 container is given (see deploy/kubernetes/sowatch.yaml) are what limits it.
@@ -187,7 +188,9 @@ in_root apt-get -q -o Dpkg::Use-Pty=0 update >"$WORK/apt.log" 2>&1 ||
 	{ cat "$WORK/apt.log" >&2; die "apt-get update failed"; }
 in_root apt-get "${APT_OPTS[@]}" upgrade >>"$WORK/apt.log" 2>&1 ||
 	{ cat "$WORK/apt.log" >&2; die "apt-get upgrade failed"; }
-in_root apt-get "${APT_OPTS[@]}" install /tmp/sowatch.deb >>"$WORK/apt.log" 2>&1 ||
+# With its Recommends (libcurl4, libnats3.4, libmicrohttpd12): the outputs and the metrics
+# server that a configuration may turn on
+in_root apt-get -y -q -o Dpkg::Use-Pty=0 install /tmp/sowatch.deb >>"$WORK/apt.log" 2>&1 ||
 	{ cat "$WORK/apt.log" >&2; die "apt-get install $DEB failed"; }
 in_root /usr/sbin/sowatch --version >/dev/null || die "sowatch does not run in the image root"
 

@@ -17,7 +17,8 @@ host directory (/var/lib/sowatch on a node) is a directory of the test's own.
 
 Then: a module loaded on the host, and one loaded in a runc container laid out as
 containerd's under Kubernetes, each give a finding on the container's standard output, the
-second naming its container and pod. Without CAP_BPF, and without CAP_PERFMON, the sensor
+second naming its container and pod. Twenty benign `openssl dgst` runs on the host give no
+finding. Without CAP_BPF, and without CAP_PERFMON, the sensor
 exits 1 with one line naming the missing capability.
 
 Each phase's time is printed (stderr) as `image-test: PHASE N.N s`.
@@ -252,6 +253,8 @@ class ContainerSensor(harness.Sensor):
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(30)
+        if self.dir and not harness.keep_artifacts():
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def _kill(self):
         self.remove()
@@ -342,6 +345,27 @@ class TestImage(unittest.TestCase):
         sensor.stop()  # SIGTERM through podman: exit 0, heartbeat never lost
         phase("stop (SIGTERM)", t0)
         self.assertIn("privileges dropped", sensor.final_log)
+
+    def test_no_finding_for_benign_host_commands(self):
+        """The host's own openssl, run as a host's programs run it (short-lived, the
+        system's libcrypto and libssl): no finding, as from the sensor on the host."""
+        sensor = ContainerSensor(STORE)
+        self.addCleanup(sensor.remove)
+        sensor.start()
+        sensor.host_libcrypto_probed()
+        t0 = time.monotonic()
+        data = self.ws.write("benign-%s.txt" % harness.rand(), "hello\n")
+        pids = []
+        for _ in range(20):
+            r = run_cmd([OPENSSL, "dgst", "-sha256", data])
+            self.assertEqual(r.returncode, 0, r.output)
+            pids.append(r.pid)
+        try:
+            harness.assert_no_findings(sensor, self.ws, pids=pids,
+                                       names=(os.path.basename(data),), timeout=30)
+        finally:
+            phase("benign host commands", t0)
+        sensor.stop()
 
     def assert_hashed_or_said(self, fd, mod):
         """The module's SHA-256 is the file's, or the finding says why it has none. From a
