@@ -20,7 +20,7 @@ import manifest
 
 # What the DaemonSet adds, and why (the manifest's comments say the same). This list is the
 # test's check on the manifest, not a second source for the image test.
-CAPABILITIES = ["BPF", "PERFMON", "SYS_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH", "SETPCAP"]
+CAPABILITIES = ["BPF", "PERFMON", "SYS_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH"]
 
 MOUNTS = {  # container path: read only
     "/sys/kernel/btf": True,
