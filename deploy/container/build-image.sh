@@ -13,7 +13,7 @@ Build the container image localhost/sowatch:VERSION (and localhost/sowatch:lates
 buildah: a Debian 12 root made by `debootstrap --variant=minbase bookworm`, sowatch's .deb
 installed in it with apt-get (so that its dependencies and recommended libraries, for the
 webhook, NATS and SCC outputs and the metrics server, come from Debian), apt's lists,
-caches, documentation and manual pages removed, then committed as one layer with
+caches, documentation (but for the copyright files) and manual pages removed, then committed as one layer with
 the entrypoint ["/usr/sbin/sowatch", "run"]. The image runs as root: the capabilities the
 container is given (see deploy/kubernetes/sowatch.yaml) are what limits it.
 
@@ -200,7 +200,10 @@ umount "$ROOT/dev" "$ROOT/proc"
 rm -f "$ROOT/tmp/sowatch.deb" "$ROOT/usr/sbin/policy-rc.d" "$ROOT/etc/resolv.conf"
 rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/cache/debconf/*-old \
 	"$ROOT"/var/lib/dpkg/*-old "$ROOT"/var/log/* "$ROOT"/tmp/* "$ROOT"/var/tmp/*
-rm -rf "$ROOT"/usr/share/doc/* "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/* \
+# Documentation goes, but not the packages' copyright files (their licences ask for them)
+find "$ROOT/usr/share/doc" -mindepth 1 \( -type f -o -type l \) ! -name copyright -delete
+find "$ROOT/usr/share/doc" -mindepth 1 -type d -empty -delete
+rm -rf "$ROOT"/usr/share/man/* "$ROOT"/usr/share/info/* \
 	"$ROOT"/usr/share/locale/* "$ROOT"/usr/share/lintian "$ROOT"/usr/share/linda
 # The container runtime provides these
 : >"$ROOT/etc/hostname"
