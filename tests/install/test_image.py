@@ -80,10 +80,7 @@ class Store:
     def remove(self):
         self.run("rm", "-a", "-f", timeout=120)
         self.run("rmi", "-a", "-f", timeout=120)
-        subprocess.run([PODMAN, "--cgroup-manager=cgroupfs", "--tmpdir",
-                        os.path.join(self.dir, "libpod"), "system", "reset", "-f"],
-                       env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=120)
+        # Not `podman system reset`: it would also remove the machine's networks
         # overlay mounts left by a crash would keep files busy
         subprocess.run(["umount", "-R", "-l", os.path.join(self.dir, "graph", "overlay")],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
