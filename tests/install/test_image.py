@@ -11,9 +11,11 @@ read from the manifest itself (tests/install/manifest.py): the host's pid namesp
 network and host name; all capabilities dropped and exactly the manifest's added; its
 hostPath mounts at the same paths with the same read-only flags; its ConfigMap's
 configuration; a read-only root file system and no-new-privileges; podman's default seccomp
-profile (the DaemonSet's RuntimeDefault). Two things differ, each for the test's sake:
-the configuration's metrics port is a free one (the machine is shared), and the store's
-host directory (/var/lib/sowatch on a node) is a directory of the test's own.
+profile (the DaemonSet's RuntimeDefault). Three things differ, each for the test's sake:
+the configuration's metrics port is a free one on 127.0.0.1 (the machine is shared); the
+store's host directory (/var/lib/sowatch on a node) is a directory of the test's own; and
+the open-files and process limits are set below this machine's, since its root lacks
+CAP_SYS_RESOURCE and podman's default limits (1048576) cannot be set here.
 
 Then: a module loaded on the host, and one loaded in a runc container laid out as
 containerd's under Kubernetes, each give a finding on the container's standard output, the
@@ -194,9 +196,14 @@ class ContainerSensor(harness.Sensor):
                 text = text.replace(want, "127.0.0.1:%d" % self.metrics_port)
             with open(os.path.join(cfg_dir, name), "w") as f:
                 f.write(text)
-        argv = self.store.podman(
-            "run", "--rm", "--name", self.name, "--pid=host", "--network=host", "--uts=host",
-            "--cap-drop=all")
+        argv = self.store.podman("run", "--rm", "--name", self.name)
+        if not spec.pod.get("hostPID"):
+            raise AssertionError("the DaemonSet does not share the host's pids")
+        argv.append("--pid=host")
+        if spec.pod.get("hostNetwork"):
+            # Kubernetes gives a hostNetwork pod the node's host name too
+            argv += ["--network=host", "--uts=host"]
+        argv.append("--cap-drop=all")
         for cap in self.caps:
             argv.append("--cap-add=CAP_%s" % cap)
         if spec.security.get("allowPrivilegeEscalation") is False:
