@@ -125,13 +125,15 @@ format-check:
 	clang-format --dry-run --Werror $(wildcard bpf/*.[ch] include/*.h src/*.[ch] src/*/*.[ch] tests/*/*.c)
 
 # Installation. Set on the command line (PREFIX=/usr for a package); an environment variable
-# does not move them. UNITDIR stays /lib/systemd/system, where Debian 12 keeps units, whatever
-# PREFIX is; the unit's ExecStart is rewritten to $(SBINDIR)/sowatch.
+# does not move them. UNITDIR is /lib/systemd/system, where Debian 12's packages keep units,
+# for PREFIX=/usr, and /etc/systemd/system, the administrator's, otherwise: a local install
+# never writes over (or, at uninstall, removes) the package's unit. The unit's ExecStart is
+# rewritten to $(SBINDIR)/sowatch.
 PREFIX      = /usr/local
 SBINDIR     = $(PREFIX)/sbin
 SYSCONFDIR  = /etc
 MANDIR      = $(PREFIX)/share/man
-UNITDIR     = /lib/systemd/system
+UNITDIR     = $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,/etc/systemd/system)
 BASHCOMPDIR = $(PREFIX)/share/bash-completion/completions
 DESTDIR     =
 INSTALL     = install

@@ -498,8 +498,13 @@ int handle__sched_process_exit(void *ctx)
 	 */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0 || tgid == self_tgid)
 		return 0;
-	/* A process of interest's exit can settle an attempt: report it now. */
-	urgent = bpf_map_delete_elem(&interest, &tgid) == 0;
+	/*
+	 * A process of interest's exit can settle an attempt: report it now. So is sowatch's own
+	 * heartbeat canary's: a flood of other events must not pass for detached programs (and,
+	 * under systemd, starve the watchdog).
+	 */
+	urgent = bpf_map_delete_elem(&interest, &tgid) == 0 ||
+		 BPF_CORE_READ(task, real_parent, tgid) == self_tgid;
 
 	e = event_reserve(SW_EVENT_EXIT, sizeof(*e), tgid, tid, urgent);
 	if (!e)

@@ -28,6 +28,7 @@
 #include "metrics.h"
 #include "outputs/http.h"
 #include "pipeline.h"
+#include "proc/procfile.h"
 #include "service.h"
 #include "sources/ebpf.h"
 #include "sources/gvisor.h"
@@ -342,6 +343,22 @@ static int capabilities_check(void)
 	return -1;
 }
 
+/*
+ * Say how the host's files are reached. A container's or a unit's own mount namespace holds
+ * other files at the host's paths; a silent fallback would judge the host's modules by them.
+ */
+static void host_view_log(void)
+{
+	if (proc_host_root()[0])
+		log_info("the host's files are read through %s (sowatch has a mount namespace of "
+			 "its own)",
+			 proc_host_root());
+	else if (!proc_host_process())
+		log_warn("neither /proc/1/ns/mnt nor /proc/2/ns/mnt can be read (a ptrace policy "
+			 "such as AppArmor's?): the host's files are judged as sowatch sees them, "
+			 "which in a container are the image's");
+}
+
 static int privileges_drop(void)
 {
 	int keep[N_RUN_CAPS];
@@ -626,6 +643,7 @@ static int cmd_run(int argc, char **argv)
 		return 1;
 	}
 
+	host_view_log();
 	files_limit_raise();
 	/* Before any thread: OpenSSL never to read openssl.cnf, the environment safe for libcurl */
 	err = http_global_init();
@@ -718,7 +736,7 @@ static int cmd_run(int argc, char **argv)
 			reload_requested = 0;
 			service_reloading();
 			reload(pl, config_path, &cfg);
-			service_ready();
+			service_reloaded();
 		}
 		if (reopen_requested) {
 			reopen_requested = 0;

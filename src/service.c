@@ -25,6 +25,11 @@ void service_reloading(void)
 	notify("RELOADING=1\nSTATUS=reloading the configuration");
 }
 
+void service_reloaded(void)
+{
+	notify("READY=1");
+}
+
 void service_stopping(void)
 {
 	notify("STOPPING=1\nSTATUS=stopping");

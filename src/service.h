@@ -22,6 +22,8 @@ struct service_watchdog {
 
 void service_ready(void);
 void service_reloading(void);
+/* Ready again after a reload; the status stays what it was (watching, or not fed). */
+void service_reloaded(void);
 void service_stopping(void);
 
 /* Reads WatchdogSec= from the environment systemd gives (WATCHDOG_USEC, WATCHDOG_PID). */

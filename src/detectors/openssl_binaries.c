@@ -78,11 +78,14 @@ int openssl_binaries_add(struct openssl_binaries *b, const char *path)
 {
 	struct file_digest digest;
 	struct stat st;
-	int err;
+	int fd = proc_host_open(path), err;
 
-	if (stat(path, &st))
-		return -errno;
-	err = hash_file_sha256(path, HASH_MAX_BYTES_DEFAULT, &digest);
+	if (fd < 0)
+		return fd;
+	err = fstat(fd, &st) ? -errno : !S_ISREG(st.st_mode) ? -EINVAL : 0;
+	if (!err)
+		err = hash_fd_sha256(fd, HASH_MAX_BYTES_DEFAULT, &digest);
+	close(fd);
 	if (err)
 		return err;
 	learn_hash(b, &digest);
@@ -97,13 +100,10 @@ int openssl_binaries_add_defaults(struct openssl_binaries *b)
 		"/usr/local/bin/openssl",   "/usr/local/ssl/bin/openssl",
 		"/opt/openssl/bin/openssl", NULL,
 	};
-	char path[64];
 	int found = 0;
 
-	for (const char *const *p = paths; *p; p++) {
-		snprintf(path, sizeof(path), "%s%s", proc_host_root(), *p);
-		found += openssl_binaries_add(b, path) == 0;
-	}
+	for (const char *const *p = paths; *p; p++)
+		found += openssl_binaries_add(b, *p) == 0;
 	return found;
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "detectors/trust_identity.h"
+#include "proc/procfile.h"
 #include "util/path.h"
 
 static const char *const default_lib_dirs[] = {
@@ -190,13 +191,26 @@ static int walk_dir(const char *dir, int depth,
 	return n;
 }
 
+/* The host's directory `dir`, walked in the host's root (see proc_host_root()). */
+static int walk_host_dir(const char *dir, int depth,
+			 void (*fn)(const char *dir, const struct stat *st, void *ctx), void *ctx)
+{
+	char path[PATH_MAX];
+
+	if (!dir[0] ||
+	    (size_t)snprintf(path, sizeof(path), "%s%s", proc_host_root(), dir) >= sizeof(path))
+		return 0;
+	return walk_dir(path, depth, fn, ctx);
+}
+
 int trust_policy_for_each_dir(const struct trust_policy *tp, int depth,
 			      void (*fn)(const char *dir, const struct stat *st, void *ctx),
 			      void *ctx)
 {
-	int n = walk_dir(tp->engines_dir, 0, fn, ctx) + walk_dir(tp->modules_dir, 0, fn, ctx);
+	int n =
+	    walk_host_dir(tp->engines_dir, 0, fn, ctx) + walk_host_dir(tp->modules_dir, 0, fn, ctx);
 
 	for (const char *const *d = tp->lib_dirs; d && *d; d++)
-		n += walk_dir(*d, depth, fn, ctx);
+		n += walk_host_dir(*d, depth, fn, ctx);
 	return n;
 }

@@ -110,14 +110,7 @@ static int candidate_open(uint32_t pid, const char *path, enum candidate_kind ki
 	case CANDIDATE_AS_IS:
 		break;
 	}
-	if (!proc_host_root()[0])
-		return proc_view_open(AT_FDCWD, path, false);
-	rootfd = open(proc_host_root(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return -errno;
-	fd = proc_view_open(rootfd, path, true);
-	close(rootfd);
-	return fd;
+	return proc_host_open(path);
 }
 
 /* Open a candidate if it is the very file the kernel named; -ESTALE when it is another one. */
@@ -234,6 +227,20 @@ const char *proc_host_root(void)
 {
 	pthread_once(&host_once, host_find);
 	return host_root;
+}
+
+int proc_host_open(const char *path)
+{
+	int rootfd, fd;
+
+	if (!proc_host_root()[0])
+		return proc_view_open(AT_FDCWD, path, false);
+	rootfd = open(proc_host_root(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	fd = proc_view_open(rootfd, path, true);
+	close(rootfd);
+	return fd;
 }
 
 bool proc_root_is_own(const char *root)

@@ -63,6 +63,12 @@ const char *proc_host_process(void);
 const char *proc_host_root(void);
 
 /*
+ * Open the host's file at `path` as proc_view_open() does, inside the host's root: a symbolic
+ * link there is followed as the host would follow it, never into sowatch's own root.
+ */
+int proc_host_open(const char *path);
+
+/*
  * A path as process pid (thread tid) means it, made absolute against cwd, with its
  * /proc/self and /proc/thread-self turned into the process's own /proc entries: read from
  * here, "self" would be sowatch. Returns 0, or -errno when it cannot be resolved.

@@ -344,15 +344,18 @@ static void exe_verdict_learn(struct ebpf_source *src, const struct stat *st,
 	file_map_add(src->skel->maps.exes_scanned, st->st_dev, st->st_ino, BPF_ANY);
 }
 
-/* A file of the host's, probed if it carries OpenSSL; a program's verdict is kept too. */
+/*
+ * A file of the host's, probed if it carries OpenSSL; a program's verdict is kept too. Opened
+ * in the host's root, where a symbolic link means what it means to the host's processes.
+ */
 static int probe_path(struct ebpf_source *src, const char *path, bool program)
 {
 	struct elf_openssl elf;
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), err;
+	int fd = proc_host_open(path), err;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < ELF_OPENSSL_MIN_SIZE) {
 		close(fd);
 		return -ENOENT;
@@ -365,16 +368,14 @@ static int probe_path(struct ebpf_source *src, const char *path, bool program)
 }
 
 /* The files of dir whose names start with prefix (any, when NULL): regular files or links. */
-static void probe_host_dir(struct ebpf_source *src, const char *host_dir, const char *prefix,
-			   bool links)
+static void probe_host_dir(struct ebpf_source *src, const char *dir, const char *prefix, bool links)
 {
-	char dir[PATH_MAX / 2];
+	char in_view[PATH_MAX / 2];
+	struct dirent *de;
 	DIR *d;
 
-	snprintf(dir, sizeof(dir), "%s%s", proc_host_root(), host_dir);
-	d = opendir(dir);
-	struct dirent *de;
-
+	snprintf(in_view, sizeof(in_view), "%s%s", proc_host_root(), dir);
+	d = opendir(in_view);
 	if (!d)
 		return;
 	while ((de = readdir(d))) {

@@ -463,10 +463,11 @@ class Sensor:
     """
 
     def __init__(self, binary=None, args=(), ready_timeout=READY_TIMEOUT,
-                 db=None, config=None, env=None, wrapper=()):
+                 db=None, config=None, env=None, wrapper=(), workdir=None):
         self.binary = binary or sowatch_bin()
         self.env = env        # variables added to the sensor's environment
         self.wrapper = list(wrapper)  # a command that runs the sensor (setpriv ...)
+        self.workdir = workdir  # where its files go (default: the system's temporary dir)
         self.db = db          # the store; by default a fresh one in self.dir
         self.config = config  # a configuration file, or none
         self.extra_args = list(args) + shlex.split(
@@ -492,7 +493,7 @@ class Sensor:
             raise RuntimeError(
                 "sensor binary %s not found or not executable (build it, "
                 "or set SOWATCH_BIN)" % self.binary)
-        self.dir = tempfile.mkdtemp(prefix="sowatch-e2e-sensor-")
+        self.dir = tempfile.mkdtemp(prefix="sowatch-e2e-sensor-", dir=self.workdir)
         self.jsonl = os.path.join(self.dir, "findings.jsonl")
         self.log_path = os.path.join(self.dir, "sensor.log")
         if self.db is None:

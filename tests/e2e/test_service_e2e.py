@@ -7,6 +7,7 @@ named in one line."""
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -99,12 +100,12 @@ class ServiceManager(unittest.TestCase):
             # WatchdogSec=2: fed every second, so at least 3 times in 4.5 s
             self.assertGreaterEqual(len(fed), 3, self.notify.heard)
             gaps = [b - a for a, b in zip(fed, fed[1:])]
-            self.assertTrue(all(0.8 < g < 1.8 for g in gaps), gaps)
+            # once a period, give or take a busy machine's scheduling
+            self.assertTrue(all(0.5 < g < 3.0 for g in gaps), gaps)
 
             sensor.proc.send_signal(signal.SIGHUP)
-            self.assertEqual(
-                self.notify.listen(10, until="READY=1\nSTATUS=watching"),
-                "READY=1\nSTATUS=watching", self.notify.heard)
+            self.assertEqual(self.notify.listen(10, until="READY=1"), "READY=1",
+                             self.notify.heard)
             msgs = [m for _, m in self.notify.heard]
             self.assertIn("RELOADING=1\nSTATUS=reloading the configuration", msgs)
             self.assertLess(
@@ -175,6 +176,56 @@ class Capabilities(unittest.TestCase):
 
     def test_without_bpf_and_perfmon(self):
         self.check_refused(["CAP_BPF", "CAP_PERFMON"])
+
+
+class PrivateView(unittest.TestCase):
+    """The unit's file system sandbox as systemd makes it: a mount namespace of sowatch's
+    own, with an empty /tmp, /var/tmp, /home and /root (PrivateTmp=, ProtectHome=), made here
+    with unshare(1), and the unit's capabilities. A host process's module and configuration
+    in the host's /tmp must still be read, through the host's root."""
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        self.ws = harness.Workspace()  # in the host's /tmp
+        self.addCleanup(self.ws.cleanup)
+        # The sensor's own files, and a copy of it, where its view has them too
+        self.work = tempfile.mkdtemp(prefix="sowatch-e2e-view-", dir="/var/lib")
+        self.addCleanup(shutil.rmtree, self.work, True)
+
+    def test_host_files_behind_a_private_tmp(self):
+        binary = os.path.join(self.work, "sowatch")
+        shutil.copy2(harness.sowatch_bin(), binary)
+        hide = " && ".join("mount -t tmpfs -o mode=%s sowatch-private %s" % (mode, d)
+                           for d, mode in (("/tmp", "1777"), ("/var/tmp", "1777"),
+                                           ("/home", "0755"), ("/root", "0700")))
+        wrapper = ["unshare", "--mount", "--propagation", "private", "--",
+                   "sh", "-c", hide + ' && exec "$@"', "sh"] + \
+            setpriv_keeping(unit_capabilities())
+        sensor = harness.Sensor(binary=binary, wrapper=wrapper,
+                                workdir=os.path.join(self.work))
+        with sensor:
+            self.assertFalse(os.path.exists("/proc/%d/root%s" % (sensor.proc.pid, self.ws.dir)),
+                             "the sensor's view has the host's /tmp")
+            # A module named on the command line, in the host's /tmp
+            fd = harness.engine_load(sensor, self.ws)
+            mod = fd.library_paths()[0]
+            self.assertEqual(fd.process["libraries"][0].get("sha256"),
+                             harness.sha256_file(mod), fd.raw)
+            # A module named only in a configuration file in the host's /tmp: the intent
+            # layer reads that file as the process sees it
+            mod = self.ws.module("conf")
+            marker = self.ws.marker()
+            cnf = harness.engine_conf(self.ws, mod, name="private", init=True)
+            r = harness.run_cmd([harness.OPENSSL, "version"], env={"OPENSSL_CONF": cnf},
+                                marker=marker)
+            self.assertEqual(harness.read_marker(marker), r.pid, r.output)
+            fd = sensor.wait_for(harness.for_process(r.pid, mod))
+            self.assertIn("intent", fd.props.get("detectionLayers") or [], fd.raw)
+            self.assertEqual(fd.process["libraries"][0].get("sha256"),
+                             harness.sha256_file(mod), fd.raw)
+        self.assertRegex(sensor.final_log,
+                         r"the host's files are read through /proc/[12]/root")
 
 
 if __name__ == "__main__":

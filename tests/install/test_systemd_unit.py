@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.request
 
 import harness
 
@@ -106,8 +107,15 @@ class Unit(unittest.TestCase):
         trace = os.path.join(self.tmp, "strace.out")
         ws = harness.Workspace()
         self.addCleanup(ws.cleanup)
+        # The libraries loaded on demand too: libmicrohttpd (/metrics), libcurl (a webhook
+        # whose receiver refuses connections: tried, and tried again)
+        metrics = harness.free_port()
+        config = ws.write("sowatch.yaml", (
+            "outputs:\n  webhook:\n    url: http://127.0.0.1:%d/findings\n"
+            "metrics:\n  listen: 127.0.0.1:%d\n") % (harness.free_port(), metrics))
+        os.chmod(config, 0o600)
         sensor = harness.Sensor(wrapper=["strace", "-f", "-qq", "-o", trace, "--"],
-                                ready_timeout=180)
+                                ready_timeout=180, config=config)
         sensor.start()
         try:
             # strace keeps fatal signals to itself (-o FILE PROG): signal sowatch
@@ -115,6 +123,9 @@ class Unit(unittest.TestCase):
                                                       sensor.proc.pid)) as f:
                 pid = int(f.read().split()[0])
             harness.engine_load(sensor, ws)
+            with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % metrics,
+                                        timeout=30) as r:
+                self.assertEqual(r.status, 200)
             os.kill(pid, signal.SIGHUP)
             os.kill(pid, signal.SIGUSR1)
             time.sleep(3)
@@ -138,10 +149,13 @@ class Unit(unittest.TestCase):
                 fam = re.match(r"^\d+\s+socket\((AF_\w+)", line)
                 if fam:
                     socket_families.add(fam.group(1))
-                if name in ("mmap", "mprotect", "pkey_mprotect") and \
-                        "PROT_WRITE" in line and "PROT_EXEC" in line:
+                # MemoryDenyWriteExecute= refuses a mapping both writable and executable,
+                # and any mprotect() that makes memory executable
+                if (name == "mmap" and "PROT_WRITE" in line and "PROT_EXEC" in line) or \
+                        (name in ("mprotect", "pkey_mprotect") and "PROT_EXEC" in line):
                     wx.append(line.strip())
         self.assertIn("bpf", used, "the trace holds the sensor's start")
+        self.assertIn("AF_INET", socket_families, "the webhook and metrics were traced")
         self.assertEqual(sorted(used - allowed), [],
                          "system calls SystemCallFilter= would refuse")
         self.assertEqual(sorted(socket_families - families), [],
