@@ -488,6 +488,21 @@ class Sensor:
 
     # -- lifecycle
 
+    # What a subclass that runs the sensor another way (installed, in a container) changes
+    name = "sensor"
+    findings_on_stdout = False  # else --jsonl FILE, and stdout joins the log
+    cwd = REPO_ROOT
+
+    def command(self):
+        """The argv that runs the sensor, its findings going to self.jsonl."""
+        argv = [self.binary, "run", "--jsonl", self.jsonl, "--db", self.db]
+        if self.config:
+            argv += ["--config", self.config]
+        return self.wrapper + argv + self.extra_args
+
+    def popen_env(self):
+        return dict(os.environ, **self.env) if self.env else None
+
     def start(self):
         if not os.access(self.binary, os.X_OK):
             raise RuntimeError(
@@ -498,17 +513,18 @@ class Sensor:
         self.log_path = os.path.join(self.dir, "sensor.log")
         if self.db is None:
             self.db = os.path.join(self.dir, "findings.db")
-        argv = [self.binary, "run", "--jsonl", self.jsonl, "--db", self.db]
-        if self.config:
-            argv += ["--config", self.config]
-        argv = self.wrapper + argv + self.extra_args
+        argv = self.command()
         log = open(self.log_path, "wb")
         log.write(("$ %s\n" % " ".join(map(shlex.quote, argv))).encode())
         log.flush()
-        env = dict(os.environ, **self.env) if self.env else None
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
-                                     stdout=log, stderr=subprocess.PIPE,
-                                     cwd=REPO_ROOT, env=env)
+        out = open(self.jsonl, "wb") if self.findings_on_stdout else log
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                         stdout=out, stderr=subprocess.PIPE,
+                                         cwd=self.cwd, env=self.popen_env())
+        finally:
+            if out is not log:
+                out.close()
         self._drain = threading.Thread(target=self._drain_stderr, args=(log,),
                                        name="sowatch-stderr", daemon=True)
         self._drain.start()
@@ -516,12 +532,12 @@ class Sensor:
         while not self._ready.wait(0.1):
             if self.proc.poll() is not None:
                 self._drain.join(5)
-                raise RuntimeError("sensor exited with %s before ready:\n%s"
-                                   % (self.proc.returncode, self.log_tail()))
+                raise RuntimeError("%s exited with %s before ready:\n%s"
+                                   % (self.name, self.proc.returncode, self.log_tail()))
             if time.monotonic() > deadline:
                 self._kill()
-                raise RuntimeError("sensor not ready after %ss:\n%s"
-                                   % (self.ready_timeout, self.log_tail()))
+                raise RuntimeError("%s not ready after %ss:\n%s"
+                                   % (self.name, self.ready_timeout, self.log_tail()))
         return self
 
     def _drain_stderr(self, log):

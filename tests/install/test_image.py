@@ -29,12 +29,10 @@ Each phase's time is printed (stderr) as `image-test: PHASE N.N s`.
 import glob
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import urllib.request
@@ -174,7 +172,7 @@ class ContainerSensor(harness.Sensor):
     findings) goes to self.jsonl, its standard error through the harness's reader."""
 
     def __init__(self, store, drop=(), **kw):
-        super().__init__(**kw)
+        super().__init__(ready_timeout=90, **kw)  # podman mounts the image first
         self.store = store
         self.spec = manifest.sensor_spec()
         self.name = "sowatch-itest-%s" % harness.rand()
@@ -226,31 +224,14 @@ class ContainerSensor(harness.Sensor):
         argv += [IMAGE] + spec.args
         return argv
 
-    def start(self):
-        self.dir = tempfile.mkdtemp(prefix="sowatch-itest-sensor-")
-        self.jsonl = os.path.join(self.dir, "findings.jsonl")
-        self.log_path = os.path.join(self.dir, "sensor.log")
-        argv = self.argv()
-        log = open(self.log_path, "wb")
-        log.write(("$ %s\n" % " ".join(map(shlex.quote, argv))).encode())
-        log.flush()
-        self.out = open(self.jsonl, "wb")
-        self.proc = subprocess.Popen(argv, env=self.store.env, stdin=subprocess.DEVNULL,
-                                     stdout=self.out, stderr=subprocess.PIPE)
-        self._drain = threading.Thread(target=self._drain_stderr, args=(log,),
-                                               daemon=True)
-        self._drain.start()
-        deadline = time.monotonic() + 90  # podman mounts the image first
-        while not self._ready.wait(0.1):
-            if self.proc.poll() is not None:
-                self._drain.join(5)
-                raise RuntimeError("the container exited with %s before ready:\n%s"
-                                   % (self.proc.returncode, self.log_tail()))
-            if time.monotonic() > deadline:
-                self.remove()
-                raise RuntimeError("the container was not ready after 90 s:\n%s"
-                                   % self.log_tail())
-        return self
+    name = "the container"
+    findings_on_stdout = True
+
+    def command(self):
+        return self.argv()
+
+    def popen_env(self):
+        return self.store.env
 
     def remove(self):
         """Whatever happened: the container is gone."""
@@ -265,16 +246,18 @@ class ContainerSensor(harness.Sensor):
         self.remove()
 
     def host_libcrypto_probed(self):
-        """The host's libcrypto got its library-layer probe before "ready": sowatch in a
-        container reads the host's files through the host's root (/proc/1/root, or
-        kthreadd's /proc/2/root where PID 1 is out of reach, as on these machines), not the
-        image's. Returns the log line."""
+        """Before "ready", sowatch said it reads the host's files through the host's root
+        (/proc/1/root, or kthreadd's /proc/2/root where PID 1 is out of reach, as on these
+        machines), and probed a libcrypto there. Returns the probe's log line."""
         with open(self.log_path, "rb") as f:
             lines = f.read().decode("utf-8", "replace").splitlines()
         before = lines[:lines.index(harness.READY_LINE)]
+        if not any(re.match(r"sowatch: the host's files are read through /proc/[12]/root",
+                            line) for line in before):
+            raise AssertionError("sowatch does not read the host's root\n%s"
+                                 % self.log_tail())
         probed = [line for line in before if re.match(
-            r"sowatch: library-layer probe on /proc/[12]/root/usr/lib/[^/ ]+/libcrypto\.so",
-            line)]
+            r"sowatch: library-layer probe on /usr/lib/[^/ ]+/libcrypto\.so", line)]
         if not probed:
             raise AssertionError("no probe on the host's libcrypto at start\n%s"
                                  % self.log_tail())
@@ -317,6 +300,8 @@ class TestImage(unittest.TestCase):
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
         self.assertEqual(fd.library_paths()[0], mod)
         self.assertIs(fd.props.get("loaded"), True, fd.raw)
+        # The host's libcrypto carried the probe from the start: the library layer saw it
+        self.assertIn("library", fd.props.get("detectionLayers") or [], fd.raw)
         # Read through the host's root, even once the process is gone
         self.assertEqual(fd.process["libraries"][0].get("sha256"), harness.sha256_file(mod),
                          fd.raw)

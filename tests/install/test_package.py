@@ -19,7 +19,6 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 import unittest
 
@@ -83,32 +82,15 @@ class InstalledSensor(harness.Sensor):
     standard error to its log; waiting for the findings, stop() (SIGTERM, exit 0) and the log
     are harness.Sensor's."""
 
-    def start(self):
-        self.dir = tempfile.mkdtemp(prefix="sowatch-install-sensor-")
-        self.jsonl = os.path.join(self.dir, "stdout.jsonl")
-        self.log_path = os.path.join(self.dir, "sensor.log")
-        self.db = STORE
-        argv = [self.binary, "run"]
-        log = open(self.log_path, "wb")
-        log.write(("$ %s\n" % " ".join(argv)).encode())
-        log.flush()
-        with open(self.jsonl, "wb") as out:
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.PIPE, cwd="/")
-        self._drain = threading.Thread(target=self._drain_stderr, args=(log,),
-                                       name="sowatch-stderr", daemon=True)
-        self._drain.start()
-        deadline = time.monotonic() + self.ready_timeout
-        while not self._ready.wait(0.1):
-            if self.proc.poll() is not None:
-                self._drain.join(5)
-                raise RuntimeError("installed sensor exited with %s before ready:\n%s"
-                                   % (self.proc.returncode, self.log_tail()))
-            if time.monotonic() > deadline:
-                self._kill()
-                raise RuntimeError("installed sensor not ready after %ss:\n%s"
-                                   % (self.ready_timeout, self.log_tail()))
-        return self
+    name = "installed sensor"
+    findings_on_stdout = True
+    cwd = "/"
+
+    def __init__(self, **kw):
+        super().__init__(db=STORE, **kw)
+
+    def command(self):
+        return [self.binary, "run"]
 
 
 class PackageTest(unittest.TestCase):
