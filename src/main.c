@@ -319,25 +319,16 @@ static const struct {
  */
 static int capabilities_check(void)
 {
-	int need[N_RUN_CAPS], missing[N_RUN_CAPS], n;
 	char line[1024];
 	size_t len = 0;
+	int n = 0;
 
 	for (size_t i = 0; i < N_RUN_CAPS; i++)
-		need[i] = run_caps[i].cap;
-	n = privileges_missing(need, N_RUN_CAPS, missing);
-	if (n < 0) {
-		fprintf(stderr, "sowatch: cannot read this process's capabilities: %s\n",
-			strerror(-n));
-		return -1;
-	}
+		if (!privileges_effective(run_caps[i].cap) && len < sizeof(line))
+			len += snprintf(line + len, sizeof(line) - len, "%s%s (%s)",
+					n++ ? ", " : "", run_caps[i].name, run_caps[i].why);
 	if (n == 0)
 		return 0;
-	for (int m = 0; m < n; m++)
-		for (size_t i = 0; i < N_RUN_CAPS; i++)
-			if (run_caps[i].cap == missing[m] && len < sizeof(line))
-				len += snprintf(line + len, sizeof(line) - len, "%s%s (%s)",
-						m ? ", " : "", run_caps[i].name, run_caps[i].why);
 	fprintf(stderr, "sowatch: run needs the missing capabilit%s %s\n", n > 1 ? "ies" : "y",
 		line);
 	return -1;

@@ -133,8 +133,7 @@ int http_check_ca_file(const char *path, const char *what, char *resolved, char 
 	return fd < 0 ? fd : 0;
 }
 
-/* Retry-After: delta-seconds or an HTTP-date (RFC 9110 10.2.3); -1 when neither */
-/* Retry-After's value in ms; -1 when it is neither delta-seconds nor an HTTP-date */
+/* Retry-After's value in ms: delta-seconds or an HTTP-date (RFC 9110 10.2.3); -1 when neither */
 static int64_t http_retry_after_ms(const char *value)
 {
 	char *end;

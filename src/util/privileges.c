@@ -60,16 +60,11 @@ int privileges_keep_only(const int *keep, size_t n)
 	return 0;
 }
 
-int privileges_missing(const int *need, size_t n, int *missing)
+bool privileges_effective(int cap)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
-	int count = 0;
 
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	for (size_t i = 0; i < n; i++)
-		if (!(data[CAP_TO_INDEX(need[i])].effective & CAP_TO_MASK(need[i])))
-			missing[count++] = need[i];
-	return count;
+	return syscall(SYS_capget, &hdr, data) == 0 &&
+	       (data[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap));
 }

@@ -3,6 +3,7 @@
 #ifndef SOWATCH_PRIVILEGES_H
 #define SOWATCH_PRIVILEGES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -12,10 +13,7 @@
  */
 int privileges_keep_only(const int *keep, size_t n);
 
-/*
- * Which of need[] (CAP_* numbers) are not in the effective set: written to missing[] (room for
- * n), in need[]'s order. Returns how many, or -errno.
- */
-int privileges_missing(const int *need, size_t n, int *missing);
+/* Whether capability cap (a CAP_* number) is in this thread's effective set. */
+bool privileges_effective(int cap);
 
 #endif
