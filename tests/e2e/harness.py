@@ -64,6 +64,21 @@ FINDING_NAME = re.compile(
     r"/findings/([^/]+)$")
 
 
+SYSTEMD_UNIT = os.path.join(REPO_ROOT, "deploy", "systemd", "sowatch.service")
+
+
+def unit_settings():
+    """Every Key=value of the systemd unit, values of repeated keys joined by spaces."""
+    settings = {}
+    with open(SYSTEMD_UNIT) as f:
+        for line in f:
+            m = re.match(r"^(\w+)=(.*)$", line.rstrip("\n"))
+            if m:
+                old = settings.get(m.group(1))
+                settings[m.group(1)] = (old + " " if old else "") + m.group(2)
+    return settings
+
+
 def keep_artifacts():
     return os.environ.get("SOWATCH_E2E_KEEP", "") not in ("", "0")
 

@@ -20,7 +20,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
 
-UNIT = os.path.join(harness.REPO_ROOT, "deploy", "systemd", "sowatch.service")
 SKIP_REASON = None
 
 
@@ -33,9 +32,7 @@ def setUpModule():
 
 def unit_capabilities():
     """CapabilityBoundingSet= of the unit: ["CAP_BPF", ...]."""
-    with open(UNIT) as f:
-        m = re.search(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M)
-    return m.group(1).split()
+    return harness.unit_settings()["CapabilityBoundingSet"].split()
 
 
 def setpriv_keeping(caps):

@@ -20,20 +20,8 @@ import urllib.request
 
 import harness
 
-UNIT = os.path.join(harness.REPO_ROOT, "deploy", "systemd", "sowatch.service")
+UNIT = harness.SYSTEMD_UNIT
 README = os.path.join(harness.REPO_ROOT, "README.md")
-
-
-def unit_settings():
-    """Every Key=value of the unit, values of repeated keys joined by spaces."""
-    settings = {}
-    with open(UNIT) as f:
-        for line in f:
-            m = re.match(r"^(\w+)=(.*)$", line.rstrip("\n"))
-            if m:
-                old = settings.get(m.group(1))
-                settings[m.group(1)] = (old + " " if old else "") + m.group(2)
-    return settings
 
 
 def unit_for_this_tree(tmp):
@@ -97,7 +85,7 @@ class Unit(unittest.TestCase):
 
     def test_sandbox_allows_what_the_sensor_does(self):
         """Every system call, socket family and mapping of a run is allowed."""
-        s = unit_settings()
+        s = harness.unit_settings()
         allowed = set()
         for name in s["SystemCallFilter"].split():
             allowed |= expand(name)
