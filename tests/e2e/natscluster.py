@@ -899,7 +899,21 @@ def js_create_stream(client, name, subjects, replicas=3, storage="file",
     if max_msg_size is not None:
         config["max_msg_size"] = int(max_msg_size)
     config.update(extra)
-    return js_api(client, "STREAM.CREATE." + name, config, timeout)
+    answer = js_api(client, "STREAM.CREATE." + name, config, timeout)
+    # The answer can come before the stream's group has a leader and its replicas have
+    # caught up; a publish then finds no responder (503). Wait for both.
+    deadline = time.monotonic() + timeout
+    while True:
+        cluster = js_stream_info(client, name, timeout).get("cluster") or {}
+        followers = cluster.get("replicas") or []
+        if cluster.get("leader") and len(followers) == int(replicas) - 1 and \
+                all(r.get("current") for r in followers):
+            return answer
+        if time.monotonic() > deadline:
+            raise JetStreamError("stream %s" % name, None, None,
+                                 "no leader with current replicas after %ss: %r"
+                                 % (timeout, cluster))
+        time.sleep(0.05)
 
 
 def js_delete_stream(client, name, timeout=10.0):
