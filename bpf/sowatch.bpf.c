@@ -163,12 +163,18 @@ struct {
 
 __u64 calls_in_flight = 0;
 
-/* tid -> nesting depth of DSO_load() calls in flight */
+/* A thread's DSO_load() calls in flight */
+struct dso_call {
+	__u32 depth;	     /* nesting depth */
+	__u32 module_mapped; /* the innermost call mapped its module (SW_MAP_DSO_MODULE) */
+};
+
+/* tid -> its DSO_load() calls in flight */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct dso_call);
 } dso_loading SEC(".maps");
 
 /*
@@ -516,23 +522,38 @@ int handle__sched_process_exit(void *ctx)
 }
 
 /*
- * Enforce mode's verdict, in the kernel: the file is owned by root, not writable by group or
- * others, and its directory is one user space declared trusted (OpenSSL's module
- * directories, the system's library directories).
+ * Enforce mode's verdict, in the kernel (enum sw_kill_reason; SW_KILL_NONE: trusted): the
+ * file is owned by root, not writable by group or others, still has a name, and the directory
+ * it really lies in (its dentry's parent: a bind mount does not move it) is one user space
+ * listed as trusted. The module itself (`module`) must lie in one of OpenSSL's module
+ * directories, as user space's policy says; its libraries, in any trusted directory.
+ * `dir` gets the directory's identity, for the record.
  */
-static __always_inline bool module_file_trusted(struct file *file)
+static __always_inline __u32 kernel_verdict(struct file *file, bool module, struct file_key *dir)
 {
 	struct path user = file_user_path(file);
 	struct inode *inode = BPF_CORE_READ(user.dentry, d_inode);
-	struct inode *dir = BPF_CORE_READ(user.dentry, d_parent, d_inode);
-	struct file_key key = {};
+	struct inode *parent = BPF_CORE_READ(user.dentry, d_parent, d_inode);
+	__u8 *trusted;
 
-	if (!inode || !dir || BPF_CORE_READ(inode, i_uid.val) != 0 ||
-	    (BPF_CORE_READ(inode, i_mode) & 022) || BPF_CORE_READ(inode, __i_nlink) == 0)
-		return false;
-	key.ino = BPF_CORE_READ(dir, i_ino);
-	key.dev = BPF_CORE_READ(dir, i_sb, s_dev);
-	return bpf_map_lookup_elem(&trusted_dirs, &key) != NULL;
+	if (parent) {
+		dir->ino = BPF_CORE_READ(parent, i_ino);
+		dir->dev = BPF_CORE_READ(parent, i_sb, s_dev);
+	}
+	if (!inode || !parent)
+		return SW_KILL_DIR_NOT_TRUSTED;
+	if (BPF_CORE_READ(inode, i_uid.val) != 0)
+		return SW_KILL_NOT_ROOT_OWNED;
+	if (BPF_CORE_READ(inode, i_mode) & 022)
+		return SW_KILL_WRITABLE;
+	if (BPF_CORE_READ(inode, __i_nlink) == 0)
+		return SW_KILL_UNLINKED;
+	trusted = bpf_map_lookup_elem(&trusted_dirs, dir);
+	if (!trusted)
+		return SW_KILL_DIR_NOT_TRUSTED;
+	if (module && *trusted != SW_TRUSTED_DIR_MODULE)
+		return SW_KILL_NOT_MODULE_DIR;
+	return SW_KILL_NONE;
 }
 
 /* The initial user namespace's inode number (PROC_USER_INIT_INO) */
@@ -617,7 +638,8 @@ static long vma_found_cb(struct task_struct *task, struct vm_area_struct *vma, v
 /* Returns false when the ring buffer had no room (counted as a drop). */
 static __always_inline bool map_event_send(__u32 kind, __u32 tgid, __u32 tid,
 					   const struct vma_found *found, __u32 flags, __u32 want,
-					   __u32 added)
+					   __u32 added, __u32 kill_reason,
+					   const struct file_key *dir)
 {
 	/*
 	 * A module's mapping, a kill, an added library or a new libcrypto is wanted now; an
@@ -635,6 +657,9 @@ static __always_inline bool map_event_send(__u32 kind, __u32 tgid, __u32 tid,
 	e->flags = flags;
 	e->interest = want;
 	e->added = added;
+	e->kill_reason = kill_reason;
+	e->dir_ino = dir ? dir->ino : 0;
+	e->dir_dev = dir ? dir->dev : 0;
 	e->pad = 0;
 	file_describe(&e->file, e->data, found->file);
 	event_submit(e, kind, urgent);
@@ -663,8 +688,42 @@ static __always_inline void libcrypto_first_mapping(__u32 tgid, __u32 tid,
 	key.dev = BPF_CORE_READ(real, i_sb, s_dev);
 	if (bpf_map_update_elem(&probed_files, &key, &one, BPF_NOEXIST))
 		return; /* known, or the map is full */
-	if (!map_event_send(SW_EVENT_LIBCRYPTO_MAPPED, tgid, tid, found, flags, 0, 0))
+	if (!map_event_send(SW_EVENT_LIBCRYPTO_MAPPED, tgid, tid, found, flags, 0, 0, SW_KILL_NONE,
+			    NULL))
 		bpf_map_delete_elem(&probed_files, &key);
+}
+
+/*
+ * Whether this executable mapping, inside DSO_load(), is the call's first: the module itself.
+ * Asked once per mapping; the call's later mappings are its libraries.
+ */
+static __always_inline bool dso_module_mapping(__u32 tid)
+{
+	struct dso_call *call = bpf_map_lookup_elem(&dso_loading, &tid);
+
+	if (!call || call->module_mapped)
+		return false;
+	call->module_mapped = 1; /* per-thread: no other writer */
+	return true;
+}
+
+/*
+ * Enforce mode: why this mapping is killed for (enum sw_kill_reason). What OpenSSL maps
+ * itself (in DSO_load) or through an engine or provider (in one of their calls) is judged by
+ * kernel_verdict(); with severity low, a container's added library too.
+ */
+static __always_inline __u32 enforce_verdict(const struct vma_found *found, __u32 flags,
+					     __u32 added, struct file_key *dir)
+{
+	__u32 reason = SW_KILL_NONE;
+
+	if (!enforce || !enforce_applies())
+		return SW_KILL_NONE;
+	if (flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_IN_OPENSSL_CALL))
+		reason = kernel_verdict(found->file, flags & SW_MAP_DSO_MODULE, dir);
+	if (reason == SW_KILL_NONE && enforce_added && (added & SW_ADDED_ENFORCEABLE))
+		reason = SW_KILL_ADDED_LIBRARY;
+	return reason;
 }
 
 /* At syscall exit: if `addr` now lies in an executable file mapping, say which file. */
@@ -675,7 +734,8 @@ static __always_inline void map_report(__u64 addr)
 	__u32 tid = (__u32)pid_tgid;
 	struct pending_map *p = bpf_map_lookup_elem(&pending_maps, &tid);
 	struct vma_found found = {};
-	__u32 flags, want, added = 0;
+	struct file_key dir = {};
+	__u32 flags, want, added = 0, kill_reason;
 
 	if (!p)
 		return;
@@ -689,20 +749,28 @@ static __always_inline void map_report(__u64 addr)
 	}
 	if (!found.file || !(found.vm_flags & VM_EXEC))
 		return;
+	if ((flags & SW_MAP_IN_DSO_LOAD) && dso_module_mapping(tid))
+		flags |= SW_MAP_DSO_MODULE;
 	if (flags & SW_MAP_LIBCRYPTO)
 		libcrypto_first_mapping(tgid, tid, &found, flags);
 	if (flags & SW_MAP_IN_CONTAINER)
 		added = added_reasons((struct task_struct *)bpf_get_current_task(), found.file);
 	if (!want && !added && !(flags & SW_MAP_IN_OPENSSL_CALL))
 		return; /* a container's own library, of no interest otherwise */
-	if (enforce && enforce_applies() &&
-	    (((flags & SW_MAP_IN_DSO_LOAD) && !module_file_trusted(found.file)) ||
-	     (enforce_added && (added & SW_ADDED_ENFORCEABLE)))) {
+	kill_reason = enforce_verdict(&found, flags, added, &dir);
+	if (kill_reason != SW_KILL_NONE) {
 		/* SIGKILL now: constructors run only after the loader's mmaps return. */
 		bpf_send_signal(9);
 		flags |= SW_MAP_KILLED;
+		count(SW_EVENT_KILL, COUNT_SEEN);
 	}
-	map_event_send(SW_EVENT_MAP, tgid, tid, &found, flags, want, added);
+	if (map_event_send(SW_EVENT_MAP, tgid, tid, &found, flags, want, added, kill_reason,
+			   &dir)) {
+		if (flags & SW_MAP_KILLED)
+			count(SW_EVENT_KILL, COUNT_SENT);
+	} else if (flags & SW_MAP_KILLED) {
+		count(SW_EVENT_KILL, COUNT_DROPPED); /* a kill nobody will be told of: counted */
+	}
 }
 
 /*
@@ -858,17 +926,20 @@ static __always_inline int dso_load_enter(const char *filename)
 	__u32 tgid = pid_tgid >> 32;
 	__u32 tid = (__u32)pid_tgid;
 	struct sw_dso_load_event *e;
-	__u32 *depth, one = 1, want;
+	struct dso_call *call, first = { .depth = 1 };
+	__u32 want;
 	__u32 *cur;
 	long n;
 
 	if (tgid == self_tgid)
 		return 0;
-	depth = bpf_map_lookup_elem(&dso_loading, &tid);
-	if (depth)
-		(*depth)++;
-	else
-		bpf_map_update_elem(&dso_loading, &tid, &one, BPF_ANY);
+	call = bpf_map_lookup_elem(&dso_loading, &tid);
+	if (call) {
+		call->depth++; /* per-thread: no other writer */
+		call->module_mapped = 0;
+	} else {
+		bpf_map_update_elem(&dso_loading, &tid, &first, BPF_ANY);
+	}
 
 	cur = bpf_map_lookup_elem(&interest, &tgid);
 	want = (cur ? *cur : 0) | SW_INTEREST_DSO_LOAD;
@@ -949,15 +1020,19 @@ int BPF_KRETPROBE(handle__dso_load_return, void *ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
-	__u32 *depth = bpf_map_lookup_elem(&dso_loading, &tid);
+	struct dso_call *call = bpf_map_lookup_elem(&dso_loading, &tid);
 	struct sw_dso_load_return_event *e;
 
-	if (!depth)
+	if (!call)
 		return 0;
-	if (*depth > 1)
-		(*depth)--; /* per-thread: no other writer */
-	else
+	if (call->depth > 1) {
+		/* per-thread: no other writer. The outer call's module was mapped before it
+		 * could call DSO_load() again. */
+		call->depth--;
+		call->module_mapped = 1;
+	} else {
 		bpf_map_delete_elem(&dso_loading, &tid);
+	}
 
 	/* A failed load is an attempt that can be reported now, not at exit. */
 	e = event_reserve(SW_EVENT_DSO_LOAD_RETURN, sizeof(*e), pid_tgid >> 32, tid, true);

@@ -49,6 +49,11 @@ enum sw_event_kind {
 	SW_EVENT_DSO_LOAD = 5,	       /* libcrypto's DSO_load() was called */
 	SW_EVENT_DSO_LOAD_RETURN = 6,  /* ... and returned */
 	SW_EVENT_LIBCRYPTO_MAPPED = 7, /* a libcrypto file no probe watches yet was mapped */
+	/*
+	 * Counters only, never a record: enforce mode's kills (seen), those whose mapping event
+	 * was written (sent), and those it could not be (dropped): a kill nobody is told of.
+	 */
+	SW_EVENT_KILL = 8,
 	SW_EVENT_KIND_MAX,
 };
 
@@ -80,6 +85,33 @@ enum sw_map_flags {
 	 * engine or provider loads by its own means, a PKCS#11 module say.
 	 */
 	SW_MAP_IN_OPENSSL_CALL = 1 << 5,
+	/*
+	 * The first executable mapping of this DSO_load() call: the module itself (the dynamic
+	 * loader maps an object whole before its dependencies). What follows are its libraries.
+	 */
+	SW_MAP_DSO_MODULE = 1 << 6,
+};
+
+/*
+ * Why enforce mode killed (sw_map_event.kill_reason): the kernel's own judgement of the
+ * mapped file, made from the facts it has at the mapping (owner, mode, links, and the
+ * identity of the directory it really lies in), against the trusted directories user space
+ * listed. User space reports it beside its own judgement.
+ */
+enum sw_kill_reason {
+	SW_KILL_NONE = 0,
+	SW_KILL_NOT_ROOT_OWNED = 1,  /* the file is not owned by root */
+	SW_KILL_WRITABLE = 2,	     /* the file is writable by group or others */
+	SW_KILL_UNLINKED = 3,	     /* the file has no name left (deleted, a memfd) */
+	SW_KILL_DIR_NOT_TRUSTED = 4, /* the directory it lies in is not a trusted one */
+	SW_KILL_NOT_MODULE_DIR = 5,  /* a module outside OpenSSL's ENGINESDIR and MODULESDIR */
+	SW_KILL_ADDED_LIBRARY = 6,   /* enforce severity low: a library added to a container */
+};
+
+/* The value of a trusted directory in the kernel's list: what may be loaded from it */
+enum sw_trusted_dir {
+	SW_TRUSTED_DIR_LIBRARY = 1, /* libraries: a module's dependencies, an engine's own loads */
+	SW_TRUSTED_DIR_MODULE = 2,  /* modules (OpenSSL's ENGINESDIR, MODULESDIR), and libraries */
 };
 
 /*
@@ -203,7 +235,11 @@ struct sw_map_event {
 	__u64 pgoff;
 	__u32 flags; /* enum sw_map_flags */
 	__u32 interest;
-	__u32 added; /* enum sw_added_reason */
+	__u32 added;	   /* enum sw_added_reason */
+	__u32 kill_reason; /* enum sw_kill_reason, with SW_MAP_KILLED */
+	/* The directory the file really lies in (its dentry's parent), as the kernel judged it */
+	__u64 dir_ino;
+	__u32 dir_dev;
 	__u32 pad;
 	struct sw_file file;
 	__u8 data[SW_PATH_MAX + SW_NAME_MAX];

@@ -74,6 +74,19 @@ enum cloud_run_var {
 /* Values longer than this are not taken (Cloud Run's own names are at most 63 bytes). */
 #define CLOUD_RUN_VALUE_MAX 256
 
+/*
+ * Enforce mode's action at a mapping, and the judgement it acted on: the enforcing side's
+ * own (the kernel's), which the detectors report whatever their own judgement says.
+ */
+struct enforcement {
+	bool killed; /* the process was killed at this mapping */
+	/* ... for a library added to a container (Added Library Loaded's), not OpenSSL's doing */
+	bool added_library;
+	const char *reason; /* why, in words; NULL when not killed */
+	/* The directory the file really lies in, as the enforcing side judged it; 0: unknown */
+	uint64_t dir_dev, dir_ino;
+};
+
 struct event {
 	enum event_kind kind;
 	const char *source; /* "ebpf", ... */
@@ -141,8 +154,8 @@ struct event {
 			/* ... inside OpenSSL's engine or provider API (an engine's own loads) */
 			bool in_openssl_call;
 			bool in_container; /* the process is in another mount namespace */
-			bool killed;	   /* enforce mode killed the process at this mapping */
 			unsigned added;	   /* enum sw_added_reason: why it may not be the image's */
+			struct enforcement kill; /* enforce mode killed the process here */
 		} map;
 		struct {
 			const char *name; /* the file name exactly as libcrypto was given it */

@@ -242,7 +242,8 @@ static void source_watch_process(uint32_t pid, void *ctx)
  * Say loudly when the kernel had to drop events. Findings learn the figure from the events
  * themselves (drops_before), up to their own event, not from this periodic read.
  */
-static void counters_check(struct ebpf_source *src, uint64_t *last_dropped)
+static void counters_check(struct ebpf_source *src, uint64_t *last_dropped,
+			   uint64_t *last_kills_untold)
 {
 	struct sw_counters c[SW_EVENT_KIND_MAX];
 	uint64_t dropped = 0;
@@ -251,7 +252,17 @@ static void counters_check(struct ebpf_source *src, uint64_t *last_dropped)
 
 	if (ebpf_source_counters(src, c))
 		return;
+	/* A process enforce mode killed with no room left to say so: no finding will tell. */
+	if (c[SW_EVENT_KILL].dropped != *last_kills_untold) {
+		log_error("enforce mode killed %llu processes so far whose record the ring buffer "
+			  "had no room for: no finding tells of them (%llu kills in all)",
+			  (unsigned long long)c[SW_EVENT_KILL].dropped,
+			  (unsigned long long)c[SW_EVENT_KILL].seen);
+		*last_kills_untold = c[SW_EVENT_KILL].dropped;
+	}
 	for (int k = 1; k < SW_EVENT_KIND_MAX; k++) {
+		if (k == SW_EVENT_KILL)
+			continue; /* counted already as the map event it was */
 		dropped += c[k].dropped;
 		if (c[k].dropped && off < sizeof(detail))
 			off += snprintf(detail + off, sizeof(detail) - off, " %s=%llu",
@@ -402,9 +413,9 @@ struct sources {
 	uint64_t gvisor_dropped; /* last figure logged */
 };
 
-static void trust_dir_in_kernel(const char *dir, const struct stat *st, void *ctx)
+static void trust_dir_in_kernel(const char *dir, const struct stat *st, bool modules, void *ctx)
 {
-	if (ebpf_source_trust_dir(ctx, st->st_dev, st->st_ino))
+	if (ebpf_source_trust_dir(ctx, st->st_dev, st->st_ino, modules))
 		log_warn("cannot trust %s in the kernel: loads from it will be killed", dir);
 }
 
@@ -559,6 +570,7 @@ static int cmd_run(int argc, char **argv)
 	struct pipeline *pl = NULL;
 	struct metrics_server *metrics = NULL;
 	uint64_t last_check = 0, last_sweep = monotonic_ms(), last_dropped = 0;
+	uint64_t last_kills_untold = 0;
 	uint64_t last_heartbeat, last_progress;
 	struct service_watchdog watchdog;
 	bool busy = false; /* the last wait handled eBPF records */
@@ -714,7 +726,7 @@ static int cmd_run(int argc, char **argv)
 		}
 		if (now - last_check >= COUNTERS_PERIOD_MS) {
 			if (srcs.ebpf) {
-				counters_check(srcs.ebpf, &last_dropped);
+				counters_check(srcs.ebpf, &last_dropped, &last_kills_untold);
 				ebpf_source_sync_clocks(srcs.ebpf);
 				ebpf_source_check_alive(srcs.ebpf, now);
 			}
@@ -743,7 +755,7 @@ static int cmd_run(int argc, char **argv)
 	/* What the sources already hold is still reported. */
 	if (srcs.ebpf) {
 		ebpf_source_drain(srcs.ebpf);
-		counters_check(srcs.ebpf, &last_dropped);
+		counters_check(srcs.ebpf, &last_dropped, &last_kills_untold);
 	}
 	if (srcs.gvisor)
 		gvisor_source_poll(srcs.gvisor, 0);

@@ -85,9 +85,6 @@ static void write_properties(struct jw_writer *j, const struct finding *f)
 	jw_kv_bool(j, "libraryDeleted", f->module.file.deleted);
 	jw_kv_bool(j, "libraryMemfd", f->module.file.memfd);
 	jw_kv_bool(j, "libraryPathTruncated", f->module.file.path_truncated);
-	if (f->killed)
-		jw_kv_string(j, "enforcement",
-			     "killed: the process was stopped before the library's code could run");
 }
 
 const struct finding_kind added_library_finding_kind = {
@@ -141,20 +138,26 @@ void added_library_detector_on_event(struct added_library_detector *d, struct pr
 		.severity = "LOW",
 		.proc = p,
 	};
+	bool killed;
 
+	if (ev->kind != EVENT_MAP || !ev->map.added || !ev->map.in_container)
+		return;
+	/* A kill for an added library is always told: enforce mode acted on it. */
+	killed = ev->map.kill.killed && ev->map.kill.added_library;
 	/* Another mount namespace is not enough: systemd services, snaps and sandboxes have
 	 * their own too. A container is what a runtime says it is. */
-	if (ev->kind != EVENT_MAP || !ev->map.added || !ev->map.in_container || !p->container_id[0])
+	if (!killed && !p->container_id[0])
 		return;
 	f.added_reasons = added_reasons(p, ev);
-	if (!f.added_reasons || already_reported(d, p, file->real_dev, file->real_ino))
+	if (!f.added_reasons || (!killed && already_reported(d, p, file->real_dev, file->real_ino)))
 		return;
 	f.event_time_ns = ev->time_ns;
 	f.sensor = ev->source;
 	f.module.file = *file;
 	f.module.kind = "library";
 	f.module.loaded = true;
-	f.killed = ev->map.killed;
+	if (killed)
+		f.enforcement = ev->map.kill;
 	f.module.locatable = true;
 	f.module.vm_start = ev->map.start;
 	f.module.vm_end = ev->map.end;

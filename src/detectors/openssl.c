@@ -37,6 +37,8 @@ struct module_attempt {
 	uint64_t time_ns;
 	bool trusted;
 	const char *trust_reason;
+	/* Killed by enforce mode although this policy trusted the file: why it did */
+	const char *trusted_by_detector;
 	bool mapped;
 	bool reported;
 	bool have_id;
@@ -90,9 +92,6 @@ static void write_properties(struct jw_writer *j, const struct finding *f)
 	jw_kv_bool(j, "moduleMemfd", f->module.file.memfd);
 	jw_kv_bool(j, "modulePathTruncated", f->module.file.path_truncated);
 	jw_kv_string(j, "trustReason", f->trust_reason);
-	if (f->killed)
-		jw_kv_string(j, "enforcement",
-			     "killed: the process was stopped before the module's code could run");
 }
 
 const struct finding_kind openssl_finding_kind = {
@@ -548,6 +547,12 @@ static void on_module_load(struct openssl_detector *d, struct proc *p, const str
 	st->loading_tid = ev->tid;
 }
 
+/* Enforce mode killed at this mapping for OpenSSL's doing (not for an added library) */
+static bool killed_for_module(const struct event *ev)
+{
+	return ev->map.kill.killed && !ev->map.kill.added_library;
+}
+
 static void report(struct openssl_detector *d, struct proc *p, struct module_attempt *a,
 		   const struct file_ref *file, const struct event *map_ev)
 {
@@ -569,7 +574,10 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	f.module.kind = kind_names[a->kind];
 	f.module.origin = a->origin;
 	f.module.loaded = map_ev != NULL;
-	f.killed = map_ev && map_ev->map.killed;
+	if (map_ev && killed_for_module(map_ev)) {
+		f.enforcement = map_ev->map.kill;
+		f.trusted_by_detector = a->trusted_by_detector;
+	}
 	f.module.locatable = a->have_id || map_ev;
 	if (map_ev) {
 		f.module.vm_start = map_ev->map.start;
@@ -658,9 +666,10 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	struct module_attempt *a, unstored = { 0 };
 	struct ossl_state *st = state_get(p);
 	struct trust_view view;
-	const char *reason;
+	const char *reason, *trusted_by_detector = NULL;
 	/* Inside DSO_load, or inside an engine's or provider's call (what it loads itself) */
 	bool openssls_doing = ev->map.in_module_load || ev->map.in_openssl_call;
+	bool killed = killed_for_module(ev);
 
 	if (!st && !openssls_doing && !openssl_binaries_identify(&d->binaries, p))
 		return; /* a program's own libraries: not OpenSSL's doing */
@@ -671,10 +680,13 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	/* Another program's mappings count when they are what its OpenSSL config asked for. */
 	if (!openssls_doing && !st->is_openssl && !attempt_of_mapping(st, ev))
 		return;
-	if (file->ino && file->dev == p->exe.dev && file->ino == p->exe.ino)
-		return; /* the program's own executable is never a module */
-	if (st->loaded_program && file->path && strcmp(file->path, st->loaded_program) == 0)
-		return; /* nor the program ld.so was asked to run */
+	/* A kill is always told; otherwise the program's own executable is never a module, nor
+	 * the program ld.so was asked to run. */
+	if (!killed && file->ino && file->dev == p->exe.dev && file->ino == p->exe.ino)
+		return;
+	if (!killed && st->loaded_program && file->path &&
+	    strcmp(file->path, st->loaded_program) == 0)
+		return;
 
 	a = attempt_of_mapping(st, ev);
 	view = (struct trust_view){
@@ -686,11 +698,17 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	};
 	if (trust_decide_view(d->env.trust, file, attempt_role(a), &view, &reason) !=
 	    TRUST_CUSTOM) {
-		if (a) {
-			a->mapped = true;
-			a->trusted = true;
+		if (!killed) {
+			if (a) {
+				a->mapped = true;
+				a->trusted = true;
+			}
+			return;
 		}
-		return;
+		/* The kernel's judgement was stricter, and it acted: report it, and why ours
+		 * differed. */
+		trusted_by_detector = reason;
+		reason = ev->map.kill.reason;
 	}
 	if (!a)
 		a = attempt_named_by_fd(st);
@@ -713,6 +731,7 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 	a->layers |= LAYER_EFFECT;
 	a->trusted = false;
 	a->trust_reason = reason;
+	a->trusted_by_detector = trusted_by_detector;
 	a->have_id = true;
 	a->dev = file->dev;
 	a->ino = file->ino;

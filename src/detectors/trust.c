@@ -164,8 +164,13 @@ enum trust_verdict trust_decide_view(const struct trust_policy *tp, const struct
 	return where;
 }
 
-static int walk_dir(const char *dir, int depth,
-		    void (*fn)(const char *dir, const struct stat *st, void *ctx), void *ctx)
+struct dir_walk {
+	void (*fn)(const char *dir, const struct stat *st, bool modules, void *ctx);
+	void *ctx;
+	bool modules;
+};
+
+static int walk_dir(const char *dir, int depth, const struct dir_walk *w)
 {
 	struct stat st;
 	DIR *d;
@@ -175,7 +180,7 @@ static int walk_dir(const char *dir, int depth,
 	if (stat(dir, &st) || !S_ISDIR(st.st_mode) ||
 	    !owned_by_root_not_shared_writable(st.st_uid, st.st_mode))
 		return 0;
-	fn(dir, &st, ctx);
+	w->fn(dir, &st, w->modules, w->ctx);
 	n++;
 	if (depth <= 0 || !(d = opendir(dir)))
 		return n;
@@ -185,32 +190,34 @@ static int walk_dir(const char *dir, int depth,
 		if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN) ||
 		    (size_t)snprintf(sub, sizeof(sub), "%s/%s", dir, de->d_name) >= sizeof(sub))
 			continue;
-		n += walk_dir(sub, depth - 1, fn, ctx);
+		n += walk_dir(sub, depth - 1, w);
 	}
 	closedir(d);
 	return n;
 }
 
 /* The host's directory `dir`, walked in the host's root (see proc_host_root()). */
-static int walk_host_dir(const char *dir, int depth,
-			 void (*fn)(const char *dir, const struct stat *st, void *ctx), void *ctx)
+static int walk_host_dir(const char *dir, int depth, const struct dir_walk *w)
 {
 	char path[PATH_MAX];
 
 	if (!dir[0] ||
 	    (size_t)snprintf(path, sizeof(path), "%s%s", proc_host_root(), dir) >= sizeof(path))
 		return 0;
-	return walk_dir(path, depth, fn, ctx);
+	return walk_dir(path, depth, w);
 }
 
 int trust_policy_for_each_dir(const struct trust_policy *tp, int depth,
-			      void (*fn)(const char *dir, const struct stat *st, void *ctx),
+			      void (*fn)(const char *dir, const struct stat *st, bool modules,
+					 void *ctx),
 			      void *ctx)
 {
-	int n =
-	    walk_host_dir(tp->engines_dir, 0, fn, ctx) + walk_host_dir(tp->modules_dir, 0, fn, ctx);
+	struct dir_walk w = { .fn = fn, .ctx = ctx };
+	int n = 0;
 
 	for (const char *const *d = tp->lib_dirs; d && *d; d++)
-		n += walk_host_dir(*d, depth, fn, ctx);
-	return n;
+		n += walk_host_dir(*d, depth, &w);
+	/* Last: OpenSSL's module directories usually lie below a library directory too. */
+	w.modules = true;
+	return n + walk_host_dir(tp->engines_dir, 0, &w) + walk_host_dir(tp->modules_dir, 0, &w);
 }

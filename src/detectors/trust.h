@@ -68,11 +68,14 @@ enum trust_verdict trust_decide_view(const struct trust_policy *tp, const struct
 
 /*
  * Every directory whose files the trust policy could accept, down to `depth` levels below
- * each configured one, that is owned by root and not writable by group or others (the
- * kernel's list for enforce mode). Returns how many were passed to fn.
+ * each system library directory, that is owned by root and not writable by group or others
+ * (the kernel's list for enforce mode). `modules` is true for OpenSSL's ENGINESDIR and
+ * MODULESDIR, the only places a module itself may come from; they come last, also when a
+ * library directory's walk passed them already. Returns how many calls fn had.
  */
 int trust_policy_for_each_dir(const struct trust_policy *tp, int depth,
-			      void (*fn)(const char *dir, const struct stat *st, void *ctx),
+			      void (*fn)(const char *dir, const struct stat *st, bool modules,
+					 void *ctx),
 			      void *ctx);
 
 #endif

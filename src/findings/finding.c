@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,6 +319,48 @@ const char *sensor_gap_cause_name(enum sensor_gap_cause cause)
 	return "";
 }
 
+/* "MAJOR:MINOR", as ls -l and /proc/PID/mountinfo write a device */
+static void jw_kv_device(struct jw_writer *j, const char *key, uint64_t dev)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%u:%u", major(dev), minor(dev));
+	jw_kv_string(j, key, text);
+}
+
+/*
+ * sourceProperties.enforcement and enforcementJudgement, for every kind of finding: a kill is
+ * always told, with what the kernel judged. Where the detector trusted the file, the finding
+ * says so: the kernel's stricter judgement is what acted.
+ */
+static void json_enforcement(struct jw_writer *j, const struct finding *f)
+{
+	const struct enforcement *e = &f->enforcement;
+
+	if (!e->killed)
+		return;
+	jw_kv_string(j, "enforcement",
+		     "killed: the process was stopped before the mapped file's code could run");
+	jw_key(j, "enforcementJudgement");
+	jw_object_begin(j);
+	jw_kv_string(j, "by", "kernel");
+	jw_kv_string(j, "reason", e->reason ? e->reason : "");
+	jw_kv_device(j, "fileDevice", f->module.file.dev);
+	jw_kv_uint_string(j, "fileInode", f->module.file.ino);
+	jw_kv_device(j, "directoryDevice", e->dir_dev);
+	jw_kv_uint_string(j, "directoryInode", e->dir_ino);
+	if (f->trusted_by_detector) {
+		char differs[512];
+
+		snprintf(differs, sizeof(differs),
+			 "sowatch's own policy trusted the file (%s); the kernel's stricter "
+			 "judgement is the one that acted",
+			 f->trusted_by_detector);
+		jw_kv_string(j, "detectorDiffers", differs);
+	}
+	jw_object_end(j);
+}
+
 /* sourceProperties.sensorGap: {from, to, seconds, cause[, cleanStop]}, when there is one */
 static void json_sensor_gap(struct jw_writer *j, const struct sensor_gap *gap)
 {
@@ -400,6 +443,7 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	jw_key(&j, "sourceProperties");
 	jw_object_begin(&j);
 	f->kind->write_properties(&j, f);
+	json_enforcement(&j, f);
 	jw_kv_string(&j, "sensor", f->sensor);
 	/* The store's host column: which node of a fleet saw it, once findings meet centrally */
 	jw_kv_string(&j, "host", res->hostname);

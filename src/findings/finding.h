@@ -104,7 +104,12 @@ struct finding {
 	unsigned layers; /* enum detection_layer */
 	const char *trust_reason;
 	unsigned added_reasons; /* Added Library Loaded: enum sw_added_reason */
-	bool killed;		/* enforce mode killed the process before the code ran */
+	/*
+	 * Enforce mode killed the process at the mapping: what the enforcing side judged, and,
+	 * when the detector itself judged the file trusted, its reason (NULL when they agree).
+	 */
+	struct enforcement enforcement;
+	const char *trusted_by_detector;
 	uint64_t
 	    event_drops; /* events the sensor lost so far: when non-zero, the picture may be partial */
 	struct sensor_gap sensor_gap; /* a recent time sowatch was blind; cause NONE: none */

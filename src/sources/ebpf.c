@@ -98,6 +98,7 @@ static const char *const kind_names[SW_EVENT_KIND_MAX] = {
 	[SW_EVENT_DSO_LOAD] = "dso_load",
 	[SW_EVENT_DSO_LOAD_RETURN] = "dso_load_return",
 	[SW_EVENT_LIBCRYPTO_MAPPED] = "libcrypto_mapped",
+	[SW_EVENT_KILL] = "kill",
 };
 
 const char *ebpf_event_kind_name(enum sw_event_kind kind)
@@ -168,14 +169,18 @@ static struct file_key file_key_of(dev_t dev, uint64_t ino)
 }
 
 /* Returns 0, -EEXIST when already there with BPF_NOEXIST, or -errno. */
-static int file_map_add(struct bpf_map *map, dev_t dev, uint64_t ino, uint64_t flags)
+static int file_map_set(struct bpf_map *map, dev_t dev, uint64_t ino, uint8_t value, uint64_t flags)
 {
 	struct file_key key = file_key_of(dev, ino);
-	uint8_t one = 1;
 
-	if (bpf_map__update_elem(map, &key, sizeof(key), &one, sizeof(one), flags))
+	if (bpf_map__update_elem(map, &key, sizeof(key), &value, sizeof(value), flags))
 		return -errno;
 	return 0;
+}
+
+static int file_map_add(struct bpf_map *map, dev_t dev, uint64_t ino, uint64_t flags)
+{
+	return file_map_set(map, dev, ino, 1, flags);
 }
 
 static void file_map_remove(struct bpf_map *map, dev_t dev, uint64_t ino)
@@ -661,9 +666,10 @@ int ebpf_source_watch_exe(struct ebpf_source *src, uint64_t dev, uint64_t ino)
 	return file_map_add(src->skel->maps.openssl_exes, dev, ino, BPF_ANY);
 }
 
-int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino)
+int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino, bool modules)
 {
-	return file_map_add(src->skel->maps.trusted_dirs, dev, ino, BPF_ANY);
+	return file_map_set(src->skel->maps.trusted_dirs, dev, ino,
+			    modules ? SW_TRUSTED_DIR_MODULE : SW_TRUSTED_DIR_LIBRARY, BPF_ANY);
 }
 
 int ebpf_source_freeze_trust(struct ebpf_source *src)

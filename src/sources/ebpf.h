@@ -29,8 +29,11 @@ struct enforce_policy {
  */
 int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *ctx,
 		     const struct enforce_policy *enforce, const char **ret_error);
-/* Enforce mode: files of this directory (its device and inode) may be loaded by libcrypto. */
-int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino);
+/*
+ * Enforce mode: files of this directory (its device and inode) may be mapped by libcrypto as
+ * libraries, and, when `modules` (OpenSSL's ENGINESDIR and MODULESDIR), as modules too.
+ */
+int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino, bool modules);
 /*
  * No more trusted directories: the kernel refuses any later change to the list, from sowatch
  * or from anyone else holding the map (a root attacker with bpftool, say).

@@ -61,6 +61,12 @@ static char *path_from_components(const uint8_t *data, size_t len, uint16_t path
 	return path;
 }
 
+/* A kernel dev_t (major << 20 | minor) as user space's */
+static dev_t kernel_dev(uint32_t dev)
+{
+	return makedev(dev >> 20, dev & ((1U << 20) - 1));
+}
+
 /* The path is filled by the caller (it owns it). */
 static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, char *path)
 {
@@ -69,9 +75,9 @@ static void file_ref_fill(struct file_ref *ref, const struct sw_file *f, char *p
 
 	memset(ref, 0, sizeof(*ref));
 	ref->path = path;
-	ref->dev = makedev(f->dev >> 20, f->dev & ((1U << 20) - 1));
+	ref->dev = kernel_dev(f->dev);
 	ref->ino = f->ino;
-	ref->real_dev = makedev(f->real_dev >> 20, f->real_dev & ((1U << 20) - 1));
+	ref->real_dev = kernel_dev(f->real_dev);
 	ref->real_ino = f->real_ino;
 	ref->ctime_ns = f->ctime_ns;
 	ref->size = f->size;
@@ -168,6 +174,30 @@ out_free:
 	return err;
 }
 
+/* The kernel's judgement, in words (enum sw_kill_reason) */
+static const char *kill_reason_text(uint32_t reason)
+{
+	switch (reason) {
+	case SW_KILL_NOT_ROOT_OWNED:
+		return "the file is not owned by root";
+	case SW_KILL_WRITABLE:
+		return "the file is writable by group or others";
+	case SW_KILL_UNLINKED:
+		return "the file has no name left (deleted, or a memfd)";
+	case SW_KILL_DIR_NOT_TRUSTED:
+		return "the directory the file really lies in is not one of the trusted "
+		       "directories (a bind mount or symlink does not move a file out of its "
+		       "own directory)";
+	case SW_KILL_NOT_MODULE_DIR:
+		return "a module must come from OpenSSL's ENGINESDIR or MODULESDIR, and this "
+		       "one does not";
+	case SW_KILL_ADDED_LIBRARY:
+		return "the library was added to the container (enforce severity low)";
+	default:
+		return "a reason this sowatch does not know (a newer BPF object?)";
+	}
+}
+
 static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, enum event_kind kind,
 		      struct event *ev)
 {
@@ -187,8 +217,16 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, en
 	ev->map.in_module_load = e->flags & SW_MAP_IN_DSO_LOAD;
 	ev->map.in_openssl_call = e->flags & SW_MAP_IN_OPENSSL_CALL;
 	ev->map.in_container = e->flags & SW_MAP_IN_CONTAINER;
-	ev->map.killed = e->flags & SW_MAP_KILLED;
 	ev->map.added = e->added;
+	ev->map.kill = (struct enforcement){ 0 };
+	if (e->flags & SW_MAP_KILLED)
+		ev->map.kill = (struct enforcement){
+			.killed = true,
+			.added_library = e->kill_reason == SW_KILL_ADDED_LIBRARY,
+			.reason = kill_reason_text(e->kill_reason),
+			.dir_dev = kernel_dev(e->dir_dev),
+			.dir_ino = e->dir_ino,
+		};
 	dec->on_event(ev, dec->ctx);
 	free(path);
 	return 0;

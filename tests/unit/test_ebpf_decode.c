@@ -210,6 +210,45 @@ static void test_map_memfd_and_deleted(void **state)
 	free(e);
 }
 
+/* A kill comes with the kernel's judgement, in words, and the directory it judged. */
+static void test_map_killed(void **state)
+{
+	struct captured c = { 0 };
+	struct ebpf_decoder dec = { .on_event = on_event, .ctx = &c };
+	struct sw_map_event *e = calloc(1, sizeof(*e));
+
+	e->hdr.kind = SW_EVENT_MAP;
+	e->file.nlink = 1;
+	memcpy(e->data, "afalg.so\0x\0tmp\0", 16);
+	e->file.path_len = 16;
+	e->flags = SW_MAP_IN_DSO_LOAD | SW_MAP_DSO_MODULE;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_false(c.ev.map.kill.killed);
+	assert_null(c.ev.map.kill.reason);
+
+	e->flags |= SW_MAP_KILLED;
+	e->kill_reason = SW_KILL_DIR_NOT_TRUSTED;
+	e->dir_dev = 8 << 20 | 1;
+	e->dir_ino = 4242;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_true(c.ev.map.kill.killed);
+	assert_false(c.ev.map.kill.added_library);
+	assert_non_null(strstr(c.ev.map.kill.reason, "not one of the trusted directories"));
+	assert_int_equal(c.ev.map.kill.dir_dev, makedev(8, 1));
+	assert_int_equal(c.ev.map.kill.dir_ino, 4242);
+
+	e->kill_reason = SW_KILL_ADDED_LIBRARY;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_true(c.ev.map.kill.added_library);
+
+	/* a reason from a newer BPF object is still a kill, said as unknown */
+	e->kill_reason = 0xdead;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_true(c.ev.map.kill.killed);
+	assert_non_null(strstr(c.ev.map.kill.reason, "does not know"));
+	free(e);
+}
+
 /*
  * A path the kernel could not walk to its root (deeper than SW_PATH_DEPTH components, or
  * longer than the walk's room) is flagged and marked, never shown as a whole absolute path.
@@ -344,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_exec_record_ends_with_its_data),
 		cmocka_unit_test(test_malformed_records),
 		cmocka_unit_test(test_map_memfd_and_deleted),
+		cmocka_unit_test(test_map_killed),
 		cmocka_unit_test(test_truncated_paths),
 		cmocka_unit_test(test_libcrypto_mapped),
 		cmocka_unit_test(test_dso_load_names),
