@@ -66,6 +66,13 @@ FINDING_NAME = re.compile(
 
 SYSTEMD_UNIT = os.path.join(REPO_ROOT, "deploy", "systemd", "sowatch.service")
 
+# The route tests run a second time with SOWATCH_E2E_ENFORCE=1 (tests/run does): their
+# sensors then enforce, and every route must be stopped before the module's constructor
+# runs, with exactly one finding telling of the kill (see route_ran() and route_enforced()).
+ENFORCE = os.environ.get("SOWATCH_E2E_ENFORCE", "") == "1"
+ENFORCE_CONFIG = "enforce:\n  mode: kill\n"
+KILLED = re.compile(r"^killed: ")
+
 
 def unit_settings():
     """Every Key=value of the systemd unit, values of repeated keys joined by spaces."""
@@ -77,6 +84,14 @@ def unit_settings():
                 old = settings.get(m.group(1))
                 settings[m.group(1)] = (old + " " if old else "") + m.group(2)
     return settings
+
+
+def openssl_dir(flag):
+    """ENGINESDIR (flag "-e") or MODULESDIR ("-m") of the system's openssl, as
+    `openssl version` reports it."""
+    out = subprocess.run([OPENSSL, "version", flag], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    return out.split('"')[1]
 
 
 def keep_artifacts():
@@ -528,6 +543,10 @@ class Sensor:
         self.log_path = os.path.join(self.dir, "sensor.log")
         if self.db is None:
             self.db = os.path.join(self.dir, "findings.db")
+        if ENFORCE and self.config is None:
+            self.config = os.path.join(self.dir, "enforce.yaml")
+            with open(self.config, "w") as f:
+                f.write(ENFORCE_CONFIG)
         argv = self.command()
         log = open(self.log_path, "wb")
         log.write(("$ %s\n" % " ".join(map(shlex.quote, argv))).encode())
@@ -716,14 +735,49 @@ class Sensor:
 
 def canary(sensor, ws, timeout=10.0):
     """Make a known-positive load (`openssl engine -t /ABS/canary-<r>.so`)
-    and wait for its finding. Returns the canary's Finding."""
+    and wait for its finding. Returns the canary's Finding. Under ENFORCE
+    the canary is killed before its constructor runs."""
     mod = ws.module("canary")
     marker = ws.marker("canary-marker")
     r = run_cmd(["openssl", "engine", "-t", mod], marker=marker)
-    if read_marker(marker) != r.pid:
-        raise AssertionError("canary module did not run (marker %r, pid %d)"
-                             ":\n%s" % (read_marker(marker), r.pid, r.output))
+    expected = None if ENFORCE else r.pid
+    if read_marker(marker) != expected:
+        raise AssertionError("canary module %s (marker %r, pid %d):\n%s" % (
+            "ran in enforce mode" if ENFORCE else "did not run",
+            read_marker(marker), r.pid, r.output))
     return sensor.wait_for(for_process(r.pid, mod), timeout=timeout)
+
+
+def route_ran(test, marker, r, anywhere=False):
+    """A route test's module was loaded: its constructor ran in the process r
+    ran (in some process, with `anywhere`: a container numbers its pids
+    itself). Under ENFORCE the opposite must hold: the constructor never ran,
+    anywhere, and the command did not succeed."""
+    got = read_marker(marker)
+    if ENFORCE:
+        test.assertIsNone(got, "enforce mode let the module's constructor run "
+                          "(in pid %r):\n%s" % (got, r.output))
+        test.assertNotEqual(r.returncode, 0, r.output)
+    elif anywhere:
+        test.assertIsInstance(got, int, "the module's constructor did not run:\n"
+                              + r.output)
+    else:
+        test.assertEqual(got, r.pid, "the module's constructor did not run:\n"
+                         + r.output)
+
+
+def route_enforced(test, sensor, fd):
+    """Under ENFORCE: the route's finding fd tells of the kill, with the
+    kernel's judgement, and is the only finding of its process that does."""
+    if not ENFORCE:
+        return
+    test.assertRegex(fd.props.get("enforcement", ""), KILLED, fd.raw[:3000])
+    test.assertTrue(fd.props.get("enforcementJudgement", {}).get("reason"),
+                    fd.raw[:3000])
+    pid = fd.process.get("pid")
+    told = [g for g in sensor.findings()
+            if g.process.get("pid") == pid and "enforcement" in g.props]
+    test.assertEqual(len(told), 1, "\n".join(g.short() for g in told))
 
 
 def assert_no_findings(sensor, ws, pids=(), names=(), timeout=10.0):

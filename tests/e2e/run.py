@@ -75,7 +75,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-k", dest="patterns", action="append", default=None,
                     help="only tests whose name matches (unittest -k)")
-    ap.add_argument("-p", "--pattern", default="test_*.py")
+    ap.add_argument("-p", "--pattern", dest="patterns_files", action="append",
+                    help="test files to run (a glob; repeatable; default test_*.py)")
     ap.add_argument("--dir", default=HERE,
                     help="where the tests are (default tests/e2e; tests/install"
                          " for the installed package and image)")
@@ -88,7 +89,9 @@ def main(argv=None):
     if args.patterns:
         loader.testNamePatterns = [p if "*" in p else "*%s*" % p
                                    for p in args.patterns]
-    suite = loader.discover(start, pattern=args.pattern, top_level_dir=start)
+    suite = unittest.TestSuite(
+        loader.discover(start, pattern=p, top_level_dir=start)
+        for p in args.patterns_files or ["test_*.py"])
     result = LineResult(sys.stdout)
     unittest.registerResult(result)
     t0 = time.monotonic()

@@ -7,6 +7,7 @@ providers run normally. Scoped: `where: containers` spares the host, and
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import unittest
 
@@ -17,6 +18,8 @@ import harness  # noqa: E402
 from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
 
 SKIP_REASON = None
+ENGINESDIR = harness.openssl_dir("-e")
+MODULESDIR = harness.openssl_dir("-m")
 
 
 def setUpModule():
@@ -78,13 +81,32 @@ class Enforce(SensorWithConfig):
         self.assertIsNone(read_marker(marker), "the module's constructor ran")
 
     def test_legitimate_modules_run(self):
+        """Every engine and provider Debian's packages put in ENGINESDIR and
+        MODULESDIR, by name, and programs that read the system's
+        configuration, run to completion. afalg is the exception that proves
+        it ran: this kernel has no AF_ALG, so its own init fails (exit 1,
+        "init failed"), but it was loaded, not killed."""
+        engines = sorted(f[:-3] for f in os.listdir(ENGINESDIR)
+                         if f.endswith(".so") and not f.startswith("lib"))
+        providers = sorted(f[:-3] for f in os.listdir(MODULESDIR) if f.endswith(".so"))
+        self.assertIn("pkcs11", engines)
+        self.assertIn("legacy", providers)
+        commands = []
+        for e in engines:
+            commands.append([OPENSSL, "engine", "-t", e])
+        for p in providers:
+            commands.append([OPENSSL, "list", "-provider", p, "-providers"])
+        commands += [[OPENSSL, "version", "-a"],
+                     ["/usr/bin/curl", "--version"],
+                     ["/usr/bin/python3", "-c", "import ssl; ssl.create_default_context()"]]
         pids = []
-        for argv in ([OPENSSL, "engine", "-t", "pkcs11"],
-                     [OPENSSL, "list", "-provider", "legacy", "-providers"],
-                     [OPENSSL, "version"],
-                     ["/usr/bin/python3", "-c", "import ssl; ssl.create_default_context()"]):
+        for argv in commands:
             r = run_cmd(argv)
-            self.assertEqual(r.returncode, 0, "%s: %s" % (argv, r.output))
+            if "afalg" in argv[-1]:
+                self.assertEqual(r.returncode, 1, "%s: %s" % (argv, r.output))
+                self.assertIn("init failed", r.output)
+            else:
+                self.assertEqual(r.returncode, 0, "%s: %s" % (argv, r.output))
             pids.append(str(r.pid))
         # Events come in order: once a later (killed) load's finding is in, any
         # finding about the legitimate runs would be too.
@@ -93,6 +115,47 @@ class Enforce(SensorWithConfig):
         self.sensor.wait_for(for_process(r.pid, mod))
         self.assertEqual([fd.raw[:300] for fd in self.sensor.findings()
                           if fd.process.get("pid") in pids], [])
+
+    def bind_mount_load(self, target, engine, private):
+        """`openssl engine -t ENGINE` with the module bind-mounted over
+        ENGINESDIR/TARGET: in a private mount namespace, or in the host's
+        (undone at once, and padlock's file, which no program here uses)."""
+        mod = self.ws.module()
+        marker = self.ws.marker()
+        path = os.path.join(ENGINESDIR, target)
+        if private:
+            r = run_cmd(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                         'mount --bind "$1" "$2" && exec "$3" engine -t "$4"',
+                         "sh", mod, path, OPENSSL, engine], marker=marker)
+        else:
+            subprocess.run(["mount", "--bind", mod, path], check=True)
+            try:
+                r = run_cmd([OPENSSL, "engine", "-t", engine], marker=marker)
+            finally:
+                subprocess.run(["umount", path], check=True)
+        self.assertEqual(r.returncode, -signal.SIGKILL, r.output)
+        self.assertIsNone(read_marker(marker), "the module's constructor ran")
+        fd = self.sensor.wait_for(for_process(r.pid, path))
+        self.assertEqual(fd.f.get("severity"), "CRITICAL")
+        self.assertRegex(fd.props.get("enforcement", ""), r"^killed")
+        judged = fd.props.get("enforcementJudgement", {})
+        # The kernel judged the directory the file really lies in: the workspace.
+        self.assertIn("directory the file really lies in", judged.get("reason", ""))
+        self.assertEqual(judged.get("directoryInode"), str(os.stat(self.ws.dir).st_ino))
+        self.assertEqual(judged.get("fileInode"), str(os.stat(mod).st_ino))
+        told = [g for g in self.sensor.findings()
+                if g.process.get("pid") == str(r.pid) and "enforcement" in g.props]
+        self.assertEqual(len(told), 1, [g.short() for g in told])
+        return fd
+
+    def test_bind_mount_over_an_engine_in_a_private_namespace(self):
+        fd = self.bind_mount_load("afalg.so", "afalg", private=True)
+        self.assertRegex(fd.props.get("trustReason", ""), "not the installed file")
+
+    def test_bind_mount_over_an_engine_in_the_hosts_namespace(self):
+        fd = self.bind_mount_load("padlock.so", "padlock", private=False)
+        self.assertRegex(fd.props.get("trustReason", ""), "differs from its package")
+
 
 class EnforceScoped(SensorWithConfig):
     CONFIG = "enforce:\n  mode: kill\n  where: containers\n  severity: low\n"

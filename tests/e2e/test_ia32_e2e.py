@@ -19,7 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import for_process, read_marker, run_cmd  # noqa: E402
+from harness import for_process, run_cmd  # noqa: E402
 
 DEB_GLOB = "/var/cache/sowatch-test/openssl_*_i386.deb"
 LIBCRYPTO32 = "/usr/lib/i386-linux-gnu/libcrypto.so.3"
@@ -92,8 +92,9 @@ class Ia32(unittest.TestCase):
             dst.write(src.read())
         marker = self.ws.marker()
         r = self.run32(["engine", "-t", mod], marker=marker)
-        self.assertEqual(read_marker(marker), r.pid, r.output)
+        harness.route_ran(self, marker, r)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertEqual(fd.f["severity"], "CRITICAL", fd.raw)
         self.assertIs(fd.props.get("loaded"), True)
         self.assertEqual(sorted(fd.props.get("detectionLayers") or []),

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import container  # noqa: E402
 import harness  # noqa: E402
-from harness import for_process, read_marker, run_cmd  # noqa: E402
+from harness import for_process, run_cmd  # noqa: E402
 from harness import engine_conf  # noqa: E402
 
 SENSOR = None
@@ -59,6 +59,7 @@ class LibraryLayer(unittest.TestCase):
         self.addCleanup(self.ws.cleanup)
 
     def assertLibraryLayerFinding(self, fd, mod):
+        harness.route_enforced(self, SENSOR, fd)
         self.assertEqual(fd.f["severity"], "CRITICAL")
         self.assertIs(fd.props.get("loaded"), True)
         self.assertIn("library", fd.props.get("detectionLayers") or [])
@@ -86,7 +87,7 @@ class LibraryLayer(unittest.TestCase):
         marker = self.ws.marker()
         env["OPENSSL_CONF"] = engine_conf(self.ws, mod, "lib")
         r = run_cmd(PYTHON_SSL, env=env, marker=marker)
-        self.assertEqual(read_marker(marker), r.pid, r.output)
+        harness.route_ran(self, marker, r)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
         self.assertLibraryLayerFinding(fd, mod)
 
@@ -112,9 +113,8 @@ class LibraryLayer(unittest.TestCase):
             env["OPENSSL_CONF"] = engine_conf(self.ws, mod, "lib")
             env["SOWATCH_TEST_MARKER"] = marker
             r = c.exec(PYTHON_SSL, env=env)
-            self.assertEqual(r.returncode, 0, r.output)
-            # The constructor wrote its pid as the container numbers it.
-            self.assertIsInstance(read_marker(marker), int, r.output)
+            # The constructor writes its pid as the container numbers it.
+            harness.route_ran(self, marker, r, anywhere=True)
             fd = SENSOR.wait_for(for_process(r.pid, mod))
         self.assertLibraryLayerFinding(fd, mod)
         self.assertEqual(fd.props.get("containerId"), c.id)

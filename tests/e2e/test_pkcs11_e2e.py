@@ -19,7 +19,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
+from harness import OPENSSL, for_process, run_cmd  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 PKCS11_ENGINE = "/usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so"
@@ -130,8 +130,9 @@ class Pkcs11Module(unittest.TestCase):
         marker = self.ws.marker()
         r = run_cmd([OPENSSL, "pkey", "-engine", "pkcs11", "-inform", "engine",
                      "-in", KEY_URI], env={"PKCS11_MODULE_PATH": mod}, marker=marker)
-        self.assertEqual(read_marker(marker), r.pid, r.output)
+        harness.route_ran(self, marker, r)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertPkcs11Finding(fd, mod, "PKCS11_MODULE_PATH")
         self.assertEqual(fd.process["binary"]["path"], OPENSSL)
 
@@ -143,8 +144,9 @@ class Pkcs11Module(unittest.TestCase):
         marker = self.ws.marker()
         env = {"OPENSSL_CONF": pkcs11_conf(self.ws, mod)}
         r = run_cmd([PYTHON, "-c", PY_ENGINE_KEY, KEY_URI], env=env, marker=marker)
-        self.assertEqual(read_marker(marker), r.pid, r.output)
+        harness.route_ran(self, marker, r)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertPkcs11Finding(fd, mod, "config MODULE_PATH")
         self.assertTrue(fd.process["binary"]["path"].startswith("/usr/bin/python3"),
                         fd.process["binary"])
@@ -157,8 +159,9 @@ class Pkcs11Module(unittest.TestCase):
         mod = self.ws.module("p11")
         marker = self.ws.marker()
         r = run_cmd([PYTHON, "-c", PY_ENGINE_CTRL, KEY_URI, mod], marker=marker)
-        self.assertEqual(read_marker(marker), r.pid, r.output)
+        harness.route_ran(self, marker, r)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertEqual(fd.f["severity"], "CRITICAL", fd.raw)
         self.assertIs(fd.props.get("loaded"), True)
         self.assertEqual(fd.props.get("detectionLayers"), ["effect"])

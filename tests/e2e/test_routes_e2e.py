@@ -48,12 +48,13 @@ class Routes(unittest.TestCase):
         self.addCleanup(self.ws.cleanup)
 
     def loads(self, argv, mod, env=None, cwd=None, layers=("effect",), binary=None):
-        """Run argv; the module's code must run, and the finding must say so."""
+        """Run argv; the module's code must run (or, in enforce mode, be stopped
+        before it could), and the finding must say so."""
         marker = self.ws.marker()
         r = run_cmd(argv, env=env, marker=marker, cwd=cwd)
-        self.assertEqual(read_marker(marker), r.pid,
-                         "the module's constructor did not run:\n" + r.output)
+        harness.route_ran(self, marker, r)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
+        harness.route_enforced(self, SENSOR, fd)
         f = fd.f
         self.assertEqual(f.get("category"), CATEGORY)
         self.assertEqual(f.get("severity"), "CRITICAL")
@@ -148,11 +149,17 @@ class Routes(unittest.TestCase):
         mod = self.ws.module()
         marker = self.ws.marker()
         r = run_cmd([harness.fixture_loader(), "fork", mod, "200"], marker=marker)
-        self.assertEqual(r.returncode, 0, r.output)
-        child = read_marker(marker)
-        self.assertIsNotNone(child, "the module's constructor did not run")
-        self.assertNotEqual(child, r.pid)
-        fd = SENSOR.wait_for(for_process(child, mod))
+        if harness.ENFORCE:
+            harness.route_ran(self, marker, r)
+            fd = SENSOR.wait_for(lambda fd: fd.process.get("parentPid") == str(r.pid) and
+                                 mod in fd.library_paths())
+        else:
+            self.assertEqual(r.returncode, 0, r.output)
+            child = read_marker(marker)
+            self.assertIsNotNone(child, "the module's constructor did not run")
+            self.assertNotEqual(child, r.pid)
+            fd = SENSOR.wait_for(for_process(child, mod))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertEqual(fd.process.get("parentPid"), str(r.pid))
         self.assertIn("effect", fd.props.get("detectionLayers") or [])
 
@@ -161,7 +168,12 @@ class Routes(unittest.TestCase):
         r = run_cmd([OPENSSL, "engine", "-t", mod1, mod2])
         for mod in (mod1, mod2):
             fd = SENSOR.wait_for(for_process(r.pid, mod))
+            if harness.ENFORCE and mod == mod2:
+                # Killed at the first: the second was asked for, never loaded.
+                self.assertIs(fd.props.get("loaded"), False, fd.raw[:3000])
+                continue
             self.assertEqual(fd.f.get("severity"), "CRITICAL")
+            harness.route_enforced(self, SENSOR, fd)
         ids = {fd.f["name"] for fd in SENSOR.findings() if fd.process.get("pid") == str(r.pid)}
         self.assertEqual(len(ids), 2)
 
@@ -173,8 +185,9 @@ class Routes(unittest.TestCase):
         argv = [OPENSSL, "engine", "-t"] + padding + [mod]
         marker = self.ws.marker()
         r = run_cmd(argv, marker=marker)
-        self.assertEqual(read_marker(marker), r.pid)
+        harness.route_ran(self, marker, r)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertIs(fd.process.get("argumentsTruncated"), True)
         self.assertNotIn(mod, fd.process.get("args"))
         for layer in ("library", "effect"):
@@ -273,9 +286,9 @@ class Routes(unittest.TestCase):
                      "sh", edited, real, OPENSSL], marker=marker,
                     env={"SOWATCH_TEST_HOLD_MS": "1000"})
         self.assertEqual(harness.sha256_file(real), before, "the real %s changed" % real)
-        self.assertEqual(read_marker(marker), r.pid,
-                         "the module's constructor did not run:\n" + r.output)
+        harness.route_ran(self, marker, r)
         fd = SENSOR.wait_for(for_process(r.pid, mod))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertEqual(fd.f.get("category"), CATEGORY)
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
         self.assertIs(fd.props.get("loaded"), True)
@@ -405,8 +418,7 @@ class TruncatedPaths(unittest.TestCase):
                   "                       '/proc/self/cwd/' + sys.argv[2]])\n")
         r = run_cmd([sys.executable, "-c", script, program, module_name] + self.groups,
                     marker=marker, cwd=self.ws.dir)
-        self.assertEqual(read_marker(marker), r.pid,
-                         "the module's constructor did not run:\n" + r.output)
+        harness.route_ran(self, marker, r)
         return r
 
     def assert_marked(self, path, name):
@@ -421,6 +433,7 @@ class TruncatedPaths(unittest.TestCase):
         fd = SENSOR.wait_for(
             lambda fd: fd.pid == str(r.pid) and
             any(p.endswith("/" + name) for p in fd.library_paths()))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
         self.assertIs(fd.props.get("loaded"), True)
         self.assertIs(fd.props.get("modulePathTruncated"), True)
@@ -436,6 +449,7 @@ class TruncatedPaths(unittest.TestCase):
         fd = SENSOR.wait_for(
             lambda fd: fd.pid == str(r.pid) and
             any(p.endswith("/" + name) for p in fd.library_paths()))
+        harness.route_enforced(self, SENSOR, fd)
         self.assertIs(fd.props.get("modulePathTruncated"), True)
         self.assert_marked(fd.process["binary"]["path"], "openssl")
 

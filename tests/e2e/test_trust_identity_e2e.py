@@ -11,7 +11,6 @@ packages installed here, for real, and expects silence (canary pattern).
 import glob
 import os
 import shutil
-import subprocess
 import sys
 import unittest
 
@@ -23,13 +22,6 @@ from harness import OPENSSL, for_process, read_marker, run_cmd  # noqa: E402
 SENSOR = None
 SKIP_REASON = None
 CATEGORY = "Execution: Suspicious OpenSSL Shared Object Loaded"
-
-
-def openssl_dir(which):
-    """ENGINESDIR or MODULESDIR of the system's openssl (`openssl version -e/-m`)."""
-    out = subprocess.run([OPENSSL, "version", which], stdout=subprocess.PIPE,
-                         check=True).stdout.decode()
-    return out.split('"')[1]
 
 
 def setUpModule():
@@ -59,8 +51,8 @@ class TrustIdentity(unittest.TestCase):
             self.skipTest(SKIP_REASON)
         self.ws = harness.Workspace()
         self.addCleanup(self.ws.cleanup)
-        self.engines = openssl_dir("-e")
-        self.modules = openssl_dir("-m")
+        self.engines = harness.openssl_dir("-e")
+        self.modules = harness.openssl_dir("-m")
 
     def loads(self, argv, mod_path, expect_sha256, reason, marker=None, may_miss_hash=False):
         """Run argv: the module's code must run, and the CRITICAL finding must
