@@ -708,19 +708,24 @@ static __always_inline bool dso_module_mapping(__u32 tid)
 }
 
 /*
- * Enforce mode: why this mapping is killed for (enum sw_kill_reason). What OpenSSL maps
- * itself (in DSO_load) or through an engine or provider (in one of their calls) is judged by
- * kernel_verdict(); with severity low, a container's added library too.
+ * Enforce mode: why this mapping is killed for (enum sw_kill_reason). What user space's
+ * effect layer reports as OpenSSL's doing is judged by kernel_verdict(): what a known OpenSSL
+ * binary maps, what any program maps inside DSO_load(), and what an engine or provider maps
+ * in one of their calls. With severity low, a container's added library too. *flags gets
+ * SW_MAP_ENFORCE_JUDGED when the mapping was judged at all.
  */
-static __always_inline __u32 enforce_verdict(const struct vma_found *found, __u32 flags,
-					     __u32 added, struct file_key *dir)
+static __always_inline __u32 enforce_verdict(const struct vma_found *found, __u32 *flags,
+					     __u32 want, __u32 added, struct file_key *dir)
 {
 	__u32 reason = SW_KILL_NONE;
 
 	if (!enforce || !enforce_applies())
 		return SW_KILL_NONE;
-	if (flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_IN_OPENSSL_CALL))
-		reason = kernel_verdict(found->file, flags & SW_MAP_DSO_MODULE, dir);
+	if ((*flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_IN_OPENSSL_CALL)) ||
+	    (want & SW_INTEREST_OPENSSL_EXE)) {
+		*flags |= SW_MAP_ENFORCE_JUDGED;
+		reason = kernel_verdict(found->file, *flags & SW_MAP_DSO_MODULE, dir);
+	}
 	if (reason == SW_KILL_NONE && enforce_added && (added & SW_ADDED_ENFORCEABLE))
 		reason = SW_KILL_ADDED_LIBRARY;
 	return reason;
@@ -757,7 +762,7 @@ static __always_inline void map_report(__u64 addr)
 		added = added_reasons((struct task_struct *)bpf_get_current_task(), found.file);
 	if (!want && !added && !(flags & SW_MAP_IN_OPENSSL_CALL))
 		return; /* a container's own library, of no interest otherwise */
-	kill_reason = enforce_verdict(&found, flags, added, &dir);
+	kill_reason = enforce_verdict(&found, &flags, want, added, &dir);
 	if (kill_reason != SW_KILL_NONE) {
 		/* SIGKILL now: constructors run only after the loader's mmaps return. */
 		bpf_send_signal(9);

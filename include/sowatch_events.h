@@ -90,6 +90,11 @@ enum sw_map_flags {
 	 * loader maps an object whole before its dependencies). What follows are its libraries.
 	 */
 	SW_MAP_DSO_MODULE = 1 << 6,
+	/*
+	 * Enforce mode judged this mapping (it is in its scope, and of a kind it acts on): not
+	 * killed, the kernel found the file trusted.
+	 */
+	SW_MAP_ENFORCE_JUDGED = 1 << 7,
 };
 
 /*

@@ -83,6 +83,11 @@ struct enforcement {
 	/* ... for a library added to a container (Added Library Loaded's), not OpenSSL's doing */
 	bool added_library;
 	const char *reason; /* why, in words; NULL when not killed */
+	/*
+	 * Not killed although enforce mode judged the mapping: why the enforcing side could not
+	 * stop what a detector may still find custom. NULL when killed, or not judged.
+	 */
+	const char *not_possible;
 	/* The directory the file really lies in, as the enforcing side judged it; 0: unknown */
 	uint64_t dir_dev, dir_ino;
 };

@@ -331,12 +331,20 @@ static void jw_kv_device(struct jw_writer *j, const char *key, uint64_t dev)
 /*
  * sourceProperties.enforcement and enforcementJudgement, for every kind of finding: a kill is
  * always told, with what the kernel judged. Where the detector trusted the file, the finding
- * says so: the kernel's stricter judgement is what acted.
+ * says so: the kernel's stricter judgement is what acted. Where enforce mode judged the
+ * mapping and could not stop it, the finding says why.
  */
 static void json_enforcement(struct jw_writer *j, const struct finding *f)
 {
 	const struct enforcement *e = &f->enforcement;
 
+	if (!e->killed && e->not_possible) {
+		char text[640];
+
+		snprintf(text, sizeof(text), "not possible: %s", e->not_possible);
+		jw_kv_string(j, "enforcement", text);
+		return;
+	}
 	if (!e->killed)
 		return;
 	jw_kv_string(j, "enforcement",

@@ -219,6 +219,12 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, en
 	ev->map.in_container = e->flags & SW_MAP_IN_CONTAINER;
 	ev->map.added = e->added;
 	ev->map.kill = (struct enforcement){ 0 };
+	if ((e->flags & SW_MAP_ENFORCE_JUDGED) && !(e->flags & SW_MAP_KILLED))
+		ev->map.kill.not_possible =
+		    "the kernel found nothing wrong with the file when it was mapped (owner, mode, "
+		    "links, and the directory it really lies in); what only user space can check "
+		    "(its content against the package's record, its identity against the host's "
+		    "file at that path) comes too late to stop it";
 	if (e->flags & SW_MAP_KILLED)
 		ev->map.kill = (struct enforcement){
 			.killed = true,

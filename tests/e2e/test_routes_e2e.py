@@ -139,6 +139,14 @@ class Routes(unittest.TestCase):
                     "-out", self.ws.path("c")], mod,
                    layers=("intent", "library", "effect"))
 
+    def test_preloaded_into_openssl(self):
+        """LD_PRELOAD: the dynamic loader maps the file into a known OpenSSL
+        binary at start, outside any OpenSSL call. Every executable mapping of
+        an OpenSSL binary counts (effect layer), and enforce mode judges it."""
+        mod = self.ws.module()
+        fd = self.loads([OPENSSL, "version"], mod, env={"LD_PRELOAD": mod})
+        self.assertIn("effect", fd.props.get("detectionLayers"))
+
     def test_module_without_so_suffix(self):
         mod = self.ws.module(name="plainname-%s" % harness.rand())
         self.loads([OPENSSL, "engine", "-t", mod], mod,

@@ -54,18 +54,28 @@ class TrustIdentity(unittest.TestCase):
         self.engines = harness.openssl_dir("-e")
         self.modules = harness.openssl_dir("-m")
 
-    def loads(self, argv, mod_path, expect_sha256, reason, marker=None, may_miss_hash=False):
+    def loads(self, argv, mod_path, expect_sha256, reason, marker=None, may_miss_hash=False,
+              stoppable=True):
         """Run argv: the module's code must run, and the CRITICAL finding must
         name mod_path (as the process saw it) with the content expect_sha256
         and a trustReason containing reason. may_miss_hash: the module's file
         can be reached only while the process lives (a mount of its own), so a
         process gone before the sensor hashed it leaves the hash out (never
-        another file's hash)."""
+        another file's hash). In enforce mode (harness.ENFORCE) the load is
+        stopped, or, when not `stoppable` (README: what enforce mode cannot
+        stop), runs and the finding says why it could not be stopped."""
         marker = marker or self.ws.marker()
         r = run_cmd(argv, marker=marker)
-        self.assertEqual(read_marker(marker), r.pid,
-                         "the module's constructor did not run:\n" + r.output)
+        if stoppable:
+            harness.route_ran(self, marker, r)
+        else:
+            self.assertEqual(read_marker(marker), r.pid,
+                             "the module's constructor did not run:\n" + r.output)
         fd = SENSOR.wait_for(for_process(r.pid, mod_path))
+        if stoppable:
+            harness.route_enforced(self, SENSOR, fd)
+        elif harness.ENFORCE:
+            self.assertRegex(fd.props.get("enforcement", ""), r"^not possible: ", fd.raw)
         f = fd.f
         self.assertEqual(f.get("category"), CATEGORY)
         self.assertEqual(f.get("severity"), "CRITICAL")
@@ -112,7 +122,7 @@ class TrustIdentity(unittest.TestCase):
         name = "sowatch-planted-" + harness.rand()
         dst = self.plant(name + ".so", src=harness.fixture_module())
         fd = self.loads([OPENSSL, "engine", "-t", name], dst, harness.sha256_file(dst),
-                        "no package owns it")
+                        "no package owns it", stoppable=False)
         self.assertEqual(fd.props.get("moduleKind"), "engine")
 
     def test_file_planted_in_modulesdir_as_provider(self):
@@ -123,7 +133,7 @@ class TrustIdentity(unittest.TestCase):
         shutil.copyfile(harness.fixture_module(), dst)
         os.chmod(dst, 0o644)
         self.loads([OPENSSL, "list", "-providers", "-provider", name], dst,
-                   harness.sha256_file(dst), "no package owns it")
+                   harness.sha256_file(dst), "no package owns it", stoppable=False)
 
     def test_symlink_in_enginesdir_still_caught(self):
         """A symlink in ENGINESDIR to a file elsewhere: judged where it leads."""
