@@ -112,6 +112,18 @@ struct {
 } trusted_dirs SEC(".maps");
 
 /*
+ * (dev, inode) of the files of OpenSSL's module directories that user space verified as the
+ * installed modules (its trust policy, package records included): the only modules enforce
+ * mode lets load. Kept up to date by user space as packages change.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct file_key);
+	__type(value, __u8);
+} trusted_modules SEC(".maps");
+
+/*
  * (real dev, real inode) of the files whose DSO_load() has (or is getting) a uprobe, or that
  * user space found has none: a libcrypto mapped for the first time, a container image's own
  * for one, is reported once.
@@ -526,7 +538,8 @@ int handle__sched_process_exit(void *ctx)
  * file is owned by root, not writable by group or others, still has a name, and the directory
  * it really lies in (its dentry's parent: a bind mount does not move it) is one user space
  * listed as trusted. The module itself (`module`) must lie in one of OpenSSL's module
- * directories, as user space's policy says; its libraries, in any trusted directory.
+ * directories, as user space's policy says, and be one of the files user space verified
+ * there; its libraries, in any trusted directory.
  * `dir` gets the directory's identity, for the record.
  */
 static __always_inline __u32 kernel_verdict(struct file *file, bool module, struct file_key *dir)
@@ -534,6 +547,7 @@ static __always_inline __u32 kernel_verdict(struct file *file, bool module, stru
 	struct path user = file_user_path(file);
 	struct inode *inode = BPF_CORE_READ(user.dentry, d_inode);
 	struct inode *parent = BPF_CORE_READ(user.dentry, d_parent, d_inode);
+	struct file_key self = {};
 	__u8 *trusted;
 
 	if (parent) {
@@ -551,8 +565,14 @@ static __always_inline __u32 kernel_verdict(struct file *file, bool module, stru
 	trusted = bpf_map_lookup_elem(&trusted_dirs, dir);
 	if (!trusted)
 		return SW_KILL_DIR_NOT_TRUSTED;
-	if (module && *trusted != SW_TRUSTED_DIR_MODULE)
+	if (!module)
+		return SW_KILL_NONE;
+	if (*trusted != SW_TRUSTED_DIR_MODULE)
 		return SW_KILL_NOT_MODULE_DIR;
+	self.ino = BPF_CORE_READ(inode, i_ino);
+	self.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	if (!bpf_map_lookup_elem(&trusted_modules, &self))
+		return SW_KILL_MODULE_NOT_VERIFIED;
 	return SW_KILL_NONE;
 }
 

@@ -111,6 +111,8 @@ enum sw_kill_reason {
 	SW_KILL_DIR_NOT_TRUSTED = 4, /* the directory it lies in is not a trusted one */
 	SW_KILL_NOT_MODULE_DIR = 5,  /* a module outside OpenSSL's ENGINESDIR and MODULESDIR */
 	SW_KILL_ADDED_LIBRARY = 6,   /* enforce severity low: a library added to a container */
+	/* a module in ENGINESDIR or MODULESDIR that is not one user space verified there */
+	SW_KILL_MODULE_NOT_VERIFIED = 7,
 };
 
 /* The value of a trusted directory in the kernel's list: what may be loaded from it */

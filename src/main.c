@@ -23,6 +23,7 @@
 #include "cli/gvisor_config.h"
 #include "cli/nats_init.h"
 #include "config.h"
+#include "enforce.h"
 #include "detectors/trust.h"
 #include "findings/hashing.h"
 #include "metrics.h"
@@ -409,15 +410,10 @@ struct sources {
 	struct enforce_policy enforce; /* from the configuration's enforce: */
 	const char *gvisor_socket;
 	struct ebpf_source *ebpf;
+	struct enforce_lists enforce_lists; /* enforce mode's, in the eBPF source's kernel maps */
 	struct gvisor_source *gvisor;
 	uint64_t gvisor_dropped; /* last figure logged */
 };
-
-static void trust_dir_in_kernel(const char *dir, const struct stat *st, bool modules, void *ctx)
-{
-	if (ebpf_source_trust_dir(ctx, st->st_dev, st->st_ino, modules))
-		log_warn("cannot trust %s in the kernel: loads from it will be killed", dir);
-}
 
 static int parse_sources(const char *list, struct sources *s)
 {
@@ -454,16 +450,10 @@ static int sources_open(struct sources *s, struct pipeline *pl)
 				[SW_ENFORCE_CONTAINERS] = "a container process",
 				[SW_ENFORCE_HOST] = "a host process",
 			};
-			int n = trust_policy_for_each_dir(pipeline_trust(pl), 2,
-							  trust_dir_in_kernel, s->ebpf);
+			int n = enforce_lists_load(&s->enforce_lists, s->ebpf, pipeline_trust(pl));
 
-			err = ebpf_source_freeze_trust(s->ebpf);
-			if (err) {
-				log_error("cannot freeze the trusted directories: %s",
-					  strerror(-err));
-				return err;
-			}
-
+			if (n < 0)
+				return n;
 			log_info("enforce mode: %s is killed before a module's code runs when the "
 				 "module is from outside %d trusted directories%s",
 				 where[s->enforce.where], n,
@@ -727,6 +717,7 @@ static int cmd_run(int argc, char **argv)
 		if (now - last_check >= COUNTERS_PERIOD_MS) {
 			if (srcs.ebpf) {
 				counters_check(srcs.ebpf, &last_dropped, &last_kills_untold);
+				enforce_lists_refresh(&srcs.enforce_lists);
 				ebpf_source_sync_clocks(srcs.ebpf);
 				ebpf_source_check_alive(srcs.ebpf, now);
 			}

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -220,4 +221,87 @@ int trust_policy_for_each_dir(const struct trust_policy *tp, int depth,
 	/* Last: OpenSSL's module directories usually lie below a library directory too. */
 	w.modules = true;
 	return n + walk_host_dir(tp->engines_dir, 0, &w) + walk_host_dir(tp->modules_dir, 0, &w);
+}
+
+/* A directory's last change, in the host's view; 0 when it cannot be read */
+static int64_t host_dir_mtime_ns(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!dir[0] ||
+	    (size_t)snprintf(path, sizeof(path), "%s%s", proc_host_root(), dir) >= sizeof(path) ||
+	    stat(path, &st))
+		return 0;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+bool trust_policy_modules_changed(const struct trust_policy *tp,
+				  struct trust_modules_stamp *stamp)
+{
+	struct trust_modules_stamp now = {
+		.dir_mtime_ns = { host_dir_mtime_ns(tp->engines_dir),
+				  host_dir_mtime_ns(tp->modules_dir) },
+		.packages = tp->identity ? trust_identity_generation(tp->identity) : 0,
+	};
+	bool changed = memcmp(&now, stamp, sizeof(now)) != 0;
+
+	*stamp = now;
+	return changed;
+}
+
+/* The files of one module directory that the policy trusts as modules */
+static int for_each_module_in(const struct trust_policy *tp, const char *dir,
+			      void (*fn)(const char *path, const struct stat *st, void *ctx),
+			      void *ctx)
+{
+	char host_dir[PATH_MAX];
+	struct trust_view view = { .root = proc_host_root() };
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	if (!dir[0] || (size_t)snprintf(host_dir, sizeof(host_dir), "%s%s", proc_host_root(),
+					dir) >= sizeof(host_dir))
+		return 0;
+	d = opendir(host_dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		const char *reason;
+		struct stat st;
+		struct file_ref file;
+
+		/* A symlink's target is judged as the file it is, where it lies. */
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+		    !S_ISREG(st.st_mode) ||
+		    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		file = (struct file_ref){
+			.path = path,
+			.dev = st.st_dev,
+			.ino = st.st_ino,
+			.real_dev = st.st_dev,
+			.real_ino = st.st_ino,
+			.uid = st.st_uid,
+			.mode = st.st_mode,
+			.size = st.st_size,
+			.ctime_ns = stat_ctime_ns(&st),
+		};
+		if (trust_decide_view(tp, &file, ROLE_MODULE, &view, &reason) == TRUST_CUSTOM)
+			continue;
+		fn(path, &st, ctx);
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int trust_policy_for_each_module(const struct trust_policy *tp,
+				 void (*fn)(const char *path, const struct stat *st, void *ctx),
+				 void *ctx)
+{
+	return for_each_module_in(tp, tp->engines_dir, fn, ctx) +
+	       for_each_module_in(tp, tp->modules_dir, fn, ctx);
 }

@@ -78,4 +78,24 @@ int trust_policy_for_each_dir(const struct trust_policy *tp, int depth,
 					 void *ctx),
 			      void *ctx);
 
+/*
+ * Every file in OpenSSL's module directories (ENGINESDIR, MODULESDIR, the host's) that this
+ * policy trusts as a module, judged as a mapping of it would be: the kernel's list of
+ * verified modules for enforce mode, so that it is never more lenient than this policy.
+ * `path` is the host's path, `st` the file's stat. Returns how many were passed to fn.
+ */
+int trust_policy_for_each_module(const struct trust_policy *tp,
+				 void (*fn)(const char *path, const struct stat *st, void *ctx),
+				 void *ctx);
+
+/* What trust_policy_for_each_module()'s answer depends on, to tell when to ask again */
+struct trust_modules_stamp {
+	int64_t dir_mtime_ns[2]; /* ENGINESDIR's and MODULESDIR's last change */
+	uint64_t packages;	 /* the package database's generation */
+};
+
+/* Whether the answer may have changed since *stamp; *stamp is brought up to date. */
+bool trust_policy_modules_changed(const struct trust_policy *tp,
+				  struct trust_modules_stamp *stamp);
+
 #endif

@@ -120,6 +120,12 @@ static uint64_t generation(const struct trust_identity *ti)
 	return pkgdb_stats(ti->db)->loads + 1;
 }
 
+uint64_t trust_identity_generation(struct trust_identity *ti)
+{
+	pkgdb_refresh(ti->db);
+	return generation(ti);
+}
+
 /*
  * Does the process see a root of its own (a container's), rather than the host's? A private
  * mount namespace made with `unshare -m` keeps the host's root: its files must be the host's.

@@ -56,6 +56,12 @@ bool trust_identity_check(struct trust_identity *ti, const struct file_ref *file
 
 const struct trust_identity_stats *trust_identity_stats(const struct trust_identity *ti);
 
+/*
+ * How many times the package database has been read: a change means verdicts may have
+ * changed (an install or upgrade). Looks at the database first (one stat).
+ */
+uint64_t trust_identity_generation(struct trust_identity *ti);
+
 /* The reasons, for tests and the README */
 extern const char trust_reason_not_host_file[];
 extern const char trust_reason_not_owned[];

@@ -672,6 +672,35 @@ int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino, b
 			    modules ? SW_TRUSTED_DIR_MODULE : SW_TRUSTED_DIR_LIBRARY, BPF_ANY);
 }
 
+int ebpf_source_trust_modules(struct ebpf_source *src, const struct ebpf_file_id *ids, size_t n)
+{
+	struct bpf_map *map = src->skel->maps.trusted_modules;
+	struct file_key key, next, *cur = NULL;
+	int err = 0;
+
+	/* Forget what is no longer verified (upgraded, removed), then add what is. */
+	while (bpf_map__get_next_key(map, cur, &next, sizeof(next)) == 0) {
+		bool keep = false;
+
+		for (size_t i = 0; i < n && !keep; i++) {
+			struct file_key k = file_key_of(ids[i].dev, ids[i].ino);
+
+			keep = k.dev == next.dev && k.ino == next.ino;
+		}
+		if (!keep && bpf_map__delete_elem(map, &next, sizeof(next), 0) == 0)
+			continue; /* deleted: the next key follows the one before it */
+		key = next;
+		cur = &key;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int e = file_map_add(map, ids[i].dev, ids[i].ino, BPF_ANY);
+
+		if (e && !err)
+			err = e;
+	}
+	return err;
+}
+
 int ebpf_source_freeze_trust(struct ebpf_source *src)
 {
 	if (bpf_map_freeze(bpf_map__fd(src->skel->maps.trusted_dirs)))

@@ -34,6 +34,18 @@ int ebpf_source_open(struct ebpf_source **ret, event_handler_fn on_event, void *
  * libraries, and, when `modules` (OpenSSL's ENGINESDIR and MODULESDIR), as modules too.
  */
 int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino, bool modules);
+
+struct ebpf_file_id {
+	uint64_t dev; /* user space's dev_t */
+	uint64_t ino;
+};
+
+/*
+ * Enforce mode: the files of ENGINESDIR and MODULESDIR verified as the installed modules, the
+ * only ones libcrypto may load as modules. Replaces the set given before.
+ */
+int ebpf_source_trust_modules(struct ebpf_source *src, const struct ebpf_file_id *ids,
+			      size_t n);
 /*
  * No more trusted directories: the kernel refuses any later change to the list, from sowatch
  * or from anyone else holding the map (a root attacker with bpftool, say).

@@ -193,6 +193,9 @@ static const char *kill_reason_text(uint32_t reason)
 		       "one does not";
 	case SW_KILL_ADDED_LIBRARY:
 		return "the library was added to the container (enforce severity low)";
+	case SW_KILL_MODULE_NOT_VERIFIED:
+		return "the module lies in OpenSSL's module directory but is not one of the "
+		       "files sowatch verified there (as the package installed it)";
 	default:
 		return "a reason this sowatch does not know (a newer BPF object?)";
 	}
@@ -222,9 +225,10 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, en
 	if ((e->flags & SW_MAP_ENFORCE_JUDGED) && !(e->flags & SW_MAP_KILLED))
 		ev->map.kill.not_possible =
 		    "the kernel found nothing wrong with the file when it was mapped (owner, mode, "
-		    "links, and the directory it really lies in); what only user space can check "
-		    "(its content against the package's record, its identity against the host's "
-		    "file at that path) comes too late to stop it";
+		    "links, the directory it really lies in, and for a module, its identity among "
+		    "the verified ones); what only user space can check about a library (its "
+		    "content against the package's record, its identity against the host's file "
+		    "at that path) comes too late to stop it";
 	if (e->flags & SW_MAP_KILLED)
 		ev->map.kill = (struct enforcement){
 			.killed = true,

@@ -5,6 +5,7 @@ providers run normally. Scoped: `where: containers` spares the host, and
 `severity: low` also stops added libraries in containers."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -108,13 +109,53 @@ class Enforce(SensorWithConfig):
             else:
                 self.assertEqual(r.returncode, 0, "%s: %s" % (argv, r.output))
             pids.append(str(r.pid))
-        # Events come in order: once a later (killed) load's finding is in, any
-        # finding about the legitimate runs would be too.
+        self.assert_no_findings(pids)
+
+    def assert_no_findings(self, pids):
+        """None of pids has a finding. Events come in order: once a later
+        (killed) load's finding is in, any finding about them would be too."""
+        pids = [str(p) for p in pids]
         mod = self.ws.module(stem="sync")
         r = run_cmd([harness.fixture_loader(), "path", mod, "0"])
         self.sensor.wait_for(for_process(r.pid, mod))
         self.assertEqual([fd.raw[:300] for fd in self.sensor.findings()
                           if fd.process.get("pid") in pids], [])
+
+    def verified_modules(self):
+        """How many modules the sensor last said it verified."""
+        lines = [line for line in open(self.sensor.log_path, encoding="utf-8",
+                                       errors="replace")
+                 if "module files of ENGINESDIR and MODULESDIR are verified" in line]
+        self.assertTrue(lines, self.sensor.log_tail())
+        return int(re.search(r"enforce mode: (\d+) module files", lines[-1]).group(1))
+
+    def test_engine_installed_later_by_a_package_loads(self):
+        """An engine a package installs while the sensor runs is verified from
+        dpkg's records within seconds, and then loads: enforce mode follows
+        installs, upgrades and removals (here, of a package the test builds)."""
+        name = "sowatch-test-engine-%s" % harness.rand()
+        pkg = self.ws.path("pkg")
+        os.makedirs(os.path.join(pkg, "DEBIAN"))
+        os.makedirs(pkg + ENGINESDIR)
+        shutil.copyfile(harness.fixture_module(), os.path.join(pkg + ENGINESDIR, name + ".so"))
+        with open(os.path.join(pkg, "DEBIAN", "control"), "w") as f:
+            f.write("Package: %s\nVersion: 1.0\nArchitecture: all\n"
+                    "Maintainer: sowatch tests <tests@localhost>\n"
+                    "Description: an engine for sowatch's enforce-mode test\n" % name)
+        deb = self.ws.path(name + ".deb")
+        subprocess.run(["dpkg-deb", "--root-owner-group", "--build", pkg, deb], check=True,
+                       stdout=subprocess.DEVNULL)
+        before = self.verified_modules()
+        subprocess.run(["dpkg", "-i", deb], check=True, stdout=subprocess.DEVNULL)
+        self.addCleanup(subprocess.run, ["dpkg", "--purge", name], stdout=subprocess.DEVNULL)
+        self.sensor.wait_for_log("enforce mode: %d module files" % (before + 1))
+        marker = self.ws.marker()
+        r = run_cmd([OPENSSL, "engine", "-t", name], marker=marker)
+        self.assertEqual(read_marker(marker), r.pid, "killed:\n" + r.output)
+        self.assert_no_findings([r.pid])
+        # Removed: the sensor forgets it.
+        subprocess.run(["dpkg", "--purge", name], check=True, stdout=subprocess.DEVNULL)
+        self.sensor.wait_for_log("enforce mode: %d module files" % before)
 
     def bind_mount_load(self, target, engine, private):
         """`openssl engine -t ENGINE` with the module bind-mounted over

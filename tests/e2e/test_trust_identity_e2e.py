@@ -55,7 +55,7 @@ class TrustIdentity(unittest.TestCase):
         self.modules = harness.openssl_dir("-m")
 
     def loads(self, argv, mod_path, expect_sha256, reason, marker=None, may_miss_hash=False,
-              stoppable=True):
+              stoppable=True, env=None):
         """Run argv: the module's code must run, and the CRITICAL finding must
         name mod_path (as the process saw it) with the content expect_sha256
         and a trustReason containing reason. may_miss_hash: the module's file
@@ -65,7 +65,7 @@ class TrustIdentity(unittest.TestCase):
         stopped, or, when not `stoppable` (README: what enforce mode cannot
         stop), runs and the finding says why it could not be stopped."""
         marker = marker or self.ws.marker()
-        r = run_cmd(argv, marker=marker)
+        r = run_cmd(argv, marker=marker, env=env)
         if stoppable:
             harness.route_ran(self, marker, r)
         else:
@@ -122,7 +122,7 @@ class TrustIdentity(unittest.TestCase):
         name = "sowatch-planted-" + harness.rand()
         dst = self.plant(name + ".so", src=harness.fixture_module())
         fd = self.loads([OPENSSL, "engine", "-t", name], dst, harness.sha256_file(dst),
-                        "no package owns it", stoppable=False)
+                        "no package owns it")
         self.assertEqual(fd.props.get("moduleKind"), "engine")
 
     def test_file_planted_in_modulesdir_as_provider(self):
@@ -133,7 +133,25 @@ class TrustIdentity(unittest.TestCase):
         shutil.copyfile(harness.fixture_module(), dst)
         os.chmod(dst, 0o644)
         self.loads([OPENSSL, "list", "-providers", "-provider", name], dst,
-                   harness.sha256_file(dst), "no package owns it", stoppable=False)
+                   harness.sha256_file(dst), "no package owns it")
+
+    def test_library_planted_in_a_system_library_directory(self):
+        """A root-owned 0644 library no package owns, in the system's library
+        directory, preloaded into openssl. Enforce mode cannot stop it: the
+        kernel judges a library by owner, mode and directory, all as they
+        should be, and only user space reads the package records. The finding
+        says so (README: what enforce mode cannot stop)."""
+        libdir = os.path.dirname(os.path.realpath(
+            "/usr/lib/x86_64-linux-gnu/libcrypto.so.3"))
+        dst = os.path.join(libdir, "libsowatch-planted-%s.so" % harness.rand())
+        self.addCleanup(lambda: os.path.lexists(dst) and os.unlink(dst))
+        shutil.copyfile(harness.fixture_module(), dst)
+        os.chmod(dst, 0o644)
+        fd = self.loads([OPENSSL, "version"], dst, harness.sha256_file(dst),
+                        "no package owns it", env={"LD_PRELOAD": dst}, stoppable=False)
+        if harness.ENFORCE:
+            self.assertIn("content against the package's record",
+                          fd.props.get("enforcement", ""))
 
     def test_symlink_in_enginesdir_still_caught(self):
         """A symlink in ENGINESDIR to a file elsewhere: judged where it leads."""
