@@ -236,8 +236,7 @@ static int64_t host_dir_mtime_ns(const char *dir)
 	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 }
 
-bool trust_policy_modules_changed(const struct trust_policy *tp,
-				  struct trust_modules_stamp *stamp)
+bool trust_policy_modules_changed(const struct trust_policy *tp, struct trust_modules_stamp *stamp)
 {
 	struct trust_modules_stamp now = {
 		.dir_mtime_ns = { host_dir_mtime_ns(tp->engines_dir),

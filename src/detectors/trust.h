@@ -95,7 +95,6 @@ struct trust_modules_stamp {
 };
 
 /* Whether the answer may have changed since *stamp; *stamp is brought up to date. */
-bool trust_policy_modules_changed(const struct trust_policy *tp,
-				  struct trust_modules_stamp *stamp);
+bool trust_policy_modules_changed(const struct trust_policy *tp, struct trust_modules_stamp *stamp);
 
 #endif

@@ -44,8 +44,7 @@ struct ebpf_file_id {
  * Enforce mode: the files of ENGINESDIR and MODULESDIR verified as the installed modules, the
  * only ones libcrypto may load as modules. Replaces the set given before.
  */
-int ebpf_source_trust_modules(struct ebpf_source *src, const struct ebpf_file_id *ids,
-			      size_t n);
+int ebpf_source_trust_modules(struct ebpf_source *src, const struct ebpf_file_id *ids, size_t n);
 /*
  * No more trusted directories: the kernel refuses any later change to the list, from sowatch
  * or from anyone else holding the map (a root attacker with bpftool, say).

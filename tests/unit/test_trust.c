@@ -4,7 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -127,6 +134,83 @@ static void test_module_dir_is_exact(void **state)
 	assert_int_equal(decide(&tp, &f, ROLE_MODULE), TRUST_CUSTOM);
 }
 
+struct listed {
+	char names[8][64];
+	size_t n;
+};
+
+static void list_module(const char *path, const struct stat *st, void *ctx)
+{
+	struct listed *l = ctx;
+	const char *slash = strrchr(path, '/');
+
+	assert_true(S_ISREG(st->st_mode));
+	if (l->n < 8)
+		snprintf(l->names[l->n++], sizeof(l->names[0]), "%s", slash + 1);
+}
+
+static bool listed(const struct listed *l, const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The kernel's verified modules: the files of the module directory the policy trusts as
+ * modules, and nothing else there (no symlink, directory, or file others may write).
+ */
+static void test_modules_for_the_kernel(void **state)
+{
+	char dir[] = "/tmp/sowatch-test-trust-XXXXXX", path[PATH_MAX];
+	struct trust_policy tp;
+	struct listed l = { 0 };
+	int fd;
+
+	if (geteuid() != 0)
+		skip(); /* the files must be root's */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 0755), 0);
+	tp = policy(dir);
+	snprintf(path, sizeof(path), "%s/good.so", dir);
+	assert_true((fd = open(path, O_CREAT | O_WRONLY, 0644)) >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/writable.so", dir);
+	assert_true((fd = open(path, O_CREAT | O_WRONLY, 0644)) >= 0);
+	assert_int_equal(fchmod(fd, 0666), 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/link.so", dir);
+	assert_int_equal(symlink("good.so", path), 0);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+
+	assert_int_equal(trust_policy_for_each_module(&tp, list_module, &l), 1);
+	assert_true(listed(&l, "good.so"));
+	assert_false(listed(&l, "writable.so"));
+	assert_false(listed(&l, "link.so"));
+
+	/* A change of the directory is seen, and only once. */
+	{
+		struct trust_modules_stamp stamp = { 0 };
+
+		assert_true(trust_policy_modules_changed(&tp, &stamp));
+		assert_false(trust_policy_modules_changed(&tp, &stamp));
+		usleep(20000);
+		snprintf(path, sizeof(path), "%s/good.so", dir);
+		assert_int_equal(unlink(path), 0);
+		assert_true(trust_policy_modules_changed(&tp, &stamp));
+	}
+	for (const char *const *n = (const char *const[]){ "writable.so", "link.so", NULL }; *n;
+	     n++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, *n);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
 static void test_system_policy_reads_libcrypto(void **state)
 {
 	struct trust_policy tp;
@@ -147,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_dot_dot_cannot_escape),
 		cmocka_unit_test(test_system_libraries_only_as_dependencies),
 		cmocka_unit_test(test_module_dir_is_exact),
+		cmocka_unit_test(test_modules_for_the_kernel),
 		cmocka_unit_test(test_system_policy_reads_libcrypto),
 	};
 
