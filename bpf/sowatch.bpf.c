@@ -741,6 +741,7 @@ static __always_inline __u32 enforce_verdict(const struct vma_found *found, __u3
 
 	if (!enforce || !enforce_applies())
 		return SW_KILL_NONE;
+	*flags |= SW_MAP_ENFORCE_SCOPE;
 	if ((*flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_IN_OPENSSL_CALL)) ||
 	    (want & SW_INTEREST_OPENSSL_EXE)) {
 		*flags |= SW_MAP_ENFORCE_JUDGED;

@@ -95,6 +95,8 @@ enum sw_map_flags {
 	 * killed, the kernel found the file trusted.
 	 */
 	SW_MAP_ENFORCE_JUDGED = 1 << 7,
+	/* Enforce mode is on and covers this process (enforce.where) */
+	SW_MAP_ENFORCE_SCOPE = 1 << 8,
 };
 
 /*

@@ -468,6 +468,7 @@ static int sources_open(struct sources *s, struct pipeline *pl)
 			fatal_error(error, err);
 			return err;
 		}
+		gvisor_source_set_enforce_mode(s->gvisor, s->enforce.kill);
 	}
 	return 0;
 }

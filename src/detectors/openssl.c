@@ -574,9 +574,11 @@ static void report(struct openssl_detector *d, struct proc *p, struct module_att
 	f.module.kind = kind_names[a->kind];
 	f.module.origin = a->origin;
 	f.module.loaded = map_ev != NULL;
-	if (map_ev && (killed_for_module(map_ev) || map_ev->map.kill.not_possible)) {
+	if (map_ev && killed_for_module(map_ev)) {
 		f.enforcement = map_ev->map.kill;
 		f.trusted_by_detector = a->trusted_by_detector;
+	} else if (map_ev) {
+		f.enforcement.not_possible = map_ev->map.kill.not_possible;
 	}
 	f.module.locatable = a->have_id || map_ev;
 	if (map_ev) {

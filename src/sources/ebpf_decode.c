@@ -222,6 +222,13 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, en
 	ev->map.in_container = e->flags & SW_MAP_IN_CONTAINER;
 	ev->map.added = e->added;
 	ev->map.kill = (struct enforcement){ 0 };
+	if ((e->flags & SW_MAP_ENFORCE_SCOPE) &&
+	    !(e->flags & (SW_MAP_ENFORCE_JUDGED | SW_MAP_KILLED)))
+		ev->map.kill.not_possible =
+		    "the mapping was made outside DSO_load() and OpenSSL's engine and provider "
+		    "calls, in a program the kernel does not know as OpenSSL (the library layer's "
+		    "probe was not on yet, or the program carries OpenSSL without its symbols): "
+		    "the kernel acts only inside those";
 	if ((e->flags & SW_MAP_ENFORCE_JUDGED) && !(e->flags & SW_MAP_KILLED))
 		ev->map.kill.not_possible =
 		    "the kernel found nothing wrong with the file when it was mapped (owner, mode, "

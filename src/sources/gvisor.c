@@ -60,6 +60,7 @@ struct gvisor_source {
 	uint64_t next_id;
 	struct gvisor_stats stats;	  /* the server's own counters */
 	struct gvisor_decoder_stats gone; /* decoders of closed connections, summed */
+	bool enforce_mode;		  /* enforce mode is on (it cannot act on sandboxes) */
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -307,8 +308,10 @@ static void handshake(struct gvisor_source *src, struct conn *c)
 	}
 	len = gvisor_encode_handshake(out, sizeof(out));
 	c->dec = gvisor_decoder_new(conn_ns(c), src->on_event, src->ctx);
-	if (c->dec)
+	if (c->dec) {
 		gvisor_decoder_set_root_fn(c->dec, container_root, c);
+		gvisor_decoder_set_enforce_mode(c->dec, src->enforce_mode);
+	}
 	/* While runsc is still there: `runsc create` exits once the sandbox exists. */
 	if (c->peer_pid > 0 &&
 	    sandbox_runsc_dirs_of_pid(c->peer_pid, c->runsc_state_dir, sizeof(c->runsc_state_dir),
@@ -477,6 +480,11 @@ static int epoll_add(int epfd, int fd, void *tag)
 	struct epoll_event ee = { .events = EPOLLIN, .data.ptr = tag };
 
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ee) ? -errno : 0;
+}
+
+void gvisor_source_set_enforce_mode(struct gvisor_source *src, bool on)
+{
+	src->enforce_mode = on;
 }
 
 int gvisor_source_open(struct gvisor_source **ret, const char *socket_path,

@@ -49,6 +49,9 @@ struct gvisor_stats {
  */
 int gvisor_source_open(struct gvisor_source **ret, const char *socket_path,
 		       event_handler_fn on_event, void *ctx, const char **ret_error);
+/* Enforce mode is on: findings from sandboxes say it cannot stop them (sandboxes connected
+ * from now on). */
+void gvisor_source_set_enforce_mode(struct gvisor_source *src, bool on);
 /* An epoll fd, readable when gvisor_source_poll() has something to do. */
 int gvisor_source_fd(const struct gvisor_source *src);
 /*

@@ -50,6 +50,7 @@ struct gvisor_decoder {
 	uint64_t container_clock;
 	struct gvisor_decoder_stats stats;
 	uint32_t last_dropped; /* the sandbox's counter as last seen */
+	bool enforce_mode;     /* enforce mode is on: say it cannot act here */
 	struct gproc_table procs;
 	char container[128];
 };
@@ -711,6 +712,11 @@ static int raw_mmap(struct gvisor_decoder *dec, const struct task_ctx *t, const 
 	ev.map.end = start + ((len + PAGE_SIZE_4K - 1) & ~(PAGE_SIZE_4K - 1));
 	ev.map.pgoff = m->arg6 / PAGE_SIZE_4K;
 	ev.map.in_container = true;
+	if (dec->enforce_mode)
+		ev.map.kill.not_possible =
+		    "a gVisor sandbox: its system calls are handled by gVisor's own kernel, out of "
+		    "the host kernel's reach, and runtime monitoring reports them without a way "
+		    "to refuse one";
 	dec->on_event(&ev, dec->ctx);
 	return 0;
 }
@@ -839,6 +845,11 @@ int gvisor_decode_message(struct gvisor_decoder *dec, const void *data, size_t s
 malformed:
 	dec->stats.malformed++;
 	return -EBADMSG;
+}
+
+void gvisor_decoder_set_enforce_mode(struct gvisor_decoder *dec, bool on)
+{
+	dec->enforce_mode = on;
 }
 
 struct gvisor_decoder *gvisor_decoder_new(uint64_t ns, event_handler_fn on_event, void *ctx)

@@ -72,6 +72,12 @@ void gvisor_decoder_free(struct gvisor_decoder *dec);
 void gvisor_decoder_set_root_fn(struct gvisor_decoder *dec, gvisor_root_fn fn, void *ctx);
 
 /*
+ * Enforce mode is on: every mapping event says why it cannot stop a sandbox's process
+ * (enforcement.not_possible).
+ */
+void gvisor_decoder_set_enforce_mode(struct gvisor_decoder *dec, bool on);
+
+/*
  * Decode one message (header + payload) and emit its events. Returns 0; -EBADMSG for a
  * malformed one (counted, nothing emitted); -ENOMSG for a type sowatch does not decode (counted,
  * skipped); -ENOMEM.

@@ -84,10 +84,16 @@ class GVisorRoutes(gv.GVisorTest):
     # -- helpers
 
     def finding(self, r, module=None):
-        """The finding about module (or any) in the sandbox r."""
+        """The finding about module (or any) in the sandbox r. In enforce mode
+        (harness.ENFORCE) the module was loaded all the same, and a finding
+        from its mapping says why it could not be stopped."""
         pred = gv.for_sandbox(r.container_id, module) if module \
             else in_container(r.container_id)
-        return gv.SENSOR.wait_for(pred, timeout=gv.FINDING_TIMEOUT)
+        fd = gv.SENSOR.wait_for(pred, timeout=gv.FINDING_TIMEOUT)
+        if harness.ENFORCE and "effect" in (fd.props.get("detectionLayers") or []):
+            self.assertRegex(fd.props.get("enforcement", ""),
+                             r"^not possible: a gVisor sandbox", fd.raw[:3000])
+        return fd
 
     def container_findings(self, r):
         """Every finding about the sandbox r: a canary in a later sandbox

@@ -241,6 +241,25 @@ static void test_map_killed(void **state)
 	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
 	assert_true(c.ev.map.kill.added_library);
 
+	/* not killed: judged and found trusted, or in scope but not judged */
+	e->flags = SW_MAP_IN_DSO_LOAD | SW_MAP_ENFORCE_SCOPE | SW_MAP_ENFORCE_JUDGED;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_false(c.ev.map.kill.killed);
+	assert_non_null(strstr(c.ev.map.kill.not_possible, "found nothing wrong"));
+	e->flags = SW_MAP_ENFORCE_SCOPE;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_non_null(strstr(c.ev.map.kill.not_possible, "acts only inside those"));
+	e->flags = 0; /* out of scope (enforce.where), or enforce mode off: nothing said */
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_null(c.ev.map.kill.not_possible);
+	/* killed for an added library, outside OpenSSL's doing: a kill, nothing more */
+	e->flags = SW_MAP_ENFORCE_SCOPE | SW_MAP_KILLED;
+	e->kill_reason = SW_KILL_ADDED_LIBRARY;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_true(c.ev.map.kill.killed);
+	assert_null(c.ev.map.kill.not_possible);
+	e->flags = SW_MAP_KILLED;
+
 	/* a reason from a newer BPF object is still a kill, said as unknown */
 	e->kill_reason = 0xdead;
 	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);

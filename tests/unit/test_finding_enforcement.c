@@ -106,12 +106,24 @@ static void test_detector_trusted_what_the_kernel_killed(void **state)
 	json_decref(props);
 }
 
+static void test_not_possible_says_why(void **state)
+{
+	struct enforcement e = { .not_possible = "a gVisor sandbox" };
+	json_t *props = source_properties(&e, NULL);
+
+	assert_string_equal(json_string_value(json_object_get(props, "enforcement")),
+			    "not possible: a gVisor sandbox");
+	assert_null(json_object_get(props, "enforcementJudgement"));
+	json_decref(props);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_not_killed_says_nothing),
 		cmocka_unit_test(test_killed_with_the_kernels_view),
 		cmocka_unit_test(test_detector_trusted_what_the_kernel_killed),
+		cmocka_unit_test(test_not_possible_says_why),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
