@@ -732,7 +732,8 @@ static __always_inline bool dso_module_mapping(__u32 tid)
  * effect layer reports as OpenSSL's doing is judged by kernel_verdict(): what a known OpenSSL
  * binary maps, what any program maps inside DSO_load(), and what an engine or provider maps
  * in one of their calls. With severity low, a container's added library too. *flags gets
- * SW_MAP_ENFORCE_JUDGED when the mapping was judged at all.
+ * SW_MAP_ENFORCE_SCOPE when enforce mode covers the process, and SW_MAP_ENFORCE_JUDGED when
+ * kernel_verdict() judged the mapping: user space says why what it reports was not stopped.
  */
 static __always_inline __u32 enforce_verdict(const struct vma_found *found, __u32 *flags,
 					     __u32 want, __u32 added, struct file_key *dir)

@@ -91,8 +91,8 @@ enum sw_map_flags {
 	 */
 	SW_MAP_DSO_MODULE = 1 << 6,
 	/*
-	 * Enforce mode judged this mapping (it is in its scope, and of a kind it acts on): not
-	 * killed, the kernel found the file trusted.
+	 * Enforce mode judged this mapping (a kind the kernel acts on, in its scope): without
+	 * SW_MAP_KILLED, the kernel found the file trusted.
 	 */
 	SW_MAP_ENFORCE_JUDGED = 1 << 7,
 	/* Enforce mode is on and covers this process (enforce.where) */

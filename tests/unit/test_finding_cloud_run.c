@@ -16,6 +16,7 @@
 
 #include "detectors/openssl.h"
 #include "findings/finding.h"
+#include "finding_json.h"
 
 /* The JSON a SIEM would receive for a sandbox process with these values (NULL: unset). */
 static json_t *finding_json(const char *service, const char *revision, const char *config,
@@ -29,9 +30,6 @@ static json_t *finding_json(const char *service, const char *revision, const cha
 		.proc = &p,
 		.trust_reason = "custom",
 	};
-	struct strbuf out = STRBUF_INIT;
-	json_error_t err;
-	json_t *j;
 
 	memcpy(p.comm, "openssl", 8);
 	p.cloud_run[CLOUD_RUN_SERVICE] = (char *)service;
@@ -39,12 +37,7 @@ static json_t *finding_json(const char *service, const char *revision, const cha
 	p.cloud_run[CLOUD_RUN_CONFIGURATION] = (char *)config;
 	f.module.file.path = "/tmp/x.so";
 	f.module.kind = "engine";
-	assert_int_equal(finding_to_json(&f, res, NULL, &out), 0);
-	j = json_loads(strbuf_str(&out), JSON_REJECT_DUPLICATES, &err);
-	if (!j)
-		fail_msg("not JSON (%s): %s", err.text, strbuf_str(&out));
-	strbuf_release(&out);
-	return j;
+	return finding_parsed(&f, res);
 }
 
 static const char *str_at(json_t *j, const char *a, const char *b, const char *c)

@@ -17,6 +17,7 @@
 
 #include "detectors/openssl.h"
 #include "findings/finding.h"
+#include "finding_json.h"
 
 /* sourceProperties of a finding about /tmp/x/afalg.so, with this enforcement */
 static json_t *source_properties(const struct enforcement *e, const char *trusted_by_detector)
@@ -32,26 +33,13 @@ static json_t *source_properties(const struct enforcement *e, const char *truste
 		.enforcement = *e,
 		.trusted_by_detector = trusted_by_detector,
 	};
-	struct finding_resource res;
-	struct strbuf out = STRBUF_INIT;
-	json_error_t err;
-	json_t *j, *props;
 
-	finding_resource_defaults(&res);
 	memcpy(p.comm, "openssl", 8);
 	f.module.file.path = "/usr/lib/x86_64-linux-gnu/engines-3/afalg.so";
 	f.module.file.dev = makedev(259, 3);
 	f.module.file.ino = 1234567;
 	f.module.kind = "engine";
-	assert_int_equal(finding_to_json(&f, &res, NULL, &out), 0);
-	j = json_loads(strbuf_str(&out), JSON_REJECT_DUPLICATES, &err);
-	if (!j)
-		fail_msg("not JSON (%s): %s", err.text, strbuf_str(&out));
-	strbuf_release(&out);
-	props = json_incref(json_object_get(json_object_get(j, "finding"), "sourceProperties"));
-	json_decref(j);
-	assert_non_null(props);
-	return props;
+	return finding_source_properties(&f);
 }
 
 static const char *judgement(json_t *props, const char *key)

@@ -16,6 +16,7 @@
 
 #include "detectors/openssl.h"
 #include "findings/finding.h"
+#include "finding_json.h"
 
 #define SEC 1000000000ULL
 #define T0  1795792800000000000ULL /* 2026-11-27T15:20:00Z */
@@ -34,24 +35,11 @@ static json_t *source_properties(const struct sensor_gap *gap, uint64_t drops)
 		.event_drops = drops,
 		.sensor_gap = *gap,
 	};
-	struct finding_resource res;
-	struct strbuf out = STRBUF_INIT;
-	json_error_t err;
-	json_t *j, *props;
 
-	finding_resource_defaults(&res);
 	memcpy(p.comm, "openssl", 8);
 	f.module.file.path = "/tmp/x.so";
 	f.module.kind = "engine";
-	assert_int_equal(finding_to_json(&f, &res, NULL, &out), 0);
-	j = json_loads(strbuf_str(&out), JSON_REJECT_DUPLICATES, &err);
-	if (!j)
-		fail_msg("not JSON (%s): %s", err.text, strbuf_str(&out));
-	strbuf_release(&out);
-	props = json_incref(json_object_get(json_object_get(j, "finding"), "sourceProperties"));
-	json_decref(j);
-	assert_non_null(props);
-	return props;
+	return finding_source_properties(&f);
 }
 
 static const char *gap_str(json_t *props, const char *key)
