@@ -8,7 +8,7 @@
 #include "findings/finding.h"
 
 /* f as JSON (a new reference); fails the test when it is not strict JSON. */
-static json_t *finding_parsed(const struct finding *f, const struct finding_resource *res)
+static inline json_t *finding_parsed(const struct finding *f, const struct finding_resource *res)
 {
 	struct strbuf out = STRBUF_INIT;
 	json_error_t err;
@@ -23,7 +23,7 @@ static json_t *finding_parsed(const struct finding *f, const struct finding_reso
 }
 
 /* f's finding.sourceProperties (a new reference), with the default resource */
-static json_t *finding_source_properties(const struct finding *f)
+static inline json_t *finding_source_properties(const struct finding *f)
 {
 	struct finding_resource res;
 	json_t *j, *props;
