@@ -112,16 +112,23 @@ struct {
 } trusted_dirs SEC(".maps");
 
 /*
- * (dev, inode) of the files of OpenSSL's module directories that user space verified as the
- * installed modules (its trust policy, package records included): the only modules enforce
- * mode lets load. Kept up to date by user space as packages change.
+ * (dev, inode) -> ctime (ns) of the files of OpenSSL's module directories that user space
+ * verified as the installed modules (its trust policy, package records included): the only
+ * modules enforce mode lets load, as they were when verified (a write in place changes the
+ * ctime). Kept up to date by user space as packages change.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, struct file_key);
-	__type(value, __u8);
+	__type(value, __s64);
 } trusted_modules SEC(".maps");
+
+/*
+ * Set by user space once enforce mode's lists are in the maps: until then nothing is killed
+ * (an empty list would kill every legitimate module while sowatch starts).
+ */
+__u32 enforce_ready = 0;
 
 /*
  * (real dev, real inode) of the files whose DSO_load() has (or is getting) a uprobe, or that
@@ -202,7 +209,8 @@ static __always_inline void count(__u32 kind, enum count_what what)
 {
 	struct sw_counters *c;
 
-	if (what == COUNT_DROPPED)
+	/* A kill's record is a map event, whose drop is counted already. */
+	if (what == COUNT_DROPPED && kind != SW_EVENT_KILL)
 		__sync_fetch_and_add(&events_dropped, 1);
 	c = bpf_map_lookup_elem(&counters, &kind);
 	if (!c)
@@ -548,6 +556,7 @@ static __always_inline __u32 kernel_verdict(struct file *file, bool module, stru
 	struct inode *inode = BPF_CORE_READ(user.dentry, d_inode);
 	struct inode *parent = BPF_CORE_READ(user.dentry, d_parent, d_inode);
 	struct file_key self = {};
+	__s64 *verified;
 	__u8 *trusted;
 
 	if (parent) {
@@ -571,7 +580,8 @@ static __always_inline __u32 kernel_verdict(struct file *file, bool module, stru
 		return SW_KILL_NOT_MODULE_DIR;
 	self.ino = BPF_CORE_READ(inode, i_ino);
 	self.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-	if (!bpf_map_lookup_elem(&trusted_modules, &self))
+	verified = bpf_map_lookup_elem(&trusted_modules, &self);
+	if (!verified || *verified != inode_ctime_ns(inode))
 		return SW_KILL_MODULE_NOT_VERIFIED;
 	return SW_KILL_NONE;
 }
@@ -740,11 +750,16 @@ static __always_inline __u32 enforce_verdict(const struct vma_found *found, __u3
 {
 	__u32 reason = SW_KILL_NONE;
 
-	if (!enforce || !enforce_applies())
+	if (!enforce || !enforce_ready || !enforce_applies())
 		return SW_KILL_NONE;
 	*flags |= SW_MAP_ENFORCE_SCOPE;
+	/*
+	 * A known OpenSSL binary's own libraries are judged on the host only: in a container
+	 * they are its image's, outside the host's trusted directories.
+	 */
 	if ((*flags & (SW_MAP_IN_DSO_LOAD | SW_MAP_IN_OPENSSL_CALL)) ||
-	    (want & SW_INTEREST_OPENSSL_EXE)) {
+	    ((want & SW_INTEREST_OPENSSL_EXE) &&
+	     !in_container((struct task_struct *)bpf_get_current_task()))) {
 		*flags |= SW_MAP_ENFORCE_JUDGED;
 		reason = kernel_verdict(found->file, *flags & SW_MAP_DSO_MODULE, dir);
 	}
@@ -772,6 +787,9 @@ static __always_inline void map_report(__u64 addr)
 
 	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_found_cb, &found, 0)) {
 		count(SW_EVENT_MAP, COUNT_DROPPED); /* the mmap lock was contended: say so */
+		/* Whatever it was, the call's next mappings are not its module. */
+		if (flags & SW_MAP_IN_DSO_LOAD)
+			dso_module_mapping(tid);
 		return;
 	}
 	if (!found.file || !(found.vm_flags & VM_EXEC))
@@ -787,9 +805,12 @@ static __always_inline void map_report(__u64 addr)
 	kill_reason = enforce_verdict(&found, &flags, want, added, &dir);
 	if (kill_reason != SW_KILL_NONE) {
 		/* SIGKILL now: constructors run only after the loader's mmaps return. */
-		bpf_send_signal(9);
-		flags |= SW_MAP_KILLED;
-		count(SW_EVENT_KILL, COUNT_SEEN);
+		if (bpf_send_signal(9) == 0) {
+			flags |= SW_MAP_KILLED;
+			count(SW_EVENT_KILL, COUNT_SEEN);
+		} else {
+			flags |= SW_MAP_KILL_FAILED;
+		}
 	}
 	if (map_event_send(SW_EVENT_MAP, tgid, tid, &found, flags, want, added, kill_reason,
 			   &dir)) {

@@ -97,6 +97,8 @@ enum sw_map_flags {
 	SW_MAP_ENFORCE_JUDGED = 1 << 7,
 	/* Enforce mode is on and covers this process (enforce.where) */
 	SW_MAP_ENFORCE_SCOPE = 1 << 8,
+	/* Enforce mode would have killed (kill_reason) but could not send the signal */
+	SW_MAP_KILL_FAILED = 1 << 9,
 };
 
 /*

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc/procfile.h"
 #include "util/log.h"
 
 #define MAX_MODULES 1024 /* the kernel map's size */
@@ -30,7 +31,11 @@ static void add_module(const char *path, const struct stat *st, void *ctx)
 			 MAX_MODULES, path);
 		return;
 	}
-	m->ids[m->n++] = (struct ebpf_file_id){ .dev = st->st_dev, .ino = st->st_ino };
+	m->ids[m->n++] = (struct ebpf_file_id){
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.ctime_ns = stat_ctime_ns(st),
+	};
 }
 
 static void load_modules(struct enforce_lists *el)
@@ -70,6 +75,7 @@ int enforce_lists_load(struct enforce_lists *el, struct ebpf_source *src,
 	}
 	trust_policy_modules_changed(tp, &el->stamp);
 	load_modules(el);
+	ebpf_source_enforce_ready(src);
 	return n;
 }
 

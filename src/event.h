@@ -82,7 +82,8 @@ struct enforcement {
 	bool killed; /* the process was killed at this mapping */
 	/* ... for a library added to a container (Added Library Loaded's), not OpenSSL's doing */
 	bool added_library;
-	const char *reason; /* why, in words; NULL when not killed */
+	/* why, in words; NULL when not killed (or when not_possible says it could not be) */
+	const char *reason;
 	/*
 	 * Not killed although enforce mode judged the mapping: why the enforcing side could not
 	 * stop what a detector may still find custom. NULL when killed, or not judged.

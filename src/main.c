@@ -468,7 +468,9 @@ static int sources_open(struct sources *s, struct pipeline *pl)
 			fatal_error(error, err);
 			return err;
 		}
-		gvisor_source_set_enforce_mode(s->gvisor, s->enforce.kill);
+		/* A sandbox is a container: out of scope with where: host */
+		gvisor_source_set_enforce_mode(s->gvisor, s->enforce.kill &&
+							      s->enforce.where != SW_ENFORCE_HOST);
 	}
 	return 0;
 }

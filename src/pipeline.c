@@ -151,7 +151,9 @@ static void deliver(struct finding_job *job, void *ctx)
 		.category = f->kind->category,
 	};
 	pthread_rwlock_rdlock(&pl->config_lock);
-	allowed = rules_find(pl->config->allow, pl->config->n_allow, &subject) != NULL;
+	/* An allow rule does not reach into the kernel: a kill is told all the same. */
+	allowed = !f->enforcement.killed &&
+		  rules_find(pl->config->allow, pl->config->n_allow, &subject) != NULL;
 	muted = !allowed && rules_find(pl->config->mute, pl->config->n_mute, &subject);
 	pthread_rwlock_unlock(&pl->config_lock);
 	tally(pl, f->kind->category, f->severity,

@@ -728,7 +728,7 @@ static void on_map(struct openssl_detector *d, struct proc *p, const struct even
 		}
 	}
 	a->mapped = true;
-	if (a->reported)
+	if (a->reported && !killed)
 		return;
 	a->layers |= LAYER_EFFECT;
 	a->trusted = false;

@@ -223,24 +223,50 @@ int trust_policy_for_each_dir(const struct trust_policy *tp, int depth,
 	return n + walk_host_dir(tp->engines_dir, 0, &w) + walk_host_dir(tp->modules_dir, 0, &w);
 }
 
-/* A directory's last change, in the host's view; 0 when it cannot be read */
-static int64_t host_dir_mtime_ns(const char *dir)
+static uint64_t fnv64_add(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * A hash of a directory's entries (in the host's view) as trust sees them: name, inode and
+ * ctime, which any write in place, chmod, chown, rename or replacement changes. A few stats:
+ * the module directories hold a handful of files.
+ */
+static uint64_t host_dir_entries_hash(const char *dir, uint64_t h)
 {
 	char path[PATH_MAX];
-	struct stat st;
+	struct dirent *de;
+	DIR *d;
 
 	if (!dir[0] ||
 	    (size_t)snprintf(path, sizeof(path), "%s%s", proc_host_root(), dir) >= sizeof(path) ||
-	    stat(path, &st))
-		return 0;
-	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	    !(d = opendir(path)))
+		return fnv64_add(h, "-", 1);
+	while ((de = readdir(d))) {
+		struct stat st;
+		int64_t ctime_ns;
+
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		ctime_ns = stat_ctime_ns(&st);
+		h = fnv64_add(h, de->d_name, strlen(de->d_name) + 1);
+		h = fnv64_add(h, &st.st_ino, sizeof(st.st_ino));
+		h = fnv64_add(h, &ctime_ns, sizeof(ctime_ns));
+	}
+	closedir(d);
+	return h;
 }
 
 bool trust_policy_modules_changed(const struct trust_policy *tp, struct trust_modules_stamp *stamp)
 {
+	uint64_t files = host_dir_entries_hash(tp->engines_dir, 0xcbf29ce484222325ull);
 	struct trust_modules_stamp now = {
-		.dir_mtime_ns = { host_dir_mtime_ns(tp->engines_dir),
-				  host_dir_mtime_ns(tp->modules_dir) },
+		.files = host_dir_entries_hash(tp->modules_dir, files),
 		.packages = tp->identity ? trust_identity_generation(tp->identity) : 0,
 	};
 	bool changed = memcmp(&now, stamp, sizeof(now)) != 0;

@@ -90,8 +90,8 @@ int trust_policy_for_each_module(const struct trust_policy *tp,
 
 /* What trust_policy_for_each_module()'s answer depends on, to tell when to ask again */
 struct trust_modules_stamp {
-	int64_t dir_mtime_ns[2]; /* ENGINESDIR's and MODULESDIR's last change */
-	uint64_t packages;	 /* the package database's generation */
+	uint64_t files;	   /* a hash of the two directories' entries: name, inode, ctime */
+	uint64_t packages; /* the package database's generation */
 };
 
 /* Whether the answer may have changed since *stamp; *stamp is brought up to date. */

@@ -339,9 +339,10 @@ static void json_enforcement(struct jw_writer *j, const struct finding *f)
 	const struct enforcement *e = &f->enforcement;
 
 	if (!e->killed && e->not_possible) {
-		char text[640];
+		char text[1024];
 
-		snprintf(text, sizeof(text), "not possible: %s", e->not_possible);
+		snprintf(text, sizeof(text), "not possible: %s%s%s%s", e->not_possible,
+			 e->reason ? " (" : "", e->reason ? e->reason : "", e->reason ? ")" : "");
 		jw_kv_string(j, "enforcement", text);
 		return;
 	}

@@ -672,6 +672,11 @@ int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino, b
 			    modules ? SW_TRUSTED_DIR_MODULE : SW_TRUSTED_DIR_LIBRARY, BPF_ANY);
 }
 
+void ebpf_source_enforce_ready(struct ebpf_source *src)
+{
+	__atomic_store_n(&src->skel->bss->enforce_ready, 1, __ATOMIC_RELEASE);
+}
+
 int ebpf_source_trust_modules(struct ebpf_source *src, const struct ebpf_file_id *ids, size_t n)
 {
 	struct bpf_map *map = src->skel->maps.trusted_modules;
@@ -693,10 +698,13 @@ int ebpf_source_trust_modules(struct ebpf_source *src, const struct ebpf_file_id
 		cur = &key;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int e = file_map_add(map, ids[i].dev, ids[i].ino, BPF_ANY);
+		struct file_key k = file_key_of(ids[i].dev, ids[i].ino);
+		int64_t ctime_ns = ids[i].ctime_ns;
 
-		if (e && !err)
-			err = e;
+		if (bpf_map__update_elem(map, &k, sizeof(k), &ctime_ns, sizeof(ctime_ns),
+					 BPF_ANY) &&
+		    !err)
+			err = -errno;
 	}
 	return err;
 }

@@ -38,6 +38,7 @@ int ebpf_source_trust_dir(struct ebpf_source *src, uint64_t dev, uint64_t ino, b
 struct ebpf_file_id {
 	uint64_t dev; /* user space's dev_t */
 	uint64_t ino;
+	int64_t ctime_ns; /* as verified: a write in place since makes it another file */
 };
 
 /*
@@ -45,6 +46,8 @@ struct ebpf_file_id {
  * only ones libcrypto may load as modules. Replaces the set given before.
  */
 int ebpf_source_trust_modules(struct ebpf_source *src, const struct ebpf_file_id *ids, size_t n);
+/* Enforce mode's lists are in: the kernel may kill from now on (nothing before). */
+void ebpf_source_enforce_ready(struct ebpf_source *src);
 /*
  * No more trusted directories: the kernel refuses any later change to the list, from sowatch
  * or from anyone else holding the map (a root attacker with bpftool, say).

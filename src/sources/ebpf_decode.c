@@ -201,6 +201,39 @@ static const char *kill_reason_text(uint32_t reason)
 	}
 }
 
+/* What enforce mode did at this mapping, and why; nothing when it did not look at it. */
+static struct enforcement enforcement_of(const struct sw_map_event *e)
+{
+	struct enforcement kill = { 0 };
+
+	if (e->flags & SW_MAP_KILLED) {
+		kill.killed = true;
+		kill.added_library = e->kill_reason == SW_KILL_ADDED_LIBRARY;
+		kill.reason = kill_reason_text(e->kill_reason);
+		kill.dir_dev = kernel_dev(e->dir_dev);
+		kill.dir_ino = e->dir_ino;
+	} else if (e->flags & SW_MAP_KILL_FAILED) {
+		kill.not_possible =
+		    "the kernel judged the file untrusted but could not send the process SIGKILL";
+		kill.reason = kill_reason_text(e->kill_reason);
+	} else if (e->flags & SW_MAP_ENFORCE_JUDGED) {
+		kill.not_possible =
+		    "the kernel found nothing wrong with the file when it was mapped (owner, mode, "
+		    "links, the directory it really lies in, and for a module, its identity among "
+		    "the verified ones); what only user space can check about a library (its "
+		    "content against the package's record, its identity against the host's file "
+		    "at that path) comes too late to stop it";
+	} else if (e->flags & SW_MAP_ENFORCE_SCOPE) {
+		kill.not_possible =
+		    "the mapping was made outside DSO_load() and OpenSSL's engine and provider "
+		    "calls, in a program the kernel does not know as OpenSSL (the library layer's "
+		    "probe was not on yet, or the program carries OpenSSL without its symbols), "
+		    "or among the libraries of an openssl binary in a container (its image's, "
+		    "which the kernel cannot tell from others): the kernel acts only inside those";
+	}
+	return kill;
+}
+
 static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, enum event_kind kind,
 		      struct event *ev)
 {
@@ -221,29 +254,7 @@ static int decode_map(struct ebpf_decoder *dec, const struct sw_map_event *e, en
 	ev->map.in_openssl_call = e->flags & SW_MAP_IN_OPENSSL_CALL;
 	ev->map.in_container = e->flags & SW_MAP_IN_CONTAINER;
 	ev->map.added = e->added;
-	ev->map.kill = (struct enforcement){ 0 };
-	if ((e->flags & SW_MAP_ENFORCE_SCOPE) &&
-	    !(e->flags & (SW_MAP_ENFORCE_JUDGED | SW_MAP_KILLED)))
-		ev->map.kill.not_possible =
-		    "the mapping was made outside DSO_load() and OpenSSL's engine and provider "
-		    "calls, in a program the kernel does not know as OpenSSL (the library layer's "
-		    "probe was not on yet, or the program carries OpenSSL without its symbols): "
-		    "the kernel acts only inside those";
-	if ((e->flags & SW_MAP_ENFORCE_JUDGED) && !(e->flags & SW_MAP_KILLED))
-		ev->map.kill.not_possible =
-		    "the kernel found nothing wrong with the file when it was mapped (owner, mode, "
-		    "links, the directory it really lies in, and for a module, its identity among "
-		    "the verified ones); what only user space can check about a library (its "
-		    "content against the package's record, its identity against the host's file "
-		    "at that path) comes too late to stop it";
-	if (e->flags & SW_MAP_KILLED)
-		ev->map.kill = (struct enforcement){
-			.killed = true,
-			.added_library = e->kill_reason == SW_KILL_ADDED_LIBRARY,
-			.reason = kill_reason_text(e->kill_reason),
-			.dir_dev = kernel_dev(e->dir_dev),
-			.dir_ino = e->dir_ino,
-		};
+	ev->map.kill = enforcement_of(e);
 	dec->on_event(ev, dec->ctx);
 	free(path);
 	return 0;

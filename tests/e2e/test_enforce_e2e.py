@@ -177,15 +177,17 @@ class Enforce(SensorWithConfig):
             r = run_cmd(["unshare", "-m", "--propagation", "private", "sh", "-c",
                          'mount --bind "$1" "$2" && exec "$3" engine -t "$4"',
                          "sh", mod, path, OPENSSL, engine], marker=marker)
+            fd = self.sensor.wait_for(for_process(r.pid, path))
         else:
             subprocess.run(["mount", "--bind", mod, path], check=True)
             try:
                 r = run_cmd([OPENSSL, "engine", "-t", engine], marker=marker)
+                # Mounted until the finding is made: sowatch looks at the host's file.
+                fd = self.sensor.wait_for(for_process(r.pid, path))
             finally:
                 subprocess.run(["umount", path], check=True)
         self.assertEqual(r.returncode, -signal.SIGKILL, r.output)
         self.assertIsNone(read_marker(marker), "the module's constructor ran")
-        fd = self.sensor.wait_for(for_process(r.pid, path))
         self.assertEqual(fd.f.get("severity"), "CRITICAL")
         self.assertRegex(fd.props.get("enforcement", ""), r"^killed")
         judged = fd.props.get("enforcementJudgement", {})
@@ -194,7 +196,8 @@ class Enforce(SensorWithConfig):
         self.assertEqual(judged.get("directoryInode"), str(os.stat(self.ws.dir).st_ino))
         self.assertEqual(judged.get("fileInode"), str(os.stat(mod).st_ino))
         told = [g for g in self.sensor.findings()
-                if g.process.get("pid") == str(r.pid) and "enforcement" in g.props]
+                if g.process.get("pid") == str(r.pid) and
+                harness.KILLED.match(g.props.get("enforcement", ""))]
         self.assertEqual(len(told), 1, [g.short() for g in told])
         return fd
 
@@ -205,6 +208,32 @@ class Enforce(SensorWithConfig):
     def test_bind_mount_over_an_engine_in_the_hosts_namespace(self):
         fd = self.bind_mount_load("padlock.so", "padlock", private=False)
         self.assertRegex(fd.props.get("trustReason", ""), "differs from its package")
+
+
+ALLOWED = "/tmp/sowatch-e2e-allowed-%s.so" % harness.rand()
+
+
+class EnforceAllowRule(SensorWithConfig):
+    """An allow rule silences a finding, but not a kill: the kernel kills the
+    allowed module all the same, and its finding is reported."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not SKIP_REASON:
+            cls.CONFIG = ("enforce:\n  mode: kill\nallow:\n  - module_path: %s\n"
+                          "    module_sha256: %s\n"
+                          % (ALLOWED, harness.sha256_file(harness.fixture_module())))
+        super().setUpClass()
+
+    def test_allowed_module_killed_and_told(self):
+        shutil.copyfile(harness.fixture_module(), ALLOWED)
+        self.addCleanup(os.unlink, ALLOWED)
+        marker = self.ws.marker()
+        r = run_cmd([OPENSSL, "engine", "-t", ALLOWED], marker=marker)
+        self.assertEqual(r.returncode, -signal.SIGKILL, r.output)
+        self.assertIsNone(read_marker(marker), "the module's constructor ran")
+        fd = self.sensor.wait_for(for_process(r.pid, ALLOWED))
+        self.assertRegex(fd.props.get("enforcement", ""), harness.KILLED)
 
 
 class EnforceScoped(SensorWithConfig):

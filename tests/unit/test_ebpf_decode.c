@@ -258,6 +258,13 @@ static void test_map_killed(void **state)
 	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
 	assert_true(c.ev.map.kill.killed);
 	assert_null(c.ev.map.kill.not_possible);
+	/* judged untrusted, but the signal could not be sent: not possible, and why */
+	e->flags = SW_MAP_ENFORCE_SCOPE | SW_MAP_ENFORCE_JUDGED | SW_MAP_KILL_FAILED;
+	e->kill_reason = SW_KILL_WRITABLE;
+	assert_int_equal(ebpf_decode_record(&dec, e, sizeof(*e)), 0);
+	assert_false(c.ev.map.kill.killed);
+	assert_non_null(strstr(c.ev.map.kill.not_possible, "could not send"));
+	assert_non_null(strstr(c.ev.map.kill.reason, "writable"));
 	e->flags = SW_MAP_KILLED;
 
 	/* a reason from a newer BPF object is still a kill, said as unknown */
