@@ -211,9 +211,13 @@ class ContainerSensor(harness.Sensor):
             argv.append("--read-only")
         if spec.security.get("privileged"):
             raise AssertionError("the DaemonSet is privileged")
-        for host, inside, ro, _ in spec.host_mounts:
+        for host, inside, ro, kind in spec.host_mounts:
             if inside == "/var/lib/sowatch":
                 host = state_dir
+            elif kind == "DirectoryOrCreate":
+                # What the kubelet does for such a volume: a node without containerd or
+                # runc has no /run/containerd or /run/runc, and podman would refuse.
+                os.makedirs(host, mode=0o755, exist_ok=True)
             argv += ["-v", "%s:%s%s" % (host, inside, ":ro" if ro else "")]
         argv += ["-v", "%s:%s:ro" % (cfg_dir, path)]
         # This machine's root lacks CAP_SYS_RESOURCE, so podman's default limits
