@@ -232,6 +232,17 @@ static uint64_t fnv64_add(uint64_t h, const void *data, size_t len)
 	return h;
 }
 
+/* The host's directory `dir`, opened in the host's root (see proc_host_root()); NULL if not */
+static DIR *host_opendir(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (!dir[0] ||
+	    (size_t)snprintf(path, sizeof(path), "%s%s", proc_host_root(), dir) >= sizeof(path))
+		return NULL;
+	return opendir(path);
+}
+
 /*
  * A hash of a directory's entries (in the host's view) as trust sees them: name, inode and
  * ctime, which any write in place, chmod, chown, rename or replacement changes. A few stats:
@@ -239,13 +250,10 @@ static uint64_t fnv64_add(uint64_t h, const void *data, size_t len)
  */
 static uint64_t host_dir_entries_hash(const char *dir, uint64_t h)
 {
-	char path[PATH_MAX];
+	DIR *d = host_opendir(dir);
 	struct dirent *de;
-	DIR *d;
 
-	if (!dir[0] ||
-	    (size_t)snprintf(path, sizeof(path), "%s%s", proc_host_root(), dir) >= sizeof(path) ||
-	    !(d = opendir(path)))
+	if (!d)
 		return fnv64_add(h, "-", 1);
 	while ((de = readdir(d))) {
 		struct stat st;
@@ -280,16 +288,11 @@ static int for_each_module_in(const struct trust_policy *tp, const char *dir,
 			      void (*fn)(const char *path, const struct stat *st, void *ctx),
 			      void *ctx)
 {
-	char host_dir[PATH_MAX];
 	struct trust_view view = { .root = proc_host_root() };
+	DIR *d = host_opendir(dir);
 	struct dirent *de;
 	int n = 0;
-	DIR *d;
 
-	if (!dir[0] || (size_t)snprintf(host_dir, sizeof(host_dir), "%s%s", proc_host_root(),
-					dir) >= sizeof(host_dir))
-		return 0;
-	d = opendir(host_dir);
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
