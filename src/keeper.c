@@ -36,6 +36,9 @@ struct record {
 struct kept {
 	char *text[15]; /* in store_finding's order */
 	struct store_finding row;
+	struct store_log log; /* row.log points here when the finding has one */
+	char *log_text[3];    /* log's place, path and note */
+	char *log_lines;
 	size_t bytes;
 	int stored;		/* store_insert()'s answer */
 	struct record *answers; /* held: what outputs answered before the store took it */
@@ -108,6 +111,9 @@ static void kept_free(struct kept *it)
 		return;
 	for (size_t i = 0; i < sizeof(it->text) / sizeof(it->text[0]); i++)
 		free(it->text[i]);
+	for (size_t i = 0; i < sizeof(it->log_text) / sizeof(it->log_text[0]); i++)
+		free(it->log_text[i]);
+	free(it->log_lines);
 	while (it->answers) {
 		struct record *r = it->answers;
 
@@ -115,6 +121,29 @@ static void kept_free(struct kept *it)
 		record_free(r);
 	}
 	free(it);
+}
+
+/* The keeper's own copy of a finding's log lines: 0 or -ENOMEM */
+static int kept_log(struct kept *it, const struct store_log *log)
+{
+	const char *const in[3] = { log->place, log->path, log->note };
+
+	for (size_t i = 0; i < 3; i++)
+		if (!(it->log_text[i] = strdup(in[i] ? in[i] : "")))
+			return -ENOMEM;
+	it->log_lines = malloc(log->lines_len + 1);
+	if (!it->log_lines)
+		return -ENOMEM;
+	if (log->lines_len)
+		memcpy(it->log_lines, log->lines, log->lines_len);
+	it->log = *log;
+	it->log.place = it->log_text[0];
+	it->log.path = it->log_text[1];
+	it->log.note = it->log_text[2];
+	it->log.lines = it->log_lines;
+	it->bytes += log->lines_len;
+	it->row.log = &it->log;
+	return 0;
 }
 
 static struct kept *kept_new(const struct store_finding *row)
@@ -166,6 +195,10 @@ static struct kept *kept_new(const struct store_finding *row)
 		.event_time_ns = row->event_time_ns,
 		.create_time_ns = row->create_time_ns,
 	};
+	if (row->log && kept_log(it, row->log)) {
+		kept_free(it);
+		return NULL;
+	}
 	return it;
 }
 
@@ -200,6 +233,12 @@ static int store_one(struct keeper *k, struct kept *it, char *const *outputs, si
 	if (!err)
 		err = store_insert(k->store, &it->row);
 	/* 1: there already (a restart saw the same event), left as it is */
+	if (err >= 0 && it->row.log) {
+		int log_err = store_insert_log(k->store, it->row.id, it->row.log);
+
+		if (log_err)
+			err = log_err;
+	}
 	for (size_t i = 0; i < n && !err && !is_muted(it); i++)
 		err =
 		    store_outbox_add(k->store, &(struct store_delivery){ .finding_id = it->row.id,

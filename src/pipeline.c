@@ -15,6 +15,7 @@
 #include "detectors/trust.h"
 #include "detectors/trust_identity.h"
 #include "findings/job.h"
+#include "findings/log_copy.h"
 #include "findings/rules.h"
 #include "findings/workers.h"
 #include "keeper.h"
@@ -169,8 +170,17 @@ static void deliver(struct finding_job *job, void *ctx)
 	err = finding_to_json(f, &pl->resource, ctr, &line);
 	if (!err) {
 		struct store_finding row = store_row(f, &pl->resource, ctr, &line, id);
+		struct log_copy copy;
+		int copied = log_copy_take(ctr, f->event_time_ns, now_ns(), &copy);
 
+		if (copied == 0)
+			row.log = &copy.log;
+		else if (copied != -ENOENT)
+			log_warn("finding %s: its container's log was not copied: %s", id,
+				 strerror(-copied));
 		keeper_submit(pl->keeper, &row);
+		if (copied == 0)
+			log_copy_release(&copy);
 	} else {
 		log_error("cannot serialize a finding for pid %u: %s", f->proc->pid,
 			  strerror(-err));

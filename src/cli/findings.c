@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * sowatch findings list|show|related|set-state|mute: the command line and the commands. What
+ * sowatch findings list|show|related|logs|set-state|mute: the command line and the commands. What
  * they print, and how it is kept safe for a terminal, is in cli/findings_print.c.
  */
 #include "cli/findings.h"
@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cli/findings_logs.h"
 #include "cli/findings_print.h"
 #include "config.h"
 #include "outputs/http.h"
@@ -24,6 +25,7 @@
 
 #define MAX_DURATION_SEC     (100LL * 366 * 86400)
 #define DEFAULT_WINDOW	     "10m"
+#define DEFAULT_LOGS_WINDOW  "5m"
 #define CONTAINER_PREFIX_MIN 4
 
 static const char usage[] =
@@ -33,6 +35,8 @@ static const char usage[] =
     "       sowatch findings show ID [--db PATH | --config PATH] [--json]\n"
     "       sowatch findings related ID [--window DURATION] [--all]\n"
     "                                [--db PATH | --config PATH] [--json]\n"
+    "       sowatch findings logs ID [--before DURATION] [--after DURATION] [--kept]\n"
+    "                             [--db PATH | --config PATH]\n"
     "       sowatch findings set-state ID ACTIVE|INACTIVE [--db PATH | --config PATH] [--json]\n"
     "       sowatch findings mute ID [--undo] [--db PATH | --config PATH] [--json]\n"
     "\n"
@@ -46,6 +50,13 @@ static const char usage[] =
     "  related            The other findings of the same container on the same host (for a\n"
     "                     host finding: the host's other host findings) whose event is\n"
     "                     within --window of ID's, oldest first, with their offset from ID.\n"
+    "  logs               The container's log lines from --before to --after its event,\n"
+    "                     escaped for the terminal: from the live log where the runtime\n"
+    "                     keeps it (Docker's json-file, the kubelet's /var/log/pods,\n"
+    "                     podman's k8s-file), else from the copy of the 5 minutes before\n"
+    "                     the finding that sowatch kept with it (at most 64 KiB). It says\n"
+    "                     which one it shows. For a Cloud Run sandbox it prints the\n"
+    "                     gcloud logging query instead.\n"
     "  set-state          Sets the finding's state, ACTIVE or INACTIVE.\n"
     "  mute               Mutes the finding (MUTED); with --undo unmutes it (UNMUTED).\n"
     "\n"
@@ -63,6 +74,11 @@ static const char usage[] =
     "  --all              list, related: include muted findings.\n"
     "  --window DURATION  related: how far before and after ID's event (default " DEFAULT_WINDOW
     ").\n"
+    "  --before DURATION  logs: from this long before the event (default " DEFAULT_LOGS_WINDOW
+    ").\n"
+    "  --after DURATION   logs: to this long after it (default " DEFAULT_LOGS_WINDOW ").\n"
+    "  --kept             logs: the copy kept with the finding, even while the live log\n"
+    "                     still has the lines.\n"
     "  --undo             mute: unmute instead.\n"
     "  --db PATH          The findings database. Without it, store.path of the\n"
     "                     configuration file, else " STORE_DEFAULT_PATH ".\n"
@@ -97,6 +113,9 @@ enum option_id {
 	OPT_DB,
 	OPT_CONFIG,
 	OPT_JSON,
+	OPT_BEFORE,
+	OPT_AFTER,
+	OPT_KEPT,
 };
 
 #define OPT(id) (1u << (id))
@@ -110,8 +129,10 @@ struct opts {
 	int64_t since_ns; /* 0 = no --since */
 	const char *severity, *state, *container, *host;
 	int64_t window_ns;
-	const char *window; /* as given, for the summary line */
-	char **args;	    /* positional arguments */
+	const char *window;	     /* as given, for the summary line */
+	int64_t before_ns, after_ns; /* logs */
+	bool kept;
+	char **args; /* positional arguments */
 };
 
 struct subcommand {
@@ -347,6 +368,25 @@ static int run_show(struct store *s, const struct opts *o)
 	return 0;
 }
 
+static int run_logs(struct store *s, const struct opts *o)
+{
+	struct logs_request req = { .before_ns = o->before_ns,
+				    .after_ns = o->after_ns,
+				    .kept = o->kept };
+	char *id = NULL;
+	int status;
+
+	if (o->json)
+		return usage_error(o, "option '%s' does not apply here", "--json");
+	status = resolve_id(s, o, o->args[0], &id);
+	if (status)
+		return status;
+	req.id = id;
+	status = findings_logs(s, &req);
+	free(id);
+	return status;
+}
+
 /* ---- set-state and mute ---------------------------------------------------------------- */
 
 static int print_json_row(const struct store_row *r, void *ctx)
@@ -482,6 +522,8 @@ static const struct subcommand subcommands[] = {
 	{ "related", OPT(OPT_WINDOW) | OPT(OPT_ALL), 1, "ID", STORE_READ_ONLY, run_related },
 	{ "set-state", 0, 2, "ID ACTIVE|INACTIVE", STORE_READ_WRITE, run_set_state },
 	{ "mute", OPT(OPT_UNDO), 1, "ID", STORE_READ_WRITE, run_mute },
+	{ "logs", OPT(OPT_BEFORE) | OPT(OPT_AFTER) | OPT(OPT_KEPT), 1, "ID", STORE_READ_ONLY,
+	  run_logs },
 };
 
 static const struct option long_options[] = {
@@ -496,6 +538,9 @@ static const struct option long_options[] = {
 	{ "db", required_argument, NULL, OPT_DB },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "before", required_argument, NULL, OPT_BEFORE },
+	{ "after", required_argument, NULL, OPT_AFTER },
+	{ "kept", no_argument, NULL, OPT_KEPT },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -559,6 +604,18 @@ static int parse_options(const struct subcommand *sc, struct opts *o, int argc, 
 						   "2h, 7d, 1h30m)",
 						   optarg);
 			o->window = optarg;
+			break;
+		case OPT_BEFORE:
+		case OPT_AFTER:
+			if (findings_parse_duration(optarg, opt == OPT_BEFORE ? &o->before_ns
+									      : &o->after_ns))
+				return usage_error(o,
+						   "invalid duration '%s' (30s, 10m, 2h, 7d, "
+						   "1h30m)",
+						   optarg);
+			break;
+		case OPT_KEPT:
+			o->kept = true;
 			break;
 		case OPT_SEVERITY:
 			o->severity = one_of(optarg, severities);
@@ -628,8 +685,8 @@ int cmd_findings(int argc, char **argv)
 	int status, err;
 
 	if (argc < 2)
-		return usage_error(&o, "%smissing command (list, show, related, set-state, mute)",
-				   "");
+		return usage_error(
+		    &o, "%smissing command (list, show, related, logs, set-state, mute)", "");
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		fputs(usage, stdout);
 		return 0;
@@ -641,6 +698,8 @@ int cmd_findings(int argc, char **argv)
 		return usage_error(&o, "unknown command '%s'", argv[1]);
 	o.sub = sc->name;
 	findings_parse_duration(DEFAULT_WINDOW, &o.window_ns);
+	findings_parse_duration(DEFAULT_LOGS_WINDOW, &o.before_ns);
+	findings_parse_duration(DEFAULT_LOGS_WINDOW, &o.after_ns);
 
 	status = parse_options(sc, &o, argc - 1, argv + 1);
 	if (status >= 0)

@@ -8,6 +8,7 @@
  * any raw byte a terminal could act on into a \u escape (the same JSON value).
  */
 #include "cli/findings_print.h"
+#include "cli/findings_settings.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -914,6 +915,7 @@ int show_row(const struct store_row *r, void *ctx)
 	show_module(sh);
 	show_processes(sh);
 	show_resource(sh, r);
+	show_container_settings(r->json);
 	show_sensor(sh, r);
 
 	printf("\nJSON:\n");

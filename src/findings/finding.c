@@ -461,6 +461,11 @@ int finding_to_json(const struct finding *f, const struct finding_resource *res,
 	json_sensor_gap(&j, &f->sensor_gap);
 	json_hashes_missing(&j, f);
 	json_cloud_run(&j, p);
+	if (ctr && ctr->settings) {
+		/* container_settings_json()'s object, written when the container was looked up */
+		jw_key(&j, "containerSettings");
+		jw_written(&j, ctr->settings);
+	}
 	jw_object_end(&j);
 	jw_object_end(&j); /* finding */
 

@@ -17,7 +17,11 @@
 /* jansson reads the runtime's JSON; the project's own writer (util/json.h) is jw_*. */
 #include <jansson.h>
 
+#include "proc/container_annotations.h"
+#include "proc/container_docker.h"
+#include "proc/container_settings.h"
 #include "util/rfc3339.h"
+#include "util/strbuf.h"
 
 const char *const container_default_roots[] = {
 	"/run/runc",			 /* runc's default; CRI-O and podman with runc */
@@ -288,294 +292,6 @@ json_t *container_parse_json(const char *buf, size_t len)
 	return json_loadb(buf, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &err);
 }
 
-/* The value of a JSON string that is non-empty, at most max bytes and free of NULs; else NULL. */
-static const char *str_of_n(const json_t *v, size_t max)
-{
-	const char *s;
-	size_t n;
-
-	if (!json_is_string(v))
-		return NULL;
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (!s || n == 0 || n > max || memchr(s, '\0', n))
-		return NULL;
-	return s;
-}
-
-static const char *str_of(const json_t *v)
-{
-	return str_of_n(v, CONTAINER_FIELD_MAX);
-}
-
-/* Usable as a C string: no NUL inside, non-empty, at most max bytes. */
-static bool key_ok(const char *k, size_t n, size_t max)
-{
-	return n && n <= max && !memchr(k, '\0', n);
-}
-
-/* ---- Annotations ---- */
-
-struct kv {
-	char *k, *v;
-};
-
-struct kvs {
-	struct kv *a;
-	size_t n, cap;
-};
-
-static int kvs_add(struct kvs *l, const char *k, size_t kn, const char *v)
-{
-	struct kv *e;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct kv *a = realloc(l->a, cap * sizeof(*a));
-
-		if (!a)
-			return -ENOMEM;
-		l->a = a;
-		l->cap = cap;
-	}
-	e = &l->a[l->n];
-	e->k = strndup(k, kn);
-	e->v = strdup(v);
-	if (!e->k || !e->v) {
-		free(e->k);
-		free(e->v);
-		return -ENOMEM;
-	}
-	l->n++;
-	return 0;
-}
-
-static void kvs_free(struct kvs *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->a[i].k);
-		free(l->a[i].v);
-	}
-	free(l->a);
-	*l = (struct kvs){ 0 };
-}
-
-static const char *kvs_get(const struct kvs *l, const char *k)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->a[i].k, k) == 0)
-			return l->a[i].v;
-	return NULL;
-}
-
-/* The string members of a JSON object (annotations, CRI-O's labels); others skipped. */
-static int kvs_from_object(struct kvs *l, const json_t *obj)
-{
-	const char *k;
-	size_t kn;
-	json_t *v;
-	int r;
-
-	if (!json_is_object(obj))
-		return 0;
-	json_object_keylen_foreach((json_t *)obj, k, kn, v)
-	{
-		const char *s = str_of(v);
-
-		if (!s || !key_ok(k, kn, CONTAINER_FIELD_MAX))
-			continue;
-		r = kvs_add(l, k, kn, s);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-/*
- * runc's state.json: config.labels is ["<annotation key>=<value>", ..., "bundle=<dir>"]. The
- * bundle goes to *bundle, the rest to l (when l is not NULL). runc appends its own "bundle=" after
- * the annotations, so an annotation named "bundle" (chosen by whoever wrote the pod) comes first:
- * the last one is the bundle (runc's own SearchLabels would take the first).
- */
-static int kvs_from_runc_labels(struct kvs *l, const json_t *labels, const char **bundle)
-{
-	size_t i;
-	json_t *e;
-	int r;
-
-	if (!json_is_array(labels))
-		return 0;
-	json_array_foreach(labels, i, e)
-	{
-		const char *s = str_of(e), *eq;
-
-		if (!s || !(eq = strchr(s, '=')) || eq == s)
-			continue;
-		if (eq - s == 6 && memcmp(s, "bundle", 6) == 0) {
-			*bundle = eq + 1;
-			continue;
-		}
-		if (!l || !eq[1])
-			continue;
-		r = kvs_add(l, s, (size_t)(eq - s), eq + 1);
-		if (r)
-			return r;
-	}
-	return 0;
-}
-
-/* Annotation keys of each field, in order of preference. */
-static const char *const name_keys[] = { "io.kubernetes.cri.container-name",
-					 "io.kubernetes.container.name", "nerdctl/name", NULL };
-static const char *const image_keys[] = { "io.kubernetes.cri.image-name",
-					  "io.kubernetes.cri-o.ImageName",
-					  "io.kubernetes.cri-o.Image",
-					  "io.kubernetes.container.image", NULL };
-static const char *const image_id_keys[] = { "io.kubernetes.cri.image-id",
-					     "io.kubernetes.cri-o.ImageRef", NULL };
-static const char *const pod_keys[] = { "io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name",
-					NULL };
-static const char *const namespace_keys[] = { "io.kubernetes.cri.sandbox-namespace",
-					      "io.kubernetes.pod.namespace", NULL };
-static const char *const pod_uid_keys[] = { "io.kubernetes.cri.sandbox-uid",
-					    "io.kubernetes.pod.uid", NULL };
-#define CRIO_LABELS "io.kubernetes.cri-o.Labels"
-
-static const char *const *const field_keys[] = { name_keys, image_keys,	    image_id_keys,
-						 pod_keys,  namespace_keys, pod_uid_keys,
-						 NULL };
-
-static bool is_field_key(const char *k)
-{
-	if (strcmp(k, CRIO_LABELS) == 0)
-		return true;
-	for (const char *const *const *f = field_keys; *f; f++)
-		for (const char *const *key = *f; *key; key++)
-			if (strcmp(k, *key) == 0)
-				return true;
-	return false;
-}
-
-/*
- * Which manager made the container, by the annotations it sets itself. It decides whose keys are
- * believed: CRI-O copies every annotation of the pod into the OCI spec, so on CRI-O a pod author
- * can add "io.kubernetes.cri.sandbox-namespace: kube-system"; containerd passes pod annotations
- * through only when allowed by its configuration (pod_annotations).
- */
-enum manager { MGR_OTHER, MGR_CONTAINERD, MGR_CRIO };
-
-static enum manager manager_of(const struct container_info *ci, const struct kvs *ann)
-{
-	/* Where the runtime keeps its state says more than annotations a pod could set. */
-	if (ci->runtime && strncmp(ci->runtime, "/run/containerd/", 16) == 0)
-		return MGR_CONTAINERD;
-	if (kvs_get(ann, "io.kubernetes.cri-o.ContainerType") || kvs_get(ann, CRIO_LABELS))
-		return MGR_CRIO;
-	if (kvs_get(ann, "io.kubernetes.cri.container-type"))
-		return MGR_CONTAINERD;
-	return MGR_OTHER;
-}
-
-static bool believed(enum manager m, const char *key)
-{
-	bool cri = strncmp(key, "io.kubernetes.cri.", 18) == 0;
-
-	switch (m) {
-	case MGR_CONTAINERD:
-		return cri; /* the rest could be a pod's own annotations */
-	case MGR_CRIO:
-		return !cri;
-	default:
-		return true;
-	}
-}
-
-/*
- * The first of keys present, a copy (or left NULL). CRI-O: in the labels the kubelet gave it
- * (io.kubernetes.cri-o.Labels) before its annotations, which a pod can add to; containerd: its
- * own io.kubernetes.cri.* annotations only; others: annotations, then CRI-O-style labels.
- */
-static int pick(enum manager m, const struct kvs *ann, const struct kvs *crio,
-		const char *const *keys, char **ret)
-{
-	const struct kvs *lists[] = { m == MGR_CRIO ? crio : ann, m == MGR_CRIO ? ann : crio };
-
-	for (size_t l = 0; l < (m == MGR_CONTAINERD ? 1 : 2); l++)
-		for (const char *const *k = keys; *k; k++) {
-			const char *v = believed(m, *k) ? kvs_get(lists[l], *k) : NULL;
-
-			if (v) {
-				*ret = strdup(v);
-				return *ret ? 0 : -ENOMEM;
-			}
-		}
-	return 0;
-}
-
-static bool has_label(const struct container_info *ci, const char *k)
-{
-	for (size_t i = 0; i < ci->n_labels; i++)
-		if (strcmp(ci->labels[i].name, k) == 0)
-			return true;
-	return false;
-}
-
-static int add_labels(struct container_info *ci, const struct kvs *l)
-{
-	for (size_t i = 0; i < l->n && ci->n_labels < CONTAINER_LABELS_MAX; i++) {
-		const struct kv *e = &l->a[i];
-		struct container_label *lab;
-
-		if (strlen(e->k) > CONTAINER_LABEL_MAX || strlen(e->v) > CONTAINER_LABEL_MAX ||
-		    is_field_key(e->k) || has_label(ci, e->k))
-			continue;
-		if (!ci->labels) {
-			ci->labels = calloc(CONTAINER_LABELS_MAX, sizeof(*ci->labels));
-			if (!ci->labels)
-				return -ENOMEM;
-		}
-		lab = &ci->labels[ci->n_labels];
-		lab->name = strdup(e->k);
-		lab->value = strdup(e->v);
-		if (!lab->name || !lab->value) {
-			free(lab->name);
-			free(lab->value);
-			return -ENOMEM;
-		}
-		ci->n_labels++;
-	}
-	return 0;
-}
-
-static int apply_annotations(struct container_info *ci, const struct kvs *ann)
-{
-	struct kvs crio = { 0 };
-	const char *crio_json = kvs_get(ann, CRIO_LABELS);
-	char **fields[] = { &ci->name, &ci->image,     &ci->image_id,
-			    &ci->pod,  &ci->namespace, &ci->pod_uid };
-	int r = 0;
-
-	if (crio_json) {
-		json_t *j = container_parse_json(crio_json, strlen(crio_json));
-
-		r = kvs_from_object(&crio, j);
-		json_decref(j);
-		if (r)
-			goto out;
-	}
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		r = pick(manager_of(ci, ann), ann, &crio, field_keys[i], fields[i]);
-		if (r)
-			goto out;
-	}
-	r = add_labels(ci, &crio);
-	if (!r)
-		r = add_labels(ci, ann);
-out:
-	kvs_free(&crio);
-	return r;
-}
-
 /* ---- Loading ---- */
 
 void container_info_free(struct container_info *ci)
@@ -590,6 +306,8 @@ void container_info_free(struct container_info *ci)
 	free(ci->pod_uid);
 	free(ci->runtime);
 	free(ci->bundle);
+	free(ci->settings);
+	free(ci->log_path);
 	for (size_t i = 0; i < ci->n_labels; i++) {
 		free(ci->labels[i].name);
 		free(ci->labels[i].value);
@@ -670,8 +388,57 @@ int container_bundle_config(const char *bundle, json_t **ret)
 	return 0;
 }
 
-/* The annotations of <bundle>/config.json into ann: 0, or -errno (nothing added). */
-static int load_config_annotations(const char *bundle, struct kvs *ann)
+/* The settings of spec into ci->settings: 0 or -ENOMEM (unreadable settings are unknown) */
+static int take_settings(struct container_info *ci, const json_t *spec)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int r = container_settings_json(spec, &sb);
+
+	if (r == 0)
+		ci->settings = strbuf_detach(&sb);
+	strbuf_release(&sb);
+	return r == -ENOMEM || (r == 0 && !ci->settings) ? -ENOMEM : 0;
+}
+
+/* Docker's runc state root (docker >= 20.10), under whatever --exec-root */
+static bool is_docker_root(const char *root)
+{
+	static const char suffix[] = "/runtime-runc/moby";
+	size_t n = root ? strlen(root) : 0;
+
+	return n >= sizeof(suffix) - 1 && strcmp(root + n - (sizeof(suffix) - 1), suffix) == 0;
+}
+
+/* What Docker alone knows: its name, the image as asked for, its log. 0 or -ENOMEM. */
+static int take_docker_record(struct container_info *ci, const json_t *spec)
+{
+	struct docker_container dc;
+	int r = docker_container_read(spec, ci->id, &dc);
+
+	if (r)
+		return r == -ENOMEM ? r : 0;
+	if (dc.name && !ci->name) {
+		ci->name = dc.name;
+		dc.name = NULL;
+	}
+	if (dc.image && !ci->image) {
+		ci->image = dc.image;
+		dc.image = NULL;
+	}
+	if (dc.log_path) {
+		ci->log_place = CONTAINER_LOG_PLACE_DOCKER;
+		ci->log_path = dc.log_path;
+		dc.log_path = NULL;
+	}
+	docker_container_free(&dc);
+	return 0;
+}
+
+/*
+ * The annotations of <bundle>/config.json into ann, its settings into ci, and for Docker's
+ * containers Docker's own record: 0, or -errno (nothing added).
+ */
+static int load_config(const char *bundle, struct container_info *ci, struct kvs *ann)
 {
 	json_t *j;
 	int r = container_bundle_config(bundle, &j);
@@ -679,8 +446,48 @@ static int load_config_annotations(const char *bundle, struct kvs *ann)
 	if (r)
 		return r;
 	r = kvs_from_object(ann, json_object_get(j, "annotations"));
+	if (!r)
+		r = take_settings(ci, j);
+	if (!r && is_docker_root(ci->runtime))
+		r = take_docker_record(ci, j);
 	json_decref(j);
 	return r;
+}
+
+/* A name the kubelet would use as a path component: not empty, ".", ".." or holding a '/' */
+static bool path_component_ok(const char *s)
+{
+	return s && s[0] && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 && !strchr(s, '/') &&
+	       strlen(s) < 256;
+}
+
+/*
+ * Where a CRI runtime's (containerd, CRI-O) or podman's container has its log, when Docker's
+ * record did not say: 0 or -ENOMEM.
+ */
+static int locate_log(struct container_info *ci, const struct kvs *ann)
+{
+	char path[PATH_MAX];
+	const char *manager = kvs_get(ann, "io.container.manager");
+
+	if (ci->log_place != CONTAINER_LOG_PLACE_NONE)
+		return 0;
+	if (ci->namespace && ci->pod && ci->pod_uid && ci->name &&
+	    path_component_ok(ci->namespace) && path_component_ok(ci->pod) &&
+	    path_component_ok(ci->pod_uid) && path_component_ok(ci->name)) {
+		snprintf(path, sizeof(path), "%s/%s_%s_%s/%s", CONTAINER_POD_LOGS_DIR,
+			 ci->namespace, ci->pod, ci->pod_uid, ci->name);
+		ci->log_place = CONTAINER_LOG_PLACE_CRI;
+	} else if (manager && strcmp(manager, "libpod") == 0 && ci->bundle) {
+		snprintf(path, sizeof(path), "%s/ctr.log", ci->bundle);
+		ci->log_place = CONTAINER_LOG_PLACE_PODMAN;
+	} else {
+		return 0;
+	}
+	ci->log_path = strdup(path);
+	if (!ci->log_path)
+		ci->log_place = CONTAINER_LOG_PLACE_NONE;
+	return ci->log_path ? 0 : -ENOMEM;
 }
 
 /* Everything but the cache: the state file found, with its stat. */
@@ -726,9 +533,10 @@ static int load(const char *id, const char *const *roots, struct container_info 
 	if (json_is_object(state)) {
 		json_t *config = json_object_get(state, "config");
 
-		ret->created_ns = rfc3339_parse(str_of(json_object_get(state, "created")));
+		ret->created_ns = rfc3339_parse(
+		    container_json_text(json_object_get(state, "created"), CONTAINER_FIELD_MAX));
 		/* crun: "bundle"; runc: config.labels "bundle=..." */
-		bundle = str_of_n(json_object_get(state, "bundle"), PATH_MAX);
+		bundle = container_json_text(json_object_get(state, "bundle"), PATH_MAX);
 		if (json_is_object(config)) {
 			r = kvs_from_runc_labels(&state_ann, json_object_get(config, "labels"),
 						 &bundle);
@@ -744,7 +552,7 @@ static int load(const char *id, const char *const *roots, struct container_info 
 		}
 	}
 
-	r = ret->bundle ? load_config_annotations(ret->bundle, &ann) : -ENOENT;
+	r = ret->bundle ? load_config(ret->bundle, ret, &ann) : -ENOENT;
 	if (r == -ENOMEM)
 		goto out;
 	if (r) {
@@ -754,7 +562,9 @@ static int load(const char *id, const char *const *roots, struct container_info 
 		state_ann = (struct kvs){ 0 };
 		ret->annotations_from_state = ann.n > 0;
 	}
-	r = apply_annotations(ret, &ann);
+	r = container_apply_annotations(ret, &ann);
+	if (!r)
+		r = locate_log(ret, &ann);
 out:
 	if (dfd >= 0)
 		close(dfd);
@@ -809,17 +619,21 @@ static int runsc_load(const char *id, struct container_info *ret)
 			}
 			snprintf(ret->id, sizeof(ret->id), "%s", id);
 			ret->runtime = strdup(*root);
-			ret->created_ns =
-			    rfc3339_parse(str_of(json_object_get(state, "createdAt")));
-			bundle = str_of_n(json_object_get(state, "bundleDir"), PATH_MAX);
+			ret->created_ns = rfc3339_parse(container_json_text(
+			    json_object_get(state, "createdAt"), CONTAINER_FIELD_MAX));
+			bundle = container_json_text(json_object_get(state, "bundleDir"), PATH_MAX);
 			if (bundle && sane_dir(bundle))
 				ret->bundle = strdup(bundle);
 			spec = json_object_get(state, "spec");
 			r = json_is_object(spec)
 				? kvs_from_object(&ann, json_object_get(spec, "annotations"))
 				: 0;
+			if (!r && json_is_object(spec))
+				r = take_settings(ret, spec);
 			if (!r)
-				r = apply_annotations(ret, &ann);
+				r = container_apply_annotations(ret, &ann);
+			if (!r)
+				r = locate_log(ret, &ann);
 			kvs_free(&ann);
 			json_decref(state);
 			if (!r && !ret->runtime)
@@ -873,6 +687,9 @@ int container_info_copy(const struct container_info *src, struct container_info 
 	ret->pod_uid = dup_or_null(src->pod_uid, &err);
 	ret->runtime = dup_or_null(src->runtime, &err);
 	ret->bundle = dup_or_null(src->bundle, &err);
+	ret->settings = dup_or_null(src->settings, &err);
+	ret->log_place = src->log_place;
+	ret->log_path = dup_or_null(src->log_path, &err);
 	if (src->n_labels && !err) {
 		ret->labels = calloc(src->n_labels, sizeof(*ret->labels));
 		if (!ret->labels)

@@ -77,6 +77,18 @@ int container_bundle_config(const char *bundle, struct json_t **ret);
 /* An id the OCI runtime accepts (letters, digits, "_+-."; not "." or ".."): safe in a path */
 bool container_id_is_valid(const char *id);
 
+/* Where the runtime keeps the container's log (container_info.log_path) */
+enum container_log_place {
+	CONTAINER_LOG_PLACE_NONE,
+	CONTAINER_LOG_PLACE_DOCKER, /* Docker's json-file: <data root>/containers/<id>/<id>-json.log */
+	CONTAINER_LOG_PLACE_CRI,    /* the kubelet's directory for the container, CRI format:
+				       CONTAINER_POD_LOGS_DIR/<namespace>_<pod>_<pod uid>/<name> */
+	CONTAINER_LOG_PLACE_PODMAN, /* podman's k8s-file (CRI format): <bundle>/ctr.log */
+};
+
+/* Where the kubelet keeps the logs of a node's pods */
+#define CONTAINER_POD_LOGS_DIR "/var/log/pods"
+
 struct container_label {
 	char *name;
 	char *value;
@@ -110,6 +122,11 @@ struct container_info {
 	int64_t created_ns; /* the state's "created" (RFC 3339) in ns since the epoch; 0 unknown */
 	bool
 	    annotations_from_state; /* config.json unreadable: annotations from runc's state.json */
+	/* The security-relevant settings of its OCI spec, a compact JSON object written by
+	   container_settings_json(); NULL when the spec could not be read */
+	char *settings;
+	enum container_log_place log_place;
+	char *log_path; /* NULL when log_place is NONE */
 	/*
 	 * Labels: the Kubernetes labels CRI-O records (io.kubernetes.cri-o.Labels, a JSON object),
 	 * then every other annotation not mapped to a field above, in the order they appear;
@@ -128,7 +145,9 @@ struct container_info {
  * (a symlinked state.json or config.json is not followed), must be regular and at most
  * CONTAINER_FILE_MAX bytes. Returns 0 with *ret filled (whatever could be learnt; free it with
  * container_info_free), -EINVAL for an id runc would not accept, -ENOENT when no root knows
- * the id, -ENOMEM. On error *ret is zeroed (and safe to free).
+ * the id, -ENOMEM. On error *ret is zeroed (and safe to free). The settings come from the same
+ * config.json (or gVisor's copy of the spec); a Docker container's name, image and log from
+ * Docker's own record of it (container_docker.h).
  */
 int container_info_load(const char *id, const char *const *extra_roots, struct container_info *ret);
 void container_info_free(struct container_info *ci);

@@ -207,7 +207,7 @@ int store_outbox_of(struct store *s, const char *id, store_delivery_fn fn, void 
 /* Deletes up to STORE_PRUNE_CHUNK prunable findings and their rows, in one transaction */
 static int prune_chunk(struct store *s, int64_t before_ns, const char *names, uint64_t *deleted)
 {
-	sqlite3_stmt *pick = NULL, *rows = NULL;
+	sqlite3_stmt *pick = NULL, *rows = NULL, *logs = NULL;
 	int rc, err = store_begin(s);
 
 	if (err)
@@ -223,6 +223,9 @@ static int prune_chunk(struct store *s, int64_t before_ns, const char *names, ui
 		rc = sqlite3_prepare_v2(s->db, "DELETE FROM deliveries WHERE finding_id = ?1", -1,
 					&rows, NULL);
 	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(s->db, "DELETE FROM container_logs WHERE finding_id = ?1",
+					-1, &logs, NULL);
+	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(pick, 1, before_ns);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(pick, 2, names, -1, SQLITE_STATIC);
@@ -233,12 +236,18 @@ static int prune_chunk(struct store *s, int64_t before_ns, const char *names, ui
 		if (rc == SQLITE_OK)
 			rc = step_done(rows);
 		sqlite3_reset(rows);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_text(logs, 1, column_str(pick, 0), -1, SQLITE_TRANSIENT);
+		if (rc == SQLITE_OK)
+			rc = step_done(logs);
+		sqlite3_reset(logs);
 		(*deleted)++;
 	}
 	if (rc == SQLITE_DONE)
 		rc = SQLITE_OK;
 	sqlite3_finalize(pick);
 	sqlite3_finalize(rows);
+	sqlite3_finalize(logs);
 	if (rc != SQLITE_OK) {
 		store_rollback(s);
 		return sqlite_errno(rc);

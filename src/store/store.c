@@ -133,6 +133,22 @@ static const char *const migrations[] = {
 	"  value TEXT NOT NULL,"
 	"  time_ns INTEGER NOT NULL"
 	") STRICT;",
+	/*
+	 * 7: the container's log lines around a finding, copied when it was made: the runtime
+	 * rotates them away, and deletes them with the container. place and path say where they
+	 * were; lines is CRI-format text (store/logs.c).
+	 */
+	"CREATE TABLE container_logs ("
+	"  finding_id TEXT PRIMARY KEY NOT NULL,"
+	"  place TEXT NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  from_ns INTEGER NOT NULL,"
+	"  to_ns INTEGER NOT NULL,"
+	"  copied_ns INTEGER NOT NULL,"
+	"  lines_left_out INTEGER NOT NULL,"
+	"  note TEXT NOT NULL,"
+	"  lines BLOB NOT NULL"
+	") STRICT;",
 };
 
 /*

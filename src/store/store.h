@@ -29,11 +29,33 @@ struct store_finding {
 	const char *mute;  /* "UNDEFINED", "MUTED" or "UNMUTED"; NULL or "" = "UNDEFINED" */
 	const char *container_id, *container_name, *image, *pod, *namespace;
 	const char *binary_path, *module_path, *module_sha256;
-	const char *json; /* the notification object, one line; must be valid JSON */
-	const char *host; /* the sensor's host name (sourceProperties.host); required */
+	const char *json;	     /* the notification object, one line; must be valid JSON */
+	const char *host;	     /* the sensor's host name (sourceProperties.host); required */
+	const struct store_log *log; /* the container's log lines, kept with it; NULL: none */
 };
 
 /* A stored row, as the query functions hand it to their callback: valid during the call only. */
+/*
+ * The container's log lines around a finding, copied when it was made (store/logs.c). lines is
+ * CRI-format text (proc/container_logs.h), at most a few tens of KiB.
+ */
+struct store_log {
+	const char *place; /* "docker", "cri", "podman" */
+	const char *path;  /* where the runtime kept them: a file, or the kubelet's directory */
+	int64_t from_ns, to_ns; /* the window copied */
+	int64_t copied_ns;	/* when */
+	int64_t lines_left_out; /* older lines of the window that did not fit */
+	const char *note;	/* what else the copy should say ("" for nothing) */
+	const char *lines;
+	size_t lines_len;
+};
+
+/* Keeps a finding's log copy; one per finding, a second one is ignored. 0 or -errno. */
+int store_insert_log(struct store *s, const char *finding_id, const struct store_log *log);
+/* The finding's log copy, to fn (its strings valid during the call): 0, -ENOENT, -errno. */
+int store_get_log(struct store *s, const char *finding_id,
+		  int (*fn)(const struct store_log *log, void *ctx), void *ctx);
+
 struct store_row {
 	const char *id;
 	int64_t event_time_ns, create_time_ns;

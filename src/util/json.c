@@ -242,6 +242,16 @@ void jw_null(struct jw_writer *j)
 		json_put(j, "null", 4);
 }
 
+void jw_written(struct jw_writer *j, const char *json)
+{
+	if (!json || !json[0]) {
+		jw_null(j);
+		return;
+	}
+	if (json_before_value(j))
+		json_put(j, json, strlen(json));
+}
+
 void jw_string_n(struct jw_writer *j, const char *s, size_t n)
 {
 	if (!s) {

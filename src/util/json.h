@@ -58,6 +58,11 @@ void jw_int_string(struct jw_writer *j, int64_t v);
 void jw_uint_string(struct jw_writer *j, uint64_t v);
 void jw_bool(struct jw_writer *j, bool v);
 void jw_null(struct jw_writer *j);
+/*
+ * A value that a jw_writer wrote before (kept as text): written as is. Only ever for the
+ * output of this writer, never for outside input, which could break the document.
+ */
+void jw_written(struct jw_writer *j, const char *json);
 
 /* Convenience: key + value. */
 void jw_kv_string(struct jw_writer *j, const char *key, const char *s);

@@ -29,7 +29,7 @@ static void test_open_creates_schema_and_modes(void **state)
 	struct stat st;
 
 	assert_int_equal(store_file_version(s), store_schema_version());
-	assert_int_equal(store_schema_version(), 6);
+	assert_int_equal(store_schema_version(), 7);
 	assert_int_equal(stat(fx->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	snprintf(dir, sizeof(dir), "%s/sub", fx->dir);

@@ -243,7 +243,7 @@ static void test_migration_from_version_4(void **state)
 	/* Version 4 exactly as its migration left it: no host column, the old index */
 	make_database(
 	    fx->path,
-	    "DROP TABLE remembered;"
+	    "DROP TABLE container_logs; DROP TABLE remembered;"
 	    "DROP INDEX findings_host_container_time;"
 	    "ALTER TABLE findings DROP COLUMN host;"
 	    "CREATE INDEX findings_container_time ON findings (container_id, event_time_ns);"
@@ -373,7 +373,7 @@ static void test_unmarked_store_adopted(void **state)
 	s = open_or_fail(fx->path, STORE_CREATE);
 	assert_int_equal(insert(s, "aaaa0001", 1000, ""), 0);
 	store_close(s);
-	make_database(fx->path, "DROP TABLE remembered;"
+	make_database(fx->path, "DROP TABLE container_logs; DROP TABLE remembered;"
 				"DROP TABLE sensor_alive; DROP TABLE sensor_gaps;"
 				"DROP TABLE deliveries; DROP INDEX findings_host_container_time;"
 				"ALTER TABLE findings DROP COLUMN host;"
