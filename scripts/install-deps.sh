@@ -56,6 +56,7 @@ test=(
 	bash-completion        # the completion script is run in a real bash
 	debootstrap            # the image's Debian 12 root file system (minbase)
 	buildah podman         # the image is built with buildah and run with podman
+	docker.io containerd   # real Docker and containerd engines (tests/e2e/engines.py)
 )
 
 bench=(
