@@ -33,7 +33,7 @@ struct kept {
 
 struct finding_ref {
 	int64_t event_time_ns;
-	char *container_id, *container_name, *json;
+	char *container_id, *container_name, *host, *json;
 };
 
 static int read_kept(const struct store_log *log, void *ctx)
@@ -64,8 +64,9 @@ static int read_finding(const struct store_row *r, void *ctx)
 	f->event_time_ns = r->event_time_ns;
 	f->container_id = strdup(r->container_id);
 	f->container_name = strdup(r->container_name);
+	f->host = strdup(r->host);
 	f->json = strdup(r->json);
-	return f->container_id && f->container_name && f->json ? 0 : -ENOMEM;
+	return f->container_id && f->container_name && f->host && f->json ? 0 : -ENOMEM;
 }
 
 static void print_escaped(const char *prefix, const char *s)
@@ -203,6 +204,7 @@ static void free_all(struct kept *k, struct finding_ref *f)
 	free(k->lines);
 	free(f->container_id);
 	free(f->container_name);
+	free(f->host);
 	free(f->json);
 }
 
@@ -242,10 +244,13 @@ int findings_logs(struct store *s, const struct logs_request *req)
 		if (print_cloud_run(&f, from_ns, to_ns))
 			goto out;
 		printf(
-		    "No log was found for this container when the finding was made: sowatch reads "
-		    "Docker's json-file logs (<data root>/containers/<id>/<id>-json.log), the "
-		    "kubelet's (" CONTAINER_POD_LOGS_DIR "/<namespace>_<pod>_<uid>/<container>/) "
-		    "and podman's k8s-file (<bundle>/ctr.log).\n");
+		    "No log of this container is kept with the finding. When the finding was made "
+		    "on its host, sowatch found none where it looks: Docker's json-file log "
+		    "(<data root>/containers/<id>/<id>-json.log), the kubelet's "
+		    "(" CONTAINER_POD_LOGS_DIR "/<namespace>_<pod>_<uid>/<container>/) and "
+		    "podman's k8s-file (<bundle>/ctr.log). A store filled by sowatch collect keeps "
+		    "no log copies: ");
+		print_escaped("look in the store of host ", f.host);
 		goto out;
 	}
 	if (!req->kept) {

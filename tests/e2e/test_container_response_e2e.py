@@ -36,6 +36,7 @@ SKIP_REASON = None
 DOCKERD = None
 IMAGE = "sowatch-e2e/openssl:1"
 ROOT = None
+PODMAN = "/usr/bin/podman"
 CRI_LOGGER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
                           "cri_logger.py")
 
@@ -286,6 +287,43 @@ class ContainerdTest(ResponseTest):
             ctrd.remove(cid)
         # The kubelet deletes a removed pod's logs
         shutil.rmtree(pod_dir)
+        logs = cli_text(self, self.db, "logs", fid)
+        self.assertIn("the live log is gone", logs)
+        self.assertRegex(logs, r"(?m)^\S+Z stdout %s$" % known)
+
+
+class PodmanTest(ResponseTest):
+
+    def test_k8s_file_log(self):
+        """podman's default log driver here, k8s-file: <bundle>/ctr.log, in the
+        CRI format, written by conmon."""
+        if not os.access(PODMAN, os.X_OK):
+            raise AssertionError("%s is missing (apt-get install podman)" % PODMAN)
+        mod, marker = self.ws.module(), self.ws.marker()
+        known = "known-line-%s" % harness.rand()
+        name = "sowatch-e2e-%s" % harness.rand()
+        # This machine's root lacks CAP_SYS_RESOURCE: podman's default limits cannot be set
+        argv = [PODMAN, "run", "-d", "--name", name, "--log-driver", "k8s-file",
+                "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+                "-v", "%s:%s" % (self.ws.dir, self.ws.dir),
+                "--rootfs", os.path.join(ROOT, "rootfs"),
+                "/bin/sh", "-c", self.script(known, mod, marker)]
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        cid = p.stdout.strip()
+        self.addCleanup(subprocess.run, [PODMAN, "rm", "-f", "-t", "0", cid],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL)
+        fd = self.sensor.wait_for(for_module(mod), timeout=30)
+        self.assertEqual(fd["finding"]["sourceProperties"]["containerId"], cid)
+        self.assertIn("containerSettings", fd["finding"]["sourceProperties"])
+        fid = self.finding_id(fd)
+        logs = cli_text(self, self.db, "logs", fid)
+        self.assertIn("From the live log (podman)", logs)
+        self.assertRegex(logs, r"(?m)^\S+Z stdout %s$" % known)
+        self.assertRegex(logs, r"(?m)^read from: /\S+/%s/userdata/ctr\.log$" % cid)
+        subprocess.run([PODMAN, "rm", "-f", "-t", "0", cid], stdout=subprocess.DEVNULL, check=True)
         logs = cli_text(self, self.db, "logs", fid)
         self.assertIn("the live log is gone", logs)
         self.assertRegex(logs, r"(?m)^\S+Z stdout %s$" % known)

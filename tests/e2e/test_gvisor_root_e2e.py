@@ -27,7 +27,9 @@ test); never when CI is set (then the module fails instead).
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import unittest
 
@@ -216,6 +218,25 @@ class TestCloudRunService(SandboxRootTest):
         # The container is still named
         self.assertIn(r.container_id, gv.container_ids(fd))
         self.assertNotIn("evil", json.dumps(res))
+
+        # Its logs are Cloud Logging's: `findings logs` gives the query for them
+        p = subprocess.run([harness.sowatch_bin(), "findings", "logs", fd.finding_id(),
+                            "--db", gv.SENSOR.db, "--before", "1m", "--after", "2m"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode("utf-8", "strict")
+        query = [line.strip() for line in out.splitlines() if "gcloud logging read" in line]
+        self.assertEqual(len(query), 1, out)
+        m = re.fullmatch(
+            r"gcloud logging read 'resource.type=\"cloud_run_revision\" AND "
+            r"resource.labels.service_name=\"%s\" AND resource.labels.revision_name=\"%s\" "
+            r"AND timestamp>=\"(\S+)\" AND timestamp<=\"(\S+)\"' --order=asc"
+            % (re.escape(service), re.escape(revision)), query[0])
+        self.assertIsNotNone(m, query[0])
+        # The window: --before and --after around the event
+        event = harness.parse_rfc3339(fd.f["eventTime"])
+        self.assertAlmostEqual(harness.parse_rfc3339(m.group(1)), event - 60, places=4)
+        self.assertAlmostEqual(harness.parse_rfc3339(m.group(2)), event + 120, places=4)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ MOUNTS = {  # container path: read only
     "/sys/kernel/tracing": True,
     "/run/containerd": True,
     "/run/runc": True,
+    "/var/log/pods": True,
     "/var/lib/sowatch": False,
 }
 
