@@ -33,7 +33,6 @@ import json
 import os
 import shlex
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -12,7 +12,6 @@ same user and by root. Every one of them must be reported CRITICAL with
 make bench's latency budget (50 ms)."""
 
 import os
-import re
 import shutil
 import subprocess
 import sys

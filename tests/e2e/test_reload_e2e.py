@@ -189,7 +189,7 @@ class Reload(unittest.TestCase):
         os.rename(sensor.jsonl, rotated)
         os.kill(pid, signal.SIGUSR1)
         sensor.wait_for_log("file outputs reopened (SIGUSR1)", timeout=10)
-        r_new = self.load(mod_new)
+        self.load(mod_new)
         deadline = time.monotonic() + 30
         while True:
             lines = jsonl_lines(sensor.jsonl) if os.path.exists(sensor.jsonl) else []

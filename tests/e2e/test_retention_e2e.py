@@ -13,7 +13,6 @@ store at the same time stays recent and out of the way."""
 import os
 import re
 import sqlite3
-import subprocess
 import sys
 import time
 import unittest
