@@ -226,6 +226,23 @@ static int begin(struct keeper *k)
  * Stores one finding inside the open transaction: its row, a pending delivery row for each
  * output (none when muted), then what the outputs already answered while it was held.
  */
+/*
+ * The finding's log copy, in a savepoint of its own: a copy the store refuses is told and
+ * dropped, never the finding with it. (A store in trouble fails the finding's next write.)
+ */
+static void store_log_copy(struct keeper *k, struct kept *it)
+{
+	int err = store_savepoint(k->store);
+
+	if (!err)
+		err = store_insert_log(k->store, it->row.id, it->row.log);
+	if (store_in_transaction(k->store))
+		store_savepoint_end(k->store, !err);
+	if (err)
+		log_warn("finding %s: its container's log copy is not kept: %s", it->row.id,
+			 strerror(-err));
+}
+
 static int store_one(struct keeper *k, struct kept *it, char *const *outputs, size_t n)
 {
 	int err = store_savepoint(k->store);
@@ -233,12 +250,8 @@ static int store_one(struct keeper *k, struct kept *it, char *const *outputs, si
 	if (!err)
 		err = store_insert(k->store, &it->row);
 	/* 1: there already (a restart saw the same event), left as it is */
-	if (err >= 0 && it->row.log) {
-		int log_err = store_insert_log(k->store, it->row.id, it->row.log);
-
-		if (log_err)
-			err = log_err;
-	}
+	if (err >= 0 && it->row.log)
+		store_log_copy(k, it);
 	for (size_t i = 0; i < n && !err && !is_muted(it); i++)
 		err =
 		    store_outbox_add(k->store, &(struct store_delivery){ .finding_id = it->row.id,
@@ -320,6 +333,16 @@ static bool hold(struct keeper *k, struct kept *it)
 {
 	struct kept **tail = &k->unstored;
 
+	/* The finding before its log copy: the copy goes first when memory is short */
+	if (k->unstored_bytes + it->bytes > UNSTORED_MAX_BYTES && it->row.log) {
+		log_warn("finding %s: its container's log copy is dropped (%d MiB of findings "
+			 "wait for the store)",
+			 it->row.id, UNSTORED_MAX_BYTES >> 20);
+		it->bytes -= it->log.lines_len;
+		it->row.log = NULL;
+		free(it->log_lines);
+		it->log_lines = NULL;
+	}
 	if (k->unstored_bytes + it->bytes > UNSTORED_MAX_BYTES)
 		return false;
 	while (*tail)

@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "outputs/http.h"
 #include "pipeline.h"
+#include "proc/container_settings.h"
 #include "proc/procfile.h"
 #include "service.h"
 #include "sources/ebpf.h"
@@ -674,6 +675,8 @@ static int cmd_run(int argc, char **argv)
 							.ctx = srcs.ebpf });
 	if (srcs.ebpf && ebpf_source_libcrypto_probes(srcs.ebpf) == 0)
 		log_warn("no libcrypto with DSO_load found: the library layer is off");
+	/* What "all capabilities" is for a container: the host's, before sowatch drops its own */
+	container_settings_learn_host();
 	if (privileges_drop())
 		goto out;
 	/*

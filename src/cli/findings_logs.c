@@ -78,11 +78,17 @@ static void print_escaped(const char *prefix, const char *s)
 	strbuf_release(&sb);
 }
 
+/* What was printed: how many lines, and the first one's time */
+struct printed {
+	size_t count;
+	int64_t first_ns;
+};
+
 static int print_line(const struct container_log_line *l, void *ctx)
 {
 	struct strbuf sb = STRBUF_INIT;
+	struct printed *pr = ctx;
 	char when[40];
-	size_t *count = ctx;
 
 	rfc3339((uint64_t)l->time_ns, when);
 	term_escape(&sb, l->text, l->len);
@@ -90,8 +96,15 @@ static int print_line(const struct container_log_line *l, void *ctx)
 		strbuf_addf(&sb, " [... %zu bytes cut]", l->full_len - l->len);
 	printf("%s %s %s\n", when, l->stream, strbuf_str(&sb));
 	strbuf_release(&sb);
-	(*count)++;
+	if (!pr->count++)
+		pr->first_ns = l->time_ns;
 	return 0;
+}
+
+static int first_time(const struct container_log_line *l, void *ctx)
+{
+	*(int64_t *)ctx = l->time_ns;
+	return 1; /* that is all */
 }
 
 static void print_stats(const struct container_log_stats *st)
@@ -107,13 +120,17 @@ static void print_stats(const struct container_log_stats *st)
 		       st->truncated_files == 1 ? "" : "s", CONTAINER_LOG_FILE_MAX >> 20);
 }
 
-/* The live files' lines of the window: how many, or -errno when there is no file to read */
-static long print_live(const struct kept *k, int64_t from_ns, int64_t to_ns, bool quiet_empty)
+/*
+ * The live files' lines of the window: how many, or -errno when there is no file to read. The
+ * first one's time in *first_ns.
+ */
+static long print_live(const struct kept *k, int64_t from_ns, int64_t to_ns, bool quiet_empty,
+		       int64_t *first_ns)
 {
 	enum container_log_place place = container_log_place_of(k->place);
 	struct container_log_stats st = { 0 };
+	struct printed pr = { 0 };
 	char **files = NULL;
-	size_t count = 0;
 	int n, err = 0;
 
 	n = container_log_place_files(place, k->path, &files);
@@ -123,7 +140,7 @@ static long print_live(const struct kept *k, int64_t from_ns, int64_t to_ns, boo
 		return n;
 	for (int i = 0; i < n && !err; i++) {
 		err = container_log_read(files[i], container_log_place_format(place), from_ns,
-					 to_ns, LOGS_PRINT_MAX_LINE, print_line, &count, &st);
+					 to_ns, LOGS_PRINT_MAX_LINE, print_line, &pr, &st);
 		/* A restart's file that went away meanwhile: the others still count */
 		if (err == -ENOENT && n > 1)
 			err = 0;
@@ -131,22 +148,26 @@ static long print_live(const struct kept *k, int64_t from_ns, int64_t to_ns, boo
 	for (int i = 0; i < n; i++)
 		free(files[i]);
 	free(files);
-	if (!err && (count || !quiet_empty)) {
+	if (!err && (pr.count || !quiet_empty)) {
 		for (size_t i = 0; i < st.n_files; i++)
 			print_escaped("read from: ", st.files[i]);
 		print_stats(&st);
 	}
 	container_log_stats_free(&st);
-	return err ? err : (long)count;
+	*first_ns = pr.first_ns;
+	return err ? err : (long)pr.count;
 }
+
+/* The kept copy's lines are cut already, their marker included: not cut again */
+#define KEPT_LINE_MAX (CONTAINER_LOG_KEEP_LINE_MAX + 64)
 
 static size_t print_kept(const struct kept *k, int64_t from_ns, int64_t to_ns)
 {
 	struct container_log_stats st = { 0 };
-	size_t count = 0;
+	struct printed pr = { 0 };
 
 	container_log_read_buffer(k->lines, k->lines_len, CONTAINER_LOG_CRI, from_ns, to_ns,
-				  LOGS_PRINT_MAX_LINE, print_line, &count, &st);
+				  KEPT_LINE_MAX, print_line, &pr, &st);
 	container_log_stats_free(&st);
 	if (k->left_out)
 		printf("(%lld older line%s of the copied window did not fit in the %d KiB kept)\n",
@@ -154,7 +175,19 @@ static size_t print_kept(const struct kept *k, int64_t from_ns, int64_t to_ns)
 		       CONTAINER_LOG_KEEP_MAX >> 10);
 	if (k->note[0])
 		print_escaped("note: ", k->note);
-	return count;
+	return pr.count;
+}
+
+/* The time of the kept copy's first line of the window; 0 when it has none */
+static int64_t kept_first(const struct kept *k, int64_t from_ns, int64_t to_ns)
+{
+	struct container_log_stats st = { 0 };
+	int64_t first = 0;
+
+	container_log_read_buffer(k->lines, k->lines_len, CONTAINER_LOG_CRI, from_ns, to_ns,
+				  KEPT_LINE_MAX, first_time, &first, &st);
+	container_log_stats_free(&st);
+	return first;
 }
 
 /* A Cloud Run service or revision name as Cloud Run allows it: safe inside the filter */
@@ -171,7 +204,7 @@ static bool cloud_run_name(const char *s)
 /* A gVisor sandbox of Cloud Run: its logs are in Cloud Logging. Whether it printed the query. */
 static bool print_cloud_run(const struct finding_ref *f, int64_t from_ns, int64_t to_ns)
 {
-	json_t *doc = json_loads(f->json, 0, NULL);
+	json_t *doc = json_loads(f->json, JSON_ALLOW_NUL, NULL);
 	const json_t *cr = json_object_get(
 	    json_object_get(json_object_get(doc, "finding"), "sourceProperties"), "cloudRun");
 	const char *service = json_string_value(json_object_get(cr, "service"));
@@ -214,6 +247,7 @@ int findings_logs(struct store *s, const struct logs_request *req)
 	struct kept k = { 0 };
 	int64_t from_ns, to_ns;
 	char from[40], to[40], copied[40];
+	int64_t live_first = 0;
 	long live = -ENOENT;
 	int err, status = 0;
 
@@ -256,9 +290,20 @@ int findings_logs(struct store *s, const struct logs_request *req)
 	if (!req->kept) {
 		printf("From the live log (%s):\n", k.place);
 		fflush(stdout);
-		live = print_live(&k, from_ns, to_ns, true);
+		live = print_live(&k, from_ns, to_ns, true, &live_first);
 		if (live > 0) {
+			int64_t kept_from = kept_first(&k, from_ns, to_ns);
+
 			printf("%ld line%s.\n", live, live == 1 ? "" : "s");
+			/* Rotated past the window's start: the copy has what went */
+			if (kept_from && kept_from < live_first) {
+				rfc3339((uint64_t)kept_from, copied);
+				printf("The copy kept with the finding has earlier lines of the "
+				       "window, "
+				       "from %s, that the live log no longer holds: --kept shows "
+				       "them.\n",
+				       copied);
+			}
 			goto out;
 		}
 		print_escaped(live == 0 ? "  nothing of the window is left in "

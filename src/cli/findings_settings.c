@@ -196,8 +196,11 @@ static void show_lists(const json_t *cs)
 void show_container_settings(const char *finding_json)
 {
 	static const char *const no_confinement[] = { "none", "unconfined", NULL };
+	/* A filter that allows (or only logs) what it does not name confines nothing */
+	static const char *const no_filter[] = { "none", "SCMP_ACT_ALLOW", "SCMP_ACT_LOG", NULL };
 	static const bool no = false;
-	json_t *doc = json_loads(finding_json, 0, NULL);
+	/* A NUL that a spec held is written as a JSON escape: it must not hide the section */
+	json_t *doc = json_loads(finding_json, JSON_ALLOW_NUL, NULL);
 	const json_t *cs =
 	    json_object_get(json_object_get(json_object_get(doc, "finding"), "sourceProperties"),
 			    "containerSettings");
@@ -207,7 +210,7 @@ void show_container_settings(const char *finding_json)
 		show_user(cs);
 		show_capabilities(cs);
 		show_flag(cs, "noNewPrivileges", "no new privs", &no);
-		show_string(cs, "seccomp", "seccomp", no_confinement);
+		show_string(cs, "seccomp", "seccomp", no_filter);
 		show_string(cs, "apparmor", "AppArmor", no_confinement);
 		show_string(cs, "selinux", "SELinux", NULL);
 		show_flag(cs, "readOnlyRoot", "read-only root", NULL);

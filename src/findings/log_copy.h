@@ -28,6 +28,8 @@ struct log_copy {
  * CONTAINER_LOG_KEEP_MAX bytes of them, into *ret (release it). Returns 0, or -ENOENT when the
  * runtime keeps no log sowatch can read (no copy is then kept), -ENOMEM. A log that could not
  * be read is still a copy: empty, with a note saying why, so that a responder learns it.
+ * ret->log.path points into ci: use the copy before ci is freed. A copy of the same log made
+ * less than a second before is given again, with its own window, rather than read anew.
  */
 int log_copy_take(const struct container_info *ci, uint64_t event_time_ns, uint64_t now_ns,
 		  struct log_copy *ret);

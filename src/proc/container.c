@@ -472,7 +472,8 @@ static int locate_log(struct container_info *ci, const struct kvs *ann)
 
 	if (ci->log_place != CONTAINER_LOG_PLACE_NONE)
 		return 0;
-	if (ci->namespace && ci->pod && ci->pod_uid && ci->name &&
+	/* Only a CRI's own names: another creator could name another pod's log directory */
+	if (container_made_by_cri(ci, ann) && ci->namespace && ci->pod && ci->pod_uid && ci->name &&
 	    path_component_ok(ci->namespace) && path_component_ok(ci->pod) &&
 	    path_component_ok(ci->pod_uid) && path_component_ok(ci->name)) {
 		snprintf(path, sizeof(path), "%s/%s_%s_%s/%s", CONTAINER_POD_LOGS_DIR,

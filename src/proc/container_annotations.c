@@ -188,6 +188,11 @@ static enum manager manager_of(const struct container_info *ci, const struct kvs
 	return MGR_OTHER;
 }
 
+bool container_made_by_cri(const struct container_info *ci, const struct kvs *ann)
+{
+	return manager_of(ci, ann) != MGR_OTHER;
+}
+
 static bool believed(enum manager m, const char *key)
 {
 	bool cri = strncmp(key, "io.kubernetes.cri.", 18) == 0;

@@ -6,6 +6,7 @@
 #ifndef SOWATCH_CONTAINER_ANNOTATIONS_H
 #define SOWATCH_CONTAINER_ANNOTATIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proc/container.h"
@@ -43,5 +44,11 @@ int kvs_from_runc_labels(struct kvs *l, const struct json_t *labels, const char 
  * kept. 0 or -ENOMEM.
  */
 int container_apply_annotations(struct container_info *ci, const struct kvs *ann);
+
+/*
+ * Whether containerd's or CRI-O's CRI made the container (by where its state is, and their own
+ * annotations): then its pod's names are the kubelet's, not whatever a creator wrote.
+ */
+bool container_made_by_cri(const struct container_info *ci, const struct kvs *ann);
 
 #endif

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "proc/container.h"
+#include "proc/container_annotations.h"
 
 void docker_container_free(struct docker_container *dc)
 {
@@ -23,13 +24,9 @@ void docker_container_free(struct docker_container *dc)
 	memset(dc, 0, sizeof(*dc));
 }
 
-/* A string of doc at most CONTAINER_FIELD_MAX bytes without NULs, or NULL */
 static const char *text_of(const json_t *v)
 {
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
-
-	return s && n && n <= CONTAINER_FIELD_MAX && !memchr(s, '\0', n) ? s : NULL;
+	return container_json_text(v, CONTAINER_FIELD_MAX);
 }
 
 /*

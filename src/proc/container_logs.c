@@ -19,6 +19,8 @@
 
 /* Bytes read from a file at a time. */
 #define READ_BUF (64 * 1024)
+/* A file's modification time may lag the time in its last line by this much (clock ticks) */
+#define MTIME_SLACK_NS (2LL * 1000000000)
 /* A CRI record's time, stream and tag are in its first this many bytes, or it is no record. */
 #define CRI_HEADER_MAX 128
 /*
@@ -71,6 +73,7 @@ struct parser {
 	enum container_log_format format;
 	int64_t from_ns, to_ns;
 	size_t max_line;
+	size_t file_max; /* of each file, only the last this many bytes are read */
 	container_log_fn fn;
 	void *ctx;
 	struct container_log_stats *stats;
@@ -546,6 +549,7 @@ static void parser_init(struct parser *p, enum container_log_format format, int6
 			      .from_ns = from_ns,
 			      .to_ns = to_ns,
 			      .max_line = max_line,
+			      .file_max = CONTAINER_LOG_FILE_MAX,
 			      .fn = fn,
 			      .ctx = ctx,
 			      .stats = stats,
@@ -611,17 +615,17 @@ static int log_open(const char *path, struct stat *ret_st)
 	return fd;
 }
 
-/* The file open at fd, its last CONTAINER_LOG_FILE_MAX bytes at most. */
+/* The file open at fd, its last p->file_max bytes at most. */
 static int log_read_fd(struct parser *p, int fd, const struct stat *st, const char *path, char *buf)
 {
-	size_t left = CONTAINER_LOG_FILE_MAX;
+	size_t left = p->file_max;
 	int r;
 
 	r = stats_add_file(p->stats, path);
 	if (r)
 		return r;
-	if (st->st_size > CONTAINER_LOG_FILE_MAX) {
-		off_t start = st->st_size - CONTAINER_LOG_FILE_MAX;
+	if ((uint64_t)st->st_size > p->file_max) {
+		off_t start = st->st_size - (off_t)p->file_max;
 		char c;
 
 		p->stats->truncated_files++;
@@ -727,6 +731,17 @@ static size_t list_rotations(const char *dir, const char *base, enum container_l
 	return n;
 }
 
+/*
+ * A file last written before from_ns holds none of the lines from then on: a line's time is
+ * taken when it is written, and a rotation is a rename. Such a file is not read at all.
+ */
+static bool modified_before(const struct stat *st, int64_t from_ns)
+{
+	return from_ns > INT64_MIN + MTIME_SLACK_NS &&
+	       (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec <
+		   from_ns - MTIME_SLACK_NS;
+}
+
 /* path and its rotations, oldest first, into p */
 static int log_read_path(struct parser *p, const char *path)
 {
@@ -742,6 +757,11 @@ static int log_read_path(struct parser *p, const char *path)
 	fd = log_open(path, &st);
 	if (fd < 0)
 		return fd;
+	/* Last written before the window: nor it, nor its older rotations, hold any of it */
+	if (modified_before(&st, p->from_ns)) {
+		close(fd);
+		return 0;
+	}
 	buf = malloc(READ_BUF);
 	if (!buf) {
 		close(fd);
@@ -768,6 +788,10 @@ static int log_read_path(struct parser *p, const char *path)
 			p->stats->skipped_files++;
 		if (sfd < 0)
 			continue;
+		if (modified_before(&sst, p->from_ns)) {
+			close(sfd);
+			continue;
+		}
 		r = log_read_fd(p, sfd, &sst, sibling, buf);
 		close(sfd);
 	}
@@ -780,13 +804,14 @@ static int log_read_path(struct parser *p, const char *path)
 
 /* The walk over path and its rotations, or when path is NULL over buf */
 static int walk(const char *path, const char *buf, size_t len, enum container_log_format format,
-		int64_t from_ns, int64_t to_ns, size_t max_line, container_log_fn fn, void *ctx,
-		struct container_log_stats *stats)
+		int64_t from_ns, int64_t to_ns, size_t max_line, size_t file_max,
+		container_log_fn fn, void *ctx, struct container_log_stats *stats)
 {
 	struct parser p;
 	int r = 0;
 
 	parser_init(&p, format, from_ns, to_ns, max_line, fn, ctx, stats);
+	p.file_max = file_max;
 	if (path) {
 		r = log_read_path(&p, path);
 	} else {
@@ -803,14 +828,16 @@ int container_log_read(const char *path, enum container_log_format format, int64
 		       int64_t to_ns, size_t max_line, container_log_fn fn, void *ctx,
 		       struct container_log_stats *stats)
 {
-	return walk(path, NULL, 0, format, from_ns, to_ns, max_line, fn, ctx, stats);
+	return walk(path, NULL, 0, format, from_ns, to_ns, max_line, CONTAINER_LOG_FILE_MAX, fn,
+		    ctx, stats);
 }
 
 int container_log_read_buffer(const char *buf, size_t len, enum container_log_format format,
 			      int64_t from_ns, int64_t to_ns, size_t max_line, container_log_fn fn,
 			      void *ctx, struct container_log_stats *stats)
 {
-	return walk(NULL, buf, len, format, from_ns, to_ns, max_line, fn, ctx, stats);
+	return walk(NULL, buf, len, format, from_ns, to_ns, max_line, CONTAINER_LOG_FILE_MAX, fn,
+		    ctx, stats);
 }
 
 /* ---- The kept copy ---- */
@@ -818,6 +845,7 @@ int container_log_read_buffer(const char *buf, size_t len, enum container_log_fo
 struct keep {
 	struct strbuf buf; /* CRI records, each ending in its only newline */
 	size_t max_bytes;
+	size_t line_max; /* a record's text, the cut marker included, is at most this long */
 	size_t dropped;
 };
 
@@ -872,6 +900,12 @@ static int keep_line(const struct container_log_line *line, void *ctx)
 		}
 		if (head + n + mlen + 1 > k->max_bytes)
 			n = utf8_trim(s, k->max_bytes - head - mlen - 1);
+		/*
+		 * The marker within line_max too: a kept copy kept again (several files' copies
+		 * put together) then holds its lines as they are, and their counts stay true.
+		 */
+		if (n + mlen > k->line_max)
+			n = utf8_trim(s, k->line_max > mlen ? k->line_max - mlen : 0);
 		mlen = snprintf(marker, sizeof(marker), " [... %zu bytes cut]", line->full_len - n);
 	}
 	r = strbuf_addf(&k->buf, "%s %s F ", ts, line->stream);
@@ -902,12 +936,13 @@ static int keep_from(const char *path, const char *buf, size_t len,
 		     enum container_log_format format, int64_t from_ns, int64_t to_ns,
 		     size_t max_bytes, struct strbuf *out, struct container_log_stats *stats)
 {
-	struct keep k = { STRBUF_INIT, max_bytes, 0 };
+	size_t line_max =
+	    max_bytes < CONTAINER_LOG_KEEP_LINE_MAX ? max_bytes : CONTAINER_LOG_KEEP_LINE_MAX;
+	struct keep k = { STRBUF_INIT, max_bytes, line_max, 0 };
 	int r;
 
 	/* No text longer than CONTAINER_LOG_KEEP_LINE_MAX is kept: none is held longer either. */
-	r = walk(path, buf, len, format, from_ns, to_ns,
-		 max_bytes < CONTAINER_LOG_KEEP_LINE_MAX ? max_bytes : CONTAINER_LOG_KEEP_LINE_MAX,
+	r = walk(path, buf, len, format, from_ns, to_ns, line_max, CONTAINER_LOG_KEEP_READ_MAX,
 		 keep_line, &k, stats);
 	/* On error the buffer may end in half a record: it is not trimmed, only dropped. */
 	if (!r)

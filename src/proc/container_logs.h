@@ -42,6 +42,12 @@ enum container_log_format {
 #define CONTAINER_LOG_KEEP_MAX (64 * 1024)
 /* A line of a kept copy longer than this is cut: one huge line must not push out the others */
 #define CONTAINER_LOG_KEEP_LINE_MAX (4 * 1024)
+/*
+ * container_log_keep() reads only the last this many bytes of each file: the copy keeps the
+ * newest 64 KiB of lines of at most 4 KiB, which lie at a file's end, and it is made for every
+ * finding, so a flood of them must not read a busy container's whole log each time.
+ */
+#define CONTAINER_LOG_KEEP_READ_MAX (4 * 1024 * 1024)
 
 struct container_log_line {
 	int64_t time_ns;    /* CLOCK_REALTIME ns; a joined line's is that of its first part */
@@ -72,7 +78,7 @@ struct container_log_stats {
 	size_t skipped_files;	   /* rotated files refused (not a regular file, a symlink) or
 				      older than the CONTAINER_LOG_FILES_MAX newest */
 	size_t truncated_files;	   /* files of which only the last CONTAINER_LOG_FILE_MAX bytes
-				      were read */
+				      (keep: CONTAINER_LOG_KEEP_READ_MAX) were read */
 	char **files;		   /* the paths read, oldest first ("read from: ...") */
 	size_t n_files;
 };
@@ -84,7 +90,8 @@ void container_log_stats_free(struct container_log_stats *stats);
  * The lines of path's container, and of its rotated files, oldest file first, whose time is
  * within [from_ns, to_ns], to fn in file order. Each file is opened with O_NOFOLLOW and
  * O_NONBLOCK and read only when it is a regular file: a symlink, FIFO or device is refused
- * (path itself: -ELOOP or -EINVAL; a rotation: counted in skipped_files). Text longer than
+ * (path itself: -ELOOP or -EINVAL; a rotation: counted in skipped_files). A rotation last
+ * modified before from_ns holds none of the window's lines and is not read. Text longer than
  * max_line bytes is cut to it: a line, whether one record or parts joined, never takes more
  * than max_line bytes of memory however long it is. A partial line still open at the end is
  * given as it is. Returns 0, fn's non-zero return, or -errno (path could not be read, -ENOMEM).
@@ -106,7 +113,8 @@ int container_log_read_buffer(const char *buf, size_t len, enum container_log_fo
  * and a cut line is written cut and followed by " [... N bytes cut]"; a newline
  * inside a text (which neither runtime writes) becomes a space, so a line stays one record;
  * every other byte is written as it is. Readable again with container_log_read_buffer(...,
- * CONTAINER_LOG_CRI, ...). Returns 0 or -errno (out keeps what it had).
+ * CONTAINER_LOG_CRI, ...). Of each file only the last CONTAINER_LOG_KEEP_READ_MAX bytes are
+ * read (stats->truncated_files). Returns 0 or -errno (out keeps what it had).
  */
 int container_log_keep(const char *path, enum container_log_format format, int64_t from_ns,
 		       int64_t to_ns, size_t max_bytes, struct strbuf *out,

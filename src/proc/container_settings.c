@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/prctl.h>
 
 #include <jansson.h>
@@ -81,6 +82,9 @@ static const char *const sensitive_paths[] = {
 	"/run/containerd",
 	"/var/lib/containerd",
 	"/run/crio",
+	"/run/containers",
+	"/var/lib/containers",
+	"/run/podman",
 	"/var/lib/kubelet",
 	"/etc/kubernetes",
 	"/root",
@@ -91,6 +95,21 @@ static const char *const sensitive_paths[] = {
 /* The namespaces a container has its own of, unless its spec leaves one out: then it shares
  * the host's. (user and cgroup namespaces are not isolated by default: not listed.) */
 static const char *const isolated_namespaces[] = { "pid", "network", "ipc", "uts", "mount" };
+
+static pthread_once_t host_caps_once = PTHREAD_ONCE_INIT;
+static uint64_t host_caps; /* bit n: capability n is in the host's bounding set */
+
+static void read_host_capabilities(void)
+{
+	for (unsigned long c = 0; c < 64; c++)
+		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			host_caps |= 1ULL << c;
+}
+
+void container_settings_learn_host(void)
+{
+	pthread_once(&host_caps_once, read_host_capabilities);
+}
 
 static const char *cap_name(const char *name)
 {
@@ -126,19 +145,56 @@ static bool is_at_or_above(const char *a, const char *b)
 	return strncmp(a, b, n) == 0 && (b[n] == '\0' || b[n] == '/');
 }
 
+/*
+ * path made lexically plain into out (size bytes): "//", "." and ".." resolved, no trailing
+ * slash but for "/". False when it does not fit, or climbs above "/".
+ */
+static bool lexical_path(const char *path, char *out, size_t size)
+{
+	size_t n = 0;
+
+	for (const char *c = path; *c;) {
+		size_t k;
+
+		c += strspn(c, "/");
+		k = strcspn(c, "/");
+		if (k == 0 || (k == 1 && c[0] == '.')) {
+			c += k;
+			continue;
+		}
+		if (k == 2 && c[0] == '.' && c[1] == '.') {
+			if (n == 0)
+				return false;
+			while (n > 0 && out[n - 1] != '/')
+				n--;
+			n = n > 0 ? n - 1 : 0;
+			c += k;
+			continue;
+		}
+		if (n + 1 + k + 1 > size)
+			return false;
+		out[n++] = '/';
+		memcpy(out + n, c, k);
+		n += k;
+		c += k;
+	}
+	if (n == 0)
+		out[n++] = '/';
+	out[n] = '\0';
+	return true;
+}
+
 bool container_mount_is_sensitive(const char *host_path)
 {
 	char buf[CONTAINER_SETTINGS_MAX_STRING + 8], norm[CONTAINER_SETTINGS_MAX_STRING + 8];
 	const char *p;
-	size_t n;
 
 	if (!host_path || host_path[0] != '/')
 		return false;
-	/* Without trailing slashes: "/etc/" is /etc */
-	snprintf(norm, sizeof(norm), "%s", host_path);
-	n = strlen(norm);
-	while (n > 1 && norm[n - 1] == '/')
-		norm[--n] = '\0';
+	/* "/etc/", "//etc" and "/tmp/../etc" are /etc; a path that cannot be made plain is
+	 * taken for the worst */
+	if (!lexical_path(host_path, norm, sizeof(norm)))
+		return true;
 	p = run_dir(norm, buf, sizeof(buf));
 	for (size_t i = 0; i < ARRAY_SIZE(sensitive_paths); i++)
 		if (is_at_or_above(p, sensitive_paths[i]) || is_at_or_above(sensitive_paths[i], p))
@@ -202,12 +258,22 @@ struct omitted {
 	size_t count;
 };
 
-static void omit(struct omitted *o, const char *key, size_t total)
+/* Of a list of total items, written were: the rest is counted under omitted.<key> */
+static void omit(struct omitted *o, const char *key, size_t total, size_t written)
 {
-	if (total > CONTAINER_SETTINGS_MAX_ITEMS && o->count < ARRAY_SIZE(o->key)) {
+	if (written < total && o->count < ARRAY_SIZE(o->key)) {
 		o->key[o->count] = key;
-		o->n[o->count++] = total - CONTAINER_SETTINGS_MAX_ITEMS;
+		o->n[o->count++] = total - written;
 	}
+}
+
+/*
+ * Whether item i of a list is written: the first CONTAINER_SETTINGS_MAX_ITEMS, while the
+ * settings are within CONTAINER_SETTINGS_MAX_BYTES
+ */
+static bool room(const struct jw_writer *j, size_t i)
+{
+	return i < CONTAINER_SETTINGS_MAX_ITEMS && j->out->len < CONTAINER_SETTINGS_MAX_BYTES;
 }
 
 static void json_user(struct jw_writer *j, const json_t *process)
@@ -229,8 +295,11 @@ static void json_user(struct jw_writer *j, const json_t *process)
 	if (json_is_array(gids)) {
 		jw_key(j, "additionalGids");
 		jw_array_begin(j);
-		json_array_foreach(gids, i, g) if (i < CONTAINER_SETTINGS_MAX_ITEMS &&
-						   number_of(g, &v)) jw_int(j, v);
+		json_array_foreach(gids, i, g)
+		{
+			if (room(j, i) && number_of(g, &v))
+				jw_int(j, v);
+		}
 		jw_array_end(j);
 	}
 	put_kv_string(j, "username", json_object_get(user, "username"));
@@ -241,17 +310,18 @@ static void json_user(struct jw_writer *j, const json_t *process)
 
 /*
  * Whether set (an array of "CAP_X" strings) holds every capability of capability_names that
- * this host can grant at all: those in sowatch's own bounding set (a sandboxed node may lack
- * one, CAP_SYS_RESOURCE say, and then no container has it, --privileged or not).
+ * this host can grant at all: those in sowatch's bounding set as it started (a sandboxed node
+ * may lack one, CAP_SYS_RESOURCE say, and then no container has it, --privileged or not).
  */
 static bool has_all_capabilities(const json_t *set)
 {
+	container_settings_learn_host();
 	for (size_t c = 0; c < ARRAY_SIZE(capability_names); c++) {
 		bool found = false;
 		size_t i;
 		json_t *v;
 
-		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 0)
+		if (!(host_caps & (1ULL << c)))
 			continue;
 
 		json_array_foreach(
@@ -276,12 +346,15 @@ static void json_capability_set(struct jw_writer *j, const char *key, const json
 		return;
 	jw_key(j, key);
 	jw_array_begin(j);
-	if (has_all_capabilities(set))
+	if (has_all_capabilities(set)) {
 		jw_string(j, "ALL");
-	else
-		json_array_foreach(set, i,
-				   v) if (json_is_string(v) && i < CONTAINER_SETTINGS_MAX_ITEMS)
-		    put_string(j, v);
+	} else {
+		json_array_foreach(set, i, v)
+		{
+			if (json_is_string(v) && room(j, i))
+				put_string(j, v);
+		}
+	}
 	jw_array_end(j);
 }
 
@@ -302,13 +375,16 @@ static bool json_capabilities(struct jw_writer *j, const json_t *process)
 	json_capability_set(j, "bounding", json_object_get(caps, "bounding"));
 	jw_key(j, "risky");
 	jw_array_begin(j);
-	if (all)
+	if (all) {
 		jw_string(j, "ALL");
-	else if (json_is_array(effective))
-		json_array_foreach(effective, i,
-				   v) if (json_is_string(v) && i < CONTAINER_SETTINGS_MAX_ITEMS &&
-					  container_capability_is_risky(json_string_value(v)))
-		    put_string(j, v);
+	} else if (json_is_array(effective)) {
+		json_array_foreach(effective, i, v)
+		{
+			if (json_is_string(v) && room(j, i) &&
+			    container_capability_is_risky(json_string_value(v)))
+				put_string(j, v);
+		}
+	}
 	jw_array_end(j);
 	jw_object_end(j);
 	return all;
@@ -367,7 +443,7 @@ static void json_mounts(struct jw_writer *j, const json_t *spec, struct omitted 
 			    has_option(options, "rbind");
 		const char *src = json_string_value(source);
 
-		if (i >= CONTAINER_SETTINGS_MAX_ITEMS)
+		if (!room(j, i))
 			break;
 		jw_object_begin(j);
 		put_kv_string(j, "source", source);
@@ -381,7 +457,7 @@ static void json_mounts(struct jw_writer *j, const json_t *spec, struct omitted 
 		jw_object_end(j);
 	}
 	jw_array_end(j);
-	omit(o, "mounts", json_array_size(mounts));
+	omit(o, "mounts", json_array_size(mounts), i);
 }
 
 static void json_devices(struct jw_writer *j, const json_t *linux_spec, struct omitted *o)
@@ -396,7 +472,7 @@ static void json_devices(struct jw_writer *j, const json_t *linux_spec, struct o
 	jw_array_begin(j);
 	json_array_foreach(devices, i, d)
 	{
-		if (i >= CONTAINER_SETTINGS_MAX_ITEMS)
+		if (!room(j, i))
 			break;
 		jw_object_begin(j);
 		put_kv_string(j, "path", json_object_get(d, "path"));
@@ -404,7 +480,7 @@ static void json_devices(struct jw_writer *j, const json_t *linux_spec, struct o
 		jw_object_end(j);
 	}
 	jw_array_end(j);
-	omit(o, "devices", json_array_size(devices));
+	omit(o, "devices", json_array_size(devices), i);
 }
 
 /* The names of the environment, never the values: those hold secrets */
@@ -425,7 +501,7 @@ static void json_environment_names(struct jw_writer *j, const json_t *process, s
 		const char *eq = s ? memchr(s, '=', n) : NULL;
 		size_t name_len = eq ? (size_t)(eq - s) : n;
 
-		if (i >= CONTAINER_SETTINGS_MAX_ITEMS)
+		if (!room(j, i))
 			break;
 		if (s)
 			jw_string_n(j, s,
@@ -434,7 +510,7 @@ static void json_environment_names(struct jw_writer *j, const json_t *process, s
 					: name_len);
 	}
 	jw_array_end(j);
-	omit(o, "environmentNames", json_array_size(env));
+	omit(o, "environmentNames", json_array_size(env), i);
 }
 
 static void json_command_line(struct jw_writer *j, const json_t *process, struct omitted *o)
@@ -447,10 +523,15 @@ static void json_command_line(struct jw_writer *j, const json_t *process, struct
 		return;
 	jw_key(j, "commandLine");
 	jw_array_begin(j);
-	json_array_foreach(args, i, a) if (i < CONTAINER_SETTINGS_MAX_ITEMS && json_is_string(a))
-	    put_string(j, a);
+	json_array_foreach(args, i, a)
+	{
+		if (!room(j, i))
+			break;
+		if (json_is_string(a))
+			put_string(j, a);
+	}
 	jw_array_end(j);
-	omit(o, "commandLine", json_array_size(args));
+	omit(o, "commandLine", json_array_size(args), i);
 }
 
 /* seccomp: "none", or the filter's default action */

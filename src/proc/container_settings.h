@@ -18,6 +18,8 @@ struct strbuf;
 #define CONTAINER_SETTINGS_MAX_ITEMS 64
 /* Strings longer than this (a path, an argument) are cut, and say so. */
 #define CONTAINER_SETTINGS_MAX_STRING 512
+/* Once the settings are this long, no further list item is written (counted in omitted) */
+#define CONTAINER_SETTINGS_MAX_BYTES (16 * 1024)
 
 /*
  * The settings of an OCI spec object as one JSON object into out:
@@ -25,11 +27,17 @@ struct strbuf;
  *   risky}, noNewPrivileges, seccomp, apparmor, selinux, readOnlyRoot, hostNamespaces,
  *   mounts [{source, destination, type, readOnly, sensitive}], devices [{path, type}],
  *   environmentNames, commandLine, and `omitted` counts where a list was longer than
- *   CONTAINER_SETTINGS_MAX_ITEMS.
+ *   CONTAINER_SETTINGS_MAX_ITEMS, or the settings reached CONTAINER_SETTINGS_MAX_BYTES.
  * A setting the spec does not give is left out (except hostNamespaces, which lists what the spec
  * does not isolate). Returns 0, -EINVAL when spec is no object, -ENOMEM.
  */
 int container_settings_json(const struct json_t *spec, struct strbuf *out);
+
+/*
+ * Reads the capabilities this host can grant (sowatch's bounding set) once: call it before
+ * sowatch drops its own. Otherwise the first settings read it.
+ */
+void container_settings_learn_host(void);
 
 /*
  * A capability that is a way out of a container or onto the host when granted beyond the

@@ -740,12 +740,25 @@ static void test_keep_long_line(void **state)
 		assert_string_equal(g.l[g.n - 1].stream, "stderr");
 		assert_false(g.l[g.n - 1].cut);
 		kept = strspn(g.l[g.n - 1].text, "0");
-		if (small)
-			assert_true(out.len > sizes[i] - 64);
-		else
-			assert_int_equal(kept, CONTAINER_LOG_KEEP_LINE_MAX);
 		snprintf(marker, sizeof(marker), " [... %zu bytes cut]", (size_t)MB - kept);
 		assert_string_equal(g.l[g.n - 1].text + kept, marker);
+		if (small) {
+			assert_true(out.len > sizes[i] - 64);
+		} else {
+			/* The marker within the line's room: kept again, it stays as it is */
+			struct strbuf again = STRBUF_INIT;
+			struct container_log_stats st3 = { 0 };
+
+			assert_int_equal(kept + strlen(marker), CONTAINER_LOG_KEEP_LINE_MAX);
+			assert_int_equal(container_log_keep_buffer(out.buf, out.len,
+								   CONTAINER_LOG_CRI, ALL, sizes[i],
+								   &again, &st3),
+					 0);
+			assert_int_equal(again.len, out.len);
+			assert_memory_equal(again.buf, out.buf, out.len);
+			strbuf_release(&again);
+			container_log_stats_free(&st3);
+		}
 		got_free(&g);
 		container_log_stats_free(&st);
 		container_log_stats_free(&st2);

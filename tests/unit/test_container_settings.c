@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "cli/findings_settings.h"
 #include "proc/container.h"
 #include "proc/container_docker.h"
 #include "proc/container_log_place.h"
@@ -251,6 +252,13 @@ static void test_sensitive_paths(void **state)
 	/* A directory holding one of them hands it over too */
 	assert_true(container_mount_is_sensitive("/var"));
 	assert_true(container_mount_is_sensitive("/run"));
+	/* As the kernel resolves them */
+	assert_true(container_mount_is_sensitive("//etc"));
+	assert_true(container_mount_is_sensitive("/tmp/../etc/"));
+	assert_true(container_mount_is_sensitive("/./var/./run/docker.sock"));
+	assert_true(container_mount_is_sensitive("/var/lib/containers/storage"));
+	assert_true(container_mount_is_sensitive("/../etc"));
+	assert_false(container_mount_is_sensitive("/etc/../srv"));
 	assert_false(container_mount_is_sensitive("/srv/data"));
 	assert_false(container_mount_is_sensitive("/etcetera"));
 	assert_false(container_mount_is_sensitive("/var/lib/app"));
@@ -434,6 +442,44 @@ static void test_load_docker_container(void **state)
 	assert_int_equal(system(q), 0);
 }
 
+/* `show`'s section from a stored finding: printed whole, a NUL in a name included */
+static void test_show_section(void **state)
+{
+	static const char finding[] =
+	    "{\"finding\":{\"sourceProperties\":{\"containerSettings\":{"
+	    "\"user\":{\"uid\":0,\"root\":true},\"privileged\":true,"
+	    "\"capabilities\":{\"effective\":[\"ALL\"],\"risky\":[\"ALL\"]},"
+	    "\"seccomp\":\"SCMP_ACT_ALLOW\",\"hostNamespaces\":[\"pid\"],"
+	    "\"mounts\":[{\"source\":\"/\",\"destination\":\"/host\",\"readOnly\":false,"
+	    "\"sensitive\":true}],\"environmentNames\":[\"A\\u0000B\",\"\\u001b[2J\"]}}}}";
+	char path[] = "/tmp/sowatch-test-show-XXXXXX", text[4096];
+	int fd = mkstemp(path), saved;
+	ssize_t n;
+
+	(void)state;
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(1);
+	assert_int_equal(dup2(fd, 1), 1);
+	show_container_settings(finding);
+	fflush(stdout);
+	assert_int_equal(dup2(saved, 1), 1);
+	close(saved);
+	n = pread(fd, text, sizeof(text) - 1, 0);
+	assert_true(n > 0);
+	text[n] = '\0';
+	close(fd);
+	unlink(path);
+	assert_non_null(strstr(text, "Container settings"));
+	assert_non_null(strstr(text, "\n! privileged       yes: every capability (ALL)\n"));
+	assert_non_null(strstr(text, "\n! seccomp          SCMP_ACT_ALLOW\n"));
+	assert_non_null(strstr(text, "\n! host namespaces  pid\n"));
+	assert_non_null(strstr(text, "\n! mounts           / -> /host (read-write) [host path]\n"));
+	/* Escaped for the terminal: no raw ESC */
+	assert_non_null(strstr(text, "\n  environment      A\\x00B \\x1b[2J\n"));
+	assert_null(strchr(text, 0x1b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_docker_record),
 		cmocka_unit_test(test_cri_log_files),
 		cmocka_unit_test(test_load_docker_container),
+		cmocka_unit_test(test_show_section),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
