@@ -223,10 +223,6 @@ static int begin(struct keeper *k)
 }
 
 /*
- * Stores one finding inside the open transaction: its row, a pending delivery row for each
- * output (none when muted), then what the outputs already answered while it was held.
- */
-/*
  * The finding's log copy, in a savepoint of its own: a copy the store refuses is told and
  * dropped, never the finding with it. (A store in trouble fails the finding's next write.)
  */
@@ -243,6 +239,10 @@ static void store_log_copy(struct keeper *k, struct kept *it)
 			 strerror(-err));
 }
 
+/*
+ * Stores one finding inside the open transaction: its row, a pending delivery row for each
+ * output (none when muted), then what the outputs already answered while it was held.
+ */
 static int store_one(struct keeper *k, struct kept *it, char *const *outputs, size_t n)
 {
 	int err = store_savepoint(k->store);

@@ -249,7 +249,7 @@ int findings_logs(struct store *s, const struct logs_request *req)
 	char from[40], to[40], copied[40];
 	int64_t live_first = 0;
 	long live = -ENOENT;
-	int err, status = 0;
+	int err;
 
 	err = store_get(s, req->id, read_finding, &f);
 	if (!err) {
@@ -299,9 +299,8 @@ int findings_logs(struct store *s, const struct logs_request *req)
 			if (kept_from && kept_from < live_first) {
 				rfc3339((uint64_t)kept_from, copied);
 				printf("The copy kept with the finding has earlier lines of the "
-				       "window, "
-				       "from %s, that the live log no longer holds: --kept shows "
-				       "them.\n",
+				       "window, from %s, that the live log no longer holds: --kept "
+				       "shows them.\n",
 				       copied);
 			}
 			goto out;
@@ -319,5 +318,5 @@ int findings_logs(struct store *s, const struct logs_request *req)
 	printf("%ld line%s (kept copy).\n", live, live == 1 ? "" : "s");
 out:
 	free_all(&k, &f);
-	return status;
+	return 0;
 }

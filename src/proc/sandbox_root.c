@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "proc/container.h"
+#include "proc/container_annotations.h"
 #include "util/path.h"
 
 #define CMDLINE_MAX (64 * 1024)
@@ -22,17 +23,10 @@
 /* A path as a JSON string may hold it: non-empty, no NUL, no control byte, under PATH_MAX. */
 static const char *path_of(const json_t *v)
 {
-	const char *s;
-	size_t n;
+	const char *s = container_json_text(v, PATH_MAX - 1);
 
-	if (!json_is_string(v))
-		return NULL;
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (!s || n == 0 || n >= PATH_MAX || memchr(s, '\0', n))
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20)
+	for (const char *c = s; c && *c; c++)
+		if ((unsigned char)*c < 0x20)
 			return NULL;
 	return s;
 }
